@@ -1,0 +1,127 @@
+"""CareCycle: case management for community mental-health services."""
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from carecycle.config import BaseConfig, config_for
+from carecycle.extensions import babel, csrf, db, login_manager, migrate
+from carecycle.keyring import KeyRingError, load_keyring, load_secret_key
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: str | Mapping | BaseConfig | None = None) -> Flask:
+    cfg, overrides = _resolve_config(config)
+    app = Flask(__name__, instance_path=cfg.INSTANCE_PATH,
+                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.config.from_object(cfg)
+    app.config.update(overrides)
+    load_keys(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_handlers(app)
+    register_commands(app)
+    configure_logging(app)
+    return app
+
+
+def _resolve_config(config):
+    if isinstance(config, BaseConfig):
+        return config, {}
+    if isinstance(config, Mapping):
+        return config_for(config.get("CARECYCLE_ENV")), dict(config)
+    return config_for(config), {}
+
+
+def load_keys(app: Flask) -> None:
+    """Session secret and key ring: made once in development, required in production."""
+    generate = app.config["GENERATE_MISSING_SECRETS"]
+    try:
+        app.config["SECRET_KEY"] = load_secret_key(app.config.get("SECRET_KEY"), app.instance_path, generate)
+        app.extensions["carecycle_keyring"] = load_keyring(app.config["KEY_FILE"], generate)
+    except KeyRingError as error:
+        raise SystemExit(f"CareCycle will not start: {error}")
+
+
+def register_extensions(app: Flask) -> None:
+    from carecycle import alerts, audit, breakglass, i18n, mode, ratelimit  # noqa: F401 (shell tables)
+    from carecycle.accounts import service as accounts
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = None  # sessions are checked server-side
+
+    @login_manager.user_loader
+    def load_user(user_id):
+        from flask import request, session
+        if request.path.startswith("/api/"):
+            return None
+        return accounts.user_for_session(user_id, session.get("sid"))
+
+
+def register_blueprints(app: Flask) -> None:
+    from carecycle.accounts.views import admin, auth
+    from carecycle.api import build_api
+    from carecycle.web import bp as web
+
+    for blueprint in (web, auth, admin):
+        app.register_blueprint(blueprint)
+    app.register_blueprint(build_api())
+
+
+def register_handlers(app: Flask) -> None:
+    from carecycle.errors import register_error_handlers
+    from carecycle.security import register_security
+    from carecycle.templating import register_template_helpers
+
+    register_security(app)
+    register_error_handlers(app)
+    register_template_helpers(app)
+
+
+def register_commands(app: Flask) -> None:
+    from carecycle.cli import register_commands as add
+
+    add(app)
+
+
+def configure_logging(app: Flask) -> None:
+    logger = logging.getLogger("carecycle")
+    if not logger.handlers and not app.testing:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    """SQLite: WAL, foreign keys, a busy timeout, and transactions we begin ourselves."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn):
+    """BEGIN IMMEDIATE: take the write lock up front, so two writers wait in turn instead of failing."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

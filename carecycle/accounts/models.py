@@ -1,0 +1,96 @@
+"""Teams, users, their sessions and API tokens."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from carecycle.crypto import BlindIndex, Encrypted, Sealed, normalise_phone
+from carecycle.database import UUIDPrimaryKey, utcnow
+from carecycle.extensions import db
+from carecycle.roles import Role
+
+ROLE_TYPE = Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e],
+                 validate_strings=True, name="role")
+
+
+class Team(UUIDPrimaryKey, db.Model):
+    __tablename__ = "team"
+
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    members: Mapped[list["User"]] = relationship(back_populates="team", order_by="User.username")
+
+
+class User(UUIDPrimaryKey, db.Model):
+    __tablename__ = "user_account"
+
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(ROLE_TYPE)
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("team.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    locale: Mapped[str | None] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    _phone: Mapped[str | None] = mapped_column("phone", Sealed)
+    phone = Encrypted("_phone", blind_index="phone_index", normalise=normalise_phone)
+    phone_index: Mapped[str | None] = mapped_column(BlindIndex, index=True)
+
+    team: Mapped[Team | None] = relationship(back_populates="members")
+
+    # Flask-Login
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def is_staff(self) -> bool:
+        return Role(self.role).is_staff
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+
+class UserSession(db.Model):
+    """A server-side login session; the cookie holds only its random token."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the token
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(40))
+
+
+class ApiToken(UUIDPrimaryKey, db.Model):
+    __tablename__ = "api_token"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,313 @@
+"""Account rules: password policy and hashing, sign-in with lockout, server-side sessions,
+and the admin operations that must end a user's sessions."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from carecycle import ratelimit
+from carecycle.accounts.models import ApiToken, Team, User, UserSession
+from carecycle.audit import record_event
+from carecycle.database import utcnow
+from carecycle.extensions import db
+from carecycle.roles import Role
+
+# argon2id, m = 19 MiB, t = 2, p = 1 (OWASP's minimum recommendation)
+HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+class AccountError(ValueError):
+    """A refused account operation; `fields` maps form fields to messages."""
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+# ---------------------------------------------------------------- passwords
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    text = resources.files("carecycle").joinpath("data/common_passwords.txt").read_text()
+    return frozenset(line.strip() for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def password_problem(password: str, username: str | None = None) -> str | None:
+    """Why a new password is refused, or None. Length and common-list only: no composition rules."""
+    low, high = current_app.config["PASSWORD_MIN_LENGTH"], current_app.config["PASSWORD_MAX_LENGTH"]
+    if len(password) < low:
+        return _("Use at least %(n)d characters.", n=low)
+    if len(password) > high:
+        return _("Use at most %(n)d characters.", n=high)
+    lowered = password.casefold()
+    if lowered in common_passwords() or (username and lowered == username.casefold()):
+        return _("This password is too common or too easy to guess. Choose another.")
+    return None
+
+
+def hash_password(password: str) -> str:
+    return HASHER.hash(password)
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return HASHER.hash(secrets.token_urlsafe(16))
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return HASHER.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# ---------------------------------------------------------------- sign-in
+class SignInRefused(Exception):
+    """Sign-in failed; `rate_limited` means too many attempts from this address."""
+
+    def __init__(self, rate_limited: bool = False):
+        super().__init__("sign-in refused")
+        self.rate_limited = rate_limited
+
+
+def authenticate(username: str, password: str, address: str) -> User:
+    """Check credentials. Unknown user, wrong password, disabled and locked accounts fail alike."""
+    cfg = current_app.config
+    if not ratelimit.allow("login", address or "-", cfg["LOGIN_ADDRESS_LIMIT"], cfg["LOGIN_ADDRESS_WINDOW"]):
+        record_event("login_failed", outcome="rate_limited")
+        db.session.commit()
+        raise SignInRefused(rate_limited=True)
+    user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    now = utcnow()
+    if user is None:
+        _verify(_dummy_hash(), password)  # same work as a real check
+        record_event("login_failed", outcome="unknown_user")
+        db.session.commit()
+        raise SignInRefused()
+    if user.locked_until and user.locked_until > now:
+        _verify(_dummy_hash(), password)
+        record_event("login_failed", "user", user.id, outcome="locked", actor=user)
+        db.session.commit()
+        raise SignInRefused()
+    if not _verify(user.password_hash, password) or not user.active:
+        reason = "disabled" if user.active is False else "bad_password"
+        if reason == "bad_password":
+            user.failed_logins += 1
+            if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
+                user.locked_until = now + cfg["LOGIN_LOCK_DURATION"]
+                user.failed_logins = 0
+                reason = "locked_now"
+        record_event("login_failed", "user", user.id, outcome=reason, actor=user)
+        db.session.commit()
+        raise SignInRefused()
+    user.failed_logins, user.locked_until = 0, None
+    if HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User) -> str:
+    """A new server-side session; returns the token the cookie carries."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(UserSession(id=_token_hash(token), user_id=user.id))
+    return token
+
+
+def end_session(token: str | None, reason: str = "logout") -> None:
+    if token:
+        db.session.execute(update(UserSession).where(
+            UserSession.id == _token_hash(token), UserSession.ended_at.is_(None)
+        ).values(ended_at=utcnow(), end_reason=reason))
+
+
+def end_all_sessions(user: User, reason: str) -> None:
+    db.session.execute(update(UserSession).where(
+        UserSession.user_id == user.id, UserSession.ended_at.is_(None)
+    ).values(ended_at=utcnow(), end_reason=reason))
+
+
+def user_for_session(user_id: str, token: str | None) -> User | None:
+    """The user of a live session, or None (ended, idle too long, too old, or user disabled)."""
+    if not token:
+        return None
+    try:
+        uid = uuid.UUID(user_id)
+    except ValueError:
+        return None
+    row = db.session.get(UserSession, _token_hash(token))
+    if row is None or row.user_id != uid or row.ended_at is not None:
+        return None
+    now, cfg = utcnow(), current_app.config
+    reason = None
+    if now - row.created_at > cfg["SESSION_ABSOLUTE_LIFETIME"]:
+        reason = "expired"
+    elif now - row.last_seen_at > cfg["SESSION_IDLE_TIMEOUT"]:
+        reason = "idle"
+    user = db.session.get(User, uid)
+    if user is None or not user.active:
+        reason = reason or "disabled"
+    if reason:
+        row.ended_at, row.end_reason = now, reason
+        db.session.commit()
+        return None
+    if (now - row.last_seen_at).total_seconds() > 30:
+        row.last_seen_at = now
+        db.session.commit()
+    return user
+
+
+# ---------------------------------------------------------------- passwords and admin
+def change_password(user: User, current: str, new: str) -> None:
+    if not _verify(user.password_hash, current):
+        raise AccountError(_("The current password is not correct."), {"current_password": _("Not correct.")})
+    set_password(user, new)
+    user.must_change_password = False
+    end_all_sessions(user, "password_changed")
+    record_event("update", "user", user.id, reason="password_changed")
+
+
+def set_password(user: User, new: str) -> None:
+    problem = password_problem(new, user.username)
+    if problem:
+        raise AccountError(problem, {"new_password": problem, "password": problem})
+    user.password_hash = hash_password(new)
+
+
+def find_team(name: str | None) -> Team | None:
+    if not name:
+        return None
+    team = db.session.scalar(select(Team).where(Team.name == name))
+    if team is None:
+        raise AccountError(_("There is no team called %(name)s.", name=name), {"team": _("Unknown team.")})
+    return team
+
+
+def _check_role_team(role: Role, team: Team | None) -> None:
+    if role in (Role.COUNSELLOR, Role.SOCIAL_WORKER, Role.SUPERVISOR) and team is None:
+        raise AccountError(_("Counsellors, social workers and supervisors belong to a team."),
+                           {"team_id": _("Choose a team.")})
+
+
+def normalise_username(username: str) -> str:
+    return username.strip().lower()
+
+
+def username_problem(username: str) -> str | None:
+    name = normalise_username(username)
+    if not (3 <= len(name) <= 64) or not all(c.isalnum() or c in "._-" for c in name):
+        return _("Use 3 to 64 letters, digits, dots, dashes or underscores.")
+    if db.session.scalar(select(User.id).where(User.username == name)):
+        return _("This username is taken.")
+    return None
+
+
+def create_user(username: str, password: str, role: Role | str, team: Team | None = None,
+                display_name: str | None = None, phone: str | None = None,
+                must_change_password: bool = False) -> User:
+    role = Role(role)
+    problem = username_problem(username)
+    if problem:
+        raise AccountError(problem, {"username": problem})
+    _check_role_team(role, team)
+    user = User(username=normalise_username(username), role=role, team=team,
+                display_name=display_name or None, must_change_password=must_change_password,
+                password_hash="")
+    set_password(user, password)
+    user.phone = phone or None
+    db.session.add(user)
+    db.session.flush()
+    record_event("create", "user", user.id)
+    return user
+
+
+def update_user(user: User, *, role: Role | str, team: Team | None, display_name: str | None,
+                active: bool) -> None:
+    """Admin edit; a role change or a disable ends every session of the user at once."""
+    role = Role(role)
+    _check_role_team(role, team)
+    role_changed, disabled = role != user.role, user.active and not active
+    user.role, user.team, user.display_name, user.active = role, team, display_name or None, active
+    if role_changed or disabled:
+        end_all_sessions(user, "role_changed" if role_changed else "disabled")
+        db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                           .values(revoked_at=utcnow()))
+    record_event("update", "user", user.id,
+                 reason=",".join(r for r, on in (("role", role_changed), ("disabled", disabled)) if on) or None)
+
+
+def reset_password(user: User, temporary: str) -> None:
+    """Admin reset: the user must choose a new password at next sign-in."""
+    set_password(user, temporary)
+    user.must_change_password = True
+    user.locked_until, user.failed_logins = None, 0
+    end_all_sessions(user, "password_reset")
+    record_event("update", "user", user.id, reason="password_reset")
+
+
+def create_team(name: str) -> Team:
+    name = " ".join(name.split())
+    if not name or len(name) > 80:
+        raise AccountError(_("Give the team a name of up to 80 characters."), {"name": _("Required.")})
+    if db.session.scalar(select(Team.id).where(Team.name == name)):
+        raise AccountError(_("A team with this name exists."), {"name": _("Taken.")})
+    team = Team(name=name)
+    db.session.add(team)
+    db.session.flush()
+    record_event("create", "team", team.id)
+    return team
+
+
+def rename_team(team: Team, name: str) -> None:
+    name = " ".join(name.split())
+    if not name or len(name) > 80:
+        raise AccountError(_("Give the team a name of up to 80 characters."), {"name": _("Required.")})
+    other = db.session.scalar(select(Team.id).where(Team.name == name, Team.id != team.id))
+    if other:
+        raise AccountError(_("A team with this name exists."), {"name": _("Taken.")})
+    team.name = name
+    record_event("update", "team", team.id)
+
+
+# ---------------------------------------------------------------- API tokens
+TOKEN_PREFIX = "cct_"
+
+
+def create_token(user: User) -> str:
+    """A new bearer token; shown once, stored hashed."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), prefix=token[:12]))
+    record_event("create", "api_token", None, actor=user, reason="token_created")
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    if row is None or row.revoked_at is not None or not row.user.active:
+        return None
+    row.last_used_at = utcnow()
+    return row.user
+
+
+def revoke_tokens(user: User, prefix: str | None = None) -> int:
+    stmt = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    if prefix:
+        stmt = stmt.where(ApiToken.prefix == prefix[:12])
+    rows = db.session.scalars(stmt).all()
+    for row in rows:
+        row.revoked_at = utcnow()
+        record_event("update", "api_token", row.id, actor=user, reason="token_revoked")
+    return len(rows)

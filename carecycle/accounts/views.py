@@ -1,0 +1,232 @@
+"""Sign-in, sign-out, password change, and the admin pages for users and teams."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from carecycle.accounts import service
+from carecycle.accounts.forms import (ChangePasswordForm, LoginForm, PasswordResetForm, TeamForm,
+                                      UserCreateForm, UserEditForm)
+from carecycle.accounts.models import Team, User
+from carecycle.audit import record_event
+from carecycle.database import utcnow
+from carecycle.extensions import db
+from carecycle.permissions import PUBLIC, Permission, requires
+from carecycle.urls import page_arg, safe_next, uuid_or_404
+
+auth = Blueprint("auth", __name__)
+admin = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _apply_errors(form, error: service.AccountError) -> None:
+    placed = False
+    for name, message in error.fields.items():
+        if name in form:
+            form[name].errors = list(form[name].errors) + [message]
+            placed = True
+    if not placed:
+        flash(error.message, "error")
+
+
+@auth.route("/login", methods=["GET", "POST"])
+@requires(PUBLIC)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("web.home"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = service.authenticate(form.username.data, form.password.data, request.remote_addr)
+        except service.SignInRefused as refused:
+            if refused.rate_limited:
+                flash(_("Too many sign-in attempts from this address. Wait a few minutes and try again."), "error")
+                return render_template("auth/login.html", form=form), 429
+            flash(_("The username or password is not correct, or the account is locked. "
+                    "After 5 failed attempts an account is locked for 15 minutes."), "error")
+            return render_template("auth/login.html", form=form), 401
+        target = safe_next(request.args.get("next"))
+        language = session.get("locale")
+        session.clear()
+        session["sid"] = service.start_session(user)
+        if user.locale is None and language:
+            user.locale = language
+        login_user(user)
+        record_event("login", "user", user.id, actor=user)
+        db.session.commit()
+        if user.must_change_password:
+            flash(_("Choose a new password before you go on."), "info")
+            return redirect(url_for("auth.change_password"))
+        return redirect(target or url_for("web.home"))
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@auth.route("/logout", methods=["POST"])
+@requires(PUBLIC)
+def logout():
+    if current_user.is_authenticated:
+        record_event("logout", "user", current_user.id)
+        service.end_session(session.get("sid"))
+        db.session.commit()
+        logout_user()
+    session.clear()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@auth.route("/account/password", methods=["GET", "POST"])
+@requires(Permission.SIGNED_IN)
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            service.change_password(current_user, form.current_password.data, form.new_password.data)
+        except service.AccountError as error:
+            db.session.rollback()
+            _apply_errors(form, error)
+        else:
+            token = service.start_session(current_user)
+            db.session.commit()
+            session["sid"] = token
+            flash(_("Your password is changed. Every other session of yours has ended."), "success")
+            return redirect(url_for("web.home"))
+    return render_template("auth/change_password.html", form=form), 400 if form.errors else 200
+
+
+# ------------------------------------------------------------------ admin: users
+def _team_choices(include_none=True):
+    teams = db.session.scalars(select(Team).order_by(Team.name)).all()
+    return ([("", _("No team"))] if include_none else []) + [(str(t.id), t.name) for t in teams]
+
+
+def _team_from(form_value: str) -> Team | None:
+    return db.session.get(Team, uuid_or_404(form_value)) if form_value else None
+
+
+@admin.route("/users")
+@requires(Permission.ACCOUNTS_MANAGE)
+def users():
+    query = (request.args.get("q") or "").strip().lower()
+    stmt = select(User).order_by(User.username)
+    if query:
+        stmt = stmt.where(User.username.contains(query, autoescape=True))
+    pagination = db.paginate(stmt, page=page_arg(), per_page=50, error_out=False)
+    return render_template("admin/users.html", pagination=pagination, q=query, now=utcnow())
+
+
+@admin.route("/users/new", methods=["GET", "POST"])
+@requires(Permission.ACCOUNTS_MANAGE)
+def user_new():
+    form = UserCreateForm()
+    form.team_id.choices = _team_choices()
+    if form.validate_on_submit():
+        try:
+            user = service.create_user(form.username.data, form.password.data, form.role.data,
+                                       _team_from(form.team_id.data), form.display_name.data,
+                                       must_change_password=True)
+        except service.AccountError as error:
+            db.session.rollback()
+            _apply_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Account %(name)s created. Give the temporary password to the user in person.",
+                    name=user.username), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_new.html", form=form), 400 if form.errors else 200
+
+
+def _user_or_404(user_id) -> User:
+    user = db.session.get(User, uuid_or_404(user_id))
+    if user is None:
+        abort(404)
+    return user
+
+
+@admin.route("/users/<user_id>", methods=["GET", "POST"])
+@requires(Permission.ACCOUNTS_MANAGE)
+def user_edit(user_id):
+    user = _user_or_404(user_id)
+    form = UserEditForm(obj=user if request.method == "GET" else None)
+    form.team_id.choices = _team_choices()
+    if request.method == "GET":
+        form.team_id.data = str(user.team_id) if user.team_id else ""
+        form.role.data = str(user.role)
+    if form.validate_on_submit():
+        if user.id == current_user.id and (form.role.data != user.role or not form.active.data):
+            flash(_("You cannot change your own role or disable your own account."), "error")
+            return render_template("admin/user_edit.html", form=form, user=user, reset=PasswordResetForm()), 400
+        try:
+            service.update_user(user, role=form.role.data, team=_team_from(form.team_id.data),
+                                display_name=form.display_name.data, active=form.active.data)
+        except service.AccountError as error:
+            db.session.rollback()
+            _apply_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Account %(name)s saved.", name=user.username), "success")
+            return redirect(url_for("admin.users"))
+    return (render_template("admin/user_edit.html", form=form, user=user, reset=PasswordResetForm()),
+            400 if form.errors else 200)
+
+
+@admin.route("/users/<user_id>/password", methods=["POST"])
+@requires(Permission.ACCOUNTS_MANAGE)
+def user_reset_password(user_id):
+    user = _user_or_404(user_id)
+    reset = PasswordResetForm()
+    if reset.validate_on_submit():
+        try:
+            service.reset_password(user, reset.password.data)
+        except service.AccountError as error:
+            db.session.rollback()
+            reset.password.errors = [error.message]
+        else:
+            db.session.commit()
+            flash(_("Password of %(name)s reset. They must change it at next sign-in.", name=user.username),
+                  "success")
+            return redirect(url_for("admin.user_edit", user_id=user.id))
+    form = UserEditForm(obj=user)
+    form.team_id.choices = _team_choices()
+    form.team_id.data = str(user.team_id) if user.team_id else ""
+    return render_template("admin/user_edit.html", form=form, user=user, reset=reset), 400
+
+
+# ------------------------------------------------------------------ admin: teams
+@admin.route("/teams", methods=["GET", "POST"])
+@requires(Permission.ACCOUNTS_MANAGE)
+def teams():
+    form = TeamForm()
+    if form.validate_on_submit():
+        try:
+            service.create_team(form.name.data)
+        except service.AccountError as error:
+            db.session.rollback()
+            _apply_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Team created."), "success")
+            return redirect(url_for("admin.teams"))
+    rows = db.session.scalars(select(Team).order_by(Team.name)).all()
+    return render_template("admin/teams.html", form=form, teams=rows), 400 if form.errors else 200
+
+
+@admin.route("/teams/<team_id>", methods=["GET", "POST"])
+@requires(Permission.ACCOUNTS_MANAGE)
+def team_edit(team_id):
+    team = db.session.get(Team, uuid_or_404(team_id)) or abort(404)
+    form = TeamForm(obj=team if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            service.rename_team(team, form.name.data)
+        except service.AccountError as error:
+            db.session.rollback()
+            _apply_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Team saved."), "success")
+            return redirect(url_for("admin.teams"))
+    return render_template("admin/team_edit.html", form=form, team=team), 400 if form.errors else 200

@@ -1,0 +1,107 @@
+"""Alerts: the triage items every area raises and the casework triage queue works through."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ForeignKey, Integer, String, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from carecycle.audit import record_event
+from carecycle.crypto import Encrypted, Sealed
+from carecycle.database import UUIDPrimaryKey, utcnow
+from carecycle.extensions import db
+from carecycle.mode import scaled
+
+
+class Urgency(StrEnum):
+    CRISIS = "crisis"
+    URGENT = "urgent"
+    CONTACT_REQUEST = "contact_request"
+    ROUTINE = "routine"
+
+    @property
+    def label(self):
+        return URGENCY_LABELS[self]
+
+
+URGENCY_LABELS = {
+    Urgency.CRISIS: _l("Crisis"),
+    Urgency.URGENT: _l("Urgent"),
+    Urgency.CONTACT_REQUEST: _l("Contact request"),
+    Urgency.ROUTINE: _l("Routine"),
+}
+
+# Normal-mode response deadlines; emergency mode halves them.
+DEADLINES = {
+    Urgency.CRISIS: timedelta(hours=2),
+    Urgency.URGENT: timedelta(hours=24),
+    Urgency.CONTACT_REQUEST: timedelta(days=2),
+    Urgency.ROUTINE: timedelta(days=7),
+}
+
+
+class AlertState(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    CONVERTED = "converted"
+    CLOSED = "closed"
+
+
+class Alert(UUIDPrimaryKey, db.Model):
+    __tablename__ = "alert"
+
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    urgency: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20), default=AlertState.OPEN.value, index=True)
+    subject_type: Mapped[str | None] = mapped_column(String(40))
+    subject_id: Mapped[str | None] = mapped_column(String(64))
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("team.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deadline: Mapped[datetime]
+    claimed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    claimed_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    closed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    _summary: Mapped[str | None] = mapped_column("summary", Sealed)
+    summary = Encrypted("_summary")
+    _close_reason: Mapped[str | None] = mapped_column("close_reason", Sealed)
+    close_reason = Encrypted("_close_reason")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def overdue(self) -> bool:
+        return self.state in (AlertState.OPEN, AlertState.CLAIMED) and utcnow() > self.deadline
+
+    @property
+    def urgency_label(self):
+        return Urgency(self.urgency).label
+
+
+def alert_deadline(urgency: Urgency | str, raised_at: datetime) -> datetime:
+    return raised_at + scaled(DEADLINES[Urgency(urgency)])
+
+
+def raise_alert(kind: str, urgency: Urgency | str, *, subject_type: str | None = None,
+                subject_id=None, team_id: uuid.UUID | None = None, summary: str | None = None) -> Alert:
+    """Put an item on the triage queue (the caller commits)."""
+    urgency = Urgency(urgency)
+    now = utcnow()
+    alert = Alert(kind=kind, urgency=urgency.value, subject_type=subject_type,
+                  subject_id=str(subject_id) if subject_id is not None else None, team_id=team_id,
+                  created_at=now, deadline=alert_deadline(urgency, now))
+    alert.summary = summary
+    db.session.add(alert)
+    db.session.flush()
+    record_event("create", "alert", alert.id, reason=f"{kind}:{urgency.value}")
+    return alert
+
+
+def open_alerts(page: int = 1, per_page: int = 50):
+    stmt = (select(Alert).where(Alert.state.in_([AlertState.OPEN.value, AlertState.CLAIMED.value]))
+            .order_by(Alert.deadline))
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)

@@ -1,0 +1,71 @@
+"""API machinery: the /api/v1 blueprint (JSON only, bearer tokens), JSON errors, `GET /me`.
+
+Each area defines its own `api.py` Blueprint with `area_api(name)`; `create_app` nests them
+under /api/v1 with `build_api(...)`, so the token check and JSON errors apply to all."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, g, jsonify, request
+from flask_login import current_user
+
+from carecycle.accounts import service as accounts
+from carecycle.errors import json_error
+from carecycle.extensions import db
+from carecycle.permissions import Permission, requires
+
+
+class ApiError(Exception):
+    """Raise from an endpoint to answer a JSON error with field messages."""
+
+    def __init__(self, status: int, message: str, fields: dict | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.fields, self.code = status, message, fields, code
+
+
+def area_api(name: str) -> Blueprint:
+    return Blueprint(f"api_{name}", __name__)
+
+
+def json_body() -> dict:
+    """The request's JSON object, or a 400 (415-style problems are 400 here too)."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "The body must be a JSON object (Content-Type: application/json).")
+    return data
+
+
+def _authenticate():
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return json_error(401, "Send a bearer token: Authorization: Bearer <token>.")
+    user = accounts.user_for_token(token.strip())
+    if user is None:
+        db.session.rollback()
+        return json_error(401, "The token is not valid or has been revoked.")
+    db.session.commit()
+    g._login_user = user  # Flask-Login's current_user for this request only; no cookie is set
+    return None
+
+
+def me():
+    user = current_user
+    return jsonify({"id": str(user.id), "username": user.username, "role": str(user.role),
+                    "team": {"id": str(user.team.id), "name": user.team.name} if user.team else None})
+
+
+def build_api(*area_blueprints: Blueprint) -> Blueprint:
+    api = Blueprint("api", __name__, url_prefix="/api/v1")
+    api.before_request(_authenticate)
+    api.add_url_rule("/me", "me", requires(Permission.SIGNED_IN)(me))
+
+    @api.errorhandler(ApiError)
+    def api_error(error: ApiError):
+        db.session.rollback()
+        return json_error(error.status, error.message, error.fields, error.code)
+
+    for blueprint in area_blueprints:
+        api.register_blueprint(blueprint)
+    return api
+
+
+__all__ = ["ApiError", "area_api", "build_api", "json_body", "abort"]

@@ -1,0 +1,113 @@
+"""Break-glass: a counsellor or social worker opens a record outside their assignment after
+writing a reason. The grant lasts a limited time, is audited, and is listed for the supervisor
+of the record's team.
+
+Areas register the record types that may be opened this way with `register_target`, giving
+a function that returns the record's team id and the URL to open (or None when the record
+does not exist)."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from carecycle.accounts.models import User
+from carecycle.audit import record_event
+from carecycle.crypto import Encrypted, Sealed
+from carecycle.database import UUIDPrimaryKey, utcnow
+from carecycle.extensions import db
+from carecycle.permissions import Permission, role_has
+
+
+class BreakGlassGrant(UUIDPrimaryKey, db.Model):
+    __tablename__ = "break_glass_grant"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), index=True)
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str] = mapped_column(String(64), index=True)
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("team.id"), index=True)
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    reviewed_at: Mapped[datetime | None]
+    reviewed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    _reason: Mapped[str] = mapped_column("reason", Sealed)
+    reason = Encrypted("_reason")
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    @property
+    def active(self) -> bool:
+        return self.expires_at > utcnow()
+
+
+@dataclass(frozen=True)
+class Target:
+    team_id: uuid.UUID | None
+    url: str
+
+
+TargetResolver = Callable[[str], "Target | None"]
+
+
+def register_target(app, object_type: str, resolver: TargetResolver) -> None:
+    app.extensions.setdefault("carecycle_break_glass_targets", {})[object_type] = resolver
+
+
+def resolve_target(object_type: str, object_id: str) -> Target | None:
+    resolver = current_app.extensions.get("carecycle_break_glass_targets", {}).get(object_type)
+    return resolver(object_id) if resolver else None
+
+
+class BreakGlassRefused(ValueError):
+    pass
+
+
+def grant(user: User, object_type: str, object_id, team_id, reason: str) -> BreakGlassGrant:
+    """Open a record outside one's assignment; the caller commits."""
+    if not role_has(user.role, Permission.BREAK_GLASS):
+        raise PermissionError("this role cannot break glass")
+    reason = " ".join((reason or "").split())
+    minimum = current_app.config["BREAK_GLASS_MIN_REASON"]
+    if len(reason) < minimum:
+        raise BreakGlassRefused(_("Write a reason of at least %(n)d characters.", n=minimum))
+    now = utcnow()
+    row = BreakGlassGrant(user_id=user.id, object_type=object_type, object_id=str(object_id),
+                          team_id=team_id, granted_at=now,
+                          expires_at=now + current_app.config["BREAK_GLASS_DURATION"])
+    row.reason = reason
+    db.session.add(row)
+    db.session.flush()
+    record_event("break_glass", object_type, object_id, reason=f"grant {row.id}", actor=user)
+    return row
+
+
+def active_grant(user, object_type: str, object_id) -> BreakGlassGrant | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return db.session.scalar(select(BreakGlassGrant).where(
+        BreakGlassGrant.user_id == user.id, BreakGlassGrant.object_type == object_type,
+        BreakGlassGrant.object_id == str(object_id), BreakGlassGrant.expires_at > utcnow(),
+    ).order_by(BreakGlassGrant.expires_at.desc()).limit(1))
+
+
+def grants_for_review(supervisor: User, page: int = 1, per_page: int = 50):
+    """Grants on the supervisor's team, unreviewed first."""
+    stmt = (select(BreakGlassGrant).where(BreakGlassGrant.team_id == supervisor.team_id)
+            .order_by(BreakGlassGrant.reviewed_at.is_not(None), BreakGlassGrant.granted_at.desc()))
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+
+
+def mark_reviewed(supervisor: User, grant_id) -> BreakGlassGrant | None:
+    row = db.session.get(BreakGlassGrant, grant_id)
+    if row is None or row.team_id != supervisor.team_id:
+        return None
+    if row.reviewed_at is None:
+        row.reviewed_at, row.reviewed_by_id = utcnow(), supervisor.id
+        record_event("update", "break_glass_grant", row.id, reason="reviewed", actor=supervisor)
+    return row

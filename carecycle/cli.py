@@ -1,0 +1,212 @@
+"""The `carecycle` command: the Flask CLI bound to create_app, plus the shell's commands."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import func, or_, select
+
+from carecycle.extensions import db
+
+
+def _create_app():
+    from carecycle import create_app
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app)
+def main():
+    """CareCycle administration."""
+
+
+# ------------------------------------------------------------------ users
+@click.group("users")
+def users_cli():
+    """Manage accounts."""
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", required=True,
+              type=click.Choice(["resident", "counsellor", "social_worker", "supervisor", "admin"]))
+@click.option("--team", default=None, help="Team name (needed for counsellors, social workers, supervisors).")
+@with_appcontext
+def users_create(username, role, team):
+    """Create an account; the password is read from standard input."""
+    from carecycle.accounts import service
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        service.create_user(username, password, role, service.find_team(team))
+    except service.AccountError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message)
+    db.session.commit()
+    click.echo(f"created {service.normalise_username(username)} ({role})")
+
+
+# ------------------------------------------------------------------ tokens
+@click.group("tokens")
+def tokens_cli():
+    """Manage API bearer tokens."""
+
+
+def _user(username):
+    from carecycle.accounts.models import User
+    user = db.session.scalar(select(User).where(User.username == username.lower()))
+    if user is None:
+        raise click.ClickException(f"no user {username}")
+    return user
+
+
+@tokens_cli.command("create")
+@click.argument("username")
+@with_appcontext
+def tokens_create(username):
+    """Print a new token for USERNAME (shown once; stored hashed)."""
+    from carecycle.accounts import service
+    token = service.create_token(_user(username))
+    db.session.commit()
+    click.echo(token)
+
+
+@tokens_cli.command("revoke")
+@click.argument("username")
+@click.option("--token", "prefix", default=None, help="Only the token starting with this (first 12 characters).")
+@with_appcontext
+def tokens_revoke(username, prefix):
+    """Revoke USERNAME's tokens (all, or the one given)."""
+    from carecycle.accounts import service
+    count = service.revoke_tokens(_user(username), prefix)
+    db.session.commit()
+    click.echo(f"revoked {count} token(s)")
+
+
+# ------------------------------------------------------------------ keys
+@click.group("keys")
+def keys_cli():
+    """Manage the encryption key ring."""
+
+
+def _ring():
+    return current_app.extensions["carecycle_keyring"]
+
+
+@keys_cli.command("rotate")
+@with_appcontext
+def keys_rotate():
+    """Add a new key and make it the active one (then run `keys reencrypt`)."""
+    from carecycle.keyring import KeyRingError
+    ring = _ring()
+    kid = ring.rotate()
+    try:
+        ring.save()
+    except KeyRingError as error:
+        raise click.ClickException(str(error))
+    click.echo(f"new active key {kid}; run `carecycle keys reencrypt` to move stored values to it")
+
+
+@keys_cli.command("reencrypt")
+@click.option("--batch", default=500, show_default=True, help="Rows per transaction.")
+@with_appcontext
+def keys_reencrypt(batch):
+    """Re-encrypt every value under the active key, in batches; safe to run again after a stop."""
+    from carecycle.crypto import ENCRYPTED_FIELDS, PREFIX
+    ring = _ring()
+    active_prefix = f"{PREFIX}:{ring.active}:"
+    by_model: dict[type, list] = {}
+    for model, field in ENCRYPTED_FIELDS:
+        by_model.setdefault(model, []).append(field)
+    total = 0
+    for model, fields in by_model.items():
+        columns = [getattr(model, f.column_attr) for f in fields]
+        pending = or_(*[c.is_not(None) & ~c.startswith(active_prefix) for c in columns])
+        remaining = db.session.scalar(select(func.count()).select_from(model).where(pending))
+        done = 0
+        while True:
+            rows = db.session.scalars(select(model).where(pending).order_by(model.id).limit(batch)).all()
+            if not rows:
+                break
+            for row in rows:
+                for field in fields:
+                    field.reseal(row, ring)
+            db.session.commit()
+            done += len(rows)
+            click.echo(f"{model.__tablename__}: {done}/{remaining} rows re-encrypted")
+        total += done
+    click.echo(f"done: {total} row(s) re-encrypted under {ring.active}")
+
+
+def count_values_under(kid: str) -> int:
+    from carecycle.crypto import ENCRYPTED_FIELDS, PREFIX
+    total = 0
+    for model, field in ENCRYPTED_FIELDS:
+        column = getattr(model, field.column_attr)
+        total += db.session.scalar(select(func.count()).select_from(model)
+                                   .where(column.startswith(f"{PREFIX}:{kid}:")))
+    return total
+
+
+@keys_cli.command("retire")
+@click.argument("key_id")
+@with_appcontext
+def keys_retire(key_id):
+    """Remove KEY_ID from the key ring; refused while any value still uses it."""
+    from carecycle.keyring import KeyRingError
+    ring = _ring()
+    if key_id not in ring.keys:
+        raise click.ClickException(f"no key {key_id} in the key ring")
+    in_use = count_values_under(key_id)
+    if in_use:
+        raise click.ClickException(f"{in_use} value(s) still use {key_id}; run `carecycle keys reencrypt` first")
+    try:
+        ring.retire(key_id)
+        ring.save()
+    except KeyRingError as error:
+        raise click.ClickException(str(error))
+    click.echo(f"retired {key_id}")
+
+
+# ------------------------------------------------------------------ audit
+@click.group("audit")
+def audit_cli():
+    """The audit trail."""
+
+
+@audit_cli.command("verify")
+@with_appcontext
+def audit_verify():
+    """Exit 0 when the hash chain is intact, 1 naming the first bad event."""
+    from carecycle.audit import verify_chain
+    report = verify_chain()
+    if report.ok:
+        click.echo(f"audit chain intact: {report.count} event(s)")
+        return
+    click.echo(f"audit chain BROKEN at event {report.first_bad}: {report.problem}", err=True)
+    sys.exit(1)
+
+
+# ------------------------------------------------------------------ demo
+@click.group("demo")
+def demo_cli():
+    """Demo data."""
+
+
+@demo_cli.command("load")
+@with_appcontext
+def demo_load():
+    """Load demo teams, accounts and records (idempotent; refused in production)."""
+    from carecycle.demo import load_demo
+    try:
+        load_demo(click.echo)
+    except RuntimeError as error:
+        raise click.ClickException(str(error))
+
+
+COMMANDS = [users_cli, tokens_cli, keys_cli, audit_cli, demo_cli]
+
+
+def register_commands(app) -> None:
+    for group in COMMANDS:
+        app.cli.add_command(group)

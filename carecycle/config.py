@@ -1,0 +1,79 @@
+"""Configuration from the environment: a base class and its development, testing and
+production variants. No secret has a default literal here; development creates what it
+lacks once in the instance folder (see `carecycle.secrets`)."""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+
+def instance_path() -> Path:
+    return Path(os.environ.get("CARECYCLE_INSTANCE_PATH", "instance")).resolve()
+
+
+class BaseConfig:
+    ENV_NAME = "development"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLALCHEMY_RECORD_QUERIES = False
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    SESSION_COOKIE_NAME = "carecycle_session"
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=15)
+    SESSION_ABSOLUTE_LIFETIME = timedelta(hours=12)
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCK_DURATION = timedelta(minutes=15)
+    LOGIN_ADDRESS_LIMIT = 20  # attempts per address per window
+    LOGIN_ADDRESS_WINDOW = timedelta(minutes=5)
+    BREAK_GLASS_DURATION = timedelta(minutes=60)
+    BREAK_GLASS_MIN_REASON = 20
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).parent / "translations")
+    LANGUAGES = {"en": "English", "zh_Hant": "繁體中文", "zh_Hans": "简体中文"}
+    PASSWORD_MIN_LENGTH = 12
+    PASSWORD_MAX_LENGTH = 128
+
+    def __init__(self) -> None:
+        self.INSTANCE_PATH = str(instance_path())
+        self.SECRET_KEY = os.environ.get("SECRET_KEY")
+        default_db = "sqlite:///" + str(Path(self.INSTANCE_PATH) / "carecycle.db")
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", default_db)
+        self.KEY_FILE = os.environ.get(
+            "CARECYCLE_KEY_FILE", str(Path(self.INSTANCE_PATH) / "keys.json")
+        )
+
+
+class DevelopmentConfig(BaseConfig):
+    ENV_NAME = "development"
+    GENERATE_MISSING_SECRETS = True
+
+
+class TestingConfig(BaseConfig):
+    ENV_NAME = "testing"
+    TESTING = True
+    GENERATE_MISSING_SECRETS = True
+
+
+class ProductionConfig(BaseConfig):
+    ENV_NAME = "production"
+    GENERATE_MISSING_SECRETS = False
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name: str | None = None) -> BaseConfig:
+    name = name or os.environ.get("CARECYCLE_ENV", "development")
+    if name not in CONFIGS:
+        raise SystemExit(f"CARECYCLE_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
+    return CONFIGS[name]()

@@ -1,0 +1,75 @@
+"""The operating mode (`normal` / `emergency`): who switched it, when and why.
+
+Areas read `current_mode()` to set deadlines; the switch page comes with supervision."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ForeignKey, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from carecycle.audit import record_event
+from carecycle.database import UUIDPrimaryKey, utcnow
+from carecycle.extensions import db
+
+
+class Mode(StrEnum):
+    NORMAL = "normal"
+    EMERGENCY = "emergency"
+
+    @property
+    def label(self):
+        return {Mode.NORMAL: _l("Normal operation"), Mode.EMERGENCY: _l("Emergency operation")}[self]
+
+
+class ModeChange(UUIDPrimaryKey, db.Model):
+    __tablename__ = "mode_change"
+
+    mode: Mapped[str] = mapped_column(String(20))
+    switched_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    switched_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+@dataclass(frozen=True)
+class ModeState:
+    mode: Mode
+    since: datetime | None
+    switched_by_id: uuid.UUID | None
+    reason: str | None
+
+    @property
+    def emergency(self) -> bool:
+        return self.mode is Mode.EMERGENCY
+
+
+def current_mode() -> ModeState:
+    row = db.session.scalar(select(ModeChange).order_by(ModeChange.switched_at.desc()).limit(1))
+    if row is None:
+        return ModeState(Mode.NORMAL, None, None, None)
+    return ModeState(Mode(row.mode), row.switched_at, row.switched_by_id, row.reason)
+
+
+def switch_mode(mode: Mode | str, user, reason: str) -> ModeChange:
+    """Record a switch (the caller checks the permission and commits)."""
+    mode = Mode(mode)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("a reason is required")
+    if current_mode().mode is mode:
+        raise ValueError(f"the service is already in {mode} mode")
+    row = ModeChange(mode=mode.value, switched_by_id=user.id if user else None, reason=reason)
+    db.session.add(row)
+    db.session.flush()
+    record_event("update", "operating_mode", row.id, reason=mode.value, actor=user)
+    return row
+
+
+def scaled(interval: timedelta, state: ModeState | None = None) -> timedelta:
+    """Emergency mode halves deadlines and outreach intervals."""
+    state = state or current_mode()
+    return interval / 2 if state.emergency else interval

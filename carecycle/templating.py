@@ -1,0 +1,24 @@
+"""Template helpers shared by every page: permissions, roles, the operating mode banner."""
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_babel import format_datetime, get_locale
+from flask_login import current_user
+
+from carecycle.forms import ConfirmForm
+from carecycle.mode import current_mode
+from carecycle.permissions import Permission, can
+from carecycle.roles import Role
+
+
+def register_template_helpers(app) -> None:
+    @app.context_processor
+    def shell_context():
+        context = {"can": can, "Permission": Permission, "Role": Role, "confirm_form": ConfirmForm,
+                   "languages": current_app.config["LANGUAGES"], "current_locale": str(get_locale())}
+        if current_user.is_authenticated and current_user.is_staff:
+            context["operating_mode"] = current_mode()
+        return context
+
+    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": format_datetime(value, fmt) if value else ""
+    app.jinja_env.globals["request_path"] = lambda: request.full_path.rstrip("?")

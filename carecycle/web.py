@@ -1,0 +1,101 @@
+"""Shell pages: home per role, language choice, open alerts, break-glass."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from carecycle import breakglass
+from carecycle.alerts import open_alerts
+from carecycle.extensions import db
+from carecycle.forms import BreakGlassForm, ConfirmForm
+from carecycle.permissions import PUBLIC, Permission, can, requires
+from carecycle.roles import Role
+from carecycle.urls import page_arg, safe_next, uuid_or_404
+
+bp = Blueprint("web", __name__)
+
+HOME_TEMPLATES = {
+    Role.RESIDENT: "home/resident.html",
+    Role.COUNSELLOR: "home/staff.html",
+    Role.SOCIAL_WORKER: "home/staff.html",
+    Role.SUPERVISOR: "home/supervisor.html",
+    Role.ADMIN: "home/admin.html",
+}
+
+# Areas add links to the home pages: (permission, endpoint, label, description)
+def home_links():
+    return [link for link in current_app.extensions.get("carecycle_home_links", [])
+            if can(link[0])]
+
+
+@bp.route("/")
+@requires(PUBLIC)
+def home():
+    if not current_user.is_authenticated:
+        return render_template("home/public.html")
+    context = {"links": home_links()}
+    if can(Permission.ALERTS_VIEW):
+        context["alerts"] = open_alerts(per_page=10)
+    return render_template(HOME_TEMPLATES[Role(current_user.role)], **context)
+
+
+@bp.route("/language", methods=["POST"])
+@requires(PUBLIC)
+def set_language():
+    form = ConfirmForm()
+    language = request.form.get("language", "")
+    if not form.validate_on_submit() or language not in current_app.config["LANGUAGES"]:
+        abort(400)
+    session["locale"] = language
+    if current_user.is_authenticated:
+        current_user.locale = language
+        db.session.commit()
+    return redirect(safe_next(request.form.get("next")) or url_for("web.home"))
+
+
+@bp.route("/alerts")
+@requires(Permission.ALERTS_VIEW)
+def alerts():
+    return render_template("alerts/list.html", pagination=open_alerts(page=page_arg()))
+
+
+@bp.route("/break-glass/<object_type>/<object_id>", methods=["GET", "POST"])
+@requires(Permission.BREAK_GLASS)
+def break_glass(object_type, object_id):
+    object_id = str(uuid_or_404(object_id))
+    target = breakglass.resolve_target(object_type, object_id)
+    if target is None:
+        abort(404)
+    form = BreakGlassForm()
+    if form.validate_on_submit():
+        try:
+            breakglass.grant(current_user, object_type, object_id, target.team_id, form.reason.data)
+        except breakglass.BreakGlassRefused as refused:
+            form.reason.errors = [str(refused)]
+        else:
+            db.session.commit()
+            flash(_("Access granted for 60 minutes. Your reason is recorded and shown to the team's supervisor."),
+                  "warning")
+            return redirect(target.url)
+    return render_template("breakglass/request.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/break-glass")
+@requires(Permission.BREAK_GLASS_REVIEW)
+def break_glass_review():
+    return render_template("breakglass/review.html",
+                           pagination=breakglass.grants_for_review(current_user, page=page_arg()),
+                           form=ConfirmForm())
+
+
+@bp.route("/break-glass/grants/<grant_id>/reviewed", methods=["POST"])
+@requires(Permission.BREAK_GLASS_REVIEW)
+def break_glass_reviewed(grant_id):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if breakglass.mark_reviewed(current_user, uuid_or_404(grant_id)) is None:
+        abort(404)
+    db.session.commit()
+    flash(_("Marked as reviewed."), "success")
+    return redirect(url_for("web.break_glass_review"))
