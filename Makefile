@@ -5,7 +5,7 @@ PORT ?= 5000
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test install translations demo clean
+.PHONY: run test install translations i18n-update clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,11 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP) $(TEST_STAMP)
 
 translations: $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy -q -d carecycle/translations
+	$(BIN)/pybabel compile -d carecycle/translations
+
+i18n-update: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o carecycle/translations/messages.pot .
+	$(BIN)/pybabel update -i carecycle/translations/messages.pot -d carecycle/translations --no-fuzzy-matching
 
 install: $(STAMP) translations
 

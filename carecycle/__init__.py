@@ -80,7 +80,16 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (web, auth, admin):
         app.register_blueprint(blueprint)
-    app.register_blueprint(build_api())
+    area_apis = []
+    for area in areas():
+        area.init_app(app)
+        area_apis.append(area.api)
+    app.register_blueprint(build_api(*area_apis))
+
+
+def areas() -> list:
+    """The area packages, left to right (each imports only the shell and those before it)."""
+    return []
 
 
 def register_handlers(app: Flask) -> None:

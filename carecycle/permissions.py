@@ -21,6 +21,11 @@ class Permission(StrEnum):
     BREAK_GLASS = "break_glass"            # open a record outside one's assignment, with a reason
     BREAK_GLASS_REVIEW = "break_glass_review"
     MODE_VIEW = "mode_view"                # see the operating mode
+    # screening and psychoeducation
+    SCREENING_HISTORY = "screening_history"  # a resident's own screenings
+    ARTICLES_WRITE = "articles_write"        # draft and submit psychoeducation articles
+    ARTICLES_REVIEW = "articles_review"      # review and publish them
+    CRISIS_RESOURCES_EDIT = "crisis_resources_edit"
 
 
 PUBLIC = Permission.PUBLIC
@@ -28,11 +33,14 @@ PUBLIC = Permission.PUBLIC
 _STAFF = {Permission.SIGNED_IN, Permission.MODE_VIEW}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.RESIDENT: frozenset({Permission.SIGNED_IN}),
-    Role.COUNSELLOR: frozenset(_STAFF | {Permission.ALERTS_VIEW, Permission.BREAK_GLASS}),
-    Role.SOCIAL_WORKER: frozenset(_STAFF | {Permission.ALERTS_VIEW, Permission.BREAK_GLASS}),
-    Role.SUPERVISOR: frozenset(_STAFF | {Permission.ALERTS_VIEW, Permission.BREAK_GLASS_REVIEW}),
-    Role.ADMIN: frozenset(_STAFF | {Permission.ACCOUNTS_MANAGE}),
+    Role.RESIDENT: frozenset({Permission.SIGNED_IN, Permission.SCREENING_HISTORY}),
+    Role.COUNSELLOR: frozenset(_STAFF | {Permission.ALERTS_VIEW, Permission.BREAK_GLASS,
+                                         Permission.ARTICLES_WRITE}),
+    Role.SOCIAL_WORKER: frozenset(_STAFF | {Permission.ALERTS_VIEW, Permission.BREAK_GLASS,
+                                             Permission.ARTICLES_WRITE}),
+    Role.SUPERVISOR: frozenset(_STAFF | {Permission.ALERTS_VIEW, Permission.BREAK_GLASS_REVIEW,
+                                          Permission.ARTICLES_WRITE, Permission.ARTICLES_REVIEW}),
+    Role.ADMIN: frozenset(_STAFF | {Permission.ACCOUNTS_MANAGE, Permission.CRISIS_RESOURCES_EDIT}),
 }
 
 

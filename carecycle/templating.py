@@ -14,7 +14,9 @@ from carecycle.roles import Role
 def register_template_helpers(app) -> None:
     @app.context_processor
     def shell_context():
-        context = {"can": can, "Permission": Permission, "Role": Role, "confirm_form": ConfirmForm,
+        nav = [(endpoint, label) for permission, endpoint, label
+               in current_app.extensions.get("carecycle_nav_links", []) if can(permission)]
+        context = {"nav_links": nav, "can": can, "Permission": Permission, "Role": Role, "confirm_form": ConfirmForm,
                    "languages": current_app.config["LANGUAGES"], "current_locale": str(get_locale())}
         if current_user.is_authenticated and current_user.is_staff:
             context["operating_mode"] = current_mode()

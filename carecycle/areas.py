@@ -1,0 +1,18 @@
+"""How an area package plugs into the shell without the shell importing it.
+
+An area's `__init__.py` defines `init_app(app)` that registers its page blueprints and calls
+these helpers; its `api.py` defines a blueprint made with `carecycle.api.area_api(name)`,
+which `create_app` nests under /api/v1. `create_app` is the only place that lists the areas."""
+from __future__ import annotations
+
+from carecycle.permissions import Permission
+
+
+def add_nav_link(app, permission: Permission, endpoint: str, label) -> None:
+    """A link in the top navigation, shown to users who hold `permission`."""
+    app.extensions.setdefault("carecycle_nav_links", []).append((permission, endpoint, label))
+
+
+def add_home_link(app, permission: Permission, endpoint: str, label, description) -> None:
+    """A card on the home page of users who hold `permission` (PUBLIC: the public start page too)."""
+    app.extensions.setdefault("carecycle_home_links", []).append((permission, endpoint, label, description))
