@@ -35,7 +35,7 @@ class BaseConfig:
     BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).parent / "translations")
     LANGUAGES = {"en": "English", "zh_Hant": "繁體中文", "zh_Hans": "简体中文"}
     PASSWORD_MIN_LENGTH = 12
-    PASSWORD_MAX_LENGTH = 128
+    PASSWORD_MAX_LENGTH = 256
 
     def __init__(self) -> None:
         self.INSTANCE_PATH = str(instance_path())
