@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from carecycle.config import BaseConfig, config_for
+from carecycle.config import BaseConfig, config_for, with_driver
 from carecycle.extensions import babel, csrf, db, login_manager, migrate
 from carecycle.keyring import KeyRingError, load_keyring, load_secret_key
 
@@ -23,6 +23,7 @@ def create_app(config: str | Mapping | BaseConfig | None = None) -> Flask:
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.from_object(cfg)
     app.config.update(overrides)
+    app.config["SQLALCHEMY_DATABASE_URI"] = with_driver(app.config["SQLALCHEMY_DATABASE_URI"])
     load_keys(app)
     register_extensions(app)
     register_blueprints(app)

@@ -12,6 +12,14 @@ def instance_path() -> Path:
     return Path(os.environ.get("CARECYCLE_INSTANCE_PATH", "instance")).resolve()
 
 
+def with_driver(url: str) -> str:
+    """PostgreSQL URLs without a driver go through psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
 class BaseConfig:
     ENV_NAME = "development"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
@@ -41,7 +49,7 @@ class BaseConfig:
         self.INSTANCE_PATH = str(instance_path())
         self.SECRET_KEY = os.environ.get("SECRET_KEY")
         default_db = "sqlite:///" + str(Path(self.INSTANCE_PATH) / "carecycle.db")
-        self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", default_db)
+        self.SQLALCHEMY_DATABASE_URI = with_driver(os.environ.get("DATABASE_URL", default_db))
         self.KEY_FILE = os.environ.get(
             "CARECYCLE_KEY_FILE", str(Path(self.INSTANCE_PATH) / "keys.json")
         )

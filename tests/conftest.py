@@ -4,11 +4,15 @@ each test, users made by a factory, and `login_as(role)` that signs in through /
 The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL is set."""
 from __future__ import annotations
 
+import contextvars
 import os
 import re
+import secrets
 from itertools import count
 
 import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from carecycle import create_app
@@ -23,7 +27,45 @@ _HASHES: dict[str, str] = {}
 
 
 def database_url(tmp_dir) -> str:
-    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_dir}/test.db"
+    return _PRIVATE_DATABASE.get("url") or f"sqlite:///{tmp_dir}/test.db"
+
+
+_PRIVATE_DATABASE: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_postgres_database():
+    """With TEST_DATABASE_URL, run in a throwaway database of that server, so that two runs
+    at once (two developers, or a run beside a benchmark) never clobber each other."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        yield
+        return
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    url = make_url(base)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    name = f"{url.database}_run_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    _PRIVATE_DATABASE["url"] = url.set(database=name).render_as_string(hide_password=False)
+    yield
+    _PRIVATE_DATABASE.clear()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context (its own `g` and database session), as in
+    production. The test's own session commits first, so it holds no lock the request needs."""
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            _db.session.commit()
+        return contextvars.Context().run(super().open, *args, **kwargs)
 
 
 def make_app(tmp_dir, **overrides):
@@ -34,7 +76,9 @@ def make_app(tmp_dir, **overrides):
         "KEY_FILE": str(tmp_dir / "keys.json"),
     }
     config.update(overrides)
-    return create_app(config)
+    application = create_app(config)
+    application.test_client_class = IsolatedClient
+    return application
 
 
 def _reset_schema(app):
@@ -54,7 +98,7 @@ def _tmp(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def app(_tmp):
+def app(_tmp, _private_postgres_database):
     application = make_app(_tmp)
     _reset_schema(application)
     yield application

@@ -173,7 +173,8 @@ def user_for_session(user_id: str, token: str | None) -> User | None:
 # ---------------------------------------------------------------- passwords and admin
 def change_password(user: User, current: str, new: str) -> None:
     if not _verify(user.password_hash, current):
-        raise AccountError(_("The current password is not correct."), {"current_password": _("Not correct.")})
+        message = _("The current password is not correct.")
+        raise AccountError(message, {"current_password": message})
     set_password(user, new)
     user.must_change_password = False
     end_all_sessions(user, "password_changed")
