@@ -1,7 +1,7 @@
 """Language choice: the user's setting, else the session's, else Accept-Language."""
 from __future__ import annotations
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
 TRADITIONAL = ("zh-tw", "zh-hk", "zh-mo", "zh-hant")
@@ -19,6 +19,8 @@ def match_accept_language(header_values) -> str:
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if not request.path.startswith("/api/") and current_user and current_user.is_authenticated \
             and current_user.locale in languages:
         return current_user.locale

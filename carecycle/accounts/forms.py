@@ -30,7 +30,8 @@ def _role_choices():
 
 
 class UserCreateForm(FlaskForm):
-    username = StringField(_l("Username"), validators=[InputRequired(), Length(min=3, max=64)])
+    username = StringField(_l("Username"), validators=[InputRequired(), Length(max=64)],
+                           description=_l("3 to 64 letters, digits, dots, dashes or underscores."))
     display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=120)])
     role = SelectField(_l("Role"), choices=_role_choices)
     team_id = SelectField(_l("Team"), choices=[])

@@ -193,14 +193,15 @@ def find_team(name: str | None) -> Team | None:
         return None
     team = db.session.scalar(select(Team).where(Team.name == name))
     if team is None:
-        raise AccountError(_("There is no team called %(name)s.", name=name), {"team": _("Unknown team.")})
+        message = _("There is no team called %(name)s.", name=name)
+        raise AccountError(message, {"team": message})
     return team
 
 
 def _check_role_team(role: Role, team: Team | None) -> None:
     if role in (Role.COUNSELLOR, Role.SOCIAL_WORKER, Role.SUPERVISOR) and team is None:
-        raise AccountError(_("Counsellors, social workers and supervisors belong to a team."),
-                           {"team_id": _("Choose a team.")})
+        message = _("Counsellors, social workers and supervisors belong to a team.")
+        raise AccountError(message, {"team_id": message})
 
 
 def normalise_username(username: str) -> str:
@@ -262,9 +263,11 @@ def reset_password(user: User, temporary: str) -> None:
 def create_team(name: str) -> Team:
     name = " ".join(name.split())
     if not name or len(name) > 80:
-        raise AccountError(_("Give the team a name of up to 80 characters."), {"name": _("Required.")})
+        message = _("Give the team a name of up to 80 characters.")
+        raise AccountError(message, {"name": message})
     if db.session.scalar(select(Team.id).where(Team.name == name)):
-        raise AccountError(_("A team with this name exists."), {"name": _("Taken.")})
+        message = _("A team with this name exists.")
+        raise AccountError(message, {"name": message})
     team = Team(name=name)
     db.session.add(team)
     db.session.flush()
@@ -275,10 +278,12 @@ def create_team(name: str) -> Team:
 def rename_team(team: Team, name: str) -> None:
     name = " ".join(name.split())
     if not name or len(name) > 80:
-        raise AccountError(_("Give the team a name of up to 80 characters."), {"name": _("Required.")})
+        message = _("Give the team a name of up to 80 characters.")
+        raise AccountError(message, {"name": message})
     other = db.session.scalar(select(Team.id).where(Team.name == name, Team.id != team.id))
     if other:
-        raise AccountError(_("A team with this name exists."), {"name": _("Taken.")})
+        message = _("A team with this name exists.")
+        raise AccountError(message, {"name": message})
     team.name = name
     record_event("update", "team", team.id)
 

@@ -1,0 +1,83 @@
+"""Break-glass: reason required, time-limited, audited, listed for the team supervisor."""
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from carecycle import breakglass
+from carecycle.audit import AuditEvent
+from carecycle.breakglass import BreakGlassGrant, Target
+from carecycle.database import utcnow
+from tests.conftest import form_post
+
+RECORDS: dict[str, uuid.UUID] = {}
+
+
+@pytest.fixture
+def target(app, make_team, db):
+    """A record type 'probe' whose records belong to a team."""
+    team = make_team("Owners")
+    record_id = uuid.uuid4()
+    RECORDS[str(record_id)] = team.id
+    breakglass.register_target(
+        app, "probe", lambda oid: Target(RECORDS[oid], f"/probe/{oid}") if oid in RECORDS else None)
+    yield team, record_id
+    app.extensions["carecycle_break_glass_targets"].pop("probe", None)
+
+
+def test_short_reason_is_refused_and_grants_nothing(client, login_as, target, db):
+    login_as("counsellor")
+    _team, record_id = target
+    response = form_post(client, f"/break-glass/probe/{record_id}", {"reason": "need it now"})
+    assert response.status_code == 400
+    assert "at least 20" in response.get_data(as_text=True)
+    assert db.session.scalar(select(BreakGlassGrant)) is None
+
+
+def test_grant_lasts_an_hour_is_audited_and_shown_to_the_teams_supervisor(app, client, login_as, make_user,
+                                                                            target, db):
+    team, record_id = target
+    worker = login_as("counsellor")
+    reason = "Client called the hotline in distress; assigned worker is away."
+    response = form_post(client, f"/break-glass/probe/{record_id}", {"reason": reason})
+    assert response.status_code == 302 and response.headers["Location"] == f"/probe/{record_id}"
+    grant = db.session.scalar(select(BreakGlassGrant))
+    assert grant.user_id == worker.id and grant.reason == reason
+    assert timedelta(minutes=59) < grant.expires_at - utcnow() <= timedelta(minutes=60)
+    assert breakglass.active_grant(worker, "probe", record_id) is not None
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "break_glass"))
+    assert event.object_id == str(record_id) and reason not in (event.reason or "")
+    # the grant expires
+    grant.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert breakglass.active_grant(worker, "probe", record_id) is None
+
+    supervisor = make_user("supervisor", team=team)
+    other_supervisor = make_user("supervisor")
+    from tests.conftest import sign_in
+    own = app.test_client()
+    sign_in(own, supervisor.username)
+    page = own.get("/break-glass").get_data(as_text=True)
+    assert reason in page and worker.name in page
+    outsider = app.test_client()
+    sign_in(outsider, other_supervisor.username)
+    assert reason not in outsider.get("/break-glass").get_data(as_text=True)
+    assert form_post(outsider, f"/break-glass/grants/{grant.id}/reviewed", {}, page="/break-glass").status_code == 404
+    assert form_post(own, f"/break-glass/grants/{grant.id}/reviewed", {}, page="/break-glass").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(BreakGlassGrant, grant.id).reviewed_by_id == supervisor.id
+
+
+@pytest.mark.parametrize("role, status", [("supervisor", 403), ("admin", 403), ("resident", 403)])
+def test_only_counsellors_and_social_workers_break_glass(client, login_as, target, role, status):
+    login_as(role)
+    _team, record_id = target
+    assert client.get(f"/break-glass/probe/{record_id}").status_code == status
+
+
+def test_unknown_record_or_type_is_404(client, login_as, target):
+    login_as("social_worker")
+    assert client.get(f"/break-glass/probe/{uuid.uuid4()}").status_code == 404
+    assert client.get(f"/break-glass/nothing/{uuid.uuid4()}").status_code == 404
+    assert client.get("/break-glass/probe/not-a-uuid").status_code == 404
