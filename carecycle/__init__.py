@@ -10,6 +10,8 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from carecycle import areas as _area_hooks  # noqa: F401  loaded before `def areas` below, so that an
+# area's later `import carecycle.areas` does not rebind `carecycle.areas` from the function to the module
 from carecycle.config import BaseConfig, config_for, with_driver
 from carecycle.extensions import babel, csrf, db, login_manager, migrate
 from carecycle.keyring import KeyRingError, load_keyring, load_secret_key
@@ -52,7 +54,7 @@ def load_keys(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from carecycle import alerts, audit, breakglass, i18n, mode, ratelimit  # noqa: F401 (shell tables)
+    from carecycle import alerts, audit, breakglass, i18n, mode, notifications, ratelimit  # noqa: F401 (shell tables)
     from carecycle.accounts import service as accounts
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
@@ -61,6 +63,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
+    app.before_request(i18n.load_wtforms_translations)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
@@ -90,7 +93,12 @@ def register_blueprints(app: Flask) -> None:
 
 def areas() -> list:
     """The area packages, left to right (each imports only the shell and those before it)."""
-    return []
+    import casework
+    import referrals
+    import screening
+    import supervision
+
+    return [screening, casework, referrals, supervision]
 
 
 def register_handlers(app: Flask) -> None:

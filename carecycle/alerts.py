@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Integer, String, select
+from sqlalchemy import ForeignKey, Integer, String, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carecycle.audit import record_event
@@ -50,6 +50,24 @@ class AlertState(StrEnum):
     CLOSED = "closed"
 
 
+STATE_LABELS = {
+    AlertState.OPEN: _l("Open"),
+    AlertState.CLAIMED: _l("Claimed"),
+    AlertState.CONVERTED: _l("Turned into a case"),
+    AlertState.CLOSED: _l("Closed"),
+}
+
+KIND_LABELS = {
+    "screening": _l("Self-screening"),
+    "walk_in": _l("Walk-in"),
+    "hotline": _l("Hotline call"),
+    "inbound_referral": _l("Inbound referral"),
+    "outreach_concern": _l("Outreach concern"),
+    "rescreen": _l("Re-screening result"),
+    "follow_up": _l("Follow-up finding"),
+}
+
+
 class Alert(UUIDPrimaryKey, db.Model):
     __tablename__ = "alert"
 
@@ -81,6 +99,14 @@ class Alert(UUIDPrimaryKey, db.Model):
     def urgency_label(self):
         return Urgency(self.urgency).label
 
+    @property
+    def kind_label(self):
+        return KIND_LABELS.get(self.kind, self.kind)
+
+    @property
+    def state_label(self):
+        return STATE_LABELS.get(AlertState(self.state), self.state)
+
 
 def alert_deadline(urgency: Urgency | str, raised_at: datetime) -> datetime:
     return raised_at + scaled(DEADLINES[Urgency(urgency)])
@@ -101,7 +127,13 @@ def raise_alert(kind: str, urgency: Urgency | str, *, subject_type: str | None =
     return alert
 
 
-def open_alerts(page: int = 1, per_page: int = 50):
-    stmt = (select(Alert).where(Alert.state.in_([AlertState.OPEN.value, AlertState.CLAIMED.value]))
+def alerts_for(user):
+    """Alerts a staff member sees: their team's, and those not yet given to any team."""
+    return or_(Alert.team_id.is_(None), Alert.team_id == user.team_id)
+
+
+def open_alerts(user, page: int = 1, per_page: int = 50):
+    stmt = (select(Alert).where(Alert.state.in_([AlertState.OPEN.value, AlertState.CLAIMED.value]),
+                                alerts_for(user))
             .order_by(Alert.deadline))
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False)

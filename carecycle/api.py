@@ -5,6 +5,7 @@ under /api/v1 with `build_api(...)`, so the token check and JSON errors apply to
 from __future__ import annotations
 
 from flask import Blueprint, abort, g, jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from carecycle.accounts import service as accounts
@@ -29,19 +30,23 @@ def json_body() -> dict:
     """The request's JSON object, or a 400 (415-style problems are 400 here too)."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise ApiError(400, "The body must be a JSON object (Content-Type: application/json).")
+        raise ApiError(400, _("The body must be a JSON object (Content-Type: application/json)."))
     return data
 
 
 def _authenticate():
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
+    """A request without an Authorization header goes on anonymously (`requires` answers 401 on
+    every endpoint that is not PUBLIC); a header that is present must carry a valid token."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _sep, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        return json_error(401, "Send a bearer token: Authorization: Bearer <token>.")
+        return json_error(401, _("Send a bearer token: Authorization: Bearer <token>."))
     user = accounts.user_for_token(token.strip())
     if user is None:
         db.session.rollback()
-        return json_error(401, "The token is not valid or has been revoked.")
+        return json_error(401, _("The token is not valid or has been revoked."))
     db.session.commit()
     g._login_user = user  # Flask-Login's current_user for this request only; no cookie is set
     return None

@@ -76,7 +76,9 @@ def record_event(action: str, object_type: str | None = None, object_id=None, *,
     """Append one event in the caller's transaction (the caller commits)."""
     session = session or db.session
     actor = actor or _current_actor()
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    # populate_existing: a head this session read earlier may be stale by the time the lock is ours
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()
+                           .execution_options(populate_existing=True)).scalar_one_or_none()
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)
         session.add(head)
@@ -116,14 +118,15 @@ def verify_chain(session: Session | None = None, key: bytes | None = None, batch
     key = key or _audit_key()
     previous, expected, count, last_seq = GENESIS, 1, 0, 0
     stmt = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch)
-    for event in session.scalars(stmt):
-        if event.seq != expected:
-            return ChainReport(False, count, expected,
-                               f"event {expected} is missing (deleted) or out of order; found {event.seq} next")
-        if not hmac.compare_digest(chain_hash(key, previous, event), event.hash):
-            return ChainReport(False, count, event.seq,
-                               f"event {event.seq} does not match its hash (edited or reordered)")
-        previous, expected, count, last_seq = event.hash, expected + 1, count + 1, event.seq
+    with session.scalars(stmt) as events:  # closes the server-side cursor on an early return
+        for event in events:
+            if event.seq != expected:
+                return ChainReport(False, count, expected,
+                                   f"event {expected} is missing (deleted) or out of order; found {event.seq} next")
+            if not hmac.compare_digest(chain_hash(key, previous, event), event.hash):
+                return ChainReport(False, count, event.seq,
+                                   f"event {event.seq} does not match its hash (edited or reordered)")
+            previous, expected, count, last_seq = event.hash, expected + 1, count + 1, event.seq
     head = session.get(AuditHead, 1)
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
     if head_seq != last_seq or head_hash != previous:

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Callable
 
 from flask import current_app
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -23,6 +23,9 @@ from carecycle.crypto import Encrypted, Sealed
 from carecycle.database import UUIDPrimaryKey, utcnow
 from carecycle.extensions import db
 from carecycle.permissions import Permission, role_has
+
+
+OBJECT_LABELS = {"case": _l("Case"), "client": _l("Client")}
 
 
 class BreakGlassGrant(UUIDPrimaryKey, db.Model):
@@ -40,6 +43,10 @@ class BreakGlassGrant(UUIDPrimaryKey, db.Model):
     reason = Encrypted("_reason")
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    @property
+    def object_label(self):
+        return OBJECT_LABELS.get(self.object_type, self.object_type)
 
     @property
     def active(self) -> bool:

@@ -99,10 +99,13 @@ def keys_rotate():
     """Add a new key and make it the active one (then run `keys reencrypt`)."""
     from carecycle.keyring import KeyRingError
     ring = _ring()
+    previous = ring.active
     kid = ring.rotate()
     try:
         ring.save()
-    except KeyRingError as error:
+    except (KeyRingError, OSError) as error:
+        del ring.keys[kid]  # not saved: nothing may be sealed under it
+        ring.active = previous
         raise click.ClickException(str(error))
     click.echo(f"new active key {kid}; run `carecycle keys reencrypt` to move stored values to it")
 
@@ -112,7 +115,7 @@ def keys_rotate():
 @with_appcontext
 def keys_reencrypt(batch):
     """Re-encrypt every value under the active key, in batches; safe to run again after a stop."""
-    from carecycle.crypto import ENCRYPTED_FIELDS, PREFIX
+    from carecycle.crypto import ENCRYPTED_FIELDS, PREFIX, DecryptionError
     ring = _ring()
     active_prefix = f"{PREFIX}:{ring.active}:"
     by_model: dict[type, list] = {}
@@ -128,9 +131,14 @@ def keys_reencrypt(batch):
             rows = db.session.scalars(select(model).where(pending).order_by(model.id).limit(batch)).all()
             if not rows:
                 break
-            for row in rows:
-                for field in fields:
-                    field.reseal(row, ring)
+            try:
+                for row in rows:
+                    for field in fields:
+                        field.reseal(row, ring)
+            except DecryptionError as error:
+                db.session.rollback()
+                raise click.ClickException(f"{error}; the batches before it are done. "
+                                           "Restore that value from a backup, then run this again.")
             db.session.commit()
             done += len(rows)
             click.echo(f"{model.__tablename__}: {done}/{remaining} rows re-encrypted")
@@ -160,10 +168,12 @@ def keys_retire(key_id):
     in_use = count_values_under(key_id)
     if in_use:
         raise click.ClickException(f"{in_use} value(s) still use {key_id}; run `carecycle keys reencrypt` first")
+    key = ring.keys[key_id]
     try:
         ring.retire(key_id)
         ring.save()
-    except KeyRingError as error:
+    except (KeyRingError, OSError) as error:
+        ring.keys.setdefault(key_id, key)  # not saved: the running app keeps it
         raise click.ClickException(str(error))
     click.echo(f"retired {key_id}")
 
@@ -208,5 +218,6 @@ COMMANDS = [users_cli, tokens_cli, keys_cli, audit_cli, demo_cli]
 
 
 def register_commands(app) -> None:
-    for group in COMMANDS:
+    from carecycle.notifications import notify_cli
+    for group in (*COMMANDS, notify_cli):
         app.cli.add_command(group)

@@ -75,6 +75,8 @@ def open_sealed(envelope: str, table: str, column: str, row_id: Any, ring: KeyRi
     else:
         try:
             raw = base64.b64decode(parts[2], validate=True)
+            if base64.b64encode(raw).decode() != parts[2]:
+                raise ValueError("not canonical base64")  # unused bits changed: still a tampered envelope
             return AESGCM(ring.keys[parts[1]]).decrypt(raw[:12], raw[12:], _aad(table, column, row_id))
         except (InvalidTag, ValueError):
             why = "authentication failed"
@@ -184,20 +186,25 @@ class Encrypted:
         if getattr(obj, "id", None) is None:
             obj.id = uuid.uuid4()
         if value is None or (self.kind == "text" and value == ""):
-            stored = None
+            stored, cached = None, None
         else:
-            stored = seal(self._encode(value), self.table, self.column, obj.id)
+            plain = self._encode(value)
+            stored = seal(plain, self.table, self.column, obj.id)
+            cached = (stored, self._decode(plain))  # what was sealed, not the caller's (mutable) object
         setattr(obj, self.column_attr, stored)
-        obj.__dict__.setdefault("_carecycle_plain", {})[self.name] = (stored, value) if stored else None
+        obj.__dict__.setdefault("_carecycle_plain", {})[self.name] = cached
         if self.blind_index_attr:
             index = None
             if stored and self.kind == "text":
                 index = blind_index(f"{self.table}.{self.column}", value, self.normalise)
             setattr(obj, self.blind_index_attr, index)
 
-    def index_for(self, value: str) -> str | None:
-        """The blind index to query with: `Model.phone_index == Model.phone.index_for(x)`."""
-        return blind_index(f"{self.table}.{self.column}", value, self.normalise)
+    def index_for(self, value: str) -> str:
+        """The blind index to query with: `Model.phone_index == Model.phone.index_for(x)`.
+
+        A value that normalises to nothing gives "", which matches no row (None would match
+        every row whose field is empty)."""
+        return blind_index(f"{self.table}.{self.column}", value, self.normalise) or ""
 
     def reseal(self, obj, ring: KeyRing) -> bool:
         """Re-encrypt under the active key; False when it already is."""

@@ -6,6 +6,7 @@ import logging
 from flask import jsonify, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from carecycle.crypto import DecryptionError
@@ -62,6 +63,12 @@ def register_error_handlers(app) -> None:
             return error.response
         detail = getattr(error, "detail_message", None)
         return render_error(error.code, detail)
+
+    @app.errorhandler(StaleDataError)
+    def stale(error: StaleDataError):
+        """Two people saved the same record at once: the second is told, nothing is overwritten."""
+        db.session.rollback()
+        return render_error(409)
 
     @app.errorhandler(DecryptionError)
     def decryption_error(error: DecryptionError):

@@ -17,6 +17,19 @@ def match_accept_language(header_values) -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+WTFORMS_LOCALES = {"zh_Hant": "zh_TW", "zh_Hans": "zh", "en": "en"}
+
+
+def load_wtforms_translations() -> None:
+    """WTForms' own messages (e.g. "This field is required.") in the page's script: its `zh`
+    catalogue is Simplified, so Traditional pages take its `zh_TW` one."""
+    from babel import support
+    from flask_babel import get_locale
+    from flask_wtf.i18n import messages_path
+    locale = WTFORMS_LOCALES.get(str(get_locale()), "en")
+    request.wtforms_translations = support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():

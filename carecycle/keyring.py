@@ -109,14 +109,22 @@ class KeyRing:
 
 
 def write_private_file(path: Path, text: str) -> None:
-    """Write atomically with 0600 permissions from the first byte."""
+    """Write atomically with 0600 permissions from the first byte, and durably: values get
+    sealed under a new key right after it is written, so the key must survive a crash."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def _check_private(path: Path) -> None:

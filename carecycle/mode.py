@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carecycle.audit import record_event
 from carecycle.database import UUIDPrimaryKey, utcnow
 from carecycle.extensions import db
+from carecycle.validation import Invalid
 
 
 class Mode(StrEnum):
@@ -56,12 +57,15 @@ def current_mode() -> ModeState:
 
 def switch_mode(mode: Mode | str, user, reason: str) -> ModeChange:
     """Record a switch (the caller checks the permission and commits)."""
-    mode = Mode(mode)
+    try:
+        mode = Mode(mode)
+    except ValueError:
+        raise Invalid({"mode": _("Choose normal or emergency.")})
     reason = (reason or "").strip()
     if not reason:
-        raise ValueError("a reason is required")
+        raise Invalid({"reason": _("Give a reason for the switch.")})
     if current_mode().mode is mode:
-        raise ValueError(f"the service is already in {mode} mode")
+        raise Invalid({"mode": _("The service is already in this mode.")})
     row = ModeChange(mode=mode.value, switched_by_id=user.id if user else None, reason=reason)
     db.session.add(row)
     db.session.flush()

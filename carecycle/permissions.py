@@ -26,21 +26,67 @@ class Permission(StrEnum):
     ARTICLES_WRITE = "articles_write"        # draft and submit psychoeducation articles
     ARTICLES_REVIEW = "articles_review"      # review and publish them
     CRISIS_RESOURCES_EDIT = "crisis_resources_edit"
+    # casework: clients, register, triage, cases (record rules in casework.service.access)
+    CLIENTS_VIEW = "clients_view"
+    CLIENTS_EDIT = "clients_edit"
+    REGISTER_MANAGE = "register_manage"      # vulnerable-person register and outreach
+    TRIAGE_WORK = "triage_work"              # claim alerts, open crisis cases from them
+    CASES_VIEW = "cases_view"
+    CASES_EDIT = "cases_edit"
+    CASEWORK_NOTES = "casework_notes"        # non-clinical contact notes
+    CLINICAL_NOTES = "clinical_notes"        # clinical notes: never social workers
+    RISK_ASSESS = "risk_assess"              # risk assessments and safety plans
+    RISK_ACKNOWLEDGE = "risk_acknowledge"    # supervisor acknowledges high/imminent assessments
+    CLOSURE_APPROVE = "closure_approve"
+    OWN_SAFETY_PLAN = "own_safety_plan"      # a resident's own shared safety plan
+    OWN_CARE_PLAN = "own_care_plan"          # a resident's own shared care-plan summary
+    # referrals: partner directory, volunteer teams, outbound and inbound referrals
+    DIRECTORY_VIEW = "directory_view"        # search the partner directory, export it
+    DIRECTORY_EDIT = "directory_edit"        # edit organisations and services, import
+    REFERRALS_MANAGE = "referrals_manage"    # refer a case to a partner service, follow it up
+    REFERRAL_OVERRIDE_REVIEW = "referral_override_review"  # review consent overrides of the team
+    VOLUNTEERS_VIEW = "volunteers_view"      # readiness and, in emergency mode, mobilisation lists
+    VOLUNTEERS_MANAGE = "volunteers_manage"  # teams, members, trainings and certificates
+    # supervision: caseload review, approvals, reassignment, mode, statistics, drills, audit viewer
+    CASELOAD_REVIEW = "caseload_review"      # the team dashboard, its export, drill-down to a worker
+    CASES_REASSIGN = "cases_reassign"        # move cases from one worker to another
+    APPROVALS = "approvals"                  # the one queue of what needs a supervisor
+    MODE_SWITCH = "mode_switch"              # normal <-> emergency, with a reason (after-action review)
+    SURGE_VIEW = "surge_view"                # the surge view (emergency-mode work lists)
+    STATS_VIEW = "stats_view"                # service statistics, charts, monthly report
+    AUDIT_VIEW = "audit_view"                # the audit viewer (supervisors: their team; admins: all)
+    DRILLS_VIEW = "drills_view"              # drills, readiness, one's own drill actions
+    DRILLS_MANAGE = "drills_manage"          # record drills and their actions
+    NOTIFICATIONS = "notifications"          # one's own in-app notifications
 
 
 PUBLIC = Permission.PUBLIC
 
-_STAFF = {Permission.SIGNED_IN, Permission.MODE_VIEW}
+_STAFF = {Permission.SIGNED_IN, Permission.MODE_VIEW, Permission.NOTIFICATIONS, Permission.DRILLS_VIEW}
+_CASE_STAFF = {Permission.CLIENTS_VIEW, Permission.CLIENTS_EDIT, Permission.REGISTER_MANAGE, Permission.CASES_VIEW,
+               Permission.CASES_EDIT, Permission.CASEWORK_NOTES}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.RESIDENT: frozenset({Permission.SIGNED_IN, Permission.SCREENING_HISTORY}),
-    Role.COUNSELLOR: frozenset(_STAFF | {Permission.ALERTS_VIEW, Permission.BREAK_GLASS,
-                                         Permission.ARTICLES_WRITE}),
-    Role.SOCIAL_WORKER: frozenset(_STAFF | {Permission.ALERTS_VIEW, Permission.BREAK_GLASS,
-                                             Permission.ARTICLES_WRITE}),
-    Role.SUPERVISOR: frozenset(_STAFF | {Permission.ALERTS_VIEW, Permission.BREAK_GLASS_REVIEW,
-                                          Permission.ARTICLES_WRITE, Permission.ARTICLES_REVIEW}),
-    Role.ADMIN: frozenset(_STAFF | {Permission.ACCOUNTS_MANAGE, Permission.CRISIS_RESOURCES_EDIT}),
+    Role.RESIDENT: frozenset({Permission.SIGNED_IN, Permission.SCREENING_HISTORY, Permission.OWN_SAFETY_PLAN,
+                              Permission.OWN_CARE_PLAN}),
+    Role.COUNSELLOR: frozenset(_STAFF | _CASE_STAFF | {
+        Permission.DIRECTORY_VIEW, Permission.REFERRALS_MANAGE, Permission.VOLUNTEERS_VIEW,
+        Permission.ALERTS_VIEW, Permission.BREAK_GLASS, Permission.ARTICLES_WRITE, Permission.TRIAGE_WORK,
+        Permission.CLINICAL_NOTES, Permission.RISK_ASSESS, Permission.SURGE_VIEW}),
+    Role.SOCIAL_WORKER: frozenset(_STAFF | _CASE_STAFF | {
+        Permission.DIRECTORY_VIEW, Permission.REFERRALS_MANAGE, Permission.VOLUNTEERS_VIEW,
+        Permission.ALERTS_VIEW, Permission.BREAK_GLASS, Permission.ARTICLES_WRITE, Permission.SURGE_VIEW}),
+    Role.SUPERVISOR: frozenset(_STAFF | _CASE_STAFF | {
+        Permission.DIRECTORY_VIEW, Permission.DIRECTORY_EDIT, Permission.REFERRALS_MANAGE,
+        Permission.REFERRAL_OVERRIDE_REVIEW, Permission.VOLUNTEERS_VIEW, Permission.VOLUNTEERS_MANAGE,
+        Permission.ALERTS_VIEW, Permission.BREAK_GLASS_REVIEW, Permission.ARTICLES_WRITE,
+        Permission.ARTICLES_REVIEW, Permission.TRIAGE_WORK, Permission.CLINICAL_NOTES, Permission.RISK_ASSESS,
+        Permission.RISK_ACKNOWLEDGE, Permission.CLOSURE_APPROVE, Permission.CASELOAD_REVIEW, Permission.CASES_REASSIGN,
+        Permission.APPROVALS, Permission.MODE_SWITCH, Permission.SURGE_VIEW, Permission.STATS_VIEW,
+        Permission.AUDIT_VIEW, Permission.DRILLS_MANAGE}),
+    Role.ADMIN: frozenset(_STAFF | {Permission.ACCOUNTS_MANAGE, Permission.CRISIS_RESOURCES_EDIT,
+                                    Permission.DIRECTORY_VIEW, Permission.DIRECTORY_EDIT, Permission.VOLUNTEERS_VIEW,
+                                    Permission.VOLUNTEERS_MANAGE, Permission.STATS_VIEW, Permission.AUDIT_VIEW}),
 }
 
 

@@ -33,11 +33,18 @@ def home_links():
 @requires(PUBLIC)
 def home():
     if not current_user.is_authenticated:
-        return render_template("home/public.html")
+        return render_template("home/public.html", links=home_links())
     context = {"links": home_links()}
     if can(Permission.ALERTS_VIEW):
-        context["alerts"] = open_alerts(per_page=10)
+        context["alerts"] = open_alerts(current_user, per_page=10)
     return render_template(HOME_TEMPLATES[Role(current_user.role)], **context)
+
+
+@bp.route("/healthz")
+@requires(PUBLIC)
+def healthz():
+    """A bare route for load balancers and benchmarks: no database, no template."""
+    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 @bp.route("/language", methods=["POST"])
@@ -57,7 +64,7 @@ def set_language():
 @bp.route("/alerts")
 @requires(Permission.ALERTS_VIEW)
 def alerts():
-    return render_template("alerts/list.html", pagination=open_alerts(page=page_arg()))
+    return render_template("alerts/list.html", pagination=open_alerts(current_user, page=page_arg()))
 
 
 @bp.route("/break-glass/<object_type>/<object_id>", methods=["GET", "POST"])

@@ -1,0 +1,174 @@
+"""Benchmark: throughput of POST /api/v1/screenings against a bare route of the same app.
+
+Starts the app under gunicorn (2 workers) on a loopback port with a throwaway SQLite database
+and instance folder (made by `carecycle db upgrade` in a temporary directory), drives the bare
+route (GET /healthz) and then the screening endpoint with a threaded load generator bounded in
+time and count, and prints both throughputs and their ratio. Target: screening >= 30 % of bare.
+
+    .venv/bin/python bench/screening.py [--seconds 10] [--threads 8] [--max-requests 100000]
+
+The per-address screening limit is raised for the run through CARECYCLE_SCREENING_RATE_LIMIT.
+Only loopback addresses are contacted; the server is stopped and the folder removed at the end."""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def environment(folder: Path) -> dict:
+    env = dict(os.environ)
+    env.update({
+        "CARECYCLE_ENV": "development",
+        "CARECYCLE_INSTANCE_PATH": str(folder),
+        "DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
+        "CARECYCLE_SCREENING_RATE_LIMIT": str(10 ** 9),
+    })
+    env.pop("CARECYCLE_KEYS", None)
+    env.pop("CARECYCLE_KEY_FILE", None)
+    env.pop("SECRET_KEY", None)
+    return env
+
+
+def wait_until_up(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection(HOST, port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("the server did not start in time")
+
+
+def one_request(port: int, method: str, path: str, body: bytes | None) -> tuple[int, float]:
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection(HOST, port, timeout=10)
+    try:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status, time.perf_counter() - started
+    finally:
+        connection.close()
+
+
+def drive(port: int, make_request, seconds: float, threads: int, max_requests: int, expect: int) -> dict:
+    """Run `threads` workers for at most `seconds` and `max_requests` requests in all."""
+    lock = threading.Lock()
+    stats = {"ok": 0, "errors": 0, "latencies": []}
+    budget = [max_requests]
+    stop_at = time.monotonic() + seconds
+
+    def worker():
+        rng = random.Random()
+        while time.monotonic() < stop_at:
+            with lock:
+                if budget[0] <= 0:
+                    return
+                budget[0] -= 1
+            method, path, body = make_request(rng)
+            try:
+                status, latency = one_request(port, method, path, body)
+            except OSError:
+                status, latency = 0, 0.0
+            with lock:
+                if status == expect:
+                    stats["ok"] += 1
+                    stats["latencies"].append(latency)
+                else:
+                    stats["errors"] += 1
+
+    started = time.monotonic()
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    stats["elapsed"] = time.monotonic() - started
+    stats["rate"] = stats["ok"] / stats["elapsed"] if stats["elapsed"] else 0.0
+    return stats
+
+
+def bare(_rng):
+    return "GET", "/healthz", None
+
+
+def screening(rng):
+    answers = [rng.randint(0, 3) for _ in range(9)]
+    return "POST", "/api/v1/screenings", json.dumps({"instrument": "phq9", "answers": answers}).encode()
+
+
+def describe(name: str, stats: dict) -> str:
+    latencies = sorted(stats["latencies"]) or [0.0]
+    p50 = statistics.median(latencies) * 1000
+    p95 = latencies[int(len(latencies) * 0.95) - 1 if len(latencies) > 1 else 0] * 1000
+    return (f"{name:<28} {stats['rate']:8.1f} req/s   {stats['ok']:6d} ok  {stats['errors']:4d} errors   "
+            f"p50 {p50:6.1f} ms  p95 {p95:6.1f} ms")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="duration of each measured phase")
+    parser.add_argument("--threads", type=int, default=8, help="concurrent clients")
+    parser.add_argument("--max-requests", type=int, default=100_000, help="cap per phase")
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="carecycle-bench-"))
+    env = environment(folder)
+    server = None
+    try:
+        subprocess.run([str(BIN / "carecycle"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port = free_port()
+        server = subprocess.Popen([str(BIN / "gunicorn"), "--bind", f"{HOST}:{port}", "--workers", "2",
+                                   "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env)
+        wait_until_up(port)
+        warm = min(2.0, args.seconds)
+        drive(port, bare, warm, args.threads, 2000, 200)
+        drive(port, screening, warm, args.threads, 2000, 201)
+        print(f"CareCycle screening benchmark: gunicorn 2 workers, SQLite, {args.threads} client threads, "
+              f"{args.seconds:.0f} s per phase (cpu count {os.cpu_count()})")
+        plain = drive(port, bare, args.seconds, args.threads, args.max_requests, 200)
+        print(describe("GET /healthz (bare route)", plain))
+        scored = drive(port, screening, args.seconds, args.threads, args.max_requests, 201)
+        print(describe("POST /api/v1/screenings", scored))
+        ratio = scored["rate"] / plain["rate"] if plain["rate"] else 0.0
+        print(f"ratio screening / bare: {ratio:.1%} (target >= 30%)")
+        return 0
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Crisis response and recovery: clients, vulnerable-person register, triage queue, cases."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from carecycle.areas import add_home_link, add_nav_link
+from carecycle.breakglass import register_target
+from carecycle.permissions import Permission
+from casework.api import api  # noqa: F401 (nested under /api/v1 by create_app)
+
+
+def init_app(app) -> None:
+    from casework import demo, models  # noqa: F401 (tables)
+    from casework.cli import bench_cli
+    from casework.service.access import case_team_of
+    from casework.views import bp
+
+    app.register_blueprint(bp)
+    demo.register(app)
+    register_target(app, "case", case_team_of)
+    add_nav_link(app, Permission.CASES_VIEW, "casework.cases", _l("Cases"))
+    add_nav_link(app, Permission.CLIENTS_VIEW, "casework.clients", _l("Clients"))
+    add_nav_link(app, Permission.REGISTER_MANAGE, "casework.vulnerable_register", _l("Vulnerable-person register"))
+    add_nav_link(app, Permission.TRIAGE_WORK, "casework.triage_queue", _l("Triage"))
+    add_nav_link(app, Permission.CLOSURE_APPROVE, "casework.closure_approvals", _l("Closures to approve"))
+    add_nav_link(app, Permission.RISK_ACKNOWLEDGE, "casework.risk_acknowledgements", _l("Risk to acknowledge"))
+    add_nav_link(app, Permission.OWN_SAFETY_PLAN, "casework.my_safety_plan", _l("My safety plan"))
+    add_home_link(app, Permission.CASES_VIEW, "casework.my_day", _l("My day"),
+                  _l("Your claimed alerts, overdue and due-today tasks, and your cases by risk."))
+    add_home_link(app, Permission.TRIAGE_WORK, "casework.triage_queue", _l("Triage queue"),
+                  _l("Crisis and contact requests, walk-ins and hotline calls by deadline: claim, open a case "
+                     "or close with a reason."))
+    add_home_link(app, Permission.CASES_VIEW, "casework.cases", _l("My cases"),
+                  _l("Open cases by risk, with their tasks and timeline."))
+    add_home_link(app, Permission.OWN_SAFETY_PLAN, "casework.my_safety_plan", _l("My safety plan"),
+                  _l("The safety plan your counsellor shared with you. Link your account with the code they gave you."))
+    add_home_link(app, Permission.CLIENTS_VIEW, "casework.clients", _l("Clients"),
+                  _l("Find a client by phone, ID number or full name, or register a new one."))
+    app.cli.add_command(bench_cli)
+    from casework import demo_recovery  # noqa: F401 (adds its demo loader)
+    from casework.views.recovery import register_links
+    register_links(app)

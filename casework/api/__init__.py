@@ -1,0 +1,7 @@
+"""Casework endpoints under /api/v1: the same service functions and rules as the pages."""
+from carecycle.api import area_api
+
+api = area_api("casework")
+
+from casework.api import cases, clients, triage, notes  # noqa: E402,F401  (routes)
+from casework.api import recovery  # noqa: E402,F401  (routes)

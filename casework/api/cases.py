@@ -1,0 +1,69 @@
+"""Cases API."""
+from __future__ import annotations
+
+from flask_login import current_user
+from sqlalchemy import select
+
+from carecycle.api import ApiError, json_body
+from carecycle.extensions import db
+from carecycle.permissions import Permission, requires
+from casework.api import api
+from casework.api.common import iso, service_errors
+from casework.enums import Phase
+from casework.models import Case
+from casework.service import access, cases as service
+
+
+def case_json(case: Case) -> dict:
+    return {
+        "id": str(case.id), "client_id": str(case.client_id), "team_id": str(case.team_id),
+        "phase": case.phase, "risk_level": case.risk_level, "priority": case.priority, "source": case.source,
+        "assigned_counsellor": case.counsellor.username if case.counsellor else None,
+        "assigned_social_worker": case.social_worker.username if case.social_worker else None,
+        "opened_at": iso(case.opened_at), "closed_at": iso(case.closed_at), "version": case.version,
+    }
+
+
+@api.route("/cases", methods=["GET"])
+@requires(Permission.CASES_VIEW)
+def api_cases():
+    stmt = (select(Case).where(access.visible_cases(current_user), Case.phase != Phase.CLOSED.value)
+            .order_by(Case.opened_at))
+    return {"cases": [case_json(c) for c in db.session.scalars(stmt)]}
+
+
+@api.route("/cases", methods=["POST"])
+@requires(Permission.CASES_EDIT)
+def api_case_create():
+    body = json_body()
+    missing = {k: "Required." for k in ("client_id", "risk_level", "source") if not body.get(k)}
+    if missing:
+        raise ApiError(422, "Some fields are missing.", missing)
+    client = access.load_client(body["client_id"], current_user, audit=False)
+    with service_errors():
+        case = service.open_case(current_user, client, risk_level=body["risk_level"], source=body["source"],
+                                 priority=body.get("priority") or "normal")
+    db.session.commit()
+    return {"id": str(case.id), "version": case.version}, 201
+
+
+@api.route("/cases/<case_id>", methods=["GET"])
+@requires(Permission.CASES_VIEW)
+def api_case_get(case_id):
+    case = access.load_case(case_id, current_user)
+    db.session.commit()
+    return case_json(case)
+
+
+@api.route("/cases/<case_id>", methods=["PATCH"])
+@requires(Permission.CASES_EDIT)
+def api_case_patch(case_id):
+    case = access.load_case(case_id, current_user, audit=False)
+    body = json_body()
+    if "version" not in body:
+        raise ApiError(422, "Send the version you edited.", {"version": "Required."})
+    changes = {k: v for k, v in body.items() if k != "version"}
+    with service_errors():
+        service.update_case(current_user, case, body["version"], changes)
+    db.session.commit()
+    return case_json(case)

@@ -1,0 +1,85 @@
+"""Clients API."""
+from __future__ import annotations
+
+from flask import request
+from flask_login import current_user
+
+from carecycle.api import ApiError, json_body
+from carecycle.extensions import db
+from carecycle.permissions import Permission, requires
+from casework.api import api
+from casework.api.common import iso, service_errors
+from casework.models import Client, Consent
+from casework.service import access, clients as service
+
+
+def consent_json(consent: Consent) -> dict:
+    return {"id": str(consent.id), "scope": consent.scope, "recorded_at": iso(consent.recorded_at),
+            "recorded_by": str(consent.recorded_by_id), "withdrawn_at": iso(consent.withdrawn_at)}
+
+
+def client_json(client: Client) -> dict:
+    data = {name: getattr(client, name) for name in service.CLIENT_FIELDS}
+    data.update(id=str(client.id), team_id=str(client.team_id), version=client.version,
+                created_at=iso(client.created_at), consents=[consent_json(c) for c in client.consents])
+    return data
+
+
+@api.route("/clients", methods=["POST"])
+@requires(Permission.CLIENTS_EDIT)
+def api_client_create():
+    body = json_body()
+    with service_errors():
+        try:
+            client = service.register_client(current_user, body, confirm_duplicate=body.get("confirm_duplicate") is True)
+        except service.DuplicateFound as found:
+            db.session.rollback()
+            teams = "; ".join(f"{team} (supervisor: {', '.join(names) or 'none'})" for team, names in found.elsewhere)
+            fields = {"phone_or_id_number": "A client with this phone or ID number is already on record."}
+            if found.visible:
+                fields["existing"] = ",".join(str(c.id) for c in found.visible)
+            if teams:
+                fields["contact"] = f"A record exists in another team: {teams}."
+            raise ApiError(409, "A client with this phone or ID number exists. Send \"confirm_duplicate\": true "
+                                "if this is a different person.", fields, code="duplicate")
+    db.session.commit()
+    return {"id": str(client.id), "version": client.version}, 201
+
+
+@api.route("/clients", methods=["GET"])
+@requires(Permission.CLIENTS_VIEW)
+def api_client_search():
+    args = {k: request.args.get(k) for k in ("phone", "id_number", "name")}
+    if not any(args.values()):
+        raise ApiError(400, "Search by phone, id_number or name (exact match).")
+    found = service.search_clients(current_user, **args)
+    return {"clients": [{"id": str(c.id), "full_name": c.full_name, "preferred_name": c.preferred_name}
+                        for c in found]}
+
+
+@api.route("/clients/<client_id>", methods=["GET"])
+@requires(Permission.CLIENTS_VIEW)
+def api_client_get(client_id):
+    client = access.load_client(client_id, current_user)
+    db.session.commit()
+    return client_json(client)
+
+
+@api.route("/clients/<client_id>/consents", methods=["POST"])
+@requires(Permission.CLIENTS_EDIT)
+def api_consent_create(client_id):
+    client = access.load_client(client_id, current_user, audit=False)
+    body = json_body()
+    with service_errors():
+        consent = service.record_consent(current_user, client, body.get("scope"))
+    db.session.commit()
+    return consent_json(consent), 201
+
+
+@api.route("/clients/<client_id>/consents/<consent_id>/withdraw", methods=["POST"])
+@requires(Permission.CLIENTS_EDIT)
+def api_consent_withdraw(client_id, consent_id):
+    client = access.load_client(client_id, current_user, audit=False)
+    consent = service.withdraw_consent(current_user, client, consent_id)
+    db.session.commit()
+    return consent_json(consent)

@@ -1,0 +1,131 @@
+"""Contact notes API: the same service functions and rules as the pages.
+
+Invisible case or note -> 404 (a social worker never learns a clinical note exists), forbidden
+(e.g. a social worker writing a clinical note) -> 403, invalid -> 422 with fields, a change to a
+signed note -> 409."""
+from __future__ import annotations
+
+from flask import request
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from carecycle.api import ApiError, json_body
+from carecycle.audit import record_event
+from carecycle.extensions import db
+from carecycle.permissions import Permission, requires
+from casework.api import api
+from casework.api.common import iso, service_errors
+from casework.models import ContactNote
+from casework.service import access, notes as service
+from casework.service.guard import forbidden_as_403
+
+MAX_PER_PAGE = 200
+
+
+def note_json(note: ContactNote, addenda: list[ContactNote] | None = None) -> dict:
+    body = {
+        "id": str(note.id), "case_id": str(note.case_id), "kind": note.kind, "mode": note.mode,
+        "at": iso(note.at), "duration_minutes": note.duration_minutes, "body": note.body,
+        "status": "signed" if note.signed else "draft",
+        "author": note.author.username if note.author else None,
+        "created_at": iso(note.created_at), "updated_at": iso(note.updated_at),
+        "signed_at": iso(note.signed_at), "signed_by": note.signed_by.username if note.signed_by else None,
+        "addendum_to": str(note.addendum_to_id) if note.addendum_to_id else None, "version": note.version,
+    }
+    if addenda is not None:
+        body["addenda"] = [note_json(a) for a in addenda]
+    return body
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(422, "Some fields are not valid.", {name: f"A whole number from {low} to {high}."})
+    if not low <= value <= high:
+        raise ApiError(422, "Some fields are not valid.", {name: f"A whole number from {low} to {high}."})
+    return value
+
+
+@api.route("/cases/<case_id>/notes", methods=["GET"])
+@requires(Permission.CASEWORK_NOTES)
+def api_notes(case_id):
+    case = access.load_case(case_id, current_user, audit=False)
+    page = _int_arg("page", 1, 1, 100_000)
+    per_page = _int_arg("per_page", 50, 1, MAX_PER_PAGE)
+    stmt = service.notes_of(case, current_user)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    notes = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    addenda: dict = {n.id: [] for n in notes}
+    if notes:
+        for row in db.session.scalars(select(ContactNote).where(
+                ContactNote.addendum_to_id.in_(list(addenda)), service.visible_notes(current_user))
+                .order_by(ContactNote.signed_at)):
+            addenda[row.addendum_to_id].append(row)
+    record_event("view", "case_notes", case.id)
+    db.session.commit()
+    return {"notes": [note_json(n, addenda[n.id]) for n in notes], "page": page, "per_page": per_page,
+            "total": total, "last_contact": iso(service.last_contact(case, current_user))}
+
+
+@api.route("/cases/<case_id>/notes", methods=["POST"])
+@requires(Permission.CASEWORK_NOTES)
+def api_note_create(case_id):
+    case = access.load_case(case_id, current_user, audit=False)
+    body = json_body()
+    sign = body.pop("sign", False) is True
+    with forbidden_as_403(), service_errors():
+        note = service.create_note(current_user, case, body, sign=sign)
+    db.session.commit()
+    return note_json(note, []), 201
+
+
+@api.route("/cases/<case_id>/notes/<note_id>", methods=["GET"])
+@requires(Permission.CASEWORK_NOTES)
+def api_note_get(case_id, note_id):
+    case = access.load_case(case_id, current_user, audit=False)
+    note = service.load_note(case, note_id, current_user)
+    addenda = service.addenda_of(note, current_user) if not note.is_addendum else None
+    db.session.commit()
+    return note_json(note, addenda)
+
+
+@api.route("/cases/<case_id>/notes/<note_id>", methods=["PATCH"])
+@requires(Permission.CASEWORK_NOTES)
+def api_note_patch(case_id, note_id):
+    case = access.load_case(case_id, current_user, audit=False)
+    note = service.load_note(case, note_id, current_user, audit=False)
+    body = json_body()
+    version = body.pop("version", None)
+    with forbidden_as_403(), service_errors():
+        service.update_note(current_user, note, body, version=version)
+    db.session.commit()
+    return note_json(note, service.addenda_of(note, current_user))
+
+
+@api.route("/cases/<case_id>/notes/<note_id>/sign", methods=["POST"])
+@requires(Permission.CASEWORK_NOTES)
+def api_note_sign(case_id, note_id):
+    case = access.load_case(case_id, current_user, audit=False)
+    note = service.load_note(case, note_id, current_user, audit=False)
+    body = request.get_json(silent=True)
+    version = body.get("version") if isinstance(body, dict) else None
+    with forbidden_as_403(), service_errors():
+        service.sign_note(current_user, note, version=version)
+    db.session.commit()
+    return note_json(note, service.addenda_of(note, current_user))
+
+
+@api.route("/cases/<case_id>/notes/<note_id>/addenda", methods=["POST"])
+@requires(Permission.CASEWORK_NOTES)
+def api_note_addendum(case_id, note_id):
+    case = access.load_case(case_id, current_user, audit=False)
+    note = service.load_note(case, note_id, current_user, audit=False)
+    body = json_body()
+    with forbidden_as_403(), service_errors():
+        addendum = service.add_addendum(current_user, note, body.get("body"))
+    db.session.commit()
+    return note_json(addendum), 201

@@ -1,0 +1,92 @@
+"""Who sees which client and case.
+
+A case is visible to its assigned counsellor and social worker, to the supervisor of its team,
+and to a counsellor or social worker holding a current break-glass grant for it. A client is
+visible to staff of the team that registered them, to staff assigned to one of their cases,
+and to the supervisors of those cases' teams. To anyone else the record does not exist: the
+loaders answer 404, exactly as for a missing record, and searches never return it."""
+from __future__ import annotations
+
+import uuid
+
+from flask import abort
+from sqlalchemy import false, or_, select
+
+from carecycle.audit import record_view
+from carecycle.breakglass import BreakGlassGrant
+from carecycle.database import utcnow
+from carecycle.extensions import db
+from carecycle.permissions import Permission, role_has
+from carecycle.roles import Role
+from casework.models import Case, Client
+
+
+def _as_uuid(value) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _grant_case_ids(user) -> list[uuid.UUID]:
+    rows = db.session.scalars(select(BreakGlassGrant.object_id).where(
+        BreakGlassGrant.user_id == user.id, BreakGlassGrant.object_type == "case",
+        BreakGlassGrant.expires_at > utcnow()))
+    return [cid for cid in map(_as_uuid, rows) if cid]
+
+
+def visible_cases(user):
+    """A WHERE clause selecting the cases `user` may see."""
+    role = Role(user.role)
+    if not role_has(role, Permission.CASES_VIEW):
+        return false()
+    if role is Role.SUPERVISOR:
+        return Case.team_id == user.team_id
+    clauses = [Case.assigned_counsellor_id == user.id, Case.assigned_social_worker_id == user.id]
+    granted = _grant_case_ids(user)
+    if granted:
+        clauses.append(Case.id.in_(granted))
+    return or_(*clauses)
+
+
+def visible_clients(user):
+    """A WHERE clause selecting the clients `user` may see."""
+    role = Role(user.role)
+    if not role_has(role, Permission.CLIENTS_VIEW):
+        return false()
+    via_cases = select(Case.client_id).where(visible_cases(user))
+    return or_(Client.team_id == user.team_id, Client.id.in_(via_cases))
+
+
+def load_case(case_id, user, *, audit: bool = True) -> Case:
+    """The case, if `user` may see it; otherwise 404 (no existence leak). Every view is audited."""
+    cid = _as_uuid(case_id)
+    case = db.session.scalar(select(Case).where(Case.id == cid, visible_cases(user))) if cid else None
+    if case is None:
+        abort(404)
+    if audit:
+        record_view("case", case.id)
+    return case
+
+
+def load_client(client_id, user, *, audit: bool = True) -> Client:
+    cid = _as_uuid(client_id)
+    client = db.session.scalar(select(Client).where(Client.id == cid, visible_clients(user))) if cid else None
+    if client is None:
+        abort(404)
+    if audit:
+        record_view("client", client.id)
+    return client
+
+
+def may_see_case(user, case: Case) -> bool:
+    return db.session.scalar(select(Case.id).where(Case.id == case.id, visible_cases(user))) is not None
+
+
+def case_team_of(case_id: str):
+    """Break-glass target resolver for cases: (team id, URL) or None."""
+    from carecycle.breakglass import Target
+    from flask import url_for
+    cid = _as_uuid(case_id)
+    case = db.session.get(Case, cid) if cid else None
+    return Target(case.team_id, url_for("casework.case_detail", case_id=case.id)) if case else None

@@ -1,0 +1,133 @@
+"""Cases: opening, the timeline, versioned edits, assignment, tasks from risk."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from carecycle.accounts.models import User
+from carecycle.audit import record_event
+from carecycle.database import utcnow
+from carecycle.extensions import db
+from carecycle.mode import scaled
+from carecycle.roles import Role
+from carecycle.validation import Conflict, Invalid
+from casework.enums import Phase, Priority, RiskLevel, Source
+from casework.models import Case, CaseEvent, Client, Task
+
+# First contact after opening or re-assessing, by risk level (emergency mode halves them).
+FIRST_CONTACT = {
+    RiskLevel.IMMINENT: timedelta(hours=1),
+    RiskLevel.HIGH: timedelta(hours=24),
+    RiskLevel.MODERATE: timedelta(hours=72),
+    RiskLevel.LOW: timedelta(days=7),
+}
+
+
+def add_event(case: Case, kind: str, actor=None, detail: str | None = None) -> CaseEvent:
+    """Append to the case timeline (codes in `kind`; anything personal goes in the encrypted detail)."""
+    event = CaseEvent(case_id=case.id, kind=kind, actor_id=actor.id if actor else None, at=utcnow())
+    event.detail = detail
+    db.session.add(event)
+    return event
+
+
+def _enum(enum, value, field: str):
+    try:
+        return enum(value)
+    except ValueError:
+        raise Invalid({field: _("Choose one of: %(options)s.", options=", ".join(m.value for m in enum))})
+
+
+def schedule_first_contact(case: Case, assignee_id) -> Task | None:
+    interval = FIRST_CONTACT.get(case.risk)
+    if interval is None:
+        return None
+    task = Task(case_id=case.id, kind="first_contact", due_at=utcnow() + scaled(interval),
+                assigned_to_id=assignee_id)
+    db.session.add(task)
+    return task
+
+
+def open_case(user, client: Client, *, risk_level: str, source: str, priority: str = "normal",
+              alert=None) -> Case:
+    """Open a case for a client; the opening counsellor is assigned, and a first-contact task is due."""
+    risk = _enum(RiskLevel, risk_level, "risk_level")
+    source = _enum(Source, source, "source")
+    priority = _enum(Priority, priority, "priority")
+    phase = Phase.CRISIS if risk.rank >= RiskLevel.MODERATE.rank or source is Source.SCREENING else Phase.INTAKE
+    case = Case(client_id=client.id, team_id=user.team_id, phase=phase.value, risk_level=risk.value,
+                priority=priority.value, source=source.value, alert_id=alert.id if alert else None,
+                assigned_counsellor_id=user.id if Role(user.role) is Role.COUNSELLOR else None,
+                assigned_social_worker_id=user.id if Role(user.role) is Role.SOCIAL_WORKER else None)
+    db.session.add(case)
+    db.session.flush()
+    add_event(case, "opened", user).case_version = case.version
+    schedule_first_contact(case, user.id)
+    record_event("create", "case", case.id)
+    return case
+
+
+EDITABLE = ("risk_level", "priority", "assigned_counsellor", "assigned_social_worker")
+
+
+def _staff(username: str | None, role: Role, team_id, field: str) -> User | None:
+    if username in (None, ""):
+        return None
+    user = db.session.scalar(select(User).where(User.username == str(username).lower(), User.active.is_(True)))
+    if user is None or Role(user.role) is not role or user.team_id != team_id:
+        raise Invalid({field: _("No active %(role)s with this username in the case's team.", role=role.label)})
+    return user
+
+
+def changes_since(case: Case, version: int) -> list[CaseEvent]:
+    """Timeline events after `version`: what another person changed meanwhile."""
+    return db.session.scalars(select(CaseEvent).where(
+        CaseEvent.case_id == case.id, CaseEvent.case_version > version).order_by(CaseEvent.at)).all()
+
+
+def update_case(user, case: Case, version, changes: dict) -> Case:
+    """Versioned edit: a stale version is refused with what changed meanwhile; never a silent overwrite."""
+    try:
+        version = int(version)
+    except (TypeError, ValueError):
+        raise Invalid({"version": _("Send the version you edited.")})
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise Invalid({name: _("This field cannot be changed here.") for name in sorted(unknown)})
+    if case.phase == Phase.CLOSED.value:
+        raise Conflict(_("This case is closed; reopen it first."), current_version=case.version)
+    if version != case.version:
+        raise Conflict(_("Someone else changed this case since you opened it."),
+                       [(e.kind, e.detail, None) for e in changes_since(case, version)], case.version)
+    done = []
+    if "risk_level" in changes:
+        risk = _enum(RiskLevel, changes["risk_level"], "risk_level")
+        if risk.value != case.risk_level:
+            case.risk_level = risk.value
+            done.append(f"risk_level={risk.value}")
+    if "priority" in changes:
+        priority = _enum(Priority, changes["priority"], "priority")
+        if priority.value != case.priority:
+            case.priority = priority.value
+            done.append(f"priority={priority.value}")
+    for field, role, attr in (("assigned_counsellor", Role.COUNSELLOR, "assigned_counsellor_id"),
+                              ("assigned_social_worker", Role.SOCIAL_WORKER, "assigned_social_worker_id")):
+        if field in changes:
+            staff = _staff(changes[field], role, case.team_id, field)
+            new_id = staff.id if staff else None
+            if new_id != getattr(case, attr):
+                setattr(case, attr, new_id)
+                done.append(f"{field}={staff.username if staff else '-'}")
+    if not done:
+        return case
+    db.session.flush()  # bumps the version; a concurrent writer fails here with StaleDataError
+    add_event(case, "updated", user, ", ".join(done)).case_version = case.version
+    record_event("update", "case", case.id, reason=",".join(d.split("=")[0] for d in done))
+    return case
+
+
+def open_tasks(case: Case):
+    return db.session.scalars(select(Task).where(Task.case_id == case.id, Task.done_at.is_(None))
+                              .order_by(Task.due_at)).all()

@@ -1,0 +1,327 @@
+"""Community groups: bereavement support, carers, peer support, return to work. A team runs its
+groups (facilitator, schedule, sessions); a worker enrols a client from the client's case, and
+records who came to each session.
+
+Who sees a group: staff of its team (404 for anyone else). Members and attendance name a client
+only to a viewer who may see that client (casework.service.access.visible_clients); the rows
+themselves hold the client id sealed, with a blind index for lookup."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import abort
+from flask_babel import gettext as _
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from carecycle.audit import record_event, record_view
+from carecycle.database import utcnow
+from carecycle.extensions import db
+from carecycle.validation import Conflict, Invalid
+from casework.enums import Phase
+from casework.models import Case, Client, CommunityGroup, GroupAttendance, GroupMember, GroupSession
+from casework.models.recovery import Attendance, GroupKind
+from casework.service.access import visible_clients
+from casework.service.cases import add_event
+
+NAME_MAX, FACILITATOR_MAX, SCHEDULE_MAX, LOCATION_MAX, DESCRIPTION_MAX, TOPIC_MAX = 120, 120, 200, 200, 2000, 200
+
+
+def _as_uuid(value) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def member_index(client_id) -> str:
+    return GroupMember.client_ref.index_for(str(client_id))
+
+
+def attendance_index(client_id) -> str:
+    return GroupAttendance.client_ref.index_for(str(client_id))
+
+
+# ------------------------------------------------------------------ groups
+def groups_for(user, *, archived: bool = False) -> list[CommunityGroup]:
+    if user.team_id is None:
+        return []
+    stmt = select(CommunityGroup).where(CommunityGroup.team_id == user.team_id)
+    stmt = stmt.where(CommunityGroup.archived_at.is_not(None) if archived else CommunityGroup.archived_at.is_(None))
+    return list(db.session.scalars(stmt.order_by(CommunityGroup.name)))
+
+
+def load_group(group_id, user, *, audit: bool = True) -> CommunityGroup:
+    gid = _as_uuid(group_id)
+    group = db.session.get(CommunityGroup, gid) if gid else None
+    if group is None or user.team_id is None or group.team_id != user.team_id:
+        abort(404)
+    if audit:
+        record_view("community_group", group.id)
+    return group
+
+
+def load_session(group: CommunityGroup, session_id) -> GroupSession:
+    sid = _as_uuid(session_id)
+    session = db.session.get(GroupSession, sid) if sid else None
+    if session is None or session.group_id != group.id:
+        abort(404)
+    return session
+
+
+def _clean_group(data: dict) -> dict:
+    errors: dict = {}
+    clean = {}
+    for name, limit, required in (("name", NAME_MAX, True), ("facilitator", FACILITATOR_MAX, True),
+                                  ("schedule", SCHEDULE_MAX, True), ("location", LOCATION_MAX, False),
+                                  ("description", DESCRIPTION_MAX, False)):
+        value = " ".join(str(data.get(name) or "").split()) if name != "description" \
+            else str(data.get(name) or "").strip()
+        if required and not value:
+            errors[name] = _("This is needed.")
+        elif len(value) > limit:
+            errors[name] = _("Use at most %(n)d characters.", n=limit)
+        clean[name] = value or None
+    try:
+        clean["kind"] = GroupKind(data.get("kind")).value
+    except ValueError:
+        errors["kind"] = _("Choose the kind of group.")
+    if errors:
+        raise Invalid(errors)
+    return clean
+
+
+def create_group(user, data: dict) -> CommunityGroup:
+    if user.team_id is None:
+        raise Invalid({"name": _("Only staff of a team run groups.")})
+    clean = _clean_group(data)
+    group = CommunityGroup(team_id=user.team_id, created_by_id=user.id, created_at=utcnow(), **clean)
+    db.session.add(group)
+    db.session.flush()
+    record_event("create", "community_group", group.id)
+    return group
+
+
+def update_group(user, group: CommunityGroup, version, data: dict) -> CommunityGroup:
+    try:
+        version = int(version)
+    except (TypeError, ValueError):
+        raise Invalid({"version": _("Send the version you edited.")})
+    if version != group.version:
+        raise Conflict(_("Someone else changed this group since you opened it."), current_version=group.version)
+    clean = _clean_group(data)
+    for name, value in clean.items():
+        setattr(group, name, value)
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict(_("Someone else changed this group since you opened it."))
+    record_event("update", "community_group", group.id)
+    return group
+
+
+def archive_group(user, group: CommunityGroup) -> CommunityGroup:
+    if group.archived_at is None:
+        group.archived_at = utcnow()
+        db.session.flush()
+        record_event("update", "community_group", group.id, reason="archived")
+    return group
+
+
+# ------------------------------------------------------------------ sessions
+def add_session(user, group: CommunityGroup, *, day, at, duration_minutes=90, topic=None,
+                facilitator=None) -> GroupSession:
+    if not group.active:
+        raise Conflict(_("This group is archived."))
+    from casework.service.tasks import local_to_utc
+    errors: dict = {}
+    try:
+        starts_at = local_to_utc(day, at)
+    except Invalid as error:
+        starts_at = None
+        errors.update({{"due_date": "day", "due_time": "at"}.get(k, k): v for k, v in error.fields.items()})
+    try:
+        duration = int(duration_minutes or 90)
+        if not 15 <= duration <= 480:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["duration_minutes"] = _("Give the length in minutes, from 15 to 480.")
+        duration = None
+    topic = " ".join(str(topic or "").split()) or None
+    facilitator = " ".join(str(facilitator or "").split()) or None
+    if topic and len(topic) > TOPIC_MAX:
+        errors["topic"] = _("Use at most %(n)d characters.", n=TOPIC_MAX)
+    if facilitator and len(facilitator) > FACILITATOR_MAX:
+        errors["facilitator"] = _("Use at most %(n)d characters.", n=FACILITATOR_MAX)
+    if starts_at is not None and abs(starts_at - utcnow()) > timedelta(days=366):
+        errors["day"] = _("Choose a date within a year from today.")
+    if errors:
+        raise Invalid(errors)
+    session = GroupSession(group_id=group.id, starts_at=starts_at, duration_minutes=duration, topic=topic,
+                           facilitator=facilitator, created_by_id=user.id, created_at=utcnow())
+    db.session.add(session)
+    db.session.flush()
+    record_event("create", "group_session", session.id)
+    return session
+
+
+def cancel_session(user, session: GroupSession) -> GroupSession:
+    if session.cancelled_at is None:
+        session.cancelled_at = utcnow()
+        db.session.flush()
+        record_event("update", "group_session", session.id, reason="cancelled")
+    return session
+
+
+def sessions_of(group: CommunityGroup, limit: int = 50) -> list[GroupSession]:
+    return list(db.session.scalars(select(GroupSession).where(GroupSession.group_id == group.id)
+                                   .order_by(GroupSession.starts_at.desc()).limit(limit)))
+
+
+# ------------------------------------------------------------------ members
+@dataclass
+class Member:
+    row: GroupMember
+    client: Client | None  # None: a client the viewer may not see
+
+
+def active_members(group: CommunityGroup) -> list[GroupMember]:
+    return list(db.session.scalars(select(GroupMember).where(GroupMember.group_id == group.id,
+                                                             GroupMember.left_at.is_(None))
+                                   .order_by(GroupMember.joined_at)))
+
+
+def members_of(group: CommunityGroup, viewer) -> list[Member]:
+    rows = active_members(group)
+    ids = {row.id: _as_uuid(row.client_ref) for row in rows}
+    wanted = [cid for cid in ids.values() if cid]
+    seen = {c.id: c for c in db.session.scalars(select(Client).where(Client.id.in_(wanted),
+                                                                     visible_clients(viewer)))} if wanted else {}
+    if rows:
+        record_event("view", "group_members", group.id)
+    return [Member(row, seen.get(ids[row.id])) for row in rows]
+
+
+def enrol(user, group: CommunityGroup, case: Case) -> GroupMember:
+    """Add the case's client to a group of the worker's team (from the case page)."""
+    if case.phase == Phase.CLOSED.value:
+        raise Conflict(_("This case is closed. Only follow-ups and addenda can be added to a closed case."))
+    if not group.active:
+        raise Invalid({"group_id": _("This group is archived.")})
+    index = member_index(case.client_id)
+    existing = db.session.scalar(select(GroupMember.id).where(GroupMember.group_id == group.id,
+                                                              GroupMember.client_index == index,
+                                                              GroupMember.left_at.is_(None)))
+    if existing:
+        raise Invalid({"group_id": _("The client is already in this group.")})
+    member = GroupMember(group_id=group.id, joined_by_id=user.id, joined_at=utcnow())
+    member.client_ref = str(case.client_id)
+    db.session.add(member)
+    db.session.flush()
+    add_event(case, "group_joined", user, group.name)
+    record_event("create", "group_member", member.id)
+    return member
+
+
+def leave(user, group: CommunityGroup, member_id, case: Case | None = None) -> GroupMember:
+    mid = _as_uuid(member_id)
+    member = db.session.get(GroupMember, mid) if mid else None
+    if member is None or member.group_id != group.id:
+        abort(404)
+    if member.left_at is None:
+        member.left_at, member.left_by_id = utcnow(), user.id
+        db.session.flush()
+        if case is not None:
+            add_event(case, "group_left", user, group.name)
+        record_event("update", "group_member", member.id, reason="left")
+    return member
+
+
+# ------------------------------------------------------------------ attendance
+def attendance_of(session: GroupSession) -> dict[str, str]:
+    """client index (member table) -> status, for the session's roster."""
+    rows = db.session.scalars(select(GroupAttendance).where(GroupAttendance.session_id == session.id)).all()
+    return {member_index(row.client_ref): row.status for row in rows}
+
+
+def record_attendance(user, session: GroupSession, statuses: dict) -> int:
+    """`{member id: attended | absent | excused}` for members of the session's group; others refused."""
+    if session.cancelled_at is not None:
+        raise Conflict(_("This session was cancelled."))
+    if session.starts_at > utcnow() + timedelta(hours=1):
+        raise Invalid({"attendance": _("Attendance is recorded once the session has taken place.")})
+    members = {str(m.id): m for m in db.session.scalars(select(GroupMember).where(
+        GroupMember.group_id == session.group_id))}
+    errors = {}
+    clean = {}
+    for member_id, status in statuses.items():
+        member = members.get(str(member_id))
+        if member is None:
+            errors[f"member-{member_id}"] = _("Not a member of this group.")
+            continue
+        if status in (None, ""):
+            continue
+        try:
+            clean[member] = Attendance(status).value
+        except ValueError:
+            errors[f"member-{member_id}"] = _("Choose attended, absent or excused.")
+    if errors:
+        raise Invalid(errors)
+    existing = {row.client_index: row for row in db.session.scalars(
+        select(GroupAttendance).where(GroupAttendance.session_id == session.id))}
+    now = utcnow()
+    for member, status in clean.items():
+        client_id = member.client_ref
+        index = attendance_index(client_id)
+        row = existing.get(index)
+        if row is None:
+            row = GroupAttendance(session_id=session.id, recorded_by_id=user.id, recorded_at=now, status=status)
+            row.client_ref = client_id
+            db.session.add(row)
+        elif row.status != status:
+            row.status, row.recorded_by_id, row.recorded_at = status, user.id, now
+    db.session.flush()
+    record_event("update", "group_attendance", session.id, reason=f"{len(clean)} recorded")
+    return len(clean)
+
+
+# ------------------------------------------------------------------ a client's groups (on their case)
+@dataclass
+class ClientGroup:
+    group: CommunityGroup
+    member: GroupMember
+    sessions: int    # held while the client was a member (or with their attendance recorded)
+    attended: int
+
+
+def groups_of_client(client_id) -> list[ClientGroup]:
+    members = list(db.session.scalars(select(GroupMember).where(GroupMember.client_index == member_index(client_id))
+                                      .order_by(GroupMember.left_at.is_not(None), GroupMember.joined_at.desc())))
+    if not members:
+        return []
+    attended_index = attendance_index(client_id)
+    now = utcnow()
+    out = []
+    for member in members:
+        until = member.left_at or now
+        recorded = select(GroupAttendance.session_id).where(GroupAttendance.client_index == attended_index)
+        held = db.session.scalar(select(func.count()).select_from(GroupSession).where(
+            GroupSession.group_id == member.group_id, GroupSession.cancelled_at.is_(None),
+            or_(and_(GroupSession.starts_at >= member.joined_at - timedelta(days=1), GroupSession.starts_at <= until),
+                GroupSession.id.in_(recorded)))) or 0
+        came = db.session.scalar(select(func.count()).select_from(GroupAttendance).join(
+            GroupSession, GroupSession.id == GroupAttendance.session_id).where(
+            GroupSession.group_id == member.group_id, GroupAttendance.client_index == attended_index,
+            GroupAttendance.status == Attendance.ATTENDED.value)) or 0
+        out.append(ClientGroup(member.group, member, held, came))
+    return out
+
+
+def upcoming_session(group: CommunityGroup) -> GroupSession | None:
+    return db.session.scalar(select(GroupSession).where(GroupSession.group_id == group.id,
+                                                        GroupSession.cancelled_at.is_(None),
+                                                        GroupSession.starts_at >= utcnow())
+                             .order_by(GroupSession.starts_at).limit(1))

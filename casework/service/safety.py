@@ -1,0 +1,322 @@
+"""Safety plans and resident links.
+
+A case's plan is a series of versions. The one unsigned version (the draft) is edited in place;
+a counsellor signs it, which freezes it; the next change starts a new version. The counsellor
+can share the current signed version with the client's resident account, which the client
+links once with a one-time code (random, shown once, stored as a keyed hash, valid 7 days).
+The resident then reads only that shared version at /my/safety-plan. Every share, every link
+and every resident view is audited."""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from flask import abort
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from carecycle import ratelimit
+from carecycle.audit import record_event
+from carecycle.crypto import blind_index
+from carecycle.database import utcnow
+from carecycle.extensions import db
+from carecycle.permissions import Permission, role_has
+from carecycle.roles import Role
+from carecycle.validation import Conflict, Invalid
+from casework.enums import Phase
+from casework.models import Case, Client, ResidentLinkCode, SafetyPlanVersion
+from casework.models.safety import REQUIRED_TO_SIGN, SECTION_CODES, SECTIONS
+from casework.service import phases
+from casework.service.cases import add_event
+from casework.service.guard import Forbidden
+
+MAX_SECTION = 4000
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read out on the phone
+CODE_LENGTH = 12
+CODE_LIFETIME = timedelta(days=7)
+CODE_ATTEMPTS_PER_ACCOUNT = (5, timedelta(minutes=15))
+CODE_ATTEMPTS_PER_ADDRESS = (20, timedelta(minutes=15))
+
+
+class RateLimited(Exception):
+    """Too many code attempts from this account or address."""
+
+
+# ------------------------------------------------------------------ reading
+def versions(case: Case) -> list[SafetyPlanVersion]:
+    return db.session.scalars(select(SafetyPlanVersion).where(SafetyPlanVersion.case_id == case.id)
+                              .order_by(SafetyPlanVersion.number.desc())).all()
+
+
+def current_signed(case: Case) -> SafetyPlanVersion | None:
+    return db.session.scalar(select(SafetyPlanVersion).where(
+        SafetyPlanVersion.case_id == case.id, SafetyPlanVersion.signed_at.is_not(None))
+        .order_by(SafetyPlanVersion.number.desc()).limit(1))
+
+
+def draft_of(case: Case) -> SafetyPlanVersion | None:
+    return db.session.scalar(select(SafetyPlanVersion).where(
+        SafetyPlanVersion.case_id == case.id, SafetyPlanVersion.signed_at.is_(None)))
+
+
+def has_signed_plan(case: Case) -> bool:
+    return db.session.scalar(select(SafetyPlanVersion.id).where(
+        SafetyPlanVersion.case_id == case.id, SafetyPlanVersion.signed_at.is_not(None)).limit(1)) is not None
+
+
+phases.signed_safety_plan = has_signed_plan  # the crisis -> recovery rule asks this
+
+
+def load_version(case: Case, number, user) -> SafetyPlanVersion:
+    """A version of the case's plan; a draft only for those who write plans. Otherwise 404."""
+    try:
+        number = int(number)
+    except (TypeError, ValueError):
+        abort(404)
+    found = db.session.scalar(select(SafetyPlanVersion).where(SafetyPlanVersion.case_id == case.id,
+                                                              SafetyPlanVersion.number == number))
+    if found is None or (not found.signed and not role_has(user.role, Permission.RISK_ASSESS)):
+        abort(404)
+    record_event("view", "safety_plan", found.id)
+    return found
+
+
+def shared_with(case: Case) -> SafetyPlanVersion | None:
+    return db.session.scalar(select(SafetyPlanVersion).where(
+        SafetyPlanVersion.case_id == case.id, SafetyPlanVersion.shared_at.is_not(None),
+        SafetyPlanVersion.share_ended_at.is_(None)).limit(1))
+
+
+# ------------------------------------------------------------------ writing
+def _may_write(user, case: Case, reason: str) -> None:
+    if not role_has(user.role, Permission.RISK_ASSESS):
+        raise Forbidden(_("Only counsellors and supervisors write safety plans."), "case", case.id, reason=reason)
+    if case.phase == Phase.CLOSED.value:
+        raise Conflict(_("This case is closed; reopen it first."), current_version=case.version)
+
+
+def _clean(content: dict) -> dict:
+    if not isinstance(content, dict):
+        raise Invalid({"plan": _("Send the plan's sections.")})
+    errors, clean = {}, {}
+    for code in SECTION_CODES:
+        value = content.get(code) or ""
+        if not isinstance(value, str):
+            errors[code] = _("Write this section as text.")
+            continue
+        value = "\n".join(line.rstrip() for line in value.replace("\r\n", "\n").strip().split("\n"))
+        if len(value) > MAX_SECTION:
+            errors[code] = _("Keep each section under %(n)d characters.", n=MAX_SECTION)
+        clean[code] = value
+    if not errors and not any(clean.values()):
+        errors[SECTION_CODES[0]] = _("Write at least one section before saving.")
+    if errors:
+        raise Invalid(errors)
+    return clean
+
+
+def start_draft_content(case: Case) -> dict:
+    """What a new draft starts from: the current signed version, or nothing."""
+    signed = current_signed(case)
+    return dict(signed.content or {}) if signed else {code: "" for code in SECTION_CODES}
+
+
+def save_draft(user, case: Case, content: dict, version=None) -> SafetyPlanVersion:
+    """Save the draft (creating the next version when there is none). `version` is the draft's row
+    version the editor started from (0 when they started a new draft); a stale one is a Conflict."""
+    _may_write(user, case, "safety plan edit")
+    clean = _clean(content)
+    try:
+        version = int(version) if version not in (None, "") else None
+    except (TypeError, ValueError):
+        raise Invalid({"version": _("Send the version you edited.")})
+    draft = draft_of(case)
+    now = utcnow()
+    if draft is not None:
+        if version is not None and version != draft.version:
+            raise Conflict(_("Someone else changed this draft since you opened it."), current_version=draft.version)
+        draft.content = clean
+        draft.updated_by_id, draft.updated_at = user.id, now
+        db.session.flush()
+        record_event("update", "safety_plan", draft.id)
+        return draft
+    if version not in (None, 0):
+        raise Conflict(_("The draft you edited was signed meanwhile; open the plan again."), current_version=0)
+    number = (db.session.scalar(select(func.max(SafetyPlanVersion.number))
+                                .where(SafetyPlanVersion.case_id == case.id)) or 0) + 1
+    draft = SafetyPlanVersion(case_id=case.id, number=number, created_by_id=user.id, created_at=now,
+                              updated_by_id=user.id, updated_at=now)
+    draft.content = clean
+    try:
+        with db.session.begin_nested():  # two new drafts at once: the unique (case, number) lets one through
+            db.session.add(draft)
+    except IntegrityError:
+        raise Conflict(_("Someone else started a new version at the same moment; open the plan again."),
+                       current_version=0)
+    record_event("create", "safety_plan", draft.id)
+    return draft
+
+
+def sign(user, case: Case, plan: SafetyPlanVersion, version=None) -> SafetyPlanVersion:
+    """A counsellor signs the draft; it is frozen from then on."""
+    if Role(user.role) is not Role.COUNSELLOR:
+        raise Forbidden(_("Only a counsellor signs a safety plan."), "safety_plan", plan.id, reason="sign safety plan")
+    _may_write(user, case, "safety plan sign")
+    if plan.signed:
+        raise Conflict(_("This version is already signed."), current_version=plan.version)
+    if version not in (None, "") and str(version) != str(plan.version):
+        raise Conflict(_("Someone else changed this draft since you opened it."), current_version=plan.version)
+    missing = {code: _("This section is needed before the plan can be signed.")
+               for code in REQUIRED_TO_SIGN if not plan.section(code).strip()}
+    if missing:
+        raise Invalid(missing)
+    plan.signed_at = utcnow()
+    plan.signed_by_id = user.id
+    db.session.flush()
+    add_event(case, "safety_plan_signed", user)
+    record_event("sign", "safety_plan", plan.id)
+    return plan
+
+
+def share_current(user, case: Case) -> SafetyPlanVersion:
+    """Share the current signed version with the client's linked resident account (it replaces any
+    plan shared before with that client)."""
+    _may_write(user, case, "safety plan share")
+    if case.client.resident_user_id is None:
+        raise Invalid({"share": _("The client has no linked resident account yet: give them a link code first.")})
+    plan = current_signed(case)
+    if plan is None:
+        raise Invalid({"share": _("There is no signed version to share yet.")})
+    if plan.shared:
+        return plan
+    now = utcnow()
+    earlier = db.session.scalars(select(SafetyPlanVersion).join(Case, Case.id == SafetyPlanVersion.case_id).where(
+        Case.client_id == case.client_id, SafetyPlanVersion.shared_at.is_not(None),
+        SafetyPlanVersion.share_ended_at.is_(None))).all()
+    for old in earlier:
+        old.share_ended_at = now
+    plan.shared_at, plan.shared_by_id, plan.share_ended_at = now, user.id, None
+    db.session.flush()
+    add_event(case, "safety_plan_shared", user)
+    record_event("share", "safety_plan", plan.id)
+    return plan
+
+
+def stop_sharing(user, case: Case) -> SafetyPlanVersion | None:
+    if not role_has(user.role, Permission.RISK_ASSESS):
+        raise Forbidden(_("Only counsellors and supervisors share safety plans."), "case", case.id,
+                        reason="safety plan unshare")
+    plan = shared_with(case)
+    if plan is None:
+        return None
+    plan.share_ended_at = utcnow()
+    db.session.flush()
+    add_event(case, "safety_plan_unshared", user)
+    record_event("unshare", "safety_plan", plan.id)
+    return plan
+
+
+# ------------------------------------------------------------------ resident link codes
+def normalise_code(value: str) -> str:
+    return "".join(ch for ch in str(value or "").upper() if ch.isalnum())
+
+
+def _code_index(code: str) -> str:
+    return blind_index("resident_link_code.code", normalise_code(code), normalise=lambda v: v) or ""
+
+
+def format_code(code: str) -> str:
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def issue_link_code(user, case: Case) -> tuple[ResidentLinkCode, str]:
+    """A new one-time code for the case's client; earlier unused codes stop working. The plain code
+    is returned once, for the counsellor to give to the client; only its keyed hash is stored."""
+    _may_write(user, case, "resident link code")
+    now = utcnow()
+    db.session.execute(update(ResidentLinkCode).where(
+        ResidentLinkCode.client_id == case.client_id, ResidentLinkCode.used_at.is_(None),
+        ResidentLinkCode.revoked_at.is_(None)).values(revoked_at=now))
+    code = "".join(secrets.choice(CODE_ALPHABET) for _i in range(CODE_LENGTH))
+    row = ResidentLinkCode(client_id=case.client_id, code_index=_code_index(code), created_by_id=user.id,
+                           created_at=now, expires_at=now + CODE_LIFETIME)
+    db.session.add(row)
+    db.session.flush()
+    add_event(case, "resident_code_issued", user)
+    record_event("create", "resident_link_code", row.id)
+    return row, format_code(code)
+
+
+def redeem_link_code(resident, code: str, address: str | None) -> Client:
+    """Link the signed-in resident's account to the client the code was made for.
+
+    A wrong, expired, revoked or used code gets the same answer. Attempts are counted per account
+    and per address (RateLimited); the caller commits in every case, so the count and the audit
+    of a refused attempt are kept."""
+    limit, window = CODE_ATTEMPTS_PER_ACCOUNT
+    if not ratelimit.allow("resident_link", f"user:{resident.id}", limit, window):
+        raise RateLimited()
+    limit, window = CODE_ATTEMPTS_PER_ADDRESS
+    if address and not ratelimit.allow("resident_link_address", address, limit, window):
+        raise RateLimited()
+    normalised = normalise_code(code)
+    row = None
+    if len(normalised) == CODE_LENGTH:
+        row = db.session.scalar(select(ResidentLinkCode).where(ResidentLinkCode.code_index == _code_index(normalised)))
+    now = utcnow()
+    claimed = 0
+    if row is not None and row.usable:
+        # only one redemption of a code can win, even at the same moment
+        claimed = db.session.execute(update(ResidentLinkCode).where(
+            ResidentLinkCode.id == row.id, ResidentLinkCode.used_at.is_(None), ResidentLinkCode.revoked_at.is_(None),
+            ResidentLinkCode.expires_at > now).values(used_at=now, used_by_id=resident.id)).rowcount
+    if claimed != 1:
+        record_event("link_resident", "resident_link_code", row.id if row else None, outcome="denied",
+                     reason="code not valid")
+        raise Invalid({"code": _("This code is not valid. It may be mistyped, expired or already used. "
+                                 "Ask your counsellor for a new one.")})
+    client = db.session.get(Client, row.client_id)
+    client.resident_user_id = resident.id
+    db.session.flush()
+    for case in db.session.scalars(select(Case).where(Case.client_id == client.id, Case.phase != Phase.CLOSED.value)):
+        add_event(case, "resident_linked", resident)
+    record_event("link_resident", "client", client.id)
+    return client
+
+
+def unlink_resident(user, case: Case) -> None:
+    """The client's resident account no longer sees anything; shared plans stop being shared."""
+    if not role_has(user.role, Permission.RISK_ASSESS):
+        raise Forbidden(_("Only counsellors and supervisors manage the resident link."), "case", case.id,
+                        reason="resident unlink")
+    client = case.client
+    if client.resident_user_id is None:
+        return
+    now = utcnow()
+    for plan in db.session.scalars(select(SafetyPlanVersion).join(Case, Case.id == SafetyPlanVersion.case_id).where(
+            Case.client_id == client.id, SafetyPlanVersion.shared_at.is_not(None),
+            SafetyPlanVersion.share_ended_at.is_(None))):
+        plan.share_ended_at = now
+        record_event("unshare", "safety_plan", plan.id)
+    client.resident_user_id = None
+    db.session.flush()
+    add_event(case, "resident_unlinked", user)
+    record_event("unlink_resident", "client", client.id)
+
+
+# ------------------------------------------------------------------ the resident's view
+def resident_linked(resident) -> bool:
+    return db.session.scalar(select(Client.id).where(Client.resident_user_id == resident.id).limit(1)) is not None
+
+
+def shared_plan_for(resident) -> SafetyPlanVersion | None:
+    """The one signed version shared with this resident (the most recently shared), or None."""
+    return db.session.scalar(select(SafetyPlanVersion).join(Case, Case.id == SafetyPlanVersion.case_id)
+                             .join(Client, Client.id == Case.client_id).where(
+        Client.resident_user_id == resident.id, SafetyPlanVersion.signed_at.is_not(None),
+        SafetyPlanVersion.shared_at.is_not(None), SafetyPlanVersion.share_ended_at.is_(None))
+        .order_by(SafetyPlanVersion.shared_at.desc()).limit(1))
+
+
+__all__ = ["SECTIONS", "RateLimited"]

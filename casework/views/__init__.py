@@ -1,0 +1,69 @@
+"""Casework pages. One Blueprint; one module per topic adds its routes.
+
+A topic that shows something on the case page registers a section: a template fragment and
+a function `(case) -> dict` giving the fragment's context (`register_client_section` likewise
+for the client page)."""
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import Blueprint
+
+from casework.enums import ClosureReason, ConsentScope, Phase, Priority, RiskLevel, Source
+
+bp = Blueprint("casework", __name__)
+
+CASE_SECTIONS: list[tuple[str, Callable]] = []
+
+
+def register_case_section(template: str, context: Callable) -> None:
+    if template not in [t for t, _ in CASE_SECTIONS]:
+        CASE_SECTIONS.append((template, context))
+
+
+CLIENT_SECTIONS: list[tuple[str, Callable]] = []
+
+
+def register_client_section(template: str, context: Callable) -> None:
+    """The same for the client page: a fragment and `(client) -> dict`."""
+    if template not in [t for t, _ in CLIENT_SECTIONS]:
+        CLIENT_SECTIONS.append((template, context))
+
+
+def _memo(label_of):
+    """A label function for one page render: each code is translated once (long lists repeat them)."""
+    seen: dict = {}
+
+    def label(code):
+        if code not in seen:
+            seen[code] = str(label_of(code))
+        return seen[code]
+    return label
+
+
+def _label(enum):
+    def label_of(code):
+        try:
+            return enum(code).label
+        except ValueError:
+            return code
+    return _memo(label_of)
+
+
+EVENT_LABELS: dict[str, object] = {}
+TASK_LABELS: dict[str, object] = {}
+
+
+@bp.context_processor
+def casework_labels():
+    return {
+        "phase_label": _label(Phase), "risk_label": _label(RiskLevel), "priority_label": _label(Priority),
+        "source_label": _label(Source), "consent_label": _label(ConsentScope),
+        "closure_reason_label": _label(ClosureReason),
+        "event_label": _memo(lambda code: EVENT_LABELS.get(code, code)),
+        "task_label": _memo(lambda code: TASK_LABELS.get(code, code)),
+    }
+
+
+from casework.views import cases, clients, phases, tasks, triage, register, notes, assessments, safety  # noqa: E402,F401  (routes)
+from casework.views import recovery  # noqa: E402,F401  (routes)

@@ -1,0 +1,80 @@
+"""Case pages: my caseload, a case with its timeline and tasks, versioned edits."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from carecycle.accounts.models import User
+from carecycle.extensions import db
+from carecycle.permissions import Permission, requires
+from carecycle.roles import Role
+from carecycle.urls import page_arg
+from carecycle.validation import Conflict, Invalid
+from casework.forms import CaseEditForm
+from casework.models import Case
+from casework.service import access, caseload, cases as service
+from casework.views import CASE_SECTIONS, EVENT_LABELS, TASK_LABELS, bp
+from casework.views.common import conflict_page, place_errors
+
+EVENT_LABELS.update({
+    "opened": _l("Case opened"), "updated": _l("Case updated"), "phase_changed": _l("Phase changed"),
+    "closure_requested": _l("Closure requested"), "closed": _l("Case closed"), "reopened": _l("Case reopened"),
+})
+TASK_LABELS.update({"first_contact": _l("First contact"), "next_contact": _l("Next contact")})
+
+@bp.route("/cases")
+@requires(Permission.CASES_VIEW)
+def cases():
+    show_closed = request.args.get("closed") == "1"
+    # a page read in index order with the clients, and a total counted up to a cap: bounded at any size
+    pagination = caseload.caseload_page(current_user, page_arg(), 50, closed=show_closed)
+    return render_template("casework/cases/list.html", pagination=pagination, show_closed=show_closed)
+
+
+@bp.route("/cases/<case_id>")
+@requires(Permission.CASES_VIEW)
+def case_detail(case_id):
+    case = access.load_case(case_id, current_user)
+    sections = {}
+    for _template, context in CASE_SECTIONS:
+        sections.update(context(case))
+    db.session.commit()
+    return render_template("casework/cases/detail.html", case=case, tasks=service.open_tasks(case),
+                           case_sections=[t for t, _c in CASE_SECTIONS], **sections)
+
+
+def _team_choices(case: Case, role: Role):
+    staff = db.session.scalars(select(User).where(User.team_id == case.team_id, User.role == role,
+                                                  User.active.is_(True)).order_by(User.username)).all()
+    return [("", _("Nobody"))] + [(u.username, u.name) for u in staff]
+
+
+@bp.route("/cases/<case_id>/edit", methods=["GET", "POST"])
+@requires(Permission.CASES_EDIT)
+def case_edit(case_id):
+    case = access.load_case(case_id, current_user, audit=request.method == "GET")
+    form = CaseEditForm()
+    form.assigned_counsellor.choices = _team_choices(case, Role.COUNSELLOR)
+    form.assigned_social_worker.choices = _team_choices(case, Role.SOCIAL_WORKER)
+    if request.method == "GET":
+        form.version.data = case.version
+        form.risk_level.data, form.priority.data = case.risk_level, case.priority
+        form.assigned_counsellor.data = case.counsellor.username if case.counsellor else ""
+        form.assigned_social_worker.data = case.social_worker.username if case.social_worker else ""
+        db.session.commit()
+    if form.validate_on_submit():
+        changes = {name: form[name].data for name in service.EDITABLE}
+        try:
+            service.update_case(current_user, case, form.version.data, changes)
+        except Invalid as error:
+            place_errors(form, error)
+        except Conflict as error:
+            db.session.rollback()
+            return conflict_page(error, url_for("casework.case_detail", case_id=case_id))
+        else:
+            db.session.commit()
+            flash(_("Case saved."), "success")
+            return redirect(url_for("casework.case_detail", case_id=case.id))
+    return render_template("casework/cases/edit.html", form=form, case=case), 400 if form.errors else 200

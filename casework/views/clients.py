@@ -1,0 +1,139 @@
+"""Client pages: search, register (with duplicate warning), view, edit, consents, open a case."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from carecycle.extensions import db
+from carecycle.permissions import Permission, requires
+from carecycle.urls import page_arg
+from carecycle.validation import Conflict, Invalid
+from casework.forms import ConsentForm, EditClientForm, NewClientForm, OpenCaseForm, SearchForm
+from casework.models import Case, Client
+from casework.service import access, cases as case_service, clients as service
+from casework.views import CLIENT_SECTIONS, bp
+from casework.views.common import conflict_page, place_errors
+
+FIELDS = service.CLIENT_FIELDS
+
+
+@bp.route("/clients")
+@requires(Permission.CLIENTS_VIEW)
+def clients():
+    search = SearchForm(request.args)
+    results = None
+    if any(request.args.get(k) for k in ("phone", "id_number", "name")):
+        results = service.search_clients(current_user, phone=search.phone.data, id_number=search.id_number.data,
+                                         name=search.name.data)
+    stmt = select(Client).where(access.visible_clients(current_user)).order_by(Client.created_at.desc())
+    pagination = db.paginate(stmt, page=page_arg(), per_page=25, error_out=False)
+    return render_template("casework/clients/list.html", search=search, results=results, pagination=pagination)
+
+
+@bp.route("/clients/new", methods=["GET", "POST"])
+@requires(Permission.CLIENTS_EDIT)
+def client_new():
+    form = NewClientForm()
+    duplicate = None
+    if form.validate_on_submit():
+        data = {name: form[name].data for name in FIELDS}
+        try:
+            client = service.register_client(current_user, data, confirm_duplicate=form.confirm_different.data)
+        except Invalid as error:
+            place_errors(form, error)
+        except service.DuplicateFound as found:
+            duplicate = found
+        else:
+            db.session.commit()
+            flash(_("Client registered."), "success")
+            return redirect(url_for("casework.client_detail", client_id=client.id))
+    status = 400 if form.errors else (409 if duplicate else 200)
+    return render_template("casework/clients/new.html", form=form, duplicate=duplicate), status
+
+
+@bp.route("/clients/<client_id>")
+@requires(Permission.CLIENTS_VIEW)
+def client_detail(client_id):
+    client = access.load_client(client_id, current_user)
+    client_cases = db.session.scalars(select(Case).where(Case.client_id == client.id)
+                                      .order_by(Case.opened_at.desc())).all()
+    visible = {c.id for c in client_cases if access.may_see_case(current_user, c)}
+    sections = {}
+    for _template, context in CLIENT_SECTIONS:
+        sections.update(context(client))
+    db.session.commit()
+    return render_template("casework/clients/detail.html", client=client, cases=client_cases, visible=visible,
+                           consent_form=ConsentForm(), open_form=OpenCaseForm(),
+                           client_sections=[t for t, _c in CLIENT_SECTIONS], **sections)
+
+
+@bp.route("/clients/<client_id>/edit", methods=["GET", "POST"])
+@requires(Permission.CLIENTS_EDIT)
+def client_edit(client_id):
+    client = access.load_client(client_id, current_user, audit=request.method == "GET")
+    form = EditClientForm(obj=client if request.method == "GET" else None)
+    if request.method == "GET":
+        form.version.data = client.version
+        db.session.commit()
+    if form.validate_on_submit():
+        try:
+            service.update_client(current_user, client, int(form.version.data or 0),
+                                  {name: form[name].data for name in FIELDS})
+        except Invalid as error:
+            place_errors(form, error)
+        except Conflict as error:
+            db.session.rollback()
+            return conflict_page(error, url_for("casework.client_edit", client_id=client_id))
+        else:
+            db.session.commit()
+            flash(_("Client saved."), "success")
+            return redirect(url_for("casework.client_detail", client_id=client.id))
+    return render_template("casework/clients/edit.html", form=form, client=client), 400 if form.errors else 200
+
+
+@bp.route("/clients/<client_id>/consents", methods=["POST"])
+@requires(Permission.CLIENTS_EDIT)
+def consent_record(client_id):
+    client = access.load_client(client_id, current_user, audit=False)
+    form = ConsentForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        service.record_consent(current_user, client, form.scope.data)
+    except Invalid as error:
+        flash(error.fields["scope"], "error")
+        return redirect(url_for("casework.client_detail", client_id=client.id))
+    db.session.commit()
+    flash(_("Consent recorded."), "success")
+    return redirect(url_for("casework.client_detail", client_id=client.id))
+
+
+@bp.route("/clients/<client_id>/consents/<consent_id>/withdraw", methods=["POST"])
+@requires(Permission.CLIENTS_EDIT)
+def consent_withdraw(client_id, consent_id):
+    client = access.load_client(client_id, current_user, audit=False)  # CSRF: checked for every POST
+    service.withdraw_consent(current_user, client, consent_id)
+    db.session.commit()
+    flash(_("Consent withdrawn."), "success")
+    return redirect(url_for("casework.client_detail", client_id=client.id))
+
+
+@bp.route("/clients/<client_id>/cases", methods=["POST"])
+@requires(Permission.CASES_EDIT)
+def case_open(client_id):
+    client = access.load_client(client_id, current_user, audit=False)
+    form = OpenCaseForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        case = case_service.open_case(current_user, client, risk_level=form.risk_level.data,
+                                      source=form.source.data, priority=form.priority.data)
+    except Invalid as error:
+        for message in error.fields.values():
+            flash(message, "error")
+        return redirect(url_for("casework.client_detail", client_id=client.id))
+    db.session.commit()
+    flash(_("Case opened. A first-contact task is due."), "success")
+    return redirect(url_for("casework.case_detail", case_id=case.id))

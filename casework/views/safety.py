@@ -1,0 +1,238 @@
+"""Safety plan pages (staff): the plan with its versions, editing the draft, signing, a print view,
+sharing with the client's resident account and the one-time link code. Resident pages: entering
+the code at /my/link and reading the shared plan at /my/safety-plan."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+from flask_login import current_user
+
+from carecycle.audit import record_event
+from carecycle.extensions import db
+from carecycle.forms import ConfirmForm
+from carecycle.permissions import Permission, can, requires
+from carecycle.validation import Conflict, Invalid
+from casework.forms import LinkCodeForm, SafetyPlanForm
+from casework.models.safety import REQUIRED_TO_SIGN, SECTION_CODES, SECTIONS
+from casework.service import access, safety as service
+from casework.service.guard import forbidden_as_403
+from casework.views import EVENT_LABELS, bp, register_case_section
+from casework.views.common import conflict_page, place_errors
+
+EVENT_LABELS.update({
+    "safety_plan_signed": _l("Safety plan signed"), "safety_plan_shared": _l("Safety plan shared with the client"),
+    "safety_plan_unshared": _l("Safety plan no longer shared"),
+    "resident_code_issued": _l("Link code given for the client's own account"),
+    "resident_linked": _l("Client linked their own account"), "resident_unlinked": _l("Client's own account unlinked"),
+})
+
+
+def safety_section(case):
+    return {"safety_signed": service.current_signed(case),
+            "safety_draft": service.draft_of(case) if can(Permission.RISK_ASSESS) else None,
+            "safety_shared": service.shared_with(case)}
+
+
+register_case_section("casework/safety/_section.html", safety_section)
+
+
+def _back(case):
+    return url_for("casework.safety_plan", case_id=case.id)
+
+
+@bp.route("/cases/<case_id>/safety-plan")
+@requires(Permission.CASES_VIEW)
+def safety_plan(case_id):
+    case = access.load_case(case_id, current_user)
+    signed = service.current_signed(case)
+    if signed is not None:
+        record_event("view", "safety_plan", signed.id)
+    writer = can(Permission.RISK_ASSESS)
+    all_versions = [v for v in service.versions(case) if v.signed or writer]
+    db.session.commit()
+    return render_template("casework/safety/plan.html", case=case, plan=signed, versions=all_versions,
+                           draft=service.draft_of(case) if writer else None, shared=service.shared_with(case),
+                           sections=SECTIONS, confirm=ConfirmForm())
+
+
+@bp.route("/cases/<case_id>/safety-plan/edit", methods=["GET", "POST"])
+@requires(Permission.RISK_ASSESS)
+def safety_plan_edit(case_id):
+    case = access.load_case(case_id, current_user, audit=request.method == "GET")
+    draft = service.draft_of(case)
+    form = SafetyPlanForm()
+    if request.method == "GET":
+        content = draft.content if draft else service.start_draft_content(case)
+        for code in SECTION_CODES:
+            form[code].data = (content or {}).get(code, "")
+        form.version.data = draft.version if draft else 0
+        db.session.commit()
+    elif form.validate_on_submit():
+        sign = request.form.get("action") == "sign"
+        try:
+            with forbidden_as_403():
+                saved = service.save_draft(current_user, case, {c: form[c].data for c in SECTION_CODES},
+                                           form.version.data)
+                if sign:
+                    service.sign(current_user, case, saved)
+        except Invalid as error:
+            db.session.rollback()
+            place_errors(form, error)
+        except Conflict as error:
+            db.session.rollback()
+            return conflict_page(error, url_for("casework.safety_plan_edit", case_id=case.id))
+        else:
+            db.session.commit()
+            flash(_("Safety plan signed (version %(n)d).", n=saved.number) if sign
+                  else _("Draft saved (version %(n)d). A counsellor signs it when it is agreed with the client.",
+                         n=saved.number), "success")
+            return redirect(_back(case))
+    return render_template("casework/safety/edit.html", case=case, form=form, draft=draft, sections=SECTIONS,
+                           required=REQUIRED_TO_SIGN, may_sign=current_user.role == "counsellor"), \
+        400 if form.errors else 200
+
+
+@bp.route("/cases/<case_id>/safety-plan/<int:number>")
+@requires(Permission.CASES_VIEW)
+def safety_plan_version(case_id, number):
+    case = access.load_case(case_id, current_user, audit=False)
+    plan = service.load_version(case, number, current_user)
+    db.session.commit()
+    return render_template("casework/safety/version.html", case=case, plan=plan, sections=SECTIONS,
+                           confirm=ConfirmForm())
+
+
+@bp.route("/cases/<case_id>/safety-plan/<int:number>/print")
+@requires(Permission.CASES_VIEW)
+def safety_plan_print(case_id, number):
+    case = access.load_case(case_id, current_user, audit=False)
+    plan = service.load_version(case, number, current_user)
+    record_event("export", "safety_plan", plan.id, reason="print")
+    db.session.commit()
+    return render_template("casework/safety/print.html", case=case, plan=plan, sections=SECTIONS,
+                           lang=str(get_locale() or "en"))
+
+
+@bp.route("/cases/<case_id>/safety-plan/<int:number>/sign", methods=["POST"])
+@requires(Permission.RISK_ASSESS)
+def safety_plan_sign(case_id, number):
+    case = access.load_case(case_id, current_user, audit=False)
+    plan = service.load_version(case, number, current_user)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return redirect(_back(case))
+    try:
+        with forbidden_as_403():
+            service.sign(current_user, case, plan, request.form.get("version") or None)
+    except Invalid as error:
+        db.session.rollback()
+        for message in error.fields.values():
+            flash(message, "error")
+        return redirect(url_for("casework.safety_plan_edit", case_id=case.id))
+    except Conflict as error:
+        db.session.rollback()
+        return conflict_page(error, _back(case))
+    db.session.commit()
+    flash(_("Safety plan signed (version %(n)d).", n=plan.number), "success")
+    return redirect(_back(case))
+
+
+@bp.route("/cases/<case_id>/safety-plan/share", methods=["POST"])
+@requires(Permission.RISK_ASSESS)
+def safety_plan_share(case_id):
+    case = access.load_case(case_id, current_user, audit=False)
+    if ConfirmForm().validate_on_submit():
+        try:
+            with forbidden_as_403():
+                plan = service.share_current(current_user, case)
+        except Invalid as error:
+            db.session.rollback()
+            for message in error.fields.values():
+                flash(message, "error")
+        except Conflict as error:
+            db.session.rollback()
+            return conflict_page(error, _back(case))
+        else:
+            db.session.commit()
+            flash(_("Version %(n)d is shared. The client sees it when signed in, under \"My safety plan\".",
+                    n=plan.number), "success")
+    return redirect(_back(case))
+
+
+@bp.route("/cases/<case_id>/safety-plan/unshare", methods=["POST"])
+@requires(Permission.RISK_ASSESS)
+def safety_plan_unshare(case_id):
+    case = access.load_case(case_id, current_user, audit=False)
+    if ConfirmForm().validate_on_submit():
+        with forbidden_as_403():
+            service.stop_sharing(current_user, case)
+        db.session.commit()
+        flash(_("The safety plan is no longer shared with the client."), "success")
+    return redirect(_back(case))
+
+
+@bp.route("/cases/<case_id>/resident-link", methods=["POST"])
+@requires(Permission.RISK_ASSESS)
+def resident_link_code(case_id):
+    """A new one-time code, shown once on this page (never stored in plain text, never flashed)."""
+    case = access.load_case(case_id, current_user, audit=False)
+    if not ConfirmForm().validate_on_submit():
+        return redirect(_back(case))
+    try:
+        with forbidden_as_403():
+            row, code = service.issue_link_code(current_user, case)
+    except Conflict as error:
+        db.session.rollback()
+        return conflict_page(error, _back(case))
+    db.session.commit()
+    return render_template("casework/safety/link_code.html", case=case, code=code, expires_at=row.expires_at)
+
+
+@bp.route("/cases/<case_id>/resident-unlink", methods=["POST"])
+@requires(Permission.RISK_ASSESS)
+def resident_unlink(case_id):
+    case = access.load_case(case_id, current_user, audit=False)
+    if ConfirmForm().validate_on_submit():
+        with forbidden_as_403():
+            service.unlink_resident(current_user, case)
+        db.session.commit()
+        flash(_("The client's own account is no longer linked and sees no safety plan."), "success")
+    return redirect(_back(case))
+
+
+# ------------------------------------------------------------------ the resident's pages
+@bp.route("/my/link", methods=["GET", "POST"])
+@requires(Permission.OWN_SAFETY_PLAN)
+def my_link():
+    form = LinkCodeForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            service.redeem_link_code(current_user, form.code.data, request.remote_addr)
+        except service.RateLimited:
+            db.session.rollback()
+            flash(_("Too many attempts. Wait 15 minutes and try again, or ask your counsellor for help."), "error")
+            status = 429
+        except Invalid as error:
+            db.session.commit()  # the counted attempt and its audit are kept
+            place_errors(form, error)
+            status = 400
+        else:
+            db.session.commit()
+            flash(_("Your account is linked. When your counsellor shares your safety plan, you will find it here."),
+                  "success")
+            return redirect(url_for("casework.my_safety_plan"))
+    elif form.errors:
+        status = 400
+    return render_template("casework/my/link.html", form=form), status
+
+
+@bp.route("/my/safety-plan")
+@requires(Permission.OWN_SAFETY_PLAN)
+def my_safety_plan():
+    plan = service.shared_plan_for(current_user)
+    linked = plan is not None or service.resident_linked(current_user)
+    if plan is not None:
+        record_event("view", "safety_plan", plan.id, reason="resident")
+    db.session.commit()
+    return render_template("casework/my/safety_plan.html", plan=plan, linked=linked, sections=SECTIONS)

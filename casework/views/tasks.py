@@ -1,0 +1,89 @@
+"""Task pages: "My day", next-contact reminders, marking a task done; the case page's task section."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+from carecycle.database import utcnow
+from carecycle.extensions import db
+from carecycle.forms import ConfirmForm
+from carecycle.permissions import Permission, can, requires
+from carecycle.urls import safe_next
+from carecycle.validation import Conflict, Invalid
+from casework.forms import NextContactForm
+from casework.service import access, caseload, tasks as service
+from casework.views import EVENT_LABELS, TASK_LABELS, bp, register_case_section
+from casework.views.common import place_errors
+
+TASK_LABELS.update({service.FIRST_CONTACT: _l("First contact"), service.NEXT_CONTACT: _l("Next contact")})
+EVENT_LABELS.update({
+    "next_contact_set": _l("Next contact scheduled"), "next_contact_moved": _l("Next contact moved"),
+    "first_contact_done": _l("First contact done"), "next_contact_done": _l("Next contact done"),
+    "task_done": _l("Task done"),
+})
+
+
+def case_tasks_section(case):
+    open_tasks, done_tasks = service.case_tasks(case)
+    return {"case_open_tasks": open_tasks, "case_done_tasks": done_tasks, "next_contact_form": NextContactForm(),
+            "task_done_form": ConfirmForm(), "tasks_now": utcnow()}
+
+
+register_case_section("casework/tasks/_case_tasks.html", case_tasks_section)
+
+
+@bp.route("/my-day")
+@requires(Permission.CASES_VIEW)
+def my_day():
+    day = caseload.my_day(current_user)  # read only: nothing to commit (a commit would expire what was loaded)
+    return render_template("casework/tasks/my_day.html", day=day, now=utcnow(), csrf=generate_csrf(),
+                           may_edit=can(Permission.CASES_EDIT), back=url_for("casework.my_day"))
+
+
+@bp.route("/cases/<case_id>/next-contact", methods=["GET", "POST"])
+@requires(Permission.CASES_EDIT)
+def next_contact(case_id):
+    case = access.load_case(case_id, current_user, audit=request.method == "GET")
+    form = NextContactForm()
+    if request.method == "GET":
+        current = service.open_next_contact(case)
+        if current is not None:
+            local = current.due_at.astimezone(service.display_zone())
+            form.due_date.data, form.due_time.data = local.strftime("%Y-%m-%d"), local.strftime("%H:%M")
+            form.note.data = current.note
+        db.session.commit()
+    if form.validate_on_submit():
+        try:
+            due = service.local_to_utc(form.due_date.data, form.due_time.data)
+            service.set_next_contact(current_user, case, due, form.note.data)
+        except Invalid as error:
+            db.session.rollback()
+            place_errors(form, error)
+        except Conflict as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return redirect(url_for("casework.case_detail", case_id=case_id))
+        else:
+            db.session.commit()
+            flash(_("Next contact scheduled."), "success")
+            return redirect(url_for("casework.case_detail", case_id=case.id))
+    case = access.load_case(case_id, current_user, audit=False)
+    return render_template("casework/tasks/next_contact.html", form=form, case=case), 400 if form.errors else 200
+
+
+@bp.route("/cases/<case_id>/tasks/<task_id>/done", methods=["POST"])
+@requires(Permission.CASES_EDIT)
+def task_done(case_id, task_id):
+    case = access.load_case(case_id, current_user, audit=False)
+    back = safe_next(request.form.get("next")) or url_for("casework.case_detail", case_id=case.id)
+    try:
+        service.complete_task(current_user, case, task_id)
+    except Conflict as error:
+        db.session.rollback()
+        flash(error.message, "warning")
+        return redirect(back)
+    db.session.commit()
+    flash(_("Task marked done."), "success")
+    return redirect(back)

@@ -1,0 +1,196 @@
+"""Triage pages: the queue, recording a walk-in or hotline call, claiming, releasing, turning an
+alert into a crisis case, closing it with a reason."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import format_timedelta, gettext as _, lazy_gettext as _l
+from flask_login import current_user
+
+from carecycle.alerts import KIND_LABELS, Urgency
+from carecycle.database import utcnow
+from carecycle.extensions import db
+from carecycle.permissions import Permission, requires
+from carecycle.urls import page_arg
+from carecycle.validation import Conflict, Invalid
+from casework.forms import CloseAlertForm, ConvertAlertForm, RecordAlertForm, SearchForm
+from casework.service import access, clients as client_service, triage
+from casework.service.guard import forbidden_as_403
+from casework.views import EVENT_LABELS, bp
+from casework.views.common import place_errors
+
+EVENT_LABELS.update({"from_alert": _l("Opened from a triage alert")})
+
+NEW_CLIENT_FIELDS = ("full_name", "preferred_name", "phone", "date_of_birth", "id_number", "preferred_language")
+
+
+def _time_helpers():
+    now = utcnow()
+    return {"now": now, "since": lambda dt: format_timedelta(now - dt, threshold=1.1),
+            "until": lambda dt: format_timedelta(dt - now, threshold=1.1, add_direction=True)}
+
+
+@bp.route("/triage")
+@requires(Permission.TRIAGE_WORK)
+def triage_queue():
+    flt = triage.QueueFilter.from_args(request.args)
+    pagination = triage.queue(current_user, flt, page=page_arg())
+    people = triage.users_by_id(a.claimed_by_id for a in pagination.items)
+    return render_template("casework/triage/queue.html", pagination=pagination, flt=flt, people=people,
+                           kinds=list(KIND_LABELS.items()), urgencies=list(Urgency),
+                           state_filters=STATE_FILTER_LABELS, **_time_helpers())
+
+
+STATE_FILTER_LABELS = {
+    "active": _l("Open and claimed"), "open": _l("Open (unclaimed)"), "claimed": _l("Claimed"),
+    "mine": _l("Claimed by me"), "converted": _l("Turned into a case"), "closed": _l("Closed"),
+}
+
+
+@bp.route("/triage/new", methods=["GET", "POST"])
+@requires(Permission.TRIAGE_WORK)
+def triage_new():
+    form = RecordAlertForm()
+    if form.validate_on_submit():
+        try:
+            alert = triage.record_alert(current_user, form.kind.data, form.urgency.data, form.summary.data)
+        except Invalid as error:
+            db.session.rollback()
+            place_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Recorded on your team's triage queue. Claim it to work on it."), "success")
+            return redirect(url_for("casework.triage_detail", alert_id=alert.id))
+    return render_template("casework/triage/new.html", form=form), 400 if form.errors else 200
+
+
+def _render_detail(alert, *, close_form=None, status=200):
+    """The alert page; showing it is a view of its summary, so it is audited."""
+    from carecycle.audit import record_view
+    record_view("alert", alert.id)
+    subject = triage.subject_of(alert)
+    claimer = triage.claimer_of(alert)
+    case = triage.converted_case(alert)
+    case_visible = case is not None and access.may_see_case(current_user, case)
+    closer = triage.users_by_id([alert.closed_by_id]).get(alert.closed_by_id)
+    may_act = alert.state == "claimed" and triage.may_act(current_user, alert)
+    db.session.commit()
+    return render_template("casework/triage/detail.html", alert=alert, subject=subject, claimer=claimer,
+                           case=case, case_visible=case_visible, closer=closer, may_act=may_act,
+                           close_form=close_form or CloseAlertForm(), **_time_helpers()), status
+
+
+@bp.route("/triage/<alert_id>")
+@requires(Permission.TRIAGE_WORK)
+def triage_detail(alert_id):
+    return _render_detail(triage.load_alert(alert_id, current_user, audit=False))
+
+
+@bp.route("/triage/<alert_id>/claim", methods=["POST"])
+@requires(Permission.TRIAGE_WORK)
+def triage_claim(alert_id):
+    alert = triage.load_alert(alert_id, current_user, audit=False)
+    try:
+        triage.claim(current_user, alert)
+    except Conflict as error:  # AlreadyClaimed names who has it
+        db.session.rollback()
+        flash(error.message, "error")
+        return _render_detail(triage.load_alert(alert_id, current_user, audit=False), status=409)
+    db.session.commit()
+    flash(_("You have claimed this alert. Turn it into a crisis case, or close it with a reason."), "success")
+    return redirect(url_for("casework.triage_detail", alert_id=alert.id))
+
+
+@bp.route("/triage/<alert_id>/release", methods=["POST"])
+@requires(Permission.TRIAGE_WORK)
+def triage_release(alert_id):
+    alert = triage.load_alert(alert_id, current_user, audit=False)
+    with forbidden_as_403():
+        try:
+            triage.release(current_user, alert)
+        except Conflict as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return redirect(url_for("casework.triage_detail", alert_id=alert_id))
+    db.session.commit()
+    flash(_("The alert is back on the queue for someone else to claim."), "success")
+    return redirect(url_for("casework.triage_queue"))
+
+
+@bp.route("/triage/<alert_id>/close", methods=["POST"])
+@requires(Permission.TRIAGE_WORK)
+def triage_close(alert_id):
+    alert = triage.load_alert(alert_id, current_user, audit=False)
+    form = CloseAlertForm()
+    if form.validate_on_submit():
+        with forbidden_as_403():
+            try:
+                triage.close(current_user, alert, form.reason.data)
+            except Invalid as error:
+                db.session.rollback()
+                place_errors(form, error)
+            except Conflict as error:
+                db.session.rollback()
+                flash(error.message, "error")
+                return redirect(url_for("casework.triage_detail", alert_id=alert_id))
+            else:
+                db.session.commit()
+                flash(_("Alert closed. The reason is recorded."), "success")
+                return redirect(url_for("casework.triage_queue"))
+    return _render_detail(triage.load_alert(alert_id, current_user, audit=False), close_form=form, status=400)
+
+
+@bp.route("/triage/<alert_id>/convert", methods=["GET", "POST"])
+@requires(Permission.TRIAGE_WORK)
+def triage_convert(alert_id):
+    alert = triage.load_alert(alert_id, current_user, audit=False)
+    if request.method == "GET" and (alert.state != "claimed" or not triage.may_act(current_user, alert)):
+        flash(_("Claim this alert first; only the worker who claimed it, or a supervisor of the team, "
+                "may turn it into a case.") if alert.state in ("open", "claimed")
+              else _("This alert has already left the queue."), "error")
+        return redirect(url_for("casework.triage_detail", alert_id=alert.id))
+    form = ConvertAlertForm()
+    search = SearchForm(request.args)
+    subject = triage.subject_of(alert)
+    duplicate = None
+    if request.method == "GET" and subject is not None and not form.full_name.data:
+        form.full_name.data, form.phone.data = subject.name, subject.phone
+    if form.validate_on_submit():
+        choice = (form.client_choice.data or "new").strip()
+        new_client = {name: form[name].data for name in NEW_CLIENT_FIELDS} if choice == "new" else None
+        with forbidden_as_403():
+            try:
+                case = triage.convert(current_user, alert, risk_level=form.risk_level.data,
+                                      priority=form.priority.data, client_id=None if choice == "new" else choice,
+                                      new_client=new_client, confirm_duplicate=form.confirm_different.data)
+            except Invalid as error:
+                db.session.rollback()
+                place_errors(form, error)
+            except client_service.DuplicateFound as found:
+                db.session.rollback()
+                duplicate = found
+            except Conflict as error:
+                db.session.rollback()
+                flash(error.message, "error")
+                return redirect(url_for("casework.triage_detail", alert_id=alert_id))
+            else:
+                db.session.commit()
+                flash(_("Crisis case opened from the alert. A first-contact task is due."), "success")
+                return redirect(url_for("casework.case_detail", case_id=case.id))
+    # Candidates: what the worker searched for, else the phone the person gave.
+    if any(request.args.get(k) for k in ("phone", "id_number", "name")):
+        candidates = client_service.search_clients(current_user, phone=search.phone.data,
+                                                   id_number=search.id_number.data, name=search.name.data)
+        searched = True
+    else:
+        phone = form.phone.data or (subject.phone if subject else None)
+        candidates = client_service.search_clients(current_user, phone=phone) if phone else []
+        searched = False
+    if duplicate is not None:
+        known = {c.id for c in candidates}
+        candidates = candidates + [c for c in duplicate.visible if c.id not in known]
+    db.session.commit()
+    status = 400 if form.errors else (409 if duplicate else 200)
+    return render_template("casework/triage/convert.html", alert=alert, form=form, search=search,
+                           candidates=candidates, searched=searched, duplicate=duplicate, subject=subject,
+                           **_time_helpers()), status
+

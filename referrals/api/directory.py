@@ -1,0 +1,38 @@
+"""Directory API: the directory as HSDS 3.0 JSON, and importing a file."""
+from __future__ import annotations
+
+from flask import request
+from flask_login import current_user
+
+from carecycle.api import ApiError
+from carecycle.audit import record_event
+from carecycle.extensions import db
+from carecycle.permissions import Permission, requires
+from referrals.api import api
+from referrals.service import hsds
+
+
+@api.route("/directory", methods=["GET"])
+@requires(Permission.DIRECTORY_VIEW)
+def api_directory():
+    payload = hsds.export_directory()
+    record_event("export", "partner_directory", None, reason=f"organisations:{len(payload['organizations'])}")
+    db.session.commit()
+    return payload
+
+
+@api.route("/directory/import", methods=["POST"])
+@requires(Permission.DIRECTORY_EDIT)
+def api_directory_import():
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, (dict, list)):
+        raise ApiError(400, "The body must be HSDS JSON (Content-Type: application/json).")
+    try:
+        report = hsds.import_directory(payload, current_user)
+    except hsds.ImportRefused as refused:
+        db.session.rollback()
+        raise ApiError(422, refused.message, refused.fields, code="import_refused")
+    db.session.commit()
+    return {"organizations_created": report.organisations_created,
+            "organizations_updated": report.organisations_updated,
+            "services_created": report.services_created, "services_updated": report.services_updated}

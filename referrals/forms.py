@@ -1,0 +1,195 @@
+"""Referral forms: the directory, volunteers, referrals, the partner page and the public referral form.
+
+Forms collect; the services validate (their messages are put back on the fields)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, SelectField, SelectMultipleField,
+                     StringField, TextAreaField)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from referrals.enums import (Capacity, CloseReason, PhoneType, ReferralUrgency, ReferrerRelation, ServiceStatus,
+                             ServiceType, Tier, VolunteerRole, VolunteerTeamKind, Weekdays)
+from referrals.service.sharing import SHAREABLE
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form):
+        """Unknown choices are the service's to refuse, with its own message."""
+
+
+def _tiers():
+    return [(t.value, t.label) for t in Tier]
+
+
+class OrganisationForm(FlaskForm):
+    version = HiddenField()
+    name = StringField(_l("Name"))
+    alternate_name = StringField(_l("Other name (optional)"))
+    tier = SelectField(_l("Tier"), choices=_tiers, description=_l(
+        "1: emergency and health (police, fire, ambulance, hospitals, psychiatric emergency). "
+        "2: essential services (utilities, transport, telecoms, housing). 3: community and volunteers."))
+    description = TextAreaField(_l("What the organisation does"))
+    phone = StringField(_l("Main phone"), render_kw={"type": "tel"})
+    email = StringField(_l("Email"), render_kw={"type": "email"})
+    website = StringField(_l("Website"), description=_l("Starting with https://"))
+    has_agreement = BooleanField(_l("A standing cooperation agreement exists"))
+    agreement_start = StringField(_l("Agreement from"), render_kw={"type": "date"}, description=_l("YYYY-MM-DD"))
+    agreement_end = StringField(_l("Agreement until"), render_kw={"type": "date"},
+                                description=_l("Leave empty if it has no end date."))
+    agreement_note = TextAreaField(_l("What the agreement covers"))
+    is_example = BooleanField(_l("This is an example, not a real organisation (pages say so)"))
+
+
+class LocationForm(FlaskForm):
+    name = StringField(_l("Name of the place"), description=_l("For example: Main office, Hillside clinic"))
+    address_1 = StringField(_l("Street address"))
+    address_2 = StringField(_l("Address line 2"))
+    city = StringField(_l("City or district"))
+    region = StringField(_l("Region"))
+    state_province = StringField(_l("State or province"))
+    postal_code = StringField(_l("Postal code"))
+    country = StringField(_l("Country code"), description=_l("Two letters, e.g. HK"))
+    transportation = StringField(_l("How to get there"))
+    description = TextAreaField(_l("Notes for visitors"))
+    latitude = StringField(_l("Latitude"))
+    longitude = StringField(_l("Longitude"))
+
+
+class PhoneRow(Form):
+    number = StringField(_l("Number"), render_kw={"type": "tel"})
+    type = SelectField(_l("Kind"), choices=PhoneType.choices, validate_choice=False)
+    description = StringField(_l("Note"))
+
+
+def _day_choices():
+    return [("", _l("— no hours —"))] + Weekdays.choices()
+
+
+class ScheduleRow(Form):
+    byday = SelectField(_l("Days"), choices=_day_choices, validate_choice=False)
+    opens_at = StringField(_l("Opens"), render_kw={"type": "time"})
+    closes_at = StringField(_l("Closes"), render_kw={"type": "time"})
+
+
+class ServiceForm(FlaskForm):
+    version = HiddenField()
+    name = StringField(_l("Name of the service"))
+    description = TextAreaField(_l("What the service offers"))
+    types = MultiCheckboxField(_l("Service types"), choices=ServiceType.choices)
+    languages = MultiCheckboxField(_l("Languages spoken"))
+    other_languages = StringField(_l("Other language codes"),
+                                  description=_l("ISO 639 codes separated by commas, e.g. ta, ml"))
+    eligibility = TextAreaField(_l("Who can use it (eligibility)"))
+    minimum_age = StringField(_l("Minimum age"), render_kw={"type": "number", "min": 0, "max": 120})
+    maximum_age = StringField(_l("Maximum age"), render_kw={"type": "number", "min": 0, "max": 120})
+    service_area = StringField(_l("Service area"), description=_l("Districts or area served"))
+    application_process = TextAreaField(_l("How to get the service"))
+    phones = FieldList(FormField(PhoneRow), min_entries=3, max_entries=10)
+    email = StringField(_l("Email"), render_kw={"type": "email"})
+    url = StringField(_l("Web page"), description=_l("Starting with https://"))
+    schedules = FieldList(FormField(ScheduleRow), min_entries=4, max_entries=10)
+    hours_note = StringField(_l("Note on opening hours"), description=_l("For example: closed on public holidays"))
+    locations = MultiCheckboxField(_l("Where (places of the organisation)"))
+    capacity = SelectField(_l("Capacity"), choices=Capacity.choices)
+    status = SelectField(_l("Status"), choices=ServiceStatus.choices)
+    public = BooleanField(_l("List on the public Find help page"))
+    crisis_line = BooleanField(_l("Crisis line (shown first on Find help)"))
+
+
+class CapacityForm(FlaskForm):
+    capacity = SelectField(_l("Capacity"), choices=Capacity.choices)
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("HSDS 3.0 JSON file"))
+
+
+def _share_choices():
+    return [(code, label) for code, (label, _source) in SHAREABLE.items()]
+
+
+class ReferralForm(FlaskForm):
+    version = HiddenField()
+    service_id = SelectField(_l("Service"), validate_choice=False)
+    urgency = SelectField(_l("Urgency"), choices=ReferralUrgency.choices, default=ReferralUrgency.ROUTINE.value)
+    reason = TextAreaField(_l("Reason for the referral"), description=_l(
+        "The partner reads this. Write what the client needs from the service, the minimum they need to know."))
+    goal_id = SelectField(_l("Care-plan goal it serves (internal)"), validate_choice=False, description=_l(
+        "The goal of the client's recovery care plan this referral works towards. Not shared with the partner."))
+    share = MultiCheckboxField(_l("Share with the partner"), choices=_share_choices, description=_l(
+        "Choose only what the partner needs. Clinical notes can never be shared."))
+
+
+class SendForm(FlaskForm):
+    override_reason = TextAreaField(_l("Reason to send without consent"), description=_l(
+        "Only for a tier-1 referral at high or imminent risk. At least 20 characters; recorded and shown to "
+        "your supervisor."))
+
+
+class StatusForm(FlaskForm):
+    status = SelectField(_l("New status"), validate_choice=False)
+    close_reason = SelectField(_l("Reason for closing"), choices=lambda: [("", "—")] + CloseReason.choices(),
+                               validate_choice=False)
+    note = TextAreaField(_l("Note"), description=_l("Required when declined (the reason) or completed (the outcome)."))
+
+
+class PartnerForm(FlaskForm):
+    action = HiddenField()
+    note = TextAreaField(_l("Note"))
+
+
+class InboundForm(FlaskForm):
+    relation = SelectField(_l("Who are you to the person?"), choices=ReferrerRelation.choices,
+                           default=ReferrerRelation.PARTNER.value)
+    referrer_name = StringField(_l("Your name"))
+    referrer_organisation = StringField(_l("Your organisation (if any)"))
+    referrer_contact = StringField(_l("Your phone or email"), description=_l("So that we can call you back."))
+    person_name = StringField(_l("Name of the person who needs help"))
+    person_phone = StringField(_l("Their phone"), render_kw={"type": "tel"})
+    person_area = StringField(_l("Where they live (district or area)"))
+    concern = TextAreaField(_l("What is happening? What help is needed?"))
+    danger_now = BooleanField(_l("The person may be in danger now"))
+    person_knows = BooleanField(_l("The person knows about this referral and agrees to it"))
+
+
+class VolunteerTeamForm(FlaskForm):
+    version = HiddenField()
+    name = StringField(_l("Team name"))
+    kind = SelectField(_l("Kind of team"), choices=VolunteerTeamKind.choices)
+    team_id = SelectField(_l("Works with staff team"), validate_choice=False)
+    meeting_point = StringField(_l("Meeting point when mobilised"))
+    description = TextAreaField(_l("Description"))
+
+
+class VolunteerForm(FlaskForm):
+    version = HiddenField()
+    full_name = StringField(_l("Full name"))
+    phone = StringField(_l("Phone"), render_kw={"type": "tel"})
+    email = StringField(_l("Email"), render_kw={"type": "email"})
+    role = SelectField(_l("Role in the team"), choices=VolunteerRole.choices, default=VolunteerRole.MEMBER.value)
+    skills = TextAreaField(_l("Skills and background"), description=_l(
+        "For example: retired nurse; speaks Urdu; first-aid instructor"))
+    joined_on = StringField(_l("Joined on"), render_kw={"type": "date"})
+    active = BooleanField(_l("Active member"), default=True)
+
+
+class TrainingForm(FlaskForm):
+    name = StringField(_l("Training"))
+    description = TextAreaField(_l("Description"))
+    validity_months = StringField(_l("Certificate valid for (months)"), default="24",
+                                  render_kw={"type": "number", "min": 1, "max": 120})
+    required_for = MultiCheckboxField(_l("Required for"), choices=VolunteerTeamKind.choices)
+
+
+class CertificateForm(FlaskForm):
+    training_id = SelectField(_l("Training"), validate_choice=False)
+    issued_on = StringField(_l("Issued on"), render_kw={"type": "date"})
+    expires_on = StringField(_l("Expires on"), render_kw={"type": "date"},
+                             description=_l("Leave empty to use the training's validity."))
+    reference = StringField(_l("Certificate number"))

@@ -1,0 +1,261 @@
+"""Volunteer emergency teams: members, trainings, certificates, readiness and mobilisation.
+
+A member is *ready* when they are active and hold a current certificate for every training
+required for their team's kind (or, when the kind requires none, at least one current
+certificate). A certificate *expires soon* when it ends within 60 days. In emergency operating
+mode each team has a mobilisation list: its ready members with their contact details."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask import abort
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from carecycle.audit import record_event
+from carecycle.extensions import db
+from carecycle.mode import current_mode
+from carecycle.validation import Conflict, Invalid
+from referrals.enums import VolunteerRole, VolunteerTeamKind
+from referrals.models import Certificate, Training, Volunteer, VolunteerTeam
+from referrals.service.common import Errors, as_uuid, email, iso_date, phone, text, whole_number
+
+EXPIRY_WARNING = timedelta(days=60)
+
+
+# ------------------------------------------------------------------ teams
+def clean_team(data: dict) -> dict:
+    errors = Errors()
+    clean = {"name": text(data, "name", errors, limit=120, required=True, message=_("Name the team.")),
+             "description": text(data, "description", errors, limit=2000),
+             "meeting_point": text(data, "meeting_point", errors, limit=300)}
+    kind = data.get("kind") or ""
+    if kind not in [k.value for k in VolunteerTeamKind]:
+        errors["kind"] = _("Choose the kind of team.")
+    clean["kind"] = kind
+    team_id = data.get("team_id")
+    clean["team_id"] = as_uuid(team_id) if team_id else None
+    if team_id and clean["team_id"] is None:
+        errors["team_id"] = _("Choose a staff team.")
+    errors.check()
+    return clean
+
+
+def save_team(user, data: dict, team: VolunteerTeam | None = None, version=None) -> VolunteerTeam:
+    clean = clean_team(data)
+    if team is None:
+        team = VolunteerTeam(**clean)
+        db.session.add(team)
+        action = "create"
+    else:
+        if version is not None and str(version) != str(team.version):
+            raise Conflict(_("Someone else changed this team since you opened it."), current_version=team.version)
+        for name, value in clean.items():
+            setattr(team, name, value)
+        action = "update"
+    db.session.flush()
+    record_event(action, "volunteer_team", team.id)
+    return team
+
+
+def teams() -> list[VolunteerTeam]:
+    return db.session.scalars(select(VolunteerTeam).where(VolunteerTeam.archived_at.is_(None))
+                              .options(selectinload(VolunteerTeam.members).selectinload(Volunteer.certificates)
+                                       .selectinload(Certificate.training))
+                              .order_by(VolunteerTeam.name)).all()
+
+
+def get_team(team_id) -> VolunteerTeam:
+    tid = as_uuid(team_id)
+    team = db.session.get(VolunteerTeam, tid) if tid else None
+    if team is None or team.archived_at is not None:
+        abort(404)
+    return team
+
+
+# ------------------------------------------------------------------ members
+def clean_member(data: dict) -> dict:
+    errors = Errors()
+    clean = {"full_name": text(data, "full_name", errors, limit=200, required=True,
+                               message=_("Enter the volunteer's name.")),
+             "phone": phone(data, "phone", errors, required=True),
+             "email": email(data, "email", errors),
+             "skills": text(data, "skills", errors, limit=1000),
+             "joined_on": iso_date(data, "joined_on", errors) or date.today(),
+             "active": bool(data.get("active", True))}
+    role = data.get("role") or VolunteerRole.MEMBER.value
+    if role not in [r.value for r in VolunteerRole]:
+        errors["role"] = _("Choose leader, deputy or member.")
+    clean["role"] = role
+    errors.check()
+    return clean
+
+
+def save_member(user, team: VolunteerTeam, data: dict, member: Volunteer | None = None, version=None) -> Volunteer:
+    clean = clean_member(data)
+    if member is None:
+        member = Volunteer(volunteer_team_id=team.id)
+        db.session.add(member)
+        action = "create"
+    else:
+        if version is not None and str(version) != str(member.version):
+            raise Conflict(_("Someone else changed this volunteer's record since you opened it."),
+                           current_version=member.version)
+        action = "update"
+    for name, value in clean.items():
+        setattr(member, name, value)
+    db.session.flush()
+    record_event(action, "volunteer", member.id)
+    return member
+
+
+def get_member(member_id, *, audit: bool = True) -> Volunteer:
+    """One volunteer with their contact details: the read is audited."""
+    mid = as_uuid(member_id)
+    member = db.session.get(Volunteer, mid) if mid else None
+    if member is None:
+        abort(404)
+    if audit:
+        record_event("view", "volunteer", member.id)
+    return member
+
+
+# ------------------------------------------------------------------ trainings and certificates
+def clean_training(data: dict) -> dict:
+    errors = Errors()
+    clean = {"name": text(data, "name", errors, limit=160, required=True, message=_("Name the training.")),
+             "description": text(data, "description", errors, limit=2000),
+             "validity_months": whole_number(data, "validity_months", errors, low=1, high=120)}
+    if clean["validity_months"] is None and "validity_months" not in errors:
+        errors["validity_months"] = _("Say for how many months a certificate is valid.")
+    kinds = data.get("required_for") or []
+    if isinstance(kinds, str):
+        kinds = [k for k in kinds.split(",") if k]
+    known = [k.value for k in VolunteerTeamKind]
+    if any(k not in known for k in kinds):
+        errors["required_for"] = _("Choose kinds of team.")
+    clean["required_for"] = ",".join(k for k in known if k in kinds)
+    errors.check()
+    return clean
+
+
+def save_training(user, data: dict, training: Training | None = None) -> Training:
+    clean = clean_training(data)
+    if training is None:
+        training = Training(**clean)
+        db.session.add(training)
+        action = "create"
+    else:
+        for name, value in clean.items():
+            setattr(training, name, value)
+        action = "update"
+    db.session.flush()
+    record_event(action, "volunteer_training", training.id)
+    return training
+
+
+def trainings() -> list[Training]:
+    return db.session.scalars(select(Training).order_by(Training.name)).all()
+
+
+def add_certificate(user, member: Volunteer, data: dict) -> Certificate:
+    errors = Errors()
+    training = None
+    tid = as_uuid(data.get("training_id")) if data.get("training_id") else None
+    if tid:
+        training = db.session.get(Training, tid)
+    if training is None:
+        errors["training_id"] = _("Choose the training.")
+    issued = iso_date(data, "issued_on", errors, required=True)
+    expires = iso_date(data, "expires_on", errors)
+    reference = text(data, "reference", errors, limit=80)
+    if issued and issued > date.today():
+        errors["issued_on"] = _("A certificate cannot be issued in the future.")
+    errors.check()
+    if expires is None:
+        expires = _add_months(issued, training.validity_months)
+    if expires < issued:
+        raise Invalid({"expires_on": _("The certificate cannot expire before it was issued.")})
+    certificate = Certificate(volunteer_id=member.id, training_id=training.id, issued_on=issued, expires_on=expires,
+                              reference=reference, recorded_by_id=user.id if user else None)
+    db.session.add(certificate)
+    member.certificates.append(certificate)
+    db.session.flush()
+    record_event("create", "volunteer_certificate", certificate.id)
+    return certificate
+
+
+def _add_months(start: date, months: int) -> date:
+    year, month = divmod(start.month - 1 + months, 12)
+    year, month = start.year + year, month + 1
+    for day in (start.day, 30, 29, 28):
+        try:
+            return date(year, month, day) - timedelta(days=1)
+        except ValueError:
+            continue
+    raise ValueError("no valid date")
+
+
+# ------------------------------------------------------------------ readiness
+@dataclass
+class MemberReadiness:
+    member: Volunteer
+    current: list[Certificate] = field(default_factory=list)
+    expiring: list[Certificate] = field(default_factory=list)
+    missing: list[Training] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        return self.member.active and not self.missing and bool(self.current)
+
+
+@dataclass
+class TeamReadiness:
+    team: VolunteerTeam
+    members: list[MemberReadiness]
+    required: list[Training]
+
+    @property
+    def ready(self) -> list[MemberReadiness]:
+        return [m for m in self.members if m.ready]
+
+    @property
+    def expiring(self) -> list[MemberReadiness]:
+        return [m for m in self.members if m.member.active and m.expiring]
+
+    @property
+    def not_ready(self) -> list[MemberReadiness]:
+        return [m for m in self.members if m.member.active and not m.ready]
+
+
+def required_trainings(team: VolunteerTeam, all_trainings: list[Training] | None = None) -> list[Training]:
+    return [t for t in (all_trainings if all_trainings is not None else trainings()) if team.kind in t.required_kinds]
+
+
+def readiness(team: VolunteerTeam, today: date | None = None,
+              all_trainings: list[Training] | None = None) -> TeamReadiness:
+    today = today or date.today()
+    required = required_trainings(team, all_trainings)
+    rows = []
+    for member in team.members:
+        current = [c for c in member.certificates if c.current(today)]
+        expiring = [c for c in current if c.expires_on - today <= EXPIRY_WARNING]
+        held = {c.training_id for c in current}
+        missing = [t for t in required if t.id not in held]
+        rows.append(MemberReadiness(member, current, expiring, missing))
+    rows.sort(key=lambda r: (not r.member.active, ROLE_ORDER.get(r.member.role, 9), r.member.full_name.casefold()))
+    return TeamReadiness(team, rows, required)
+
+
+ROLE_ORDER = {VolunteerRole.LEADER.value: 0, VolunteerRole.DEPUTY.value: 1, VolunteerRole.MEMBER.value: 2}
+
+
+def mobilisation(user, team: VolunteerTeam) -> list[MemberReadiness] | None:
+    """In emergency mode: the team's ready members, leaders first, with contacts (the read is
+    audited). In normal mode: None (the list exists only when the service is in emergency mode)."""
+    if not current_mode().emergency:
+        return None
+    record_event("view", "volunteer_team", team.id, reason="mobilisation")
+    return readiness(team).ready

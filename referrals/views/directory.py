@@ -1,0 +1,378 @@
+"""Partner directory pages: search and filters for staff; organisations, places and services edited
+by admins and supervisors; capacity updates; HSDS 3.0 export and import."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from carecycle.audit import record_event
+from carecycle.extensions import db
+from carecycle.forms import ConfirmForm
+from carecycle.permissions import Permission, requires
+from carecycle.urls import page_arg
+from carecycle.validation import Conflict, Invalid
+from referrals.enums import LANGUAGE_NAMES, Capacity, ServiceType, Tier
+from referrals.forms import CapacityForm, ImportForm, LocationForm, OrganisationForm, ServiceForm
+from referrals.models import Location
+from referrals.service import directory, hsds
+from referrals.service.common import as_uuid
+from referrals.views import bp, conflict_page, place_errors
+
+PER_PAGE = 25
+
+
+@dataclass
+class ListPage:
+    """A page of an already filtered list, shaped like Flask-SQLAlchemy's pagination for the pager macro."""
+
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @classmethod
+    def of(cls, rows: list, page: int, per_page: int = PER_PAGE) -> "ListPage":
+        pages = max(1, -(-len(rows) // per_page))
+        page = min(max(1, page), pages)
+        return cls(rows[(page - 1) * per_page: page * per_page], page, per_page, len(rows))
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def _organisation_or_404(org_id, *, include_archived=False):
+    org = directory.get_organisation(org_id, include_archived=include_archived)
+    if org is None:
+        abort(404)
+    return org
+
+
+def _service_or_404(service_id):
+    service = directory.get_service(service_id)
+    if service is None:
+        abort(404)
+    return service
+
+
+@bp.route("/directory")
+@requires(Permission.DIRECTORY_VIEW)
+def directory_search():
+    filters = directory.DirectoryFilters.from_args(request.args)
+    services = directory.search_services(filters)
+    page = ListPage.of(services, page_arg())
+    return render_template("referrals/directory/search.html", page=page, flt=filters, tiers=list(Tier),
+                           types=list(ServiceType), capacities=list(Capacity),
+                           language_choices=directory.language_options(), is_open=directory.is_open,
+                           now=directory.local_now())
+
+
+@bp.route("/directory/organisations/<org_id>")
+@requires(Permission.DIRECTORY_VIEW)
+def organisation_detail(org_id):
+    org = _organisation_or_404(org_id, include_archived=True)
+    return render_template("referrals/directory/organisation.html", org=org, is_open=directory.is_open,
+                           now=directory.local_now(), capacity_form=CapacityForm())
+
+
+def _org_data(form: OrganisationForm) -> dict:
+    return {name: form[name].data for name in ("name", "alternate_name", "tier", "description", "phone", "email",
+                                               "website", "has_agreement", "agreement_start", "agreement_end",
+                                               "agreement_note", "is_example")}
+
+
+@bp.route("/directory/organisations/new", methods=["GET", "POST"])
+@requires(Permission.DIRECTORY_EDIT)
+def organisation_new():
+    form = OrganisationForm()
+    if form.validate_on_submit():
+        try:
+            org = directory.create_organisation(current_user, _org_data(form))
+        except Invalid as error:
+            db.session.rollback()
+            place_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Organisation added. Now add its services."), "success")
+            return redirect(url_for("referrals.organisation_detail", org_id=org.id))
+    return render_template("referrals/directory/organisation_form.html", form=form, org=None), \
+        400 if form.errors else 200
+
+
+@bp.route("/directory/organisations/<org_id>/edit", methods=["GET", "POST"])
+@requires(Permission.DIRECTORY_EDIT)
+def organisation_edit(org_id):
+    org = _organisation_or_404(org_id)
+    form = OrganisationForm(obj=org if request.method == "GET" else None)
+    if request.method == "GET":
+        form.tier.data = str(org.tier)
+        form.version.data = org.version
+    if form.validate_on_submit():
+        try:
+            directory.update_organisation(current_user, org, _org_data(form), form.version.data)
+        except Invalid as error:
+            db.session.rollback()
+            org = _organisation_or_404(org_id)
+            place_errors(form, error)
+        except Conflict as error:
+            db.session.rollback()
+            return conflict_page(error, url_for("referrals.organisation_edit", org_id=org_id))
+        else:
+            db.session.commit()
+            flash(_("Organisation saved."), "success")
+            return redirect(url_for("referrals.organisation_detail", org_id=org.id))
+    return render_template("referrals/directory/organisation_form.html", form=form, org=org), \
+        400 if form.errors else 200
+
+
+@bp.route("/directory/organisations/<org_id>/archive", methods=["GET", "POST"])
+@requires(Permission.DIRECTORY_EDIT)
+def organisation_archive(org_id):
+    org = _organisation_or_404(org_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        directory.archive_organisation(current_user, org)
+        db.session.commit()
+        flash(_("%(name)s is archived: it no longer appears in the directory or on Find help.", name=org.name),
+              "success")
+        return redirect(url_for("referrals.directory_search"))
+    return render_template("referrals/directory/archive.html", form=form, what=org.name,
+                           back=url_for("referrals.organisation_detail", org_id=org.id))
+
+
+@bp.route("/directory/organisations/<org_id>/locations/new", methods=["GET", "POST"])
+@requires(Permission.DIRECTORY_EDIT)
+def location_new(org_id):
+    return _location_form(_organisation_or_404(org_id), None)
+
+
+@bp.route("/directory/locations/<location_id>/edit", methods=["GET", "POST"])
+@requires(Permission.DIRECTORY_EDIT)
+def location_edit(location_id):
+    lid = as_uuid(location_id)
+    location = db.session.get(Location, lid) if lid else None
+    if location is None or location.organisation.archived_at is not None:
+        abort(404)
+    return _location_form(location.organisation, location)
+
+
+def _location_form(org, location):
+    form = LocationForm(obj=location if request.method == "GET" else None)
+    if form.validate_on_submit():
+        data = {name: form[name].data for name in ("name", "address_1", "address_2", "city", "region",
+                                                   "state_province", "postal_code", "country", "transportation",
+                                                   "description", "latitude", "longitude")}
+        try:
+            directory.save_location(current_user, org, data, location)
+        except Invalid as error:
+            db.session.rollback()
+            place_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Place saved."), "success")
+            return redirect(url_for("referrals.organisation_detail", org_id=org.id))
+    return render_template("referrals/directory/location_form.html", form=form, org=org, location=location), \
+        400 if form.errors else 200
+
+
+# ------------------------------------------------------------------ services
+def _service_form(org, service=None) -> ServiceForm:
+    form = ServiceForm()
+    codes = dict(LANGUAGE_NAMES)
+    if service is not None:
+        codes.update({lang.code: lang.name for lang in service.languages})
+    form.languages.choices = sorted(codes.items(), key=lambda item: (item[0] != "en", item[1]))
+    form.locations.choices = [(str(loc.id), f"{loc.name} — {loc.address_line}" if loc.address_line else loc.name)
+                              for loc in org.locations]
+    if request.method == "GET" and service is not None:
+        for name in ("name", "description", "eligibility", "minimum_age", "maximum_age", "service_area",
+                     "application_process", "email", "url", "hours_note", "capacity", "status", "public",
+                     "crisis_line"):
+            form[name].data = getattr(service, name)
+        form.version.data = service.version
+        form.types.data = service.type_codes
+        form.languages.data = service.language_codes
+        form.locations.data = [str(loc.id) for loc in service.locations]
+        phones = list(service.phones or [])
+        while len(form.phones.entries) < len(phones) + 1 and len(form.phones.entries) < form.phones.max_entries:
+            form.phones.append_entry()
+        for entry, phone in zip(form.phones.entries, phones):
+            entry.form.number.data, entry.form.type.data = phone.get("number"), phone.get("type") or "voice"
+            entry.form.description.data = phone.get("description")
+        rows = list(service.schedules)
+        while len(form.schedules.entries) < len(rows) + 1 and len(form.schedules.entries) < form.schedules.max_entries:
+            form.schedules.append_entry()
+        for entry, row in zip(form.schedules.entries, rows):
+            entry.form.byday.choices = _with_choice(entry.form.byday.choices, row.byday)
+            entry.form.byday.data, entry.form.opens_at.data = row.byday, row.opens_at
+            entry.form.closes_at.data = row.closes_at
+    elif request.method == "POST":
+        for entry in form.schedules.entries:
+            entry.form.byday.choices = _with_choice(entry.form.byday.choices, entry.form.byday.data)
+    return form
+
+
+def _with_choice(choices, value):
+    choices = list(choices() if callable(choices) else choices)
+    if value and value not in [c[0] for c in choices]:
+        choices.append((value, value))
+    return choices
+
+
+def _service_data(form: ServiceForm) -> dict:
+    languages = list(form.languages.data or [])
+    languages += [code.strip() for code in (form.other_languages.data or "").split(",") if code.strip()]
+    return {
+        "name": form.name.data, "description": form.description.data, "types": form.types.data or [],
+        "languages": languages, "eligibility": form.eligibility.data, "minimum_age": form.minimum_age.data,
+        "maximum_age": form.maximum_age.data, "service_area": form.service_area.data,
+        "application_process": form.application_process.data, "email": form.email.data, "url": form.url.data,
+        "hours_note": form.hours_note.data, "capacity": form.capacity.data, "status": form.status.data,
+        "public": form.public.data, "crisis_line": form.crisis_line.data,
+        "phones": [{"number": e.form.number.data, "type": e.form.type.data, "description": e.form.description.data}
+                   for e in form.phones.entries],
+        "schedules": [{"byday": e.form.byday.data, "opens_at": e.form.opens_at.data, "closes_at": e.form.closes_at.data}
+                      for e in form.schedules.entries],
+        "location_ids": form.locations.data or [],
+    }
+
+
+@bp.route("/directory/organisations/<org_id>/services/new", methods=["GET", "POST"])
+@requires(Permission.DIRECTORY_EDIT)
+def service_new(org_id):
+    org = _organisation_or_404(org_id)
+    form = _service_form(org)
+    if form.validate_on_submit():
+        try:
+            directory.create_service(current_user, org, _service_data(form))
+        except Invalid as error:
+            db.session.rollback()
+            org = _organisation_or_404(org_id)
+            place_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Service added."), "success")
+            return redirect(url_for("referrals.organisation_detail", org_id=org.id))
+    return render_template("referrals/directory/service_form.html", form=form, org=org, service=None), \
+        400 if form.errors else 200
+
+
+@bp.route("/directory/services/<service_id>/edit", methods=["GET", "POST"])
+@requires(Permission.DIRECTORY_EDIT)
+def service_edit(service_id):
+    service = _service_or_404(service_id)
+    org = service.organisation
+    form = _service_form(org, service)
+    if form.validate_on_submit():
+        try:
+            directory.update_service(current_user, service, _service_data(form), form.version.data)
+        except Invalid as error:
+            db.session.rollback()
+            service = _service_or_404(service_id)
+            org = service.organisation
+            place_errors(form, error)
+        except Conflict as error:
+            db.session.rollback()
+            return conflict_page(error, url_for("referrals.service_edit", service_id=service_id))
+        else:
+            db.session.commit()
+            flash(_("Service saved."), "success")
+            return redirect(url_for("referrals.organisation_detail", org_id=org.id))
+    return render_template("referrals/directory/service_form.html", form=form, org=org, service=service), \
+        400 if form.errors else 200
+
+
+@bp.route("/directory/services/<service_id>/capacity", methods=["POST"])
+@requires(Permission.DIRECTORY_EDIT)
+def service_capacity(service_id):
+    service = _service_or_404(service_id)
+    form = CapacityForm()
+    if not form.validate_on_submit():
+        abort(400)
+    directory.update_capacity(current_user, service, form.capacity.data)
+    db.session.commit()
+    flash(_("Capacity of %(name)s set to %(capacity)s.", name=service.name, capacity=Capacity(service.capacity).label),
+          "success")
+    return redirect(url_for("referrals.organisation_detail", org_id=service.organisation_id))
+
+
+@bp.route("/directory/services/<service_id>/archive", methods=["GET", "POST"])
+@requires(Permission.DIRECTORY_EDIT)
+def service_archive(service_id):
+    service = _service_or_404(service_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        directory.archive_service(current_user, service)
+        db.session.commit()
+        flash(_("%(name)s is archived. Referrals already made to it keep their history.", name=service.name),
+              "success")
+        return redirect(url_for("referrals.organisation_detail", org_id=service.organisation_id))
+    return render_template("referrals/directory/archive.html", form=form, what=service.name,
+                           back=url_for("referrals.organisation_detail", org_id=service.organisation_id))
+
+
+# ------------------------------------------------------------------ HSDS exchange
+@bp.route("/directory/export.json")
+@requires(Permission.DIRECTORY_VIEW)
+def directory_export():
+    payload = hsds.export_directory()
+    record_event("export", "partner_directory", None, reason=f"organisations:{len(payload['organizations'])}")
+    db.session.commit()
+    body = json.dumps(payload, ensure_ascii=False, indent=2)
+    return Response(body, mimetype="application/json",
+                    headers={"Content-Disposition": "attachment; filename=carecycle-directory-hsds.json"})
+
+
+@bp.route("/directory/import", methods=["GET", "POST"])
+@requires(Permission.DIRECTORY_EDIT)
+def directory_import():
+    form = ImportForm()
+    problems = None
+    status = 200
+    if form.validate_on_submit():
+        upload = form.file.data
+        if upload is None or not getattr(upload, "filename", ""):
+            form.file.errors = [_("Choose a JSON file.")]
+            status = 400
+        else:
+            try:
+                payload = json.loads(upload.read().decode("utf-8-sig"))
+            except (UnicodeDecodeError, ValueError) as error:
+                form.file.errors = [_("This is not a JSON file (%(detail)s).", detail=str(error)[:120])]
+                status = 400
+            else:
+                try:
+                    report = hsds.import_directory(payload, current_user)
+                except hsds.ImportRefused as refused:
+                    db.session.rollback()
+                    problems = refused.problems
+                    status = 422
+                else:
+                    db.session.commit()
+                    flash(_("Imported: %(oc)d organisations added, %(ou)d updated; %(sc)d services added, %(su)d "
+                            "updated.", oc=report.organisations_created, ou=report.organisations_updated,
+                            sc=report.services_created, su=report.services_updated), "success")
+                    return redirect(url_for("referrals.directory_search"))
+    elif request.method == "POST":
+        status = 400
+    return render_template("referrals/directory/import.html", form=form, problems=problems), status

@@ -1,0 +1,99 @@
+"""The partner's page, reached by the link in the referral letter, without an account.
+
+It shows the shared fields and nothing else, and lets the partner acknowledge, accept, decline,
+start and complete the referral with a note. Every view and action is audited; the link is
+rate-limited; an expired, revoked or unknown link shows a plain message only."""
+from __future__ import annotations
+
+from flask import render_template, request
+from flask_babel import gettext as _
+
+from carecycle.audit import record_event
+from carecycle.extensions import db
+from carecycle.permissions import PUBLIC, requires
+from carecycle.validation import Invalid
+from referrals.enums import ReferralStatus
+from referrals.forms import PartnerForm
+from referrals.service import links, referrals as service, sharing
+from referrals.service.common import TransitionRefused
+from referrals.views import bp
+
+S = ReferralStatus
+# What the partner can do next, by status (a subset of the lifecycle).
+NEXT = {
+    S.SENT: (S.ACKNOWLEDGED,),
+    S.ACKNOWLEDGED: (S.ACCEPTED, S.DECLINED),
+    S.ACCEPTED: (S.IN_SERVICE,),
+    S.IN_SERVICE: (S.COMPLETED,),
+}
+
+
+def _gone(state: str):
+    status = 404 if state == "unknown" else 410
+    return render_template("referrals/partner/gone.html", state=state), status
+
+
+def _limited():
+    return render_template("referrals/partner/limited.html"), 429
+
+
+def _page(link, form=None, *, status=200, error=None, notice=None):
+    referral = link.referral
+    return render_template("referrals/partner/page.html", referral=referral, link=link,
+                           lines=sharing.shared_lines(referral), actions=NEXT.get(referral.status_enum, ()),
+                           form=form or PartnerForm(), error=error, notice=notice), status
+
+
+@bp.route("/p/<token>", methods=["GET", "POST"])
+@requires(PUBLIC)
+def partner_page(token):
+    action = "view" if request.method == "GET" else "partner_action"
+    try:
+        resolved = links.resolve(token, request.remote_addr, action=action)
+    except links.RateLimited:
+        db.session.commit()
+        return _limited()
+    if not resolved.ok:
+        db.session.commit()
+        return _gone(resolved.state)
+    link = resolved.link
+    if request.method == "GET":
+        response = _page(link)
+        db.session.commit()
+        return response
+    form = PartnerForm()
+    if not form.validate_on_submit():
+        db.session.commit()
+        return _page(link, form, status=400, error=_("The form expired. Reload the page and try again."))
+    referral = link.referral
+    wanted = form.action.data or ""
+    if wanted not in [a.value for a in NEXT.get(referral.status_enum, ())]:
+        db.session.commit()
+        return _page(link, form, status=409, error=_("This step is not possible any more: the referral is now "
+                                                     "'%(status)s'.", status=referral.status_enum.label))
+    try:
+        service.change_status(None, referral, wanted, note=form.note.data, via_partner_link=True)
+    except Invalid as error:
+        db.session.rollback()
+        resolved = links.resolve(token, request.remote_addr, action="partner_action")
+        if not resolved.ok:
+            db.session.commit()
+            return _gone(resolved.state)
+        for name, message in error.fields.items():
+            if name in form:
+                form[name].errors = [message]
+        response = _page(resolved.link, form, status=400, error=next(iter(error.fields.values())))
+        db.session.commit()
+        return response
+    except TransitionRefused as error:
+        link_id = link.id
+        db.session.rollback()
+        record_event("partner_action", "partner_link", link_id, outcome="denied", reason="invalid_transition")
+        db.session.commit()
+        return render_template("referrals/partner/done.html", message=error.message), 409
+    db.session.commit()
+    if referral.status_enum.final:
+        return render_template("referrals/partner/done.html", referral=referral,
+                               message=_("Thank you. Your answer is recorded and the referring worker can see it. "
+                                         "This link now closes: the client's details are no longer shown.")), 200
+    return _page(link, PartnerForm(), notice=_("Thank you, recorded: %(status)s.", status=referral.status_enum.label))

@@ -1,0 +1,71 @@
+"""Normal times: resident self-screening (instruments defined as data) and the psychoeducation library."""
+from __future__ import annotations
+
+import os
+
+from flask_babel import lazy_gettext as _l
+
+from carecycle.areas import add_home_link, add_nav_link
+from carecycle.demo import register_loader
+from carecycle.permissions import PUBLIC, Permission
+from screening.api import api  # noqa: F401 (nested under /api/v1 by create_app)
+
+DEFAULTS = {
+    "SCREENING_RATE_LIMIT": 30,             # screenings stored per client address per window
+    "SCREENING_RATE_WINDOW": 600,           # seconds
+    "SCREENING_CONTACT_RATE_LIMIT": 5,      # contact requests per address per window
+    "SCREENING_CONTACT_RATE_WINDOW": 3600,
+    "SCREENING_REGISTER_RATE_LIMIT": 5,     # resident sign-ups per address per window
+    "SCREENING_REGISTER_RATE_WINDOW": 3600,
+}
+
+
+def configure(app) -> None:
+    """Defaults, overridable in the app config or the environment (CARECYCLE_SCREENING_RATE_LIMIT, ...)."""
+    for key, default in DEFAULTS.items():
+        env = os.environ.get("CARECYCLE_" + key)
+        if env is not None and not env.strip().isdigit():
+            raise SystemExit(f"CareCycle will not start: CARECYCLE_{key} must be a whole number, not {env!r}")
+        if key not in app.config:
+            app.config[key] = int(env) if env is not None else default
+    extra = os.environ.get("CARECYCLE_INSTRUMENTS_DIR")
+    app.config.setdefault("SCREENING_INSTRUMENT_DIRS", [])
+    if extra and extra not in app.config["SCREENING_INSTRUMENT_DIRS"]:
+        app.config["SCREENING_INSTRUMENT_DIRS"] = [*app.config["SCREENING_INSTRUMENT_DIRS"], extra]
+
+
+def load_definitions(app) -> None:
+    """Validate every instrument file; an invalid one stops start-up naming the file and the problem."""
+    from screening.service import EXTENSION_KEY
+    from screening.service.definitions import BUILTIN_DIR, DefinitionError, load_instruments
+
+    try:
+        app.extensions[EXTENSION_KEY] = load_instruments([BUILTIN_DIR, *app.config["SCREENING_INSTRUMENT_DIRS"]])
+    except DefinitionError as error:
+        raise SystemExit(f"CareCycle will not start: instrument definition invalid: {error}")
+
+
+def init_app(app) -> None:
+    from screening import models  # noqa: F401 (tables)
+    from screening.demo import load_demo
+    from screening.views import library, screening
+
+    configure(app)
+    load_definitions(app)
+    app.register_blueprint(screening)
+    app.register_blueprint(library)
+    add_nav_link(app, PUBLIC, "screening.index", _l("Self-screening"))
+    add_nav_link(app, PUBLIC, "library.index", _l("Library"))
+    add_nav_link(app, Permission.SCREENING_HISTORY, "screening.history", _l("My screenings"))
+    add_nav_link(app, Permission.ALERTS_VIEW, "screening.contact_requests", _l("Contact requests"))
+    add_nav_link(app, Permission.ARTICLES_WRITE, "library.manage", _l("Articles"))
+    add_nav_link(app, Permission.CRISIS_RESOURCES_EDIT, "screening.crisis_resources", _l("Crisis resources"))
+    add_home_link(app, PUBLIC, "screening.index", _l("Check how you are doing"),
+                  _l("Short private questionnaires about mood, anxiety, stress, sleep after hard events and "
+                     "alcohol. No account needed; a PHQ-9 takes about 3 minutes."))
+    add_home_link(app, PUBLIC, "library.index", _l("Read and learn"),
+                  _l("Short articles on anxiety, low mood, sleep, grief, stress after disasters, and how to "
+                     "support someone else."))
+    add_home_link(app, Permission.SCREENING_HISTORY, "screening.history", _l("My screenings"),
+                  _l("Your results over time, with a chart per questionnaire."))
+    register_loader(app, load_demo)

@@ -1,0 +1,68 @@
+"""Screening endpoints under /api/v1: the instrument catalogue and taking a screening. Public:
+no token is needed; a resident's token links the screening to the account."""
+from __future__ import annotations
+
+from flask import jsonify, request, url_for
+from flask_login import current_user
+
+from carecycle.api import ApiError, area_api, json_body
+from carecycle.extensions import db
+from carecycle.permissions import PUBLIC, requires
+from screening.service import get_instrument, instruments, text
+from screening.service import results
+from screening.service.scoring import InvalidAnswers
+
+api = area_api("screening")
+
+SCREENING_KEYS = {"instrument", "answers", "sex", "language"}
+
+
+@api.get("/instruments")
+@requires(PUBLIC)
+def list_instruments():
+    return jsonify({"instruments": [
+        {"id": i.id, "name": i.name, "title": text(i.title, "en"), "item_count": i.item_count,
+         "languages": list(i.languages)}
+        for i in results.catalogue(instruments())]})
+
+
+@api.get("/instruments/<instrument_id>")
+@requires(PUBLIC)
+def instrument_definition(instrument_id):
+    instrument = get_instrument(instrument_id)
+    if instrument is None:
+        raise ApiError(404, f"There is no instrument '{instrument_id[:40]}'.")
+    return jsonify(instrument.data)
+
+
+@api.post("/screenings")
+@requires(PUBLIC)
+def create_screening():
+    body = json_body()
+    unknown = sorted(set(body) - SCREENING_KEYS)
+    if unknown:
+        raise ApiError(422, "The body has fields this endpoint does not take.",
+                       fields={key[:40]: "Unknown field." for key in unknown[:20]})
+    instrument = get_instrument(body.get("instrument"))
+    if instrument is None:
+        raise ApiError(422, "Unknown instrument.", fields={
+            "instrument": "Use one of: " + ", ".join(sorted(instruments())) + "."})
+    language = body.get("language", "en")
+    if language not in instrument.languages:
+        raise ApiError(422, "The instrument is not offered in that language.", fields={
+            "language": f"{instrument.name} is offered in: {', '.join(instrument.languages)}."})
+    try:
+        result, outcome = results.submit(instrument, body.get("answers"), sex=body.get("sex"), language=language,
+                                         user=current_user if current_user.is_authenticated else None,
+                                         address=request.remote_addr)
+    except InvalidAnswers as invalid:
+        raise ApiError(422, "The answers are not valid; nothing was stored.",
+                       fields={key: str(message) for key, message in invalid.fields.items()})
+    except results.RateLimited:
+        raise ApiError(429, "Too many screenings from this address; wait a few minutes.")
+    db.session.commit()
+    response = jsonify(outcome.as_dict(result.id))
+    response.status_code = 201
+    if result.user_id is not None:
+        response.headers["Location"] = url_for("screening.result", result_id=result.id)
+    return response

@@ -1,0 +1,105 @@
+"""Asking to be contacted: store who to call (encrypted) with the consent, and raise a triage alert."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from carecycle import ratelimit
+from carecycle.alerts import Alert, AlertState, Urgency, raise_alert
+from carecycle.audit import record_event
+from carecycle.database import utcnow
+from carecycle.extensions import db
+from screening.models import PREFERRED_TIMES, ContactRequest, ScreeningResult
+from screening.service import get_instrument
+
+CONSENT_VERSION = "2026-1"
+
+
+class ContactError(ValueError):
+    def __init__(self, fields: dict):
+        super().__init__("contact request refused: " + ", ".join(sorted(fields)))
+        self.fields = fields
+
+
+class ContactRateLimited(Exception):
+    pass
+
+
+def phone_problem(phone: str):
+    """Why a phone number cannot be called back, or None."""
+    normal = unicodedata.normalize("NFKC", phone).strip()
+    if not re.fullmatch(r"\+?[0-9][0-9 ()\-]{5,24}", normal):
+        return _l("Enter a phone number of digits, with spaces, dashes or a leading + if you like.")
+    digits = re.sub(r"\D", "", normal)
+    if not 6 <= len(digits) <= 16:
+        return _l("A phone number has 6 to 16 digits.")
+    return None
+
+
+def existing_request(result: ScreeningResult) -> ContactRequest | None:
+    return db.session.scalar(select(ContactRequest).where(ContactRequest.result_id == result.id))
+
+
+def request_contact(result: ScreeningResult, *, name: str, phone: str, preferred_time: str, consent: bool,
+                    language: str, user=None, address: str | None = None) -> ContactRequest:
+    """Store the request and put an alert on the triage queue (the caller commits)."""
+    name, phone = " ".join((name or "").split()), (phone or "").strip()
+    errors = {}
+    if not name:
+        errors["name"] = _l("Tell us what to call you (a first name is enough).")
+    elif len(name) > 120:
+        errors["name"] = _l("Use at most 120 characters.")
+    problem = phone_problem(phone) if phone else _l("Enter the phone number we should call.")
+    if problem:
+        errors["phone"] = problem
+    if preferred_time not in PREFERRED_TIMES:
+        errors["preferred_time"] = _l("Choose when we should call.")
+    if consent is not True:
+        errors["consent"] = _l("We can only call you with your agreement. Tick the box to agree.")
+    if errors:
+        raise ContactError(errors)
+    cfg = current_app.config
+    if not ratelimit.allow("contact_request", address or "-", cfg["SCREENING_CONTACT_RATE_LIMIT"],
+                           timedelta(seconds=cfg["SCREENING_CONTACT_RATE_WINDOW"])):
+        raise ContactRateLimited()
+    urgency = Urgency.CRISIS if result.crisis else Urgency.CONTACT_REQUEST
+    request = ContactRequest(result_id=result.id, user_id=result.user_id, urgency=urgency.value,
+                             preferred_time=preferred_time, consent_version=CONSENT_VERSION,
+                             consented_at=utcnow(), language=language)
+    request.name = name
+    request.phone = phone
+    db.session.add(request)
+    db.session.flush()
+    instrument = get_instrument(result.instrument)
+    summary = (f"Self-screening {instrument.name if instrument else result.instrument}: band {result.band}"
+               f"{', crisis' if result.crisis else ''}; asks to be called ({preferred_time}).")
+    alert = raise_alert(kind="screening", urgency=urgency, subject_type="contact_request",
+                        subject_id=request.id, summary=summary)
+    request.alert_id = alert.id
+    record_event("create", "contact_request", request.id, reason=urgency.value)
+    return request
+
+
+def open_requests(page: int = 1, per_page: int = 50):
+    """Contact requests whose alert is still open or claimed, most urgent deadline first."""
+    stmt = (select(ContactRequest).join(Alert, Alert.id == ContactRequest.alert_id)
+            .where(Alert.state.in_([AlertState.OPEN.value, AlertState.CLAIMED.value]))
+            .order_by(Alert.deadline))
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+
+
+def request_for_staff(request_id) -> ContactRequest | None:
+    """One request for the duty counsellor; the read is audited."""
+    request = db.session.get(ContactRequest, request_id)
+    if request is not None:
+        record_event("view", "contact_request", request.id)
+    return request
+
+
+def alert_of(request: ContactRequest) -> Alert | None:
+    return db.session.get(Alert, request.alert_id) if request.alert_id else None

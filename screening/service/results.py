@@ -1,0 +1,157 @@
+"""Taking a screening: score, store (anonymous unless a resident is signed in), and read back.
+
+What is stored is instrument, version, answers (encrypted), score, band, flags, language and
+time, and nothing that identifies the person; a signed-in resident's result is linked to the
+account."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from carecycle import ratelimit
+from carecycle.audit import record_event
+from carecycle.extensions import db
+from carecycle.roles import Role
+from screening.models import ScreeningResult
+from screening.service import get_instrument
+from screening.service.definitions import Instrument
+from screening.service.scoring import Outcome, score
+
+CATALOGUE_ORDER = ("phq9", "phq2", "gad7", "gad2", "who5", "k10", "k6", "pcl5", "auditc", "cssrs")
+
+
+class RateLimited(Exception):
+    """Too many screenings from one client address within the window."""
+
+
+def catalogue(all_instruments: dict[str, Instrument]) -> list[Instrument]:
+    """The instruments in the order the list page shows them (added files come last, by id)."""
+    rank = {ident: index for index, ident in enumerate(CATALOGUE_ORDER)}
+    return sorted(all_instruments.values(), key=lambda i: (rank.get(i.id, len(rank)), i.id))
+
+
+def links_to_account(user) -> bool:
+    """Only a signed-in resident's screenings are kept in a history."""
+    return bool(user is not None and getattr(user, "is_authenticated", False) and Role(user.role) is Role.RESIDENT)
+
+
+def submit(instrument: Instrument, answers, *, sex: str | None = None, language: str = "en", user=None,
+           address: str | None = None) -> tuple[ScreeningResult, Outcome]:
+    """Score and store one screening (the caller commits). Raises InvalidAnswers (nothing stored)
+    or RateLimited."""
+    outcome = score(instrument, answers, sex=sex)
+    cfg = current_app.config
+    if not ratelimit.allow("screening", address or "-", cfg["SCREENING_RATE_LIMIT"],
+                           timedelta(seconds=cfg["SCREENING_RATE_WINDOW"])):
+        raise RateLimited()
+    owner = user if links_to_account(user) else None
+    result = ScreeningResult(instrument=instrument.id, instrument_version=instrument.version, score=outcome.score,
+                             band=outcome.band, flags=" ".join(outcome.flags), crisis=outcome.crisis,
+                             language=language, user_id=owner.id if owner else None)
+    result.answers = list(outcome.answers)
+    if outcome.sex:
+        result.respondent = {"sex": outcome.sex}
+    db.session.add(result)
+    if owner is not None:
+        db.session.flush()
+        record_event("create", "screening_result", result.id, actor=owner)
+    return result, outcome
+
+
+@dataclass(frozen=True)
+class ShownResult:
+    """A stored result with what its page needs from the definition."""
+
+    result: ScreeningResult
+    instrument: Instrument
+
+    @property
+    def score(self):
+        return self.result.score
+
+    @property
+    def percentage(self):
+        factor = self.instrument.percentage_factor
+        return self.result.score * factor if factor and self.result.score is not None else None
+
+    @property
+    def band(self):
+        return self.instrument.band(self.result.band)
+
+    @property
+    def flags(self):
+        return [flag for flag in (self.instrument.flag(code) for code in self.result.flag_codes) if flag]
+
+    @property
+    def follow_up(self):
+        follow = self.instrument.follow_up
+        if follow is None:
+            return None
+        from screening.service.scoring import evaluate
+        answers = self.result.answers
+        context = {"answers": {i + 1: v for i, v in enumerate(answers)}, "total": self.result.score,
+                   "band": self.result.band, "respondent": self.result.respondent or {}}
+        return follow if evaluate(follow.when, context) is True else None
+
+
+def shown(result: ScreeningResult) -> ShownResult | None:
+    instrument = get_instrument(result.instrument)
+    return ShownResult(result, instrument) if instrument else None
+
+
+def result_for(result_id, session_ids: list[str], user) -> ScreeningResult | None:
+    """The result when the viewer may see it: taken in this browser session, or their own. Else None."""
+    try:
+        key = uuid.UUID(str(result_id))
+    except ValueError:
+        return None
+    result = db.session.get(ScreeningResult, key)
+    if result is None:
+        return None
+    own = links_to_account(user) and result.user_id == user.id
+    if not own and str(key) not in session_ids:
+        return None
+    if result.user_id is not None:
+        if not own:
+            return None  # linked to an account: only its owner sees it
+        record_event("view", "screening_result", result.id)
+    return result
+
+
+def claim(results: list[str], user) -> int:
+    """Link anonymous results taken in this browser session to the resident who just registered."""
+    keys = []
+    for value in results:
+        try:
+            keys.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    if not keys or not links_to_account(user):
+        return 0
+    rows = db.session.execute(update(ScreeningResult).where(ScreeningResult.id.in_(keys),
+                                                            ScreeningResult.user_id.is_(None))
+                              .values(user_id=user.id)).rowcount
+    if rows:
+        record_event("update", "user", user.id, actor=user, reason=f"claimed {rows} screening result(s)")
+    return rows
+
+
+def history(user) -> list[tuple[Instrument, list[ScreeningResult]]]:
+    """A resident's results grouped by instrument (catalogue order), oldest first within each."""
+    rows = db.session.scalars(select(ScreeningResult).where(ScreeningResult.user_id == user.id)
+                              .order_by(ScreeningResult.created_at)).all()
+    grouped: dict[str, list[ScreeningResult]] = {}
+    for row in rows:
+        grouped.setdefault(row.instrument, []).append(row)
+    out = []
+    from screening.service import instruments
+    for instrument in catalogue(instruments()):
+        if instrument.id in grouped:
+            out.append((instrument, grouped[instrument.id]))
+    if rows:
+        record_event("view", "screening_history", user.id)
+    return out

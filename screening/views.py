@@ -1,0 +1,531 @@
+"""Screening pages: the catalogue, one form per instrument (server-side steps for skip logic),
+results, "ask to be contacted", history, resident sign-up, crisis resources, and the library."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_user
+
+from carecycle import ratelimit
+from carecycle.accounts import service as accounts
+from carecycle.audit import record_event
+from carecycle.extensions import db
+from carecycle.forms import ConfirmForm
+from carecycle.permissions import PUBLIC, Permission, requires
+from carecycle.urls import page_arg, uuid_or_404
+from screening.forms import ArticleForm, ContactForm, CrisisResourceForm, RegisterForm, TransitionForm
+from screening.models import AUDIENCES, PREFERRED_TIMES, TOPICS, ArticleStatus, CrisisResource
+from screening.service import get_instrument, instruments, item_language, scoring, text
+from screening.service import articles as library_service
+from screening.service import charts, contact, crisis, results
+from screening.service.scoring import InvalidAnswers
+
+screening = Blueprint("screening", __name__)
+library = Blueprint("library", __name__, url_prefix="/library")
+
+SESSION_RESULTS = "screening_results"
+KEEP_IN_SESSION = 20
+
+
+@screening.app_template_global("localized")
+def localized(value, language=None) -> str:
+    """A per-language text of a definition in the reader's language (or the one given), else English."""
+    return text(value, language or locale())
+
+
+@screening.app_template_global("form_value")
+def form_value(value) -> str:
+    """An answer as the radio value of the form: yes/no for true/false, digits for numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def locale() -> str:
+    return str(get_locale() or "en")
+
+
+def reader_languages() -> tuple[str, ...]:
+    return library_service.READER_LANGUAGES.get(locale(), ("en",))
+
+
+def session_results() -> list[str]:
+    return list(session.get(SESSION_RESULTS, []))
+
+
+def remember_result(result_id) -> None:
+    kept = [value for value in session_results() if value != str(result_id)]
+    session[SESSION_RESULTS] = (kept + [str(result_id)])[-KEEP_IN_SESSION:]
+
+
+# ------------------------------------------------------------------ catalogue and forms
+@screening.route("/screening/")
+@requires(PUBLIC)
+def index():
+    return render_template("screening/index.html", instruments=results.catalogue(instruments()))
+
+
+def _parse_value(item, raw: str):
+    """A submitted radio value as the printed value, or raise ValueError (tampered or unknown)."""
+    if item.yes_no:
+        if raw in ("yes", "no"):
+            return raw == "yes"
+        raise ValueError(raw)
+    if not raw.lstrip("-").isdigit() or len(raw) > 4:
+        raise ValueError(raw)
+    value = int(raw)
+    if value not in item.values:
+        raise ValueError(raw)
+    return value
+
+
+def _read_form(instrument, form):
+    """Given answers, per-item errors, the sex answer and the item numbers shown on the submitted step."""
+    given, errors = {}, {}
+    for item in instrument.items:
+        raw = form.get(f"item-{item.number}")
+        if raw is None or raw == "":
+            continue
+        try:
+            given[item.number] = _parse_value(item, raw)
+        except ValueError:
+            errors[item.number] = _("This answer is not one of the choices. Choose one of them.")
+    shown = set()
+    for raw in form.getlist("shown"):
+        if raw.isdigit() and 1 <= int(raw) <= instrument.item_count:
+            shown.add(int(raw))
+    sex = form.get("sex") or None
+    return given, errors, sex, shown
+
+
+@screening.route("/screening/<instrument_id>", methods=["GET", "POST"])
+@requires(PUBLIC)
+def take(instrument_id):
+    instrument = get_instrument(instrument_id)
+    if instrument is None:
+        abort(404)
+    language = item_language(instrument, locale())
+    given, errors, sex, shown, general = {}, {}, None, set(), []
+    step = scoring.plan(instrument, {})
+    if request.method == "POST":
+        given, errors, sex, shown = _read_form(instrument, request.form)
+        step = scoring.plan(instrument, given)
+        tampered = [number for number in sorted(given) if number in step.skipped]
+        if tampered:
+            general.append(_("An answer was sent for question %(n)d, which is not asked after your earlier "
+                             "answers; the form may have been changed. Nothing was saved: please start again.",
+                             n=tampered[0]))
+        sex_problem = scoring.check_respondent(instrument, sex)
+        if sex_problem:
+            errors["sex"] = str(sex_problem["sex"])
+        for item in step.ask:
+            if item.number in shown:
+                errors[item.number] = _("Choose an answer for this question.")
+        if not errors and not general and step.complete:
+            answers = [step.known[item.number] for item in instrument.items]
+            try:
+                result, _outcome = results.submit(instrument, answers, sex=sex, language=language,
+                                                  user=current_user, address=request.remote_addr)
+            except InvalidAnswers as invalid:  # the form checks first; this is the service's word
+                db.session.rollback()
+                for key, message in invalid.fields.items():
+                    index = key[len("answers["):-1] if key.startswith("answers[") else None
+                    if index and index.isdigit():
+                        errors[int(index) + 1] = str(message)
+                    else:
+                        general.append(str(message))
+            except results.RateLimited:
+                db.session.rollback()
+                flash(_("Many screenings were sent from your connection in a short time. Wait a few minutes "
+                        "and try again."), "error")
+                return _render_form(instrument, language, step, given, errors, sex, shown, general), 429
+            else:
+                db.session.commit()
+                remember_result(result.id)
+                return redirect(url_for("screening.result", result_id=result.id))
+    status = 400 if errors or general else 200
+    return _render_form(instrument, language, step, given, errors, sex, shown, general), status
+
+
+def _render_form(instrument, language, step, given, errors, sex, shown, general):
+    skipped = step.skipped
+    numbers = {item.number for item in step.ask}
+    if errors or general:  # show the submitted step again, with its answers and messages
+        numbers |= {n for n in shown if n not in skipped}
+        numbers |= {n for n in errors if isinstance(n, int) and n not in skipped}
+    page = [item for item in instrument.items if item.number in numbers]
+    hidden = {n: v for n, v in step.known.items() if n not in numbers and v is not None}
+    first_page = not page or page[0].number == 1 or not step.known
+    return render_template("screening/take.html", instrument=instrument, language=language, page=page,
+                           given=given, hidden=hidden, errors=errors, sex=sex, general=general,
+                           ask_sex=bool(instrument.respondent) and first_page,
+                           final=not instrument.has_skip_logic,
+                           unexpected=any(n in skipped for n in given))
+
+
+# ------------------------------------------------------------------ results
+def _result_or_404(result_id):
+    result = results.result_for(result_id, session_results(), current_user)
+    if result is None:
+        abort(404)
+    shown = results.shown(result)
+    if shown is None:
+        abort(404)
+    return result, shown
+
+
+@screening.route("/screening/results/<result_id>")
+@requires(PUBLIC)
+def result(result_id):
+    stored, shown = _result_or_404(result_id)
+    db.session.commit()  # the audited view of a linked result
+    resources = crisis.for_language(locale()) if stored.crisis else []
+    related = library_service.for_result(stored.instrument, stored.band, reader_languages())
+    requested = contact.existing_request(stored)
+    return render_template("screening/result.html", result=stored, shown=shown, instrument=shown.instrument,
+                           resources=resources, articles=related, requested=requested, form=ContactForm(),
+                           preferred_times=PREFERRED_TIMES)
+
+
+@screening.route("/screening/results/<result_id>/contact", methods=["GET", "POST"])
+@requires(PUBLIC)
+def contact_request(result_id):
+    stored, shown = _result_or_404(result_id)
+    requested = contact.existing_request(stored)
+    form = ContactForm()
+    status = 200
+    if request.method == "POST" and requested is None:
+        try:
+            requested = contact.request_contact(stored, name=form.name.data, phone=form.phone.data,
+                                                preferred_time=form.preferred_time.data,
+                                                consent=bool(form.consent.data), language=locale(),
+                                                user=current_user if current_user.is_authenticated else None,
+                                                address=request.remote_addr)
+        except contact.ContactError as error:
+            db.session.rollback()
+            for name, message in error.fields.items():
+                form[name].errors = [str(message)]
+            status = 400
+        except contact.ContactRateLimited:
+            db.session.rollback()
+            flash(_("Several requests were sent from your connection recently. If you need help now, call one of "
+                    "the numbers below."), "error")
+            status = 429
+        else:
+            db.session.commit()
+            flash(_("Thank you. The duty counsellor has your request and will call you."), "success")
+            return redirect(url_for("screening.contact_request", result_id=stored.id))
+    else:
+        db.session.commit()
+    resources = crisis.for_language(locale())
+    return render_template("screening/contact.html", result=stored, shown=shown, form=form, requested=requested,
+                           resources=resources, preferred_times=PREFERRED_TIMES), status
+
+
+@screening.route("/screening/history")
+@requires(Permission.SCREENING_HISTORY)
+def history():
+    groups = results.history(current_user)
+    db.session.commit()
+    rows = [(instrument, items, charts.score_chart(instrument, items)) for instrument, items in groups]
+    return render_template("screening/history.html", groups=rows)
+
+
+# ------------------------------------------------------------------ resident sign-up
+@screening.route("/register", methods=["GET", "POST"])
+@requires(PUBLIC)
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("web.home"))
+    form = RegisterForm()
+    pending = session_results()
+    status = 200
+    if form.validate_on_submit():
+        cfg = current_app.config
+        allowed = ratelimit.allow("register", request.remote_addr or "-", cfg["SCREENING_REGISTER_RATE_LIMIT"],
+                                  timedelta(seconds=cfg["SCREENING_REGISTER_RATE_WINDOW"]))
+        db.session.commit()
+        if not allowed:
+            flash(_("Too many accounts were created from your connection. Try again later."), "error")
+            return render_template("screening/register.html", form=form, pending=pending), 429
+        problem = contact.phone_problem(form.phone.data) if form.phone.data else None
+        if problem:
+            form.phone.errors = [str(problem)]
+        else:
+            try:
+                user = accounts.create_user(form.username.data, form.password.data, "resident",
+                                            phone=form.phone.data or None)
+            except accounts.AccountError as error:
+                db.session.rollback()
+                placed = False
+                for name, message in error.fields.items():
+                    if name in form:
+                        form[name].errors = list(form[name].errors) + [message]
+                        placed = True
+                if not placed:
+                    flash(error.message, "error")
+            else:
+                claimed = results.claim(pending, user) if form.keep_results.data else 0
+                language = session.get("locale")
+                session.clear()
+                session["sid"] = accounts.start_session(user)
+                if language:
+                    user.locale = language
+                login_user(user)
+                record_event("login", "user", user.id, actor=user)
+                db.session.commit()
+                flash(_("Your account is ready. Your screenings are private to you.") + (
+                    " " + _("%(n)d screening(s) from this visit were added to your history.", n=claimed)
+                    if claimed else ""), "success")
+                return redirect(url_for("screening.history"))
+    if request.method == "POST":
+        status = 400
+    return render_template("screening/register.html", form=form, pending=pending), status
+
+
+# ------------------------------------------------------------------ staff: contact requests
+@screening.route("/screening/contact-requests")
+@requires(Permission.ALERTS_VIEW)
+def contact_requests():
+    return render_template("screening/contact_requests.html", pagination=contact.open_requests(page=page_arg()),
+                           preferred_times=PREFERRED_TIMES)
+
+
+@screening.route("/screening/contact-requests/<request_id>")
+@requires(Permission.ALERTS_VIEW)
+def contact_request_detail(request_id):
+    item = contact.request_for_staff(uuid_or_404(request_id))
+    if item is None:
+        abort(404)
+    db.session.commit()
+    stored = item.result
+    shown = results.shown(stored) if stored else None
+    return render_template("screening/contact_request.html", item=item, result=stored, shown=shown,
+                           alert=contact.alert_of(item), preferred_times=PREFERRED_TIMES)
+
+
+# ------------------------------------------------------------------ admin: crisis resources
+@screening.route("/screening/crisis-resources")
+@requires(Permission.CRISIS_RESOURCES_EDIT)
+def crisis_resources():
+    return render_template("screening/crisis_resources.html", resources=crisis.all_resources())
+
+
+def _resource_or_404(resource_id) -> CrisisResource:
+    resource = db.session.get(CrisisResource, uuid_or_404(resource_id))
+    if resource is None:
+        abort(404)
+    return resource
+
+
+def _form_values(form) -> dict:
+    return {name: form[name].data for name in ("language", "name", "phone", "hours", "description", "position",
+                                               "is_example")}
+
+
+def _place_errors(form, fields: dict) -> None:
+    for name, message in fields.items():
+        if name in form:
+            form[name].errors = list(form[name].errors) + [str(message)]
+        else:
+            flash(str(message), "error")
+
+
+@screening.route("/screening/crisis-resources/new", methods=["GET", "POST"])
+@requires(Permission.CRISIS_RESOURCES_EDIT)
+def crisis_resource_new():
+    form = CrisisResourceForm()
+    if form.validate_on_submit():
+        try:
+            crisis.create(_form_values(form))
+        except crisis.ResourceError as error:
+            db.session.rollback()
+            _place_errors(form, error.fields)
+        else:
+            db.session.commit()
+            flash(_("Crisis resource added."), "success")
+            return redirect(url_for("screening.crisis_resources"))
+    return render_template("screening/crisis_resource_form.html", form=form, resource=None), \
+        400 if form.errors else 200
+
+
+@screening.route("/screening/crisis-resources/<resource_id>", methods=["GET", "POST"])
+@requires(Permission.CRISIS_RESOURCES_EDIT)
+def crisis_resource_edit(resource_id):
+    resource = _resource_or_404(resource_id)
+    form = CrisisResourceForm(obj=resource if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            crisis.update(resource, _form_values(form))
+        except crisis.ResourceError as error:
+            db.session.rollback()
+            _place_errors(form, error.fields)
+        else:
+            db.session.commit()
+            flash(_("Crisis resource saved."), "success")
+            return redirect(url_for("screening.crisis_resources"))
+    return render_template("screening/crisis_resource_form.html", form=form, resource=resource), \
+        400 if form.errors else 200
+
+
+@screening.route("/screening/crisis-resources/<resource_id>/delete", methods=["GET", "POST"])
+@requires(Permission.CRISIS_RESOURCES_EDIT)
+def crisis_resource_delete(resource_id):
+    resource = _resource_or_404(resource_id)
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        crisis.delete(resource)
+        db.session.commit()
+        flash(_("Crisis resource removed."), "success")
+        return redirect(url_for("screening.crisis_resources"))
+    return render_template("screening/crisis_resource_delete.html", resource=resource, form=form)
+
+
+# ------------------------------------------------------------------ library: public
+def _language_filter():
+    chosen = request.args.get("language", "")
+    if chosen == "all":
+        return "all", None
+    if chosen in library_service.READER_LANGUAGES:
+        return chosen, (chosen,)
+    return "", reader_languages()
+
+
+@library.route("/", endpoint="index")
+@requires(PUBLIC)
+def library_index():
+    topic = request.args.get("topic") or None
+    if topic not in TOPICS:
+        topic = None
+    query = " ".join((request.args.get("q") or "").split())[:100]
+    language, languages = _language_filter()
+    pagination = library_service.library(languages=languages, topic=topic, query=query or None, page=page_arg())
+    return render_template("screening/library/index.html", pagination=pagination, topics=TOPICS, topic=topic, q=query,
+                           language=language)
+
+
+@library.route("/<article_id>")
+@requires(PUBLIC)
+def article(article_id):
+    item = library_service.published(article_id)
+    if item is None:
+        abort(404)
+    return render_template("screening/library/article.html", article=item, body=library_service.render_markdown(item.body),
+                           related=library_service.related(item), topics=TOPICS, audiences=AUDIENCES)
+
+
+# ------------------------------------------------------------------ library: writing and review
+@library.route("/manage")
+@requires(Permission.ARTICLES_WRITE)
+def manage():
+    status = request.args.get("status") or None
+    return render_template("screening/library/manage.html", statuses=list(ArticleStatus), status=status,
+                           pagination=library_service.manage_list(current_user, status, page_arg()))
+
+
+def _article_values(form) -> dict:
+    return {name: form[name].data for name in ("title", "summary", "body", "sources", "language", "audience",
+                                               "topics", "tags")}
+
+
+@library.route("/manage/new", methods=["GET", "POST"])
+@requires(Permission.ARTICLES_WRITE)
+def new():
+    form = ArticleForm()
+    if request.method == "GET":
+        form.language.data = locale()
+    if form.validate_on_submit():
+        try:
+            item = library_service.create(current_user, _article_values(form))
+        except library_service.ArticleError as error:
+            db.session.rollback()
+            _place_errors(form, error.fields)
+        else:
+            db.session.commit()
+            flash(_("Draft saved. Send it for review when it is ready."), "success")
+            return redirect(url_for("library.detail", article_id=item.id))
+    return render_template("screening/library/edit.html", form=form, article=None), 400 if form.errors else 200
+
+
+def _staff_article_or_404(article_id):
+    item = library_service.for_staff(current_user, article_id)
+    if item is None:
+        abort(404)
+    return item
+
+
+@library.route("/manage/<article_id>")
+@requires(Permission.ARTICLES_WRITE)
+def detail(article_id):
+    item = _staff_article_or_404(article_id)
+    form = TransitionForm(version=item.version)
+    return render_template("screening/library/detail.html", article=item, body=library_service.render_markdown(item.body),
+                           transitions=library_service.allowed_transitions(current_user, item), form=form,
+                           may_edit=library_service.may_edit(current_user, item), topics=TOPICS,
+                           audiences=AUDIENCES)
+
+
+@library.route("/manage/<article_id>/edit", methods=["GET", "POST"])
+@requires(Permission.ARTICLES_WRITE)
+def edit(article_id):
+    item = _staff_article_or_404(article_id)
+    if not library_service.may_edit(current_user, item):
+        abort(403)
+    form = ArticleForm(obj=item if request.method == "GET" else None)
+    if request.method == "GET":
+        form.topics.data = item.topic_codes
+        form.tags.data = ", ".join(item.tag_codes)
+        form.version.data = item.version
+    if form.validate_on_submit():
+        try:
+            version = int(form.version.data) if (form.version.data or "").isdigit() else None
+            library_service.update(current_user, item, _article_values(form), version)
+        except library_service.EditConflict:
+            db.session.rollback()
+            abort(409)
+        except library_service.ArticleError as error:
+            db.session.rollback()
+            _place_errors(form, error.fields)
+        else:
+            db.session.commit()
+            flash(_("Draft saved."), "success")
+            return redirect(url_for("library.detail", article_id=item.id))
+    return render_template("screening/library/edit.html", form=form, article=item), 400 if form.errors else 200
+
+
+@library.route("/manage/<article_id>/<action>", methods=["POST"])
+@requires(Permission.ARTICLES_WRITE)
+def act(article_id, action):
+    item = _staff_article_or_404(article_id)
+    form = TransitionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    version = int(form.version.data) if (form.version.data or "").isdigit() else None
+    try:
+        library_service.transition(current_user, item, action, form.note.data, version)
+    except library_service.TransitionRefused:
+        db.session.commit()  # the refusal is audited
+        abort(403)
+    except library_service.EditConflict:
+        db.session.rollback()
+        abort(409)
+    except library_service.ArticleError as error:
+        db.session.rollback()
+        _place_errors(form, error.fields)
+        return render_template("screening/library/detail.html", article=item,
+                               body=library_service.render_markdown(item.body),
+                               transitions=library_service.allowed_transitions(current_user, item), form=form,
+                               may_edit=library_service.may_edit(current_user, item), topics=TOPICS,
+                               audiences=AUDIENCES), 400
+    db.session.commit()
+    flash(_("Article is now: %(status)s.", status=ArticleStatus(item.status).label), "success")
+    return redirect(url_for("library.detail", article_id=item.id))
+
+

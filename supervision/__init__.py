@@ -1,0 +1,49 @@
+"""Supervision: caseload review, the approvals queue, reassignment, the operating-mode switch with
+the surge view and after-action reviews, preparedness drills, statistics, notification pages and the
+audit viewer. It reads every other area; no area imports it."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from supervision.api import api  # noqa: F401 (nested under /api/v1 by create_app)
+
+
+def init_app(app) -> None:
+    from carecycle.areas import add_home_link, add_nav_link
+    from carecycle.demo import register_loader
+    from carecycle.notifications import notify_cli, register_page
+    from carecycle.permissions import Permission
+    from casework.views import EVENT_LABELS
+    from supervision import demo, models  # noqa: F401 (tables)
+    from supervision.service import notifications, reassign
+    from supervision.views import bp
+
+    app.register_blueprint(bp)
+    register_page(app, "supervision.notifications")
+    notifications.install()
+    if "overdue" not in notify_cli.commands:
+        notify_cli.add_command(notifications.notify_overdue)
+    EVENT_LABELS.update({reassign.EVENT: reassign.EVENT_LABEL})
+    register_loader(app, demo.load_demo)
+    add_nav_link(app, Permission.CASELOAD_REVIEW, "supervision.caseload", _l("Team caseload"))
+    add_nav_link(app, Permission.APPROVALS, "supervision.approvals", _l("Approvals"))
+    add_nav_link(app, Permission.SURGE_VIEW, "supervision.surge", _l("Surge"))
+    add_nav_link(app, Permission.STATS_VIEW, "supervision.stats", _l("Statistics"))
+    add_nav_link(app, Permission.AUDIT_VIEW, "supervision.audit", _l("Audit"))
+    add_home_link(app, Permission.CASELOAD_REVIEW, "supervision.caseload", _l("Team caseload"),
+                  _l("Per worker: open cases by risk and phase, overdue first contacts, tasks and referrals; "
+                     "drill down, reassign, export."))
+    add_home_link(app, Permission.APPROVALS, "supervision.approvals", _l("Approvals and reviews"),
+                  _l("Risk assessments to acknowledge, closures, break-glass accesses, articles and consent "
+                     "overrides: one queue."))
+    add_home_link(app, Permission.MODE_SWITCH, "supervision.mode", _l("Operating mode"),
+                  _l("Switch between normal and emergency operation, with a reason; after-action reviews."))
+    add_home_link(app, Permission.SURGE_VIEW, "supervision.surge", _l("Surge view"),
+                  _l("In an emergency: triage queue, red and orange outreach due, referrals waiting for tier 1, "
+                     "volunteer teams."))
+    add_home_link(app, Permission.STATS_VIEW, "supervision.stats", _l("Statistics"),
+                  _l("Screenings, alerts, cases, referrals and recovery outcomes for a period; monthly report."))
+    add_home_link(app, Permission.DRILLS_VIEW, "supervision.readiness", _l("Drills and readiness"),
+                  _l("Preparedness drills, the changes they asked for, and the last drill of each volunteer team."))
+    add_home_link(app, Permission.AUDIT_VIEW, "supervision.audit", _l("Audit trail"),
+                  _l("Who did what, when: filter by user, record, action and date; the chain check."))

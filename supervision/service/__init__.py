@@ -1,0 +1,1 @@
+"""Supervision's rules, one module per topic; views and API endpoints call these."""

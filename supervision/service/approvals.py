@@ -1,0 +1,262 @@
+"""One queue for what needs a supervisor: high and imminent risk assessments to acknowledge, case
+closures to approve, break-glass accesses to review, articles to publish, and consent overrides on
+referrals to review. Each decision goes through the owning area's service (so its rules hold) and
+is recorded here with the supervisor's comment. A supervisor never decides their own request."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import abort, url_for
+from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from carecycle import breakglass
+from carecycle.accounts.models import User
+from carecycle.audit import record_event
+from carecycle.breakglass import BreakGlassGrant
+from carecycle.database import utcnow
+from carecycle.extensions import db
+from carecycle.permissions import Permission, role_has
+from carecycle.validation import Conflict, Invalid
+from casework.enums import Phase, RiskLevel
+from casework.models import ClosureRequest, RiskAssessment
+from casework.service import assessments, phases
+from casework.service.guard import Forbidden
+from referrals.service import referrals as referral_service
+from screening.models import Article, ArticleStatus
+from screening.service import articles as article_service
+from supervision.models import Decision
+from supervision.service.common import as_uuid
+
+COMMENT_MAX = 2000
+QUEUE_LIMIT = 200  # items per kind on the page (oldest first); the count says when there are more
+
+KINDS = {
+    "risk": _l("Risk assessment to acknowledge"),
+    "closure": _l("Case closure to approve"),
+    "break_glass": _l("Break-glass access to review"),
+    "article": _l("Article to publish"),
+    "override": _l("Referral sent without consent"),
+}
+
+# decision code -> (label, comment required)
+DECISIONS = {
+    "risk": {"acknowledge": (_l("Acknowledge"), False)},
+    "closure": {"approve": (_l("Approve closure"), False), "reject": (_l("Do not approve"), True)},
+    "break_glass": {"reviewed": (_l("Mark reviewed"), False)},
+    "article": {"publish": (_l("Approve and publish"), False), "return": (_l("Send back for changes"), True)},
+    "override": {"reviewed": (_l("Mark reviewed"), False)},
+}
+
+DECISION_LABELS = {
+    "acknowledge": _l("Acknowledged"), "approve": _l("Approved"), "reject": _l("Not approved"),
+    "reviewed": _l("Reviewed"), "publish": _l("Published"), "return": _l("Sent back"),
+}
+
+
+@dataclass
+class Item:
+    kind: str
+    id: str
+    at: datetime                 # when it started waiting
+    requested_by: User | None
+    link: str                    # the record
+    urgent: bool = False
+    own: bool = False            # the supervisor's own request: shown, never decided by them
+    facts: list = None           # (label, value) pairs: enough to decide
+
+    @property
+    def kind_label(self):
+        return KINDS[self.kind]
+
+    @property
+    def choices(self) -> dict:
+        return DECISIONS[self.kind]
+
+
+def _users(ids) -> dict:
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+def _risk_items(supervisor) -> list[Item]:
+    rows = db.session.scalars(assessments.acknowledgements(supervisor).limit(QUEUE_LIMIT)
+                              .options(selectinload(RiskAssessment.case), selectinload(RiskAssessment.assessed_by)))
+    items = []
+    for a in rows:
+        items.append(Item("risk", str(a.id), a.assessed_at, a.assessed_by,
+                          url_for("casework.assessment_detail", case_id=a.case_id, assessment_id=a.id),
+                          urgent=a.risk_level == RiskLevel.IMMINENT.value, own=a.assessed_by_id == supervisor.id,
+                          facts=[(_l("Risk level"), RiskLevel(a.risk_level).label),
+                                 (_l("Screener suggested"),
+                                  RiskLevel(a.suggested_level).label if a.suggested_level in RiskLevel._value2member_map_
+                                  else "—"),
+                                 (_l("Case phase"), Phase(a.case.phase).label)]))
+    return items
+
+
+def _closure_items(supervisor) -> list[Item]:
+    rows = phases.closure_requests_for(supervisor)[:QUEUE_LIMIT]
+    from casework.enums import ClosureReason
+    items = []
+    for r in rows:
+        items.append(Item("closure", str(r.id), r.requested_at, r.requested_by,
+                          url_for("casework.case_detail", case_id=r.case_id),
+                          own=r.requested_by_id == supervisor.id,
+                          facts=[(_l("Reason"), ClosureReason(r.reason).label),
+                                 (_l("Current risk"), RiskLevel(r.case.risk_level).label)]))
+    return items
+
+
+def _break_glass_items(supervisor) -> list[Item]:
+    rows = db.session.scalars(select(BreakGlassGrant).where(
+        BreakGlassGrant.team_id == supervisor.team_id, BreakGlassGrant.reviewed_at.is_(None))
+        .order_by(BreakGlassGrant.granted_at).limit(QUEUE_LIMIT)
+        .options(selectinload(BreakGlassGrant.user))) if supervisor.team_id else []
+    items = []
+    for g in rows:
+        target = breakglass.resolve_target(g.object_type, g.object_id)
+        items.append(Item("break_glass", str(g.id), g.granted_at, g.user,
+                          target.url if target else url_for("web.break_glass_review"),
+                          own=g.user_id == supervisor.id,
+                          facts=[(_l("Record"), g.object_label), (_l("Reason given"), g.reason),
+                                 (_l("Access until"), format_datetime(g.expires_at, "short"))]))
+    return items
+
+
+def _article_items(supervisor) -> list[Item]:
+    if not role_has(supervisor.role, Permission.ARTICLES_REVIEW):
+        return []
+    rows = db.session.scalars(select(Article).where(Article.status == ArticleStatus.IN_REVIEW.value)
+                              .order_by(Article.submitted_at).limit(QUEUE_LIMIT))
+    items = []
+    for a in rows:
+        items.append(Item("article", str(a.id), a.submitted_at or a.updated_at, a.author,
+                          url_for("library.detail", article_id=a.id),
+                          own=a.author_id == supervisor.id,
+                          facts=[(_l("Title"), a.title), (_l("Language"), a.language), (_l("Summary"), a.summary)]))
+    return items
+
+
+def _override_items(supervisor) -> list[Item]:
+    if supervisor.team_id is None:
+        return []
+    rows = db.session.scalars(referral_service.overrides_to_review(supervisor).limit(QUEUE_LIMIT))
+    items = []
+    for r in rows:
+        items.append(Item("override", str(r.id), r.override_at or r.created_at, r.override_by,
+                          url_for("referrals.referral_detail", referral_id=r.id),
+                          own=r.override_by_id == supervisor.id,
+                          facts=[(_l("Partner"), r.service.organisation.name if r.service else "—"),
+                                 (_l("Tier"), r.tier), (_l("Reason for sending without consent"), r.override_reason)]))
+    return items
+
+
+def queue(supervisor) -> list[Item]:
+    """Everything waiting for the supervisor, most urgent first, then the longest waiting."""
+    items = (_risk_items(supervisor) + _closure_items(supervisor) + _break_glass_items(supervisor)
+             + _article_items(supervisor) + _override_items(supervisor))
+    items.sort(key=lambda i: (not i.urgent, i.at))
+    record_event("view", "approvals_queue", supervisor.team_id, reason=f"items:{len(items)}")
+    return items
+
+
+def queue_size(supervisor) -> int:
+    """How many items wait (for the home page and the API)."""
+    return len(_risk_items(supervisor) + _closure_items(supervisor) + _break_glass_items(supervisor)
+               + _article_items(supervisor) + _override_items(supervisor))
+
+
+# ------------------------------------------------------------------ deciding
+def _clean_comment(comment, required: bool) -> str | None:
+    comment = comment.strip() if isinstance(comment, str) else ""
+    if len(comment) > COMMENT_MAX:
+        raise Invalid({"comment": _("Keep the comment under %(n)d characters.", n=COMMENT_MAX)})
+    if required and not comment:
+        raise Invalid({"comment": _("Say why, so that the worker knows what to do next.")})
+    return comment or None
+
+
+def _refuse_own(kind: str, item_id, supervisor) -> None:
+    raise Forbidden(_("This is your own request: another supervisor must decide it."), kind, item_id,
+                    reason=f"own {kind}")
+
+
+def decide(supervisor, kind: str, item_id, decision: str, comment=None) -> Decision:
+    """Record a decision on one queue item (the caller commits). Unknown or invisible items answer 404;
+    one's own request is refused (Forbidden, 403); an item already decided is a Conflict (409)."""
+    if kind not in DECISIONS:
+        abort(404)
+    if decision not in DECISIONS[kind]:
+        raise Invalid({"decision": _("Choose one of the offered decisions.")})
+    comment = _clean_comment(comment, DECISIONS[kind][decision][1])
+    iid = as_uuid(item_id)
+    if iid is None:
+        abort(404)
+    team_id = supervisor.team_id
+    if kind == "risk":
+        assessment = assessments.load_for_acknowledgement(iid, supervisor)
+        if assessment.assessed_by_id == supervisor.id:
+            _refuse_own("risk_assessment", iid, supervisor)
+        assessments.acknowledge(supervisor, assessment, comment)
+    elif kind == "closure":
+        request = db.session.get(ClosureRequest, iid)
+        if request is None or request.case.team_id != supervisor.team_id:
+            abort(404)
+        if request.requested_by_id == supervisor.id:
+            _refuse_own("closure_request", iid, supervisor)
+        if request.decision is not None:
+            raise Conflict(_("This request has already been decided."))
+        phases.decide_closure(supervisor, request, decision == "approve", comment)
+    elif kind == "break_glass":
+        grant = db.session.get(BreakGlassGrant, iid)
+        if grant is None or grant.team_id is None or grant.team_id != supervisor.team_id:
+            abort(404)
+        if grant.user_id == supervisor.id:
+            _refuse_own("break_glass_grant", iid, supervisor)
+        if grant.reviewed_at is not None:
+            raise Conflict(_("This access has already been reviewed."))
+        breakglass.mark_reviewed(supervisor, iid)
+    elif kind == "article":
+        article = article_service.get(iid)
+        if article is None or article.status != ArticleStatus.IN_REVIEW.value:
+            if article is not None and article.status != ArticleStatus.IN_REVIEW.value:
+                raise Conflict(_("This article is no longer waiting for review."))
+            abort(404)
+        if article.author_id == supervisor.id:
+            _refuse_own("article", iid, supervisor)
+        try:
+            article_service.transition(supervisor, article, decision, note=comment)
+        except article_service.ArticleError as error:
+            raise Invalid({"comment" if k == "note" else k: str(v) for k, v in error.fields.items()})
+        except article_service.TransitionRefused:
+            raise Forbidden(_("Your role cannot decide this article."), "article", iid, reason="article review")
+        team_id = None
+    elif kind == "override":
+        referral = referral_service.load_override(iid, supervisor)
+        if referral.override_by_id == supervisor.id:
+            _refuse_own("referral", iid, supervisor)
+        if referral.override_reviewed_at is not None:
+            raise Conflict(_("This override has already been reviewed."))
+        referral_service.review_override(supervisor, referral)
+    row = Decision(item_kind=kind, item_id=str(iid), decision=decision, team_id=team_id,
+                   decided_by_id=supervisor.id, decided_at=utcnow())
+    row.comment = comment
+    db.session.add(row)
+    db.session.flush()
+    record_event("update", "supervision_decision", row.id, reason=f"{kind}:{decision}")
+    return row
+
+
+def recent_decisions(supervisor, limit: int = 25) -> list[Decision]:
+    """Decisions taken in the supervisor's team (and on articles, which belong to no team)."""
+    return list(db.session.scalars(select(Decision).where(
+        or_(Decision.team_id == supervisor.team_id, Decision.decided_by_id == supervisor.id))
+        .order_by(Decision.decided_at.desc()).limit(limit).options(selectinload(Decision.decided_by))))
+
+
+__all__ = ["queue", "queue_size", "decide", "recent_decisions", "Item", "KINDS", "DECISIONS", "DECISION_LABELS"]

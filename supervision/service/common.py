@@ -1,0 +1,203 @@
+"""Helpers shared by supervision's services: the small-count rule, CSV cells that a spreadsheet
+will not run as formulas, capped counts, periods and team members."""
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from carecycle.accounts.models import User
+from carecycle.extensions import db
+from carecycle.roles import Role
+from carecycle.validation import Invalid
+
+# ------------------------------------------------------------------ the small-count rule
+SMALL = 5
+SMALL_LABEL = "<5"
+
+
+def small(n: int | None):
+    """A count for statistics: below 5 it is shown as "<5" (pages, exports and the API alike)."""
+    if n is None:
+        return None
+    return SMALL_LABEL if n < SMALL else int(n)
+
+
+def suppressed(n: int | None) -> bool:
+    return n is None or n < SMALL
+
+
+def small_group(counts: dict) -> dict:
+    """Counts of one breakdown whose total is shown too: each count below 5 becomes "<5", and when
+    exactly one is hidden, the next smallest is hidden as well, so that it cannot be worked out by
+    subtracting the others from the total."""
+    shown = {key: small(value) for key, value in counts.items()}
+    hidden = [key for key, value in counts.items() if suppressed(value)]
+    if len(hidden) == 1:
+        others = sorted((value, str(key)) for key, value in counts.items() if key not in hidden)
+        if others:
+            smallest = others[0][1]
+            for key in counts:
+                if str(key) == smallest:
+                    shown[key] = SMALL_LABEL
+    return shown
+
+
+# ------------------------------------------------------------------ CSV
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value) -> str:
+    """One CSV cell that a spreadsheet shows as text: a value starting with =, +, -, @, a tab or a
+    carriage return gets a leading apostrophe (OWASP's advice for CSV injection)."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def csv_text(rows) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([neutralise(cell) for cell in row])
+    return out.getvalue()
+
+
+# ------------------------------------------------------------------ capped counts
+@dataclass(frozen=True)
+class Count:
+    """A count read up to a cap: `more` says that there are at least `n` (shown as "n+")."""
+
+    n: int
+    more: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.n}+" if self.more else str(self.n)
+
+    def __add__(self, other: "Count") -> "Count":
+        return Count(self.n + other.n, self.more or other.more)
+
+    def __bool__(self) -> bool:
+        return self.n > 0
+
+    def as_json(self) -> dict:
+        return {"count": self.n, "at_least": self.more}
+
+
+ZERO = Count(0)
+
+
+# ------------------------------------------------------------------ periods
+@dataclass(frozen=True)
+class Period:
+    """From the start of `first` to the end of `last` (whole days, UTC)."""
+
+    first: date
+    last: date
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time(), tzinfo=timezone.utc)
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.last + timedelta(days=1), time(), tzinfo=timezone.utc)
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+
+MAX_PERIOD_DAYS = 3 * 366
+
+
+def parse_day(value, field: str) -> date | None:
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise Invalid({field: _("Enter the date as YYYY-MM-DD.")})
+
+
+def period_from(first, last, *, default_days: int = 30, today: date | None = None) -> Period:
+    """A period from two ISO dates (either may be empty: the last `default_days` days up to today)."""
+    today = today or datetime.now(timezone.utc).date()
+    errors = {}
+    try:
+        start = parse_day(first, "from")
+    except Invalid as invalid:
+        errors.update(invalid.fields)
+        start = None
+    try:
+        end = parse_day(last, "to")
+    except Invalid as invalid:
+        errors.update(invalid.fields)
+        end = None
+    if errors:
+        raise Invalid(errors)
+    end = end or today
+    start = start or end - timedelta(days=default_days - 1)
+    if start > end:
+        raise Invalid({"from": _("The start date must be on or before the end date.")})
+    if (end - start).days + 1 > MAX_PERIOD_DAYS:
+        raise Invalid({"from": _("Choose a period of at most %(n)d days.", n=MAX_PERIOD_DAYS)})
+    return Period(start, end)
+
+
+def month_period(value: str | None, today: date | None = None) -> Period:
+    """A calendar month from YYYY-MM (default: last month)."""
+    today = today or datetime.now(timezone.utc).date()
+    if value:
+        try:
+            year, month = (int(part) for part in str(value).split("-", 1))
+            first = date(year, month, 1)
+        except ValueError:
+            raise Invalid({"month": _("Enter the month as YYYY-MM.")})
+    else:
+        first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return Period(first, following - timedelta(days=1))
+
+
+# ------------------------------------------------------------------ people
+WORKER_ROLES = (Role.COUNSELLOR.value, Role.SOCIAL_WORKER.value)
+
+
+def as_uuid(value) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def team_workers(team_id, *, active_only: bool = False) -> list[User]:
+    """Counsellors and social workers of a team, by name."""
+    if team_id is None:
+        return []
+    stmt = select(User).where(User.team_id == team_id, User.role.in_(WORKER_ROLES))
+    if active_only:
+        stmt = stmt.where(User.active.is_(True))
+    return sorted(db.session.scalars(stmt), key=lambda u: (u.name.casefold(), u.username))
+
+
+def team_supervisors(team_id) -> list[User]:
+    if team_id is None:
+        return []
+    return list(db.session.scalars(select(User).where(
+        User.team_id == team_id, User.role == Role.SUPERVISOR.value, User.active.is_(True))))
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """Nearest-rank percentile (share 0.5 = median, 0.9 = 90th); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-int(share * 1000) * len(ordered) // 1000))  # ceil(share * n) without float error
+    return ordered[min(rank, len(ordered)) - 1]

@@ -1,0 +1,46 @@
+"""The one approvals queue."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from carecycle.extensions import db
+from carecycle.permissions import Permission, requires
+from carecycle.validation import Conflict, Invalid
+from casework.service.guard import forbidden_as_403
+from supervision.forms import DecisionForm
+from supervision.service import approvals as service
+from supervision.views import bp
+
+
+@bp.route("/supervision/approvals")
+@requires(Permission.APPROVALS)
+def approvals():
+    items = service.queue(current_user)
+    decisions = service.recent_decisions(current_user)
+    db.session.commit()
+    return render_template("supervision/approvals.html", items=items, decisions=decisions, form=DecisionForm(),
+                           kinds=service.KINDS, decision_labels=service.DECISION_LABELS)
+
+
+@bp.route("/supervision/approvals/<kind>/<item_id>", methods=["POST"])
+@requires(Permission.APPROVALS)
+def decide(kind, item_id):
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if kind not in service.DECISIONS:
+        abort(404)
+    try:
+        with forbidden_as_403():
+            service.decide(current_user, kind, item_id, request.form.get("decision", ""), form.comment.data)
+    except (Invalid, Conflict) as error:
+        db.session.rollback()
+        messages = error.fields.values() if isinstance(error, Invalid) else [error.message]
+        for message in messages:
+            flash(message, "error")
+        return redirect(url_for("supervision.approvals"))
+    db.session.commit()
+    flash(_("Decision recorded."), "success")
+    return redirect(url_for("supervision.approvals"))

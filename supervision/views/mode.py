@@ -1,0 +1,75 @@
+"""The operating mode: switch with a reason (after-action review when going back to normal), the
+list of reviews, and the surge view."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from carecycle.extensions import db
+from carecycle.mode import Mode, current_mode
+from carecycle.permissions import Permission, requires
+from carecycle.urls import page_arg
+from carecycle.validation import Invalid
+from supervision.forms import ModeSwitchForm
+from supervision.service import operating, stats
+from supervision.views import bp
+
+
+def _mode_page(form, status=200):
+    state = current_mode()
+    changes = operating.history()
+    people = operating.users_by_id([c.switched_by_id for c in changes])
+    return render_template("supervision/mode.html", state=state, form=form, changes=changes, people=people,
+                           target=Mode.NORMAL.value if state.emergency else Mode.EMERGENCY.value), status
+
+
+@bp.route("/supervision/mode", methods=["GET", "POST"])
+@requires(Permission.MODE_SWITCH)
+def mode():
+    form = ModeSwitchForm()
+    if form.validate_on_submit():
+        review = {name: getattr(form, name).data for name in operating.REVIEW_FIELDS}
+        try:
+            change, review_row = operating.switch(current_user, form.mode.data, form.reason.data, review)
+        except Invalid as error:
+            db.session.rollback()
+            for name, message in error.fields.items():
+                target = form[name] if name in form else None
+                if target is not None:
+                    target.errors = list(target.errors) + [message]
+                else:
+                    flash(message, "error")
+            return _mode_page(form, 400)
+        db.session.commit()
+        if change.mode == Mode.EMERGENCY.value:
+            flash(_("Emergency operation is on. Deadlines are halved and the surge view is open."), "warning")
+        else:
+            flash(_("Back to normal operation. The after-action review is saved."), "success")
+        return redirect(url_for("supervision.review", review_id=review_row.id) if review_row
+                        else url_for("supervision.mode"))
+    if form.errors:
+        return _mode_page(form, 400)
+    return _mode_page(form)
+
+
+@bp.route("/supervision/reviews")
+@requires(Permission.STATS_VIEW)
+def reviews():
+    return render_template("supervision/reviews.html", pagination=operating.reviews(page_arg()))
+
+
+@bp.route("/supervision/reviews/<review_id>")
+@requires(Permission.STATS_VIEW)
+def review(review_id):
+    row = operating.load_review(review_id)
+    db.session.commit()
+    return render_template("supervision/review.html", review=row, figures=stats.present_stored(row.figures or {}))
+
+
+@bp.route("/supervision/surge")
+@requires(Permission.SURGE_VIEW)
+def surge():
+    view = operating.surge(current_user)
+    db.session.commit()
+    return render_template("supervision/surge.html", view=view, state=current_mode())

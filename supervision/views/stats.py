@@ -1,0 +1,65 @@
+"""Service statistics: the period page with charts and tables, its CSV, the monthly report."""
+from __future__ import annotations
+
+from flask import Response, render_template, request
+from flask_login import current_user
+
+from carecycle.audit import record_event
+from carecycle.database import utcnow
+from carecycle.extensions import db
+from carecycle.permissions import Permission, requires
+from carecycle.validation import Invalid
+from supervision.service import stats as service
+from supervision.service.common import month_period, period_from
+from supervision.views import bp
+
+
+def _period():
+    """The period asked for, or the last 30 days with the errors to show."""
+    try:
+        return period_from(request.args.get("from"), request.args.get("to")), {}
+    except Invalid as error:
+        return period_from(None, None), error.fields
+
+
+@bp.route("/supervision/stats")
+@requires(Permission.STATS_VIEW)
+def stats():
+    period, errors = _period()
+    scope = service.scope_for(current_user)
+    shown = service.present(service.compute(scope, period))
+    record_event("view", "statistics", scope.team_id, reason=f"{period.first}..{period.last}")
+    db.session.commit()
+    return render_template("supervision/stats.html", shown=shown, charts=service.charts(shown), period=period,
+                           errors=errors, args={"from": request.args.get("from", ""), "to": request.args.get("to", "")}), \
+        400 if errors else 200
+
+
+@bp.route("/supervision/stats.csv")
+@requires(Permission.STATS_VIEW)
+def stats_csv():
+    period, errors = _period()
+    if errors:
+        return render_template("errors/error.html", status=422, title="", text=" ".join(errors.values())), 422
+    scope = service.scope_for(current_user)
+    body = service.stats_csv(service.present(service.compute(scope, period)))
+    record_event("export", "statistics", scope.team_id, reason=f"csv {period.first}..{period.last}")
+    db.session.commit()
+    return Response("\ufeff" + body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="statistics-{period.first}-{period.last}.csv"'})
+
+
+@bp.route("/supervision/stats/monthly")
+@requires(Permission.STATS_VIEW)
+def monthly():
+    errors = {}
+    try:
+        period = month_period(request.args.get("month"))
+    except Invalid as error:
+        period, errors = month_period(None), error.fields
+    scope = service.scope_for(current_user)
+    shown = service.present(service.compute(scope, period))
+    record_event("view", "statistics", scope.team_id, reason=f"monthly {period.first:%Y-%m}")
+    db.session.commit()
+    return render_template("supervision/monthly.html", shown=shown, charts=service.charts(shown), period=period,
+                           errors=errors, made_at=utcnow()), 400 if errors else 200

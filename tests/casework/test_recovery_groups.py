@@ -1,0 +1,116 @@
+"""Community groups: groups of a team with sessions, a client enrolled from their case (the link held
+sealed with a blind index), attendance per client, the client's groups on their case, team rules."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from carecycle.database import utcnow
+from carecycle.validation import Conflict, Invalid
+from casework.models import GroupAttendance, GroupMember
+from casework.service import groups
+from tests.casework.recovery_helpers import recovery_case
+from tests.conftest import form_post, sign_in
+
+
+def _group(worker, db, **fields):
+    data = {"name": "Peer support evening", "kind": "peer_support", "facilitator": "Two peer volunteers",
+            "schedule": "Tuesdays 18:00, fortnightly", "location": "Community hall"}
+    data.update(fields)
+    group = groups.create_group(worker, data)
+    db.session.commit()
+    return group
+
+
+def test_enrolment_and_attendance_are_sealed_and_found_by_blind_index(db, make_user, make_case):
+    case, _counsellor, social = recovery_case(make_user, make_case)
+    group = _group(social, db)
+    member = groups.enrol(social, group, case)
+    day = (utcnow() - timedelta(days=2)).date().isoformat()
+    session = groups.add_session(social, group, day=day, at="18:00", topic="Sleep")
+    groups.record_attendance(social, session, {str(member.id): "attended"})
+    db.session.commit()
+    for table in ("group_member", "group_attendance"):
+        stored = db.session.execute(text(f"SELECT client, client_index FROM {table}")).one()
+        assert str(case.client_id) not in stored[0] and stored[0].startswith("ccv1:")
+        assert str(case.client_id) not in stored[1]
+    (mine,) = groups.groups_of_client(case.client_id)
+    assert (mine.group.id, mine.sessions, mine.attended) == (group.id, 1, 1)
+    with pytest.raises(Invalid):
+        groups.enrol(social, group, case)  # already a member
+    groups.record_attendance(social, session, {str(member.id): "excused"})
+    db.session.commit()
+    assert db.session.scalar(select(GroupAttendance.status)) == "excused"
+    assert len(db.session.scalars(select(GroupAttendance)).all()) == 1
+    with pytest.raises(Invalid):
+        groups.record_attendance(social, session, {"not-a-member": "attended"})
+    with pytest.raises(Invalid):
+        groups.record_attendance(social, session, {str(member.id): "asleep"})
+
+
+def test_group_validation_and_closed_cases(db, make_user, make_case):
+    case, _counsellor, social = recovery_case(make_user, make_case)
+    with pytest.raises(Invalid) as refused:
+        groups.create_group(social, {"name": "", "kind": "chess", "facilitator": "", "schedule": ""})
+    assert {"name", "kind", "facilitator", "schedule"} <= set(refused.value.fields)
+    group = _group(social, db)
+    future = groups.add_session(social, group, day=(utcnow() + timedelta(days=3)).date().isoformat(), at="10:00")
+    member = groups.enrol(social, group, case)
+    with pytest.raises(Invalid):
+        groups.record_attendance(social, future, {str(member.id): "attended"})  # not yet held
+    case.phase = "closed"
+    db.session.commit()
+    other, _c, _s = recovery_case(make_user, make_case)
+    other.phase = "closed"
+    with pytest.raises(Conflict):
+        groups.enrol(social, group, other)
+
+
+def test_group_pages_and_team_rules(client, db, make_user, make_case):
+    case, counsellor, social = recovery_case(make_user, make_case)
+    sign_in(client, social.username)
+    assert form_post(client, "/groups/new", {"name": "Carers' café", "kind": "carers", "facilitator": "Sam",
+                                             "schedule": "First Saturday, 10:00"}).status_code == 302
+    group = groups.groups_for(social)[0]
+    assert form_post(client, f"/cases/{case.id}/groups", {"group_id": str(group.id)},
+                     page=f"/cases/{case.id}").status_code == 302
+    day = (utcnow() - timedelta(days=1)).date().isoformat()
+    assert form_post(client, f"/groups/{group.id}/sessions/new", {"day": day, "at": "10:00", "duration_minutes": 90},
+                     page=f"/groups/{group.id}").status_code == 302
+    session = groups.sessions_of(group)[0]
+    member = db.session.scalar(select(GroupMember))
+    path = f"/groups/{group.id}/sessions/{session.id}"
+    assert form_post(client, path, {f"member-{member.id}": "attended"}).status_code == 302
+    case_page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Carers&#39; café" in case_page and "attended 1 of 1 sessions" in case_page
+    group_page = client.get(f"/groups/{group.id}").get_data(as_text=True)
+    assert case.client.display_name in group_page and "style=" not in group_page
+    # staff of another team: the group does not exist for them
+    stranger = client.application.test_client()
+    sign_in(stranger, make_user("social_worker", team="elsewhere").username)
+    assert stranger.get(f"/groups/{group.id}").status_code == 404
+    assert stranger.get(path).status_code == 404
+    # a resident has no group pages
+    resident = client.application.test_client()
+    sign_in(resident, make_user("resident").username)
+    assert resident.get("/groups").status_code == 403
+
+
+def test_members_the_viewer_may_not_see_stay_anonymous(db, make_user, make_case, make_client):
+    case, _counsellor, social = recovery_case(make_user, make_case)
+    group = _group(social, db)
+    groups.enrol(social, group, case)
+    db.session.commit()
+    colleague = make_user("counsellor")  # same team: sees the team's clients
+    assert groups.members_of(group, colleague)[0].client is not None
+    # a client registered by another team, on a case of this team's worker: visible to the worker only
+    other_team_worker = make_user("counsellor", team="other")
+    outsider = make_client(other_team_worker.team, other_team_worker, full_name="Outside Person")
+    from casework.service import cases as case_service
+    visiting = case_service.open_case(social, outsider, risk_level="low", source="walk_in")
+    visiting.phase = "recovery"
+    groups.enrol(social, group, visiting)
+    db.session.commit()
+    names = {m.client.full_name if m.client else None for m in groups.members_of(group, colleague)}
+    assert names == {case.client.full_name, None}
+    assert {m.client.full_name for m in groups.members_of(group, social)} == {case.client.full_name, "Outside Person"}

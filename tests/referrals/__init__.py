@@ -1,0 +1,1 @@
+"""Referrals: directory, volunteers, outbound and inbound referrals, partner links."""

@@ -1,0 +1,158 @@
+"""The partner directory: who edits it, search and filters, capacity, and the public Find help page."""
+from datetime import datetime
+
+import pytest
+from flask_babel import get_timezone
+from sqlalchemy import select
+
+from referrals.models import Organisation, Service
+from referrals.service import directory
+from tests.conftest import csrf_from, form_post
+
+ORG_FORM = {"name": "Hillside Family Services", "tier": "3", "description": "Counselling for families.",
+            "phone": "555-0320", "email": "", "website": "", "agreement_start": "", "agreement_end": "",
+            "agreement_note": "", "alternate_name": ""}
+
+
+@pytest.mark.parametrize("role", ["admin", "supervisor"])
+def test_admins_and_supervisors_add_organisations_and_services(client, db, login_as, role):
+    login_as(role)
+    response = form_post(client, "/directory/organisations/new", dict(ORG_FORM, has_agreement="y",
+                                                                      agreement_start="2024-01-01"))
+    assert response.status_code == 302
+    org = db.session.scalar(select(Organisation))
+    assert org.tier == 3 and org.has_agreement and org.agreement_start.isoformat() == "2024-01-01"
+    page = f"/directory/organisations/{org.id}/services/new"
+    response = form_post(client, page, {
+        "name": "Family counselling", "description": "Evenings.", "types": ["counselling", "youth"],
+        "languages": ["en", "yue"], "other_languages": "ta", "capacity": "limited", "status": "active",
+        "public": "y", "phones-0-number": "555-0321", "phones-0-type": "voice",
+        "schedules-0-byday": "MO,TU,WE,TH,FR", "schedules-0-opens_at": "14:00", "schedules-0-closes_at": "22:00"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    service = db.session.scalar(select(Service))
+    assert service.type_codes == ["counselling", "youth"] and service.language_codes == ["en", "ta", "yue"]
+    assert service.phones[0]["number"] == "555-0321" and service.schedules[0].closes_at == "22:00"
+    assert service.public and service.capacity == "limited"
+    assert "Family counselling" in client.get(f"/directory/organisations/{org.id}").get_data(as_text=True)
+
+
+def test_bad_service_fields_are_shown_on_the_form_and_nothing_is_saved(client, db, login_as, make_org):
+    login_as("supervisor")
+    org = make_org()
+    page = f"/directory/organisations/{org.id}/services/new"
+    response = form_post(client, page, {"name": "", "capacity": "open", "status": "active", "url": "ftp://x",
+                                        "schedules-0-byday": "MO", "schedules-0-opens_at": "25:00",
+                                        "schedules-0-closes_at": "12:00"})
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert "Enter the service&#39;s name." in text and "Enter a time as HH:MM" in text and "http://" in text
+    assert db.session.scalar(select(Service)) is None
+
+
+@pytest.mark.parametrize("role", ["counsellor", "social_worker", "resident"])
+def test_other_roles_cannot_edit_the_directory(client, db, login_as, make_service, role):
+    login_as(role)
+    service = make_service()
+    for path in ("/directory/organisations/new", f"/directory/services/{service.id}/edit",
+                 f"/directory/organisations/{service.organisation_id}/edit", "/directory/import"):
+        assert client.get(path).status_code == 403, path
+    expected = 403 if role == "resident" else 200
+    assert client.get("/directory").status_code == expected
+
+
+def test_a_stale_edit_is_refused_not_overwritten(client, db, login_as, make_org):
+    login_as("admin")
+    org = make_org()
+    page = f"/directory/organisations/{org.id}/edit"
+    token = csrf_from(client.get(page))
+    org.name = "Changed meanwhile"
+    db.session.commit()
+    response = client.post(page, data=dict(ORG_FORM, csrf_token=token, version="1"))
+    assert response.status_code == 409
+    db.session.expire_all()
+    assert db.session.get(Organisation, org.id).name == "Changed meanwhile"
+
+
+def test_search_and_filters(db, make_org, make_service):
+    police = make_service(make_org(1, name="Police"), name="Emergency response", types=["police"],
+                          languages=["en", "yue"], schedules=[{"byday": "MO,TU,WE,TH,FR,SA,SU", "opens_at": "00:00",
+                                                               "closes_at": "24:00"}])
+    housing = make_service(make_org(2, name="Housing"), name="Rehousing", types=["housing"], languages=["en"],
+                           capacity="full", schedules=[])
+    food = make_service(make_org(3, name="Food Bank"), name="Food parcels", types=["food"], languages=["ur"],
+                        schedules=[])
+
+    def names(**args):
+        return [s.name for s in directory.search_services(directory.DirectoryFilters.from_args(args))]
+
+    assert names() == ["Emergency response", "Rehousing", "Food parcels"]  # tier order
+    assert names(tier="2") == ["Rehousing"]
+    assert names(type="food") == ["Food parcels"]
+    assert names(language="yue") == ["Emergency response"]
+    assert names(capacity="full") == ["Rehousing"]
+    assert names(q="parcel") == ["Food parcels"] and names(q="100%") == []
+    assert names(open_now="1") == ["Emergency response"]  # the others have no hours
+    assert names(tier="9", type="bogus") == names()  # unknown filter values are ignored
+    directory.archive_organisation(None, food.organisation)
+    db.session.commit()
+    assert "Food parcels" not in names()
+    assert police and housing
+
+
+@pytest.mark.parametrize("opens, closes, at, expected", [
+    ("09:00", "17:00", "2026-03-02 10:00", True),     # Monday
+    ("09:00", "17:00", "2026-03-02 17:00", False),
+    ("09:00", "17:00", "2026-03-01 10:00", False),    # Sunday
+    ("22:00", "02:00", "2026-03-02 23:30", True),     # Monday night
+    ("22:00", "02:00", "2026-03-03 01:30", True),     # past midnight, into Tuesday
+    ("22:00", "02:00", "2026-03-02 01:30", False),    # Monday 01:30 belongs to Sunday night
+    ("00:00", "24:00", "2026-03-04 23:59", True),
+])
+def test_open_now_follows_the_weekly_hours(db, make_service, opens, closes, at, expected):
+    service = make_service(schedules=[{"byday": "MO", "opens_at": opens, "closes_at": closes}]
+                           if opens != "00:00" else [{"byday": "MO,TU,WE,TH,FR,SA,SU", "opens_at": opens,
+                                                      "closes_at": closes}])
+    now = datetime.fromisoformat(at).replace(tzinfo=get_timezone())
+    assert directory.is_open(service, now) is expected
+
+
+def test_capacity_update_records_when_and_who(client, db, login_as, make_service):
+    supervisor = login_as("supervisor")
+    service = make_service()
+    before = service.capacity_updated_at
+    response = form_post(client, f"/directory/services/{service.id}/capacity", {"capacity": "full"},
+                         page=f"/directory/organisations/{service.organisation_id}")
+    assert response.status_code == 302
+    db.session.expire_all()
+    stored = db.session.get(Service, service.id)
+    assert stored.capacity == "full" and stored.capacity_updated_by_id == supervisor.id
+    assert stored.capacity_updated_at > before
+
+
+def test_find_help_is_public_crisis_lines_first_in_the_readers_language(client, db, make_org, make_service):
+    make_service(make_org(3, name="Hidden Org"), name="Internal only service", public=False)
+    make_service(make_org(3, name="Food Bank"), name="Food parcels", public=True, languages=["en"])
+    make_service(make_org(3, name="Centre"), name="Cantonese group", public=True, languages=["yue"])
+    make_service(make_org(1, name="Crisis Line Org"), name="24-hour crisis line", public=True, crisis_line=True,
+                 languages=["en", "yue"])
+    page = client.get("/help").get_data(as_text=True)
+    assert "Internal only service" not in page
+    assert page.index("24-hour crisis line") < page.index("Food parcels")
+    assert page.index("Food parcels") < page.index("Cantonese group")  # English reader: English services first
+    chinese = client.get("/help", headers={"Accept-Language": "zh-HK"}).get_data(as_text=True)
+    assert chinese.index("Cantonese group") < chinese.index("Food parcels")
+    only_ur = client.get("/help?language=ur").get_data(as_text=True)
+    assert "Food parcels" not in only_ur
+
+
+def test_archiving_a_service_asks_first_and_keeps_it(client, db, login_as, make_service):
+    login_as("admin")
+    service = make_service()
+    assert "Archive" in client.get(f"/directory/services/{service.id}/archive").get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Service, service.id).archived_at is None
+    response = form_post(client, f"/directory/services/{service.id}/archive", {})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Service, service.id).archived_at is not None
+    assert client.get(f"/directory/services/{service.id}/edit").status_code == 404

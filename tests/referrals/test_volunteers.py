@@ -1,0 +1,140 @@
+"""Volunteer emergency teams: encrypted members, certificates, readiness, mobilisation in emergency mode."""
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from carecycle.audit import AuditEvent
+from carecycle.mode import switch_mode
+from referrals.models import Certificate, Volunteer
+from referrals.service import volunteers as service
+from tests.conftest import form_post
+
+
+@pytest.fixture
+def team(db):
+    pfa = service.save_training(None, {"name": "Psychological first aid", "validity_months": 24,
+                                       "required_for": ["crisis_response"]})
+    cpr = service.save_training(None, {"name": "First aid and CPR", "validity_months": 36,
+                                       "required_for": "crisis_response,medical_reserve"})
+    crew = service.save_team(None, {"name": "Riverside Crisis Response", "kind": "crisis_response",
+                                    "meeting_point": "Community hall"})
+    today = date.today()
+
+    def member(name, phone, certs, **extra):
+        person = service.save_member(None, crew, {"full_name": name, "phone": phone, **extra})
+        for training, issued_ago, expires_in in certs:
+            data = {"training_id": str(training.id), "issued_on": (today - timedelta(days=issued_ago)).isoformat()}
+            if expires_in is not None:
+                data["expires_on"] = (today + timedelta(days=expires_in)).isoformat()
+            service.add_certificate(None, person, data)
+        return person
+
+    people = {
+        "ready": member("Ho Wing Sze", "5550 1001", [(pfa, 100, None), (cpr, 100, None)], role="leader"),
+        "expiring": member("Daniel Chow", "5550 1002", [(pfa, 600, 30), (cpr, 100, None)]),
+        "expired": member("Leung Ka Ho", "5550 1003", [(pfa, 800, -1), (cpr, 100, None)]),
+        "missing": member("Maria Santos", "5550 1004", [(pfa, 10, None)]),
+        "inactive": member("Tse Yuk Lan", "5550 1005", [(pfa, 10, None), (cpr, 10, None)], active=False),
+    }
+    db.session.commit()
+    return crew, people, (pfa, cpr)
+
+
+def test_member_names_and_contacts_are_stored_encrypted(db, team):
+    _crew, people, _trainings = team
+    row = db.session.execute(text("SELECT full_name, phone FROM volunteer WHERE id = :id"),
+                             {"id": people["ready"].id.hex if db.engine.dialect.name == "sqlite"
+                              else people["ready"].id}).one()
+    assert row.full_name.startswith("ccv1:") and "Ho Wing Sze" not in row.full_name
+    assert row.phone.startswith("ccv1:") and "5550" not in row.phone
+
+
+def test_readiness_who_is_current_and_whose_certificate_expires_within_60_days(db, team):
+    crew, people, (pfa, cpr) = team
+    ready = service.readiness(crew)
+    names = lambda rows: sorted(r.member.full_name for r in rows)  # noqa: E731
+    assert names(ready.ready) == ["Daniel Chow", "Ho Wing Sze"]  # expiring in 30 days is still current
+    assert names(ready.expiring) == ["Daniel Chow"]
+    assert names(ready.not_ready) == ["Leung Ka Ho", "Maria Santos"]
+    missing = {r.member.full_name: [t.name for t in r.missing] for r in ready.members}
+    assert missing["Maria Santos"] == ["First aid and CPR"] and missing["Leung Ka Ho"] == ["Psychological first aid"]
+    assert ready.members[0].member.full_name == "Ho Wing Sze"  # leaders first
+
+
+def test_a_certificate_expires_after_the_trainings_validity_unless_given(db, team):
+    _crew, people, (pfa, _cpr) = team
+    cert = service.add_certificate(None, people["missing"], {"training_id": str(pfa.id), "issued_on": "2025-03-15"})
+    assert cert.expires_on == date(2027, 3, 14)
+    from carecycle.validation import Invalid
+    with pytest.raises(Invalid) as refused:
+        service.add_certificate(None, people["missing"], {"training_id": str(pfa.id), "issued_on": "2025-03-15",
+                                                           "expires_on": "2025-01-01"})
+    assert "expires_on" in refused.value.fields
+
+
+def test_the_readiness_page_for_staff(client, db, login_as, team):
+    login_as("counsellor")
+    crew, _people, _trainings = team
+    page = client.get(f"/volunteers/teams/{crew.id}").get_data(as_text=True)
+    assert "Certified and current" in page and "Expires soon" in page and "Not ready" in page
+    assert "5550 1001" not in page  # contacts only on the member page and the mobilisation list
+    overview = client.get("/volunteers").get_data(as_text=True)
+    assert "Riverside Crisis Response" in overview and "2 / 4" in overview
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.object_type == "volunteer_team",
+                                                      AuditEvent.action == "view"))
+
+
+def test_the_mobilisation_list_exists_only_in_emergency_mode(client, db, login_as, make_user, team):
+    worker = login_as("counsellor")
+    crew, _people, _trainings = team
+    normal = client.get(f"/volunteers/teams/{crew.id}/mobilisation").get_data(as_text=True)
+    assert "only in emergency operation" in normal and "5550 1001" not in normal
+    switch_mode("emergency", make_user("supervisor", team=worker.team), "Flooding in the district")
+    db.session.commit()
+    page = client.get(f"/volunteers/teams/{crew.id}/mobilisation").get_data(as_text=True)
+    assert "5550 1001" in page and "5550 1002" in page  # ready members with their phones
+    assert "5550 1003" not in page and "5550 1004" not in page and "5550 1005" not in page
+    assert page.index("Ho Wing Sze") < page.index("Daniel Chow")  # leader first
+    assert "Community hall" in page
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.reason == "mobilisation"))
+
+
+def test_managing_members_and_certificates(client, db, login_as, team):
+    login_as("supervisor")
+    crew, _people, (pfa, _cpr) = team
+    response = form_post(client, f"/volunteers/teams/{crew.id}/members/new", {
+        "full_name": "Ahmed Khan", "phone": "5550 2002", "email": "", "role": "member", "skills": "Speaks Urdu",
+        "joined_on": "2025-01-01", "active": "y"})
+    assert response.status_code == 302
+    member = next(m for m in db.session.scalars(select(Volunteer)) if m.full_name == "Ahmed Khan")
+    page = client.get(f"/volunteers/members/{member.id}").get_data(as_text=True)
+    assert "5550 2002" in page
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.object_type == "volunteer",
+                                                      AuditEvent.object_id == str(member.id),
+                                                      AuditEvent.action == "view"))
+    response = form_post(client, f"/volunteers/members/{member.id}/certificates", {
+        "training_id": str(pfa.id), "issued_on": date.today().isoformat(), "expires_on": "", "reference": "PFA-9"},
+        page=f"/volunteers/members/{member.id}")
+    assert response.status_code == 302
+    assert db.session.scalar(select(Certificate).where(Certificate.volunteer_id == member.id)).reference == "PFA-9"
+    bad = form_post(client, f"/volunteers/teams/{crew.id}/members/new", {"full_name": "", "phone": "abc",
+                                                                          "role": "member"})
+    assert bad.status_code == 400 and "Enter the volunteer&#39;s name." in bad.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", ["counsellor", "social_worker"])
+def test_staff_see_readiness_but_do_not_manage_volunteers(client, db, login_as, team, role):
+    login_as(role)
+    crew, people, _trainings = team
+    assert client.get("/volunteers").status_code == 200
+    assert client.get(f"/volunteers/members/{people['ready'].id}").status_code == 403
+    assert client.get(f"/volunteers/teams/{crew.id}/members/new").status_code == 403
+    assert client.get("/volunteers/trainings").status_code == 403
+
+
+def test_residents_see_nothing_of_volunteers(client, db, login_as, team):
+    login_as("resident")
+    crew, _people, _trainings = team
+    assert client.get("/volunteers").status_code == 403
+    assert client.get(f"/volunteers/teams/{crew.id}").status_code == 403

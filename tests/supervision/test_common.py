@@ -1,0 +1,57 @@
+"""The small-count rule, CSV neutralisation, percentiles and periods."""
+from datetime import date
+
+import pytest
+
+from carecycle.validation import Invalid
+from supervision.service.common import (Count, csv_text, month_period, neutralise, percentile, period_from, small,
+                                        small_group)
+
+
+@pytest.mark.parametrize("n, shown", [(0, "<5"), (1, "<5"), (4, "<5"), (5, 5), (6, 6), (1234, 1234)])
+def test_counts_below_five_are_shown_as_less_than_five(n, shown):
+    assert small(n) == shown
+
+
+def test_one_hidden_count_of_a_breakdown_hides_the_next_smallest_too():
+    shown = small_group({"minimal": 20, "mild": 9, "moderate": 3, "severe": 12})
+    assert shown == {"minimal": 20, "mild": "<5", "moderate": "<5", "severe": 12}  # 3 = total - others otherwise
+    assert small_group({"a": 2, "b": 1, "c": 30}) == {"a": "<5", "b": "<5", "c": 30}  # two hidden already
+    assert small_group({"a": 7, "b": 8}) == {"a": 7, "b": 8}
+
+
+def test_formula_cells_are_neutralised_in_csv():
+    text = csv_text([["=cmd|' /C calc'!A0", "+1", "-1", "@SUM(1)", "\tx", "\rx", "plain", 5]])
+    cells = text.strip("\r\n").split(",")
+    assert cells[:4] == ["'=cmd|' /C calc'!A0", "'+1", "'-1", "'@SUM(1)"]
+    assert text.count("'\t") == 1 and '"\'\rx"' in text and cells[-2:] == ["plain", "5"]
+    assert neutralise("-") == "'-" and neutralise("1-2") == "1-2"
+
+
+def test_capped_counts_add_up_and_say_at_least():
+    assert str(Count(3) + Count(200, True)) == "203+"
+    assert Count(0).as_json() == {"count": 0, "at_least": False}
+
+
+def test_percentile_is_nearest_rank():
+    assert percentile([], 0.5) is None
+    assert percentile([5, 1, 3], 0.5) == 3
+    assert percentile(list(range(1, 11)), 0.9) == 9
+    assert percentile(list(range(1, 11)), 0.5) == 5
+
+
+def test_periods_are_checked():
+    today = date(2026, 3, 15)
+    assert period_from(None, None, today=today).first == date(2026, 2, 14)
+    assert period_from("2026-01-01", "2026-01-31", today=today).days == 31
+    with pytest.raises(Invalid) as bad:
+        period_from("2026-02-30", "yesterday", today=today)
+    assert set(bad.value.fields) == {"from", "to"}
+    with pytest.raises(Invalid):
+        period_from("2026-03-02", "2026-03-01", today=today)
+    with pytest.raises(Invalid):
+        period_from("2016-01-01", "2026-01-01", today=today)
+    assert month_period("2026-02").last == date(2026, 2, 28)
+    assert month_period(None, today=today).first == date(2026, 2, 1)
+    with pytest.raises(Invalid):
+        month_period("2026-13")

@@ -1,0 +1,159 @@
+"""In-app notifications with the unread count in the navigation, and the optional e-mail outbox:
+off by default, bodies hold only a link, `carecycle notify send` delivers, `notify overdue` tells once."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from carecycle.alerts import raise_alert
+from carecycle.database import utcnow
+from carecycle.notifications import Notification, NotificationSetting, OutboxMessage, notify, unread_count
+from casework.models import Task
+from tests.conftest import form_post, sign_in
+
+
+def test_unread_count_in_the_navigation_and_reading(db, client, make_user):
+    me = make_user("counsellor")
+    other = make_user("counsellor")
+    first = notify(me, "case_assigned", "/cases")
+    notify(me, "task_overdue", "/cases")
+    notify(other, "task_overdue", "/cases")
+    db.session.commit()
+    assert unread_count(me) == 2
+    assert sign_in(client, me.username).status_code == 302
+    home = client.get("/").get_data(as_text=True)
+    assert 'href="/notifications">Notifications <span class="count">2<' in home
+    listing = client.get("/notifications").get_data(as_text=True)
+    assert listing.count("<li class=\"unread\">") == 2 and "A case was assigned to you" in listing
+    opened = form_post(client, f"/notifications/{first.id}", {}, page="/notifications")
+    assert opened.status_code == 302 and opened.headers["Location"] == "/cases"
+    db.session.expire_all()
+    assert unread_count(me) == 1
+    # someone else's notification does not exist for me
+    theirs = db.session.scalar(select(Notification).where(Notification.user_id == other.id))
+    assert form_post(client, f"/notifications/{theirs.id}", {}, page="/notifications").status_code == 404
+    form_post(client, "/notifications/read-all", {}, page="/notifications")
+    db.session.expire_all()
+    assert unread_count(me) == 0 and unread_count(other) == 1
+    assert '<span class="count">' not in client.get("/").get_data(as_text=True)
+
+
+def test_the_count_is_capped(db, make_user):
+    me = make_user("counsellor")
+    for _ in range(120):
+        notify(me, "task_overdue", "/cases")
+    db.session.commit()
+    assert unread_count(me) == 100
+
+
+def test_notifications_link_only_to_local_pages(db, make_user):
+    me = make_user("counsellor")
+    import pytest
+    for link in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)"):
+        with pytest.raises(ValueError):
+            notify(me, "general", link)
+
+
+def test_residents_have_no_notifications(client, login_as):
+    login_as("resident")
+    assert client.get("/notifications").status_code == 403
+    assert "/notifications" not in client.get("/").get_data(as_text=True)
+
+
+def test_email_is_off_by_default(db, client, make_user, runner):
+    me = make_user("counsellor")
+    setting = NotificationSetting(user_id=me.id, email_enabled=True)
+    setting.email = "me@example.org"
+    db.session.add(setting)
+    notify(me, "case_assigned", "/cases")
+    db.session.commit()
+    assert db.session.scalar(select(OutboxMessage)) is None
+    result = runner.invoke(args=["notify", "send"])
+    assert result.exit_code == 0 and "off" in result.output
+
+
+class FakeSMTP:
+    sent: list = []
+
+    def __init__(self, host, port, timeout=None):
+        self.host, self.port = host, port
+
+    def starttls(self, context=None):
+        pass
+
+    def login(self, user, password):
+        pass
+
+    def send_message(self, message):
+        FakeSMTP.sent.append(message)
+
+    def quit(self):
+        pass
+
+
+def test_email_outbox_holds_only_a_link_and_is_delivered(app, db, client, crew, items, runner, monkeypatch):
+    import smtplib
+    c = crew()
+    monkeypatch.setitem(app.config, "NOTIFY_EMAIL_ENABLED", True)
+    monkeypatch.setitem(app.config, "NOTIFY_BASE_URL", "https://care.example.org")
+    monkeypatch.setitem(app.config, "SMTP_HOST", "smtp.example.org")
+    monkeypatch.setitem(app.config, "NOTIFY_FROM", "carecycle@example.org")
+    monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
+    FakeSMTP.sent = []
+    assert sign_in(client, c.supervisor.username).status_code == 302
+    saved = form_post(client, "/notifications/settings", {"email": "sup@example.org", "email_enabled": "y"})
+    assert saved.status_code == 302
+    assessment = items.risk(c.counsellor)  # waits for the supervisor: in-app and by e-mail
+    message = db.session.scalar(select(OutboxMessage))
+    assert message is not None and message.user_id == c.supervisor.id
+    assert message.to_address == "sup@example.org" and "sup@example.org" not in message._to_address
+    assert "https://care.example.org/supervision/approvals" in message.body
+    for secret in (assessment.case.client.full_name, "Plan and intent", str(assessment.case_id)):
+        assert secret not in message.body and secret not in message.subject
+    result = runner.invoke(args=["notify", "send"])
+    assert result.exit_code == 0, result.output
+    assert "sent 1" in result.output and len(FakeSMTP.sent) == 1
+    assert FakeSMTP.sent[0]["To"] == "sup@example.org"
+    db.session.expire_all()
+    assert db.session.scalar(select(OutboxMessage)).sent_at is not None
+    assert "sent 0" in runner.invoke(args=["notify", "send"]).output and len(FakeSMTP.sent) == 1
+
+
+def test_email_settings_are_checked(db, client, login_as):
+    login_as("counsellor")
+    bad = form_post(client, "/notifications/settings", {"email": "not an address", "email_enabled": "y"})
+    assert bad.status_code == 400
+    missing = form_post(client, "/notifications/settings", {"email": "", "email_enabled": "y"})
+    assert missing.status_code == 400
+    assert db.session.scalar(select(NotificationSetting)) is None
+
+
+def test_overdue_items_are_notified_once(db, crew, make_case, runner):
+    c = crew()
+    case = make_case(c.counsellor, risk_level="high")
+    task = db.session.scalar(select(Task).where(Task.case_id == case.id))
+    task.due_at = utcnow() - timedelta(hours=3)
+    alert = raise_alert("hotline", "crisis", team_id=c.team.id)
+    alert.deadline = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    first = runner.invoke(args=["notify", "overdue"])
+    assert first.exit_code == 0 and "1 overdue task(s), 1 alert(s)" in first.output, first.output
+    second = runner.invoke(args=["notify", "overdue"])
+    assert "0 overdue task(s), 0 alert(s)" in second.output
+    told = {(n.user_id, n.kind) for n in db.session.scalars(select(Notification))}
+    assert (c.counsellor.id, "task_overdue") in told and (c.supervisor.id, "alert_overdue") in told
+
+
+def test_assignment_by_someone_else_is_notified(db, client, crew, make_case):
+    c = crew()
+    case = make_case(c.counsellor, risk_level="low")
+    assert sign_in(client, c.supervisor.username).status_code == 302
+    edit = client.get(f"/cases/{case.id}/edit")
+    assert edit.status_code == 200
+    form_post(client, f"/cases/{case.id}/edit", {"version": str(case.version), "risk_level": "low",
+                                                 "priority": "normal", "assigned_counsellor": c.counsellor.username,
+                                                 "assigned_social_worker": c.social_worker.username})
+    told = {(n.user_id, n.kind) for n in db.session.scalars(select(Notification))}
+    assert (c.social_worker.id, "case_assigned") in told
+    assert not any(user == c.supervisor.id for user, _kind in told)  # never one's own action

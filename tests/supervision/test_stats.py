@@ -1,0 +1,174 @@
+"""Statistics: the figures of a period, the small-count rule on every surface (page, chart, CSV, API,
+monthly report), team scope, server-made SVG charts with tables beside them."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from carecycle.alerts import raise_alert
+from carecycle.audit import AuditEvent
+from carecycle.database import utcnow
+from casework.models import Case, CaseScreening, Task
+from screening.models import ScreeningResult
+from supervision.service import stats
+from supervision.service.common import period_from
+from tests.conftest import sign_in
+
+
+def _screenings(db, instrument, band, n, *, crisis=False, score=5, at=None):
+    for _ in range(n):
+        row = ScreeningResult(instrument=instrument, instrument_version="1", band=band, score=score, crisis=crisis,
+                              language="en", created_at=at or utcnow() - timedelta(days=1))
+        row.answers = [0]
+        db.session.add(row)
+    db.session.commit()
+
+
+def _api(client, bearer, user, query=""):
+    return client.get(f"/api/v1/stats{query}", headers=bearer(user))
+
+
+def test_counts_below_five_are_shown_as_less_than_five_everywhere(db, client, crew, bearer, make_case):
+    c = crew()
+    _screenings(db, "phq9", "mild", 3)
+    _screenings(db, "gad7", "minimal", 7)
+    _screenings(db, "gad7", "moderate", 6, crisis=True)
+    for _ in range(2):
+        raise_alert("hotline", "crisis", team_id=c.team.id)
+    make_case(c.counsellor, risk_level="low")
+    db.session.commit()
+
+    data = _api(client, bearer, c.supervisor).get_json()
+    phq9 = next(r for r in data["screenings"]["by_instrument"] if r["instrument"] == "phq9")
+    gad7 = next(r for r in data["screenings"]["by_instrument"] if r["instrument"] == "gad7")
+    assert phq9["total"] == "<5" and phq9["bands"][0]["count"] == "<5"
+    assert gad7["total"] == 13 and {b["band"]: b["count"] for b in gad7["bands"]} == {"minimal": 7, "moderate": 6}
+    assert data["screenings"]["total"] == 16 and data["screenings"]["crisis"] == 6
+    assert data["screenings"]["crisis_rate"] == 37.5
+    assert data["alerts"]["total"] == "<5"
+    assert {r["urgency"]: r["count"] for r in data["alerts"]["by_urgency"]}["crisis"] == "<5"
+    assert data["alerts"]["time_to_claim"]["median"] is None  # fewer than 5 claimed
+    assert data["cases"]["opened"] == "<5"
+    assert all(r["sent"] == "<5" and r["completion_rate"] is None for r in data["referrals"]["by_tier"])
+    raw = _api(client, bearer, c.supervisor).get_data(as_text=True)
+    assert not re.search(r'"(total|count|opened|closed|crisis|sent|completed|measured|improved|n)": [0-4][,}]', raw)
+
+    assert sign_in(client, c.supervisor.username).status_code == 302
+    page = client.get("/supervision/stats").get_data(as_text=True)
+    assert "&lt;5" in page and ">13<" in page
+    assert "style=" not in page and "<script" not in page
+    assert page.count('<svg role="img"') == 4 and "<title" in page
+    # a hidden count draws no bar: PHQ-9's row has text "<5" and no rect of its own
+    chart = page[page.index('id="chart-screenings-title"'):page.index("</svg>", page.index('id="chart-screenings-title"'))]
+    assert chart.count("<rect") == 1 and "&lt;5" in chart
+
+    rows = list(csv.reader(io.StringIO(client.get("/supervision/stats.csv").get_data(as_text=True).lstrip("\ufeff"))))
+    values = {(r[0], r[1]): r[2] for r in rows[1:]}
+    assert values[("Screenings", "PHQ-9")] == "<5" and values[("Screenings", "GAD-7")] == "13"
+    assert values[("Alerts", "Total")] == "<5" and values[("Cases", "Opened")] == "<5"
+    assert not any(r[2] in {"0", "1", "2", "3", "4"} for r in rows[1:])
+
+    month = utcnow().strftime("%Y-%m")
+    report = client.get(f"/supervision/stats/monthly?month={month}").get_data(as_text=True)
+    assert "&lt;5" in report and "Monthly report" in report and "style=" not in report
+    db.session.expire_all()
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "export",
+                                                      AuditEvent.object_type == "statistics"))
+
+
+def test_figures_of_a_period(db, crew, app, make_case, make_client):
+    c = crew()
+    now = utcnow()
+    for i in range(6):  # alerts turned into cases, claimed after 10 minutes, first contact after 30
+        alert = raise_alert("walk_in", "crisis", team_id=c.team.id)
+        alert.created_at = now - timedelta(hours=5)
+        alert.claimed_at = alert.created_at + timedelta(minutes=10 * (i + 1))
+        case = make_case(c.counsellor, risk_level="high")
+        case.alert_id = alert.id
+        task = db.session.scalar(select(Task).where(Task.case_id == case.id, Task.kind == "first_contact"))
+        task.done_at = alert.created_at + timedelta(minutes=30)
+    old = make_case(c.counsellor, risk_level="low")
+    old.opened_at = now - timedelta(days=90)
+    db.session.commit()
+    with app.test_request_context():
+        figures = stats.compute(stats.scope_for(c.supervisor), period_from(None, None))
+        shown = stats.present(figures)
+    assert figures.cases_opened == 6
+    assert shown["alerts"]["time_to_claim"]["median_minutes"] == 30.0  # 10..60 min: nearest-rank median
+    assert shown["alerts"]["time_to_claim"]["p90_minutes"] == 60.0
+    assert shown["cases"]["alert_to_first_contact"]["median_minutes"] == 30.0
+    assert shown["cases"]["alert_to_first_contact"]["n"] == 6
+
+
+def test_recovery_share_with_reliable_improvement(db, crew, app, make_case):
+    c = crew()
+    for i in range(6):
+        case = make_case(c.counsellor, risk_level="low")
+        case.phase = "recovery"
+        for days, score in ((40, 17), (5, 8 if i < 3 else 15)):
+            result = ScreeningResult(instrument="phq9", instrument_version="1", band="x", score=score, language="en",
+                                     created_at=utcnow() - timedelta(days=days))
+            result.answers = [0]
+            db.session.add(result)
+            db.session.flush()
+            db.session.add(CaseScreening(case_id=case.id, result_id=result.id, source="worker",
+                                         recorded_by_id=c.counsellor.id))
+    db.session.commit()
+    with app.test_request_context():
+        shown = stats.present(stats.compute(stats.scope_for(c.supervisor), period_from(None, None)))
+    assert shown["recovery"]["measured"] == 6
+    assert shown["recovery"]["improved"] == "<5" and shown["recovery"]["improved_rate"] is None  # 3 of 6
+
+
+def test_a_supervisor_sees_only_their_team_and_an_admin_the_service(db, client, crew, bearer, make_case, make_user):
+    ours, theirs = crew("Ours"), crew("Theirs")
+    for _ in range(5):
+        make_case(theirs.counsellor, risk_level="low")
+    for _ in range(6):
+        raise_alert("hotline", "urgent", team_id=theirs.team.id)
+    db.session.commit()
+    mine = _api(client, bearer, ours.supervisor).get_json()
+    assert mine["cases"]["opened"] == "<5" and mine["alerts"]["total"] == "<5"
+    assert mine["scope"]["team_id"] == str(ours.team.id)
+    other = _api(client, bearer, theirs.supervisor).get_json()
+    assert other["cases"]["opened"] == 5 and other["alerts"]["total"] == 6
+    admin = make_user("admin")
+    everyone = _api(client, bearer, admin).get_json()
+    assert everyone["cases"]["opened"] == 5 and everyone["scope"]["team_id"] is None
+
+
+def test_the_stats_api_checks_its_parameters(db, client, crew, bearer, make_user):
+    c = crew()
+    bad = _api(client, bearer, c.supervisor, "?from=2026-02-30&to=soon")
+    assert bad.status_code == 422 and set(bad.get_json()["error"]["fields"]) == {"from", "to"}
+    assert _api(client, bearer, c.supervisor, "?from=2026-03-01&to=2026-02-01").status_code == 422
+    assert _api(client, bearer, c.supervisor, "?team=other").status_code == 422
+    good = _api(client, bearer, c.supervisor, "?from=2026-01-01&to=2026-01-31")
+    assert good.status_code == 200 and good.get_json()["period"] == {"from": "2026-01-01", "to": "2026-01-31"}
+    assert _api(client, bearer, c.counsellor).status_code == 403
+    assert client.get("/api/v1/stats").status_code == 401
+
+
+def test_bad_dates_on_the_page_show_a_message(db, client, crew):
+    c = crew()
+    assert sign_in(client, c.supervisor.username).status_code == 302
+    page = client.get("/supervision/stats?from=tomorrow")
+    assert page.status_code == 400 and "YYYY-MM-DD" in page.get_data(as_text=True)
+    assert client.get("/supervision/stats/monthly?month=2026-13").status_code == 400
+    assert client.get("/supervision/stats.csv?from=x").status_code == 422
+
+
+def test_cases_closed_count(db, crew, app, make_case):
+    c = crew()
+    for _ in range(5):
+        case = make_case(c.counsellor, risk_level="low")
+        case.phase, case.closed_at = "closed", utcnow()
+    db.session.commit()
+    with app.test_request_context():
+        shown = stats.present(stats.compute(stats.scope_for(c.supervisor), period_from(None, None)))
+    assert shown["cases"]["closed"] == 5 and shown["cases"]["opened"] == 5
+    assert db.session.scalar(select(Case.id).where(Case.phase == "closed")) is not None

@@ -1,0 +1,252 @@
+"""The audit trail: a hash chain that `carecycle audit verify` checks, events without names,
+and concurrent writers that never fork the chain."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from flask import current_app
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from carecycle.audit import GENESIS, AuditEvent, AuditHead, chain_hash, record_event, verify_chain
+from carecycle.crypto import normalise_phone
+from carecycle.extensions import db as _db
+from tests.conftest import form_post, sign_in
+
+EVENTS = 5
+
+
+@pytest.fixture
+def chain(db, make_user):
+    """Five events from two actors, committed; the session is then closed as a CLI run's would be."""
+    leftover = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    assert leftover == 0, f"{leftover} audit event(s) left by an earlier test that wrote without the db fixture"
+    actor = make_user("counsellor")
+    for n in range(EVENTS):
+        record_event(("view", "create", "update", "view", "export")[n], "case", f"case-{n}",
+                     actor=actor if n % 2 else None, reason="csv" if n == 4 else None)
+        db.session.commit()
+    actor_id = actor.id
+    db.session.remove()
+    return actor_id
+
+
+def verify(runner):
+    """Run `carecycle audit verify` as a fresh process would: nothing cached in the session."""
+    _db.session.remove()
+    return runner.invoke(args=["audit", "verify"])
+
+
+def sql(db, statement: str, **params) -> None:
+    db.session.execute(text(statement), params)
+    db.session.commit()
+
+
+def assert_broken_at(result, seq: int, *words: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert f"audit chain BROKEN at event {seq}:" in result.stderr
+    for word in words:
+        assert word in result.stderr
+    assert "intact" not in result.output
+
+
+def seqs(db) -> list[int]:
+    return list(db.session.scalars(select(AuditEvent.seq).order_by(AuditEvent.seq)))
+
+
+# ------------------------------------------------------------------ the chain
+def test_record_event_builds_a_chain(db, chain):
+    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+    assert [e.seq for e in events] == list(range(1, EVENTS + 1))
+    key = current_app.extensions["carecycle_keyring"].audit_key
+    previous = GENESIS
+    for event in events:
+        assert event.hash == chain_hash(key, previous, event)
+        previous = event.hash
+    head = db.session.get(AuditHead, 1)
+    assert (head.seq, head.hash) == (EVENTS, previous)
+    assert events[1].actor_id == chain and events[1].actor_role == "counsellor"
+    assert events[0].actor_id is None
+    assert events[0].at.tzinfo is not None
+
+
+def test_verify_passes_on_an_intact_chain(runner, chain):
+    result = verify(runner)
+    assert result.exit_code == 0, result.output
+    assert f"audit chain intact: {EVENTS} event(s)" in result.output
+
+
+def test_verify_passes_on_an_empty_chain(runner):
+    result = verify(runner)
+    assert result.exit_code == 0 and "intact: 0 event(s)" in result.output
+
+
+@pytest.mark.parametrize("column, value", [
+    ("action", "login"),
+    ("outcome", "denied"),
+    ("reason", "tampered"),
+    ("object_id", "case-other"),
+    ("object_type", "client"),
+    ("actor_role", "admin"),
+    ("address", "10.0.0.1"),
+    ("hash", "f" * 64),
+])
+def test_verify_names_an_edited_event(db, runner, chain, column, value):
+    sql(db, f'UPDATE audit_event SET "{column}" = :value WHERE seq = 3', value=value)
+    assert_broken_at(verify(runner), 3, "event 3 does not match its hash")
+
+
+def test_verify_names_an_event_whose_time_or_actor_was_edited(db, runner, chain, make_user):
+    table = AuditEvent.__table__
+    at = db.session.scalar(select(AuditEvent.at).where(AuditEvent.seq == 2))
+    db.session.execute(table.update().where(table.c.seq == 2).values(at=at - timedelta(seconds=1)))
+    db.session.commit()
+    assert_broken_at(verify(runner), 2)
+
+    other = make_user("counsellor")
+    db.session.execute(table.update().where(table.c.seq == 2).values(at=at))  # time restored
+    db.session.execute(table.update().where(table.c.seq == 4).values(actor_id=other.id))
+    db.session.commit()
+    assert_broken_at(verify(runner), 4)
+
+
+def test_verify_names_a_deleted_middle_event(db, runner, chain):
+    sql(db, "DELETE FROM audit_event WHERE seq = 3")
+    assert_broken_at(verify(runner), 3, "missing")
+
+
+def test_verify_names_a_deleted_first_event(db, runner, chain):
+    sql(db, "DELETE FROM audit_event WHERE seq = 1")
+    assert_broken_at(verify(runner), 1)
+
+
+def test_verify_names_a_deleted_last_event(db, runner, chain):
+    sql(db, "DELETE FROM audit_event WHERE seq = :seq", seq=EVENTS)
+    assert_broken_at(verify(runner), EVENTS, "deleted from the end")
+
+
+def test_verify_names_a_chain_emptied_of_every_event(db, runner, chain):
+    sql(db, "DELETE FROM audit_event")
+    assert_broken_at(verify(runner), 1)
+
+
+def test_verify_names_reordered_events(db, runner, chain):
+    sql(db, "UPDATE audit_event SET seq = -1 WHERE seq = 2")
+    sql(db, "UPDATE audit_event SET seq = 2 WHERE seq = 4")
+    sql(db, "UPDATE audit_event SET seq = 4 WHERE seq = -1")
+    assert seqs(db) == list(range(1, EVENTS + 1))
+    assert_broken_at(verify(runner), 2, "event 2 does not match its hash")
+
+
+def test_verify_names_a_forged_head(db, runner, chain):
+    sql(db, "UPDATE audit_head SET hash = :h WHERE id = 1", h="0" * 64)
+    assert_broken_at(verify(runner), EVENTS + 1)
+
+
+def test_an_event_hashed_without_the_audit_key_is_refused(db, runner, chain):
+    """Rewriting an event and recomputing its hash needs the key; a made-up key is caught."""
+    event = db.session.get(AuditEvent, 3)
+    previous = db.session.get(AuditEvent, 2).hash
+    event.outcome = "denied"
+    forged = chain_hash(b"\0" * 32, previous, event)
+    db.session.rollback()
+    sql(db, "UPDATE audit_event SET outcome = 'denied', hash = :h WHERE seq = 3", h=forged)
+    assert_broken_at(verify(runner), 3)
+
+
+def test_a_record_after_a_failed_verify_is_still_checked_from_the_start(db, runner, chain):
+    sql(db, "DELETE FROM audit_event WHERE seq = 2")
+    record_event("view", "case", "later")
+    db.session.commit()
+    assert_broken_at(verify(runner), 2)
+
+
+# ------------------------------------------------------------------ no names in events
+def test_audit_events_contain_no_names_or_phone_numbers(app, client, db, make_user, login_as):
+    display_name = "Wong Siuming Xanthe"
+    phone = "+852 9123 4567"
+    user = login_as("counsellor", display_name=display_name, phone=phone)
+    assert client.get("/").status_code == 200
+    assert client.get("/alerts").status_code == 200
+    assert client.get("/admin/users").status_code == 403  # audited as permission_denied
+    form_post(client, "/language", {"language": "zh_Hant", "next": "/"}, page="/")
+    form_post(client, "/logout", {}, page="/")
+    assert sign_in(client, user.username, "a wrong password, long enough").status_code == 401
+
+    admin = make_user("admin", display_name="Chan Taiman Yusraine", phone="+852 6000 1111")
+    assert sign_in(client, admin.username).status_code == 302
+    response = form_post(client, "/admin/users/new", {
+        "username": "newcomer", "display_name": "Lee Meiling Zorabeth", "role": "resident",
+        "team_id": "", "password": "a temporary password for the newcomer"}, page="/admin/users/new")
+    assert response.status_code == 302
+    db.session.remove()
+
+    rows = db.session.execute(text("SELECT * FROM audit_event")).all()
+    actions = {row._mapping["action"] for row in rows}
+    assert {"login", "logout", "login_failed", "permission_denied", "create"} <= actions
+    cells = " ".join(str(value) for row in rows for value in row).casefold()
+    digits = normalise_phone(cells)
+    for name in (display_name, "Chan Taiman Yusraine", "Lee Meiling Zorabeth"):
+        assert name.casefold() not in cells
+        for part in name.split()[1:]:  # the distinctive parts ("Lee" could be part of any word)
+            assert part.casefold() not in cells, part
+    for number in (phone, "+852 6000 1111"):
+        assert number not in cells
+        assert normalise_phone(number)[3:] not in digits
+    assert "newcomer" not in cells  # not even the new account's username: ids only
+
+
+# ------------------------------------------------------------------ concurrency
+def test_concurrent_writers_do_not_fork_the_chain(app, db, runner):
+    threads, per_thread = 4, 10
+    start = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            with app.app_context():
+                start.wait()
+                for i in range(per_thread):
+                    record_event("view", "case", f"writer{n}-{i}")
+                    _db.session.commit()
+                _db.session.remove()
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    db.session.remove()  # the test's own session must not hold a transaction while they write
+    workers = [threading.Thread(target=writer, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert not errors, errors
+    assert not any(worker.is_alive() for worker in workers)
+
+    total = threads * per_thread
+    assert seqs(db) == list(range(1, total + 1))
+    object_ids = set(db.session.scalars(select(AuditEvent.object_id)))
+    assert object_ids == {f"writer{n}-{i}" for n in range(threads) for i in range(per_thread)}
+    report = verify_chain()
+    assert report.ok and report.count == total, report
+    result = verify(runner)
+    assert result.exit_code == 0 and f"intact: {total} event(s)" in result.output
+
+
+def test_a_writer_that_read_the_head_before_another_committed_appends_after_it(app, db):
+    """PostgreSQL (read committed): the head read earlier in the transaction is stale by the time
+    the row lock is taken; the writer must chain onto the row it locked, not onto what it read."""
+    if db.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite: a transaction holds the write lock from its first read, so nothing can be stale")
+    with Session(db.engine) as early, Session(db.engine) as other:
+        head = early.get(AuditHead, 1)  # read (and held) in this transaction, before the other commits
+        assert head.seq == 0
+        record_event("view", "case", "other", session=other)
+        other.commit()
+        record_event("view", "case", "early", session=early)
+        early.commit()
+        assert head.seq == 2
+    db.session.remove()
+    assert seqs(db) == [1, 2]
+    assert verify_chain().ok
