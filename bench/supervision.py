@@ -63,7 +63,7 @@ with app.app_context():
     engine = db.engine
 event.listen(engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
 out = {"worker": str(worker)}
-for name, path in (("dashboard", "/supervision/caseload"), ("worker", f"/supervision/caseload/workers/{worker}")):
+for name, path in (("dashboard", "/supervision/caseload"), ("drilldown", f"/supervision/caseload/workers/{worker}")):
     client.get(path)  # warm
     seen.clear()
     status = client.get(path).status_code
@@ -110,7 +110,7 @@ def main() -> None:
             worker_path = f"/supervision/caseload/workers/{statements[size]['worker']}"
             pages = ("/healthz", "/supervision/caseload", worker_path)
             print(f"  {size:>7} cases  statements per request: dashboard {statements[size]['dashboard']}, "
-                  f"drill-down {statements[size]['worker']}", flush=True)
+                  f"drill-down {statements[size]['drilldown']}", flush=True)
             server = common.Gunicorn(env, common.free_port())
             try:
                 cookie = common.sign_in(server.port, SUPERVISOR, password)
@@ -144,7 +144,7 @@ def main() -> None:
             line += f"{results[sizes[-1]][name]['p50'] / results[sizes[0]][name]['p50']:>10.2f}x"
         print(line)
     print("statements per request: " + "; ".join(
-        f"{s:,} cases: dashboard {statements[s]['dashboard']}, drill-down {statements[s]['worker']}" for s in sizes))
+        f"{s:,} cases: dashboard {statements[s]['dashboard']}, drill-down {statements[s]['drilldown']}" for s in sizes))
     failed = sum(len(results[s][n]["failures"]) for s in sizes for n in names)
     verdict = []
     if len(sizes) > 1:

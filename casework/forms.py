@@ -223,17 +223,18 @@ def _yes_no(skippable: bool):
 
 
 # The C-SSRS screener questions as the counsellor asks them (screen version, past month unless said).
+# Item text is never machine-translated: without an official Chinese version bundled, it stays in English.
 CSSRS_QUESTIONS = (
-    (_l("1. Wish to be dead: have you wished you were dead or wished you could go to sleep and not wake up?"),
+    ("1. Wish to be dead: have you wished you were dead or wished you could go to sleep and not wake up?",
      False),
-    (_l("2. Suicidal thoughts: have you actually had any thoughts of killing yourself?"), False),
-    (_l("3. Thoughts with a method: have you been thinking about how you might do this?"), True),
-    (_l("4. Intent: have you had these thoughts and had some intention of acting on them?"), True),
-    (_l("5. Plan with intent: have you started to work out or worked out the details of how to kill yourself? "
-        "Do you intend to carry out this plan?"), True),
-    (_l("6. Suicidal behaviour, ever: have you ever done anything, started to do anything, or prepared to do "
-        "anything to end your life?"), False),
-    (_l("7. Was this within the past 3 months?"), True),
+    ("2. Suicidal thoughts: have you actually had any thoughts of killing yourself?", False),
+    ("3. Thoughts with a method: have you been thinking about how you might do this?", True),
+    ("4. Intent: have you had these thoughts and had some intention of acting on them?", True),
+    ("5. Plan with intent: have you started to work out or worked out the details of how to kill yourself? "
+        "Do you intend to carry out this plan?", True),
+    ("6. Suicidal behaviour, ever: have you ever done anything, started to do anything, or prepared to do "
+        "anything to end your life?", False),
+    ("7. Was this within the past 3 months?", True),
 )
 
 

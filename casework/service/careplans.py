@@ -521,6 +521,10 @@ def stop_sharing(user, case: Case) -> CarePlan | None:
     return plan
 
 
+def resident_linked(resident) -> bool:
+    return db.session.scalar(select(Client.id).where(Client.resident_user_id == resident.id).limit(1)) is not None
+
+
 def shared_plan_for(resident) -> CarePlan | None:
     """The plan shared with this resident (through the client their account is linked to), or None."""
     return db.session.scalar(select(CarePlan).join(Case, Case.id == CarePlan.case_id)

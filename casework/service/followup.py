@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from flask import abort
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from carecycle.alerts import Urgency, raise_alert
 from carecycle.audit import record_event
@@ -182,6 +182,13 @@ def record_follow_up(user, case: Case, follow_up: FollowUp, *, status, note=None
         add_event(case, "follow_up_not_reached", user, note)
         record_event("update", "follow_up", follow_up.id, reason="not_reached")
         return follow_up, None
+    # only one of two workers recording the same follow-up at once gets through
+    claimed = db.session.execute(update(FollowUp).where(
+        FollowUp.id == follow_up.id, FollowUp.recorded_at.is_(None), FollowUp.cancelled_at.is_(None))
+        .values(recorded_at=now, recorded_by_id=user.id).execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        raise Conflict(_("This follow-up has already been recorded."))
+    follow_up.recorded_at, follow_up.recorded_by_id = now, user.id
     link = None
     finding = []
     deteriorated = status is FollowUpStatus.WORSE
@@ -206,7 +213,8 @@ def record_follow_up(user, case: Case, follow_up: FollowUp, *, status, note=None
                                                                                   result.score, factor):
             deteriorated = True
             finding.append(_("%(name)s reliably deteriorated since closure: %(before)s -> %(now)s", name=name,
-                             before=outcomes.show_score(reference, factor), now=outcomes.show_score(result.score, factor)))
+                             before=outcomes.show_score(reference, factor),
+                             now=outcomes.show_score(result.score, factor)))
         else:
             finding.append(_("%(name)s %(score)s", name=name, score=outcomes.show_score(result.score, factor)))
         if result.crisis:
@@ -215,7 +223,6 @@ def record_follow_up(user, case: Case, follow_up: FollowUp, *, status, note=None
     follow_up.status, follow_up.crisis, follow_up.deteriorated = status.value, crisis, deteriorated
     follow_up.note = note
     follow_up.screening_id = link.id if link else None
-    follow_up.recorded_at, follow_up.recorded_by_id = now, user.id
     if task is not None and task.done_at is None:
         task.done_at, task.done_by_id = now, user.id
     db.session.flush()
@@ -248,13 +255,20 @@ def _reopen_into_triage(user, case: Case, follow_up: FollowUp, finding: list[str
     follow_up.alert_id, follow_up.reopened = alert.id, True
     reason = _("Reopened after the %(n)d-month follow-up: %(finding)s.", n=follow_up.months,
                finding="; ".join(finding))
-    phases.reopen(user, case, case.version, reason)
-    _cancel_open(user, case, utcnow())
+    phases.reopen(user, case, case.version, reason)  # its hook cancels the follow-ups still due
     add_event(case, "follow_up_alert", user, summary)
     return alert
 
 
 # ------------------------------------------------------------------ wiring into the closure
+def cancel_follow_ups(user, case: Case) -> None:
+    """The reopen hook: follow-ups still due are not needed while the case is open again."""
+    if _cancel_open(user, case, utcnow()):
+        add_event(case, "follow_ups_cancelled", user)
+
+
 if schedule_follow_ups not in phases.CLOSE_HOOKS:
     phases.CLOSE_HOOKS.append(schedule_follow_ups)
+if cancel_follow_ups not in phases.REOPEN_HOOKS:
+    phases.REOPEN_HOOKS.append(cancel_follow_ups)
 phases.outcome_snapshot_of = closure_snapshot

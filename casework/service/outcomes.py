@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from flask import has_request_context
+from flask import current_app, has_request_context
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy import select
 
@@ -40,6 +40,7 @@ MARKER_LABELS = {
     "remission": _l("remission"),
     "response": _l("response (score at least halved)"),
 }
+STATEMENT_WORDS = {"remission": _l("remission"), "response": _l("response")}
 WHO5_PERCENTAGE_FACTOR = 4
 MIN_WEEKS, MAX_WEEKS = 1, 26
 
@@ -159,7 +160,7 @@ def outcome_statement(name: str, instrument_id: str, scores: list[int], factor: 
         text = _("%(name)s: no reliable change, %(baseline)s -> %(latest)s", **values)
     else:
         text = _("%(name)s: %(baseline)s -> %(latest)s", **values)
-    extra = [str(MARKER_LABELS[c]) for c in codes if c in ("remission", "response")]
+    extra = [str(STATEMENT_WORDS[c]) for c in codes if c in STATEMENT_WORDS]
     if extra:
         text += " (" + ", ".join(extra) + ")"
     return text
@@ -239,9 +240,12 @@ def record_screening(user, case: Case, instrument_id, answers, *, sex: str | Non
         raise Invalid({k: str(v) for k, v in error.fields.items()}, _("Some answers are missing or not valid."))
     if language is None:
         language = str(get_locale() or "en") if has_request_context() else "en"
+    if language not in current_app.config.get("LANGUAGES", {"en": "English"}):
+        raise Invalid({"language": _("Choose one of: %(options)s.",
+                                     options=", ".join(current_app.config.get("LANGUAGES", {"en": ""})))})
     result = ScreeningResult(instrument=definition.id, instrument_version=definition.version, score=outcome.score,
                              band=outcome.band, flags=" ".join(outcome.flags), crisis=outcome.crisis,
-                             language=language[:10], user_id=None)
+                             language=language, user_id=None)
     result.answers = list(outcome.answers)
     if outcome.sex:
         result.respondent = {"sex": outcome.sex}

@@ -182,4 +182,10 @@ def reopen(user, case: Case, version, reason: str) -> Case:
     case.closed_at = None
     _set_phase(user, case, Phase.CRISIS if _rank(case.risk_level) >= RiskLevel.MODERATE.rank else Phase.INTAKE,
                reason)
+    for hook in REOPEN_HOOKS:
+        hook(user, case)
     return case
+
+
+# Called after a case reopens (recovery cancels the follow-ups still due).
+REOPEN_HOOKS: list[Callable] = []

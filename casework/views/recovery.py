@@ -28,10 +28,12 @@ EVENT_LABELS.update({
     "screening_recorded": _l("Screening recorded with the client"),
     "screening_linked": _l("Client's own screening added to the case"),
     "rescreen_alert": _l("Re-screening raised a triage alert"), "rescreen_scheduled": _l("Re-screening scheduled"),
-    "rescreen_stopped": _l("Re-screening stopped"), "group_joined": _l("Joined a group"), "group_left": _l("Left a group"),
+    "rescreen_stopped": _l("Re-screening stopped"), "group_joined": _l("Joined a group"),
+    "group_left": _l("Left a group"),
     "follow_ups_scheduled": _l("Follow-ups scheduled (1, 3 and 6 months)"),
     "follow_up_recorded": _l("Follow-up recorded"), "follow_up_not_reached": _l("Follow-up: person not reached"),
     "follow_up_alert": _l("Follow-up raised a triage alert"),
+    "follow_ups_cancelled": _l("Follow-ups still due cancelled (case reopened)"),
 })
 TASK_LABELS.update({outcomes.RESCREEN: _l("Re-screening due"), careplans.REVIEW: _l("Care-plan review"),
                     followup.FOLLOW_UP: _l("Follow-up after closure")})
@@ -401,10 +403,11 @@ def care_plan_unshare(case_id):
 def my_plan():
     plan = careplans.shared_plan_for(current_user)
     summary = careplans.client_summary(plan, plan.case) if plan else None
+    linked = plan is not None or careplans.resident_linked(current_user)
     if plan is not None:
         record_event("view", "care_plan", plan.id, reason="resident")
     db.session.commit()
-    return render_template("casework/recovery/my_plan.html", plan=plan, summary=summary)
+    return render_template("casework/recovery/my_plan.html", plan=plan, summary=summary, linked=linked)
 
 
 # ------------------------------------------------------------------ outcomes

@@ -8,7 +8,6 @@ from flask_wtf.csrf import generate_csrf
 
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.forms import ConfirmForm
 from carecycle.permissions import Permission, can, requires
 from carecycle.urls import safe_next
 from carecycle.validation import Conflict, Invalid
@@ -27,8 +26,7 @@ EVENT_LABELS.update({
 
 def case_tasks_section(case):
     open_tasks, done_tasks = service.case_tasks(case)
-    return {"case_open_tasks": open_tasks, "case_done_tasks": done_tasks, "next_contact_form": NextContactForm(),
-            "task_done_form": ConfirmForm(), "tasks_now": utcnow()}
+    return {"case_open_tasks": open_tasks, "case_done_tasks": done_tasks, "next_contact_form": NextContactForm()}
 
 
 register_case_section("casework/tasks/_case_tasks.html", case_tasks_section)

@@ -165,12 +165,6 @@ def queue(supervisor) -> list[Item]:
     return items
 
 
-def queue_size(supervisor) -> int:
-    """How many items wait (for the home page and the API)."""
-    return len(_risk_items(supervisor) + _closure_items(supervisor) + _break_glass_items(supervisor)
-               + _article_items(supervisor) + _override_items(supervisor))
-
-
 # ------------------------------------------------------------------ deciding
 def _clean_comment(comment, required: bool) -> str | None:
     comment = comment.strip() if isinstance(comment, str) else ""
@@ -259,4 +253,4 @@ def recent_decisions(supervisor, limit: int = 25) -> list[Decision]:
         .order_by(Decision.decided_at.desc()).limit(limit).options(selectinload(Decision.decided_by))))
 
 
-__all__ = ["queue", "queue_size", "decide", "recent_decisions", "Item", "KINDS", "DECISIONS", "DECISION_LABELS"]
+__all__ = ["queue", "decide", "recent_decisions", "Item", "KINDS", "DECISIONS", "DECISION_LABELS"]

@@ -4,18 +4,19 @@ to one worker's cases with the days since each case's last contact.
 
 Bounded work at any size, as casework's caseload lists: every figure is read from an index range
 up to a cap and shown as "200+" beyond it, and the whole dashboard is a fixed set of statements
-(the team's workers; the per-worker case cells; the team totals; the task counts; the overdue
-referrals) whatever the number of cases or workers. A supervisor sees only their own team: every
+(the team's workers; the per-worker case cells; the team totals; the unassigned cases; the task
+counts; the overdue referrals) whatever the number of cases or workers. A supervisor sees only their own team: every
 statement is limited to the team's cases, and a worker of another team answers 404."""
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from flask import abort
 from flask_babel import gettext as _, lazy_gettext as _l
-from sqlalchemy import and_, case as sql_case, func, literal, or_, select, union_all
+from sqlalchemy import and_, bindparam, case as sql_case, func, literal, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from carecycle.accounts.models import User
@@ -29,10 +30,11 @@ from referrals.models import Referral
 from referrals.enums import ReferralStatus
 from supervision.service.common import ZERO, Count, as_uuid, csv_text, team_workers
 
-CELL_CAP = 200        # open cases per worker and risk level ("200+")
+CELL_CAP = 100        # open cases per worker and risk level ("100+")
 TEAM_CAP = 1000       # open cases of the team per risk level ("1000+")
 TASK_CAP = 100        # tasks per worker and kind of count ("100+")
 REFERRAL_CAP = 1000   # overdue referrals of the team
+UNASSIGNED_SCAN = 2000  # open cases without a counsellor looked at for "not assigned to anyone"
 UPCOMING = timedelta(days=7)
 OPEN_PHASES = (Phase.INTAKE.value, Phase.CRISIS.value, Phase.RECOVERY.value)
 RISKS = [r.value for r in sorted(RiskLevel, key=lambda r: -r.rank)]  # imminent first
@@ -110,29 +112,52 @@ class Dashboard:
 
 
 # ------------------------------------------------------------------ reading the figures
+# Each statement is built once per shape (the roles of the team's workers, in order) with bound
+# parameters, and reused: the request then only binds values (workers, team, time, caps).
+_UUID = Case.team_id.type
+
+
+def _w(index: int):
+    return bindparam(f"w{index}", type_=_UUID)
+
+
+def _slot(role: str):
+    return Case.assigned_social_worker_id if role == Role.SOCIAL_WORKER.value else Case.assigned_counsellor_id
+
+
+@lru_cache(maxsize=128)
+def _cells_statement(roles: tuple[str, ...]):
+    """For each worker and risk level, up to `cap` open cases from the worker's caseload index, grouped
+    by phase and by whether the case is the team's."""
+    parts = []
+    for index, role in enumerate(roles):
+        for risk in RISKS:
+            inner = (select(Case.phase.label("phase"), Case.team_id.label("team_id"))
+                     .where(_slot(role) == _w(index), Case.risk_level == risk, Case.phase != Phase.CLOSED.value)
+                     .order_by(Case.opened_at, Case.id).limit(bindparam("cap")).subquery())
+            parts.append(select(literal(index).label("w"), literal(risk).label("r"), inner.c.phase.label("phase"),
+                                sql_case((inner.c.team_id == bindparam("team", type_=_UUID), 1), else_=0)
+                                .label("ours")))
+    cells = union_all(*parts).subquery()
+    return (select(cells.c.w, cells.c.r, cells.c.phase, cells.c.ours, func.count())
+            .group_by(cells.c.w, cells.c.r, cells.c.phase, cells.c.ours))
+
+
+def _workers_params(team_id, workers: list[User]) -> dict:
+    return {"team": team_id, **{f"w{i}": w.id for i, w in enumerate(workers)}}
+
+
 def _case_cells(team_id, workers: list[User]) -> dict[uuid.UUID, Row]:
-    """One statement: for each worker and risk level, up to CELL_CAP + 1 open cases from the
-    worker's caseload index, grouped by phase and by whether the case is the team's."""
+    """One statement: per worker and risk level, the open cases (counted up to CELL_CAP) by phase."""
     rows = {w.id: Row(worker=w) for w in workers}
     if not workers:
         return rows
-    parts = []
-    for worker in workers:
-        slot = slot_of(worker)
-        for risk in RISKS:
-            inner = (select(Case.phase.label("phase"), Case.team_id.label("team_id"))
-                     .where(slot == worker.id, Case.risk_level == risk, Case.phase != Phase.CLOSED.value)
-                     .order_by(Case.opened_at, Case.id).limit(CELL_CAP + 1).subquery())
-            parts.append(select(literal(worker.id.hex).label("w"), literal(risk).label("r"),
-                                inner.c.phase.label("phase"),
-                                sql_case((inner.c.team_id == team_id, 1), else_=0).label("ours")))
-    cells = union_all(*parts).subquery()
-    grouped = db.session.execute(select(cells.c.w, cells.c.r, cells.c.phase, cells.c.ours, func.count())
-                                 .group_by(cells.c.w, cells.c.r, cells.c.phase, cells.c.ours)).all()
+    grouped = db.session.execute(_cells_statement(tuple(str(w.role) for w in workers)),
+                                 {**_workers_params(team_id, workers), "cap": CELL_CAP + 1}).all()
     seen: dict[tuple, int] = {}
     ours: dict[tuple, dict[str, int]] = {}
-    for w, risk, phase, mine, n in grouped:
-        key = (uuid.UUID(hex=w), risk)
+    for index, risk, phase, mine, n in grouped:
+        key = (workers[int(index)].id, risk)
         seen[key] = seen.get(key, 0) + n
         if mine:
             ours.setdefault(key, {})[phase] = ours.get(key, {}).get(phase, 0) + n
@@ -150,71 +175,99 @@ def _case_cells(team_id, workers: list[User]) -> dict[uuid.UUID, Row]:
     return rows
 
 
-def _team_cells(team_id) -> tuple[Row, Count]:
-    """One statement: the team's open cases per risk level (up to TEAM_CAP + 1 each, from the team's
-    caseload index) by phase, and how many of them nobody is assigned to."""
-    team = Row()
+@lru_cache(maxsize=1)
+def _team_statement():
+    """The team's open cases per risk level, up to `cap` each, by phase: read from the team's caseload
+    index alone (team, risk, opening time, id, phase), without touching the table."""
     parts = []
     for risk in RISKS:
-        inner = (select(Case.phase.label("phase"),
-                        and_(Case.assigned_counsellor_id.is_(None), Case.assigned_social_worker_id.is_(None))
-                        .label("nobody"))
-                 .where(Case.team_id == team_id, Case.risk_level == risk, Case.phase != Phase.CLOSED.value)
-                 .order_by(Case.opened_at, Case.id).limit(TEAM_CAP + 1).subquery())
-        parts.append(select(literal(risk).label("r"), inner.c.phase.label("phase"),
-                            sql_case((inner.c.nobody, 1), else_=0).label("nobody")))
+        inner = (select(Case.phase.label("phase"))
+                 .where(Case.team_id == bindparam("team", type_=_UUID), Case.risk_level == risk,
+                        Case.phase != Phase.CLOSED.value)
+                 .order_by(Case.opened_at, Case.id).limit(bindparam("cap")).subquery())
+        parts.append(select(literal(risk).label("r"), inner.c.phase.label("phase")))
     cells = union_all(*parts).subquery()
-    grouped = db.session.execute(select(cells.c.r, cells.c.phase, func.count(), func.sum(cells.c.nobody))
-                                 .group_by(cells.c.r, cells.c.phase)).all()
+    return select(cells.c.r, cells.c.phase, func.count()).group_by(cells.c.r, cells.c.phase)
+
+
+@lru_cache(maxsize=1)
+def _unassigned_statement():
+    """Open cases without a counsellor (their index range), up to `cap` of them, and how many of those
+    are the team's and have no social worker either."""
+    inner = (select(Case.team_id.label("team_id"), Case.assigned_social_worker_id.label("sw"))
+             .where(Case.assigned_counsellor_id.is_(None), Case.phase != Phase.CLOSED.value)
+             .limit(bindparam("cap")).subquery())
+    mine = and_(inner.c.team_id == bindparam("team", type_=_UUID), inner.c.sw.is_(None))
+    return select(func.count(), func.coalesce(func.sum(sql_case((mine, 1), else_=0)), 0))
+
+
+def _team_cells(team_id) -> tuple[Row, Count]:
+    """Two statements: the team's open cases by risk and phase (each risk level counted up to TEAM_CAP),
+    and the open cases nobody is assigned to (looked for among up to UNASSIGNED_SCAN cases without a
+    counsellor: beyond that the figure is a lower bound)."""
+    team = Row()
+    grouped = db.session.execute(_team_statement(), {"team": team_id, "cap": TEAM_CAP + 1}).all()
     per_risk: dict[str, int] = {}
     per_phase: dict[str, int] = {}
-    unassigned = 0
-    for risk, phase, n, nobody in grouped:
+    for risk, phase, n in grouped:
         per_risk[risk] = per_risk.get(risk, 0) + n
         per_phase[phase] = per_phase.get(phase, 0) + n
-        unassigned += int(nobody or 0)
     capped = {risk for risk, n in per_risk.items() if n > TEAM_CAP}
     for risk in RISKS:
         n = per_risk.get(risk, 0)
         team.by_risk[risk] = Count(min(n, TEAM_CAP), risk in capped)
     for phase in OPEN_PHASES:
         team.by_phase[phase] = Count(per_phase.get(phase, 0), bool(capped))
-    return team, Count(unassigned, bool(capped))
+    scanned, unassigned = db.session.execute(_unassigned_statement(),
+                                             {"team": team_id, "cap": UNASSIGNED_SCAN + 1}).one()
+    return team, Count(min(int(unassigned), TEAM_CAP), int(scanned) > UNASSIGNED_SCAN or int(unassigned) > TEAM_CAP)
+
+
+MEASURES = ("overdue", "first", "upcoming")
+
+
+@lru_cache(maxsize=128)
+def _tasks_statement(workers: int):
+    """Per worker, open tasks on the team's cases (open cases, and follow-ups of closed ones) that are
+    overdue, overdue first contacts, and tasks due in the coming days, each counted up to `cap`."""
+    now, soon = bindparam("now", type_=Task.due_at.type), bindparam("soon", type_=Task.due_at.type)
+    when = {"overdue": (Task.due_at < now,), "first": (Task.due_at < now, Task.kind == FIRST_CONTACT),
+            "upcoming": (Task.due_at >= now, Task.due_at < soon)}
+    parts = []
+    for index in range(workers):
+        for name in MEASURES:
+            inner = (select(Task.id).join(Case, Case.id == Task.case_id)
+                     .where(Task.assigned_to_id == _w(index), Task.done_at.is_(None), *when[name],
+                            Case.team_id == bindparam("team", type_=_UUID),
+                            or_(Case.phase != Phase.CLOSED.value, Task.kind == FOLLOW_UP))
+                     .order_by(Task.due_at, Task.id).limit(bindparam("cap")).subquery())
+            parts.append(select(literal(index).label("w"), literal(name).label("m"),
+                                select(func.count()).select_from(inner).scalar_subquery().label("n")))
+    return union_all(*parts)
 
 
 def _task_counts(team_id, workers: list[User], now: datetime) -> dict[tuple[uuid.UUID, str], Count]:
-    """One statement: per worker, open tasks on the team's cases (open cases, and follow-ups of closed
-    ones) that are overdue, overdue first contacts, and tasks due in the coming days, each counted up
-    to TASK_CAP."""
+    """One statement: the task figures of every worker (see _tasks_statement)."""
     if not workers:
         return {}
-    measures = {
-        "overdue": (Task.due_at < now,),
-        "first": (Task.due_at < now, Task.kind == FIRST_CONTACT),
-        "upcoming": (Task.due_at >= now, Task.due_at < now + UPCOMING),
-    }
-    parts = []
-    for worker in workers:
-        for name, when in measures.items():
-            inner = (select(Task.id).join(Case, Case.id == Task.case_id)
-                     .where(Task.assigned_to_id == worker.id, Task.done_at.is_(None), *when,
-                            Case.team_id == team_id, or_(Case.phase != Phase.CLOSED.value, Task.kind == FOLLOW_UP))
-                     .order_by(Task.due_at, Task.id).limit(TASK_CAP + 1).subquery())
-            parts.append(select(literal(worker.id.hex).label("w"), literal(name).label("m"),
-                                select(func.count()).select_from(inner).scalar_subquery().label("n")))
-    out = {}
-    for w, name, n in db.session.execute(union_all(*parts)).all():
-        out[(uuid.UUID(hex=w), name)] = Count(min(int(n), TASK_CAP), int(n) > TASK_CAP)
-    return out
+    rows = db.session.execute(_tasks_statement(len(workers)), {
+        **_workers_params(team_id, workers), "now": now, "soon": now + UPCOMING, "cap": TASK_CAP + 1}).all()
+    return {(workers[int(index)].id, name): Count(min(int(n), TASK_CAP), int(n) > TASK_CAP)
+            for index, name, n in rows}
+
+
+@lru_cache(maxsize=1)
+def _referrals_statement():
+    inner = (select(Referral.created_by_id.label("by"))
+             .where(Referral.team_id == bindparam("team", type_=_UUID), Referral.status == ReferralStatus.SENT.value,
+                    Referral.respond_by < bindparam("now", type_=Referral.respond_by.type))
+             .order_by(Referral.respond_by).limit(bindparam("cap")).subquery())
+    return select(inner.c.by, func.count()).group_by(inner.c.by)
 
 
 def _overdue_referrals(team_id, now: datetime) -> tuple[dict[uuid.UUID, int], bool]:
     """One statement: the team's sent referrals past their response deadline, per referring worker."""
-    inner = (select(Referral.created_by_id.label("by"))
-             .where(Referral.team_id == team_id, Referral.status == ReferralStatus.SENT.value,
-                    Referral.respond_by < now)
-             .order_by(Referral.respond_by).limit(REFERRAL_CAP + 1).subquery())
-    rows = db.session.execute(select(inner.c.by, func.count()).group_by(inner.c.by)).all()
+    rows = db.session.execute(_referrals_statement(), {"team": team_id, "now": now, "cap": REFERRAL_CAP + 1}).all()
     counts = {by: int(n) for by, n in rows}
     return counts, sum(counts.values()) > REFERRAL_CAP
 

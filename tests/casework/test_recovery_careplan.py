@@ -4,7 +4,7 @@ a social worker's view never holding clinical notes, and the client's summary at
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from carecycle.audit import AuditEvent
 from carecycle.validation import Conflict, Invalid
@@ -285,3 +285,46 @@ def test_plan_page_for_counsellor_and_print_summary_is_audited(client, db, make_
     exports = db.session.scalars(select(AuditEvent.reason).where(AuditEvent.action == "export",
                                                                  AuditEvent.object_type == "care_plan")).all()
     assert exports == ["client summary"]
+
+
+def test_two_saves_of_the_same_version_at_once_one_wins(app, db, make_user, make_case):
+    """Two writers with the same plan version at the same moment: one saves, the other gets a conflict."""
+    import threading
+
+    from carecycle.accounts.models import User
+    from carecycle.extensions import db as _db
+    from casework.models import Case
+    case, _counsellor, social = recovery_case(make_user, make_case)
+    plan = _plan(social, case, db)
+    goal = careplans.goal_json(careplans.goals_of(plan)[0])
+    case_id, user_id = case.id, social.id
+    db.session.commit()
+    barrier = threading.Barrier(2)
+    results = []
+
+    def save(title):
+        with app.app_context():
+            barrier.wait()
+            try:
+                careplans.save_plan(_db.session.get(User, user_id), _db.session.get(Case, case_id), 1,
+                                    {"goals": [{**goal, "title": title}]})
+                _db.session.commit()
+                results.append("saved")
+            except Conflict:
+                _db.session.rollback()
+                results.append("refused")
+            except Exception as error:  # SQLite: the second writer may be told the database is busy
+                _db.session.rollback()
+                results.append(f"refused:{type(error).__name__}")
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=save, args=(t,)) for t in ("First title", "Second title")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.split(":")[0] for r in results) == ["refused", "saved"]
+    db.session.expire_all()
+    assert db.session.scalar(select(CarePlan.version)) == 2
+    assert db.session.scalar(select(func.count()).select_from(CarePlanVersion)) == 2

@@ -204,3 +204,20 @@ def test_follow_ups_appear_on_my_day_and_the_page_records_one(client, db, make_u
     stranger = client.application.test_client()
     sign_in(stranger, make_user("social_worker", team="elsewhere").username)
     assert stranger.get(path).status_code == 404
+
+
+def test_reopening_by_hand_cancels_the_follow_ups_and_closing_again_schedules_new_ones(db, make_user, make_case):
+    case, _counsellor, social = _closed_case(db, make_user, make_case)
+    phases.reopen(social, case, case.version, "The client asked for help again.")
+    db.session.commit()
+    follow_ups = db.session.scalars(select(FollowUp).where(FollowUp.case_id == case.id)).all()
+    assert len(follow_ups) == 3 and all(f.cancelled_at is not None for f in follow_ups)
+    assert db.session.scalars(select(Task).where(Task.case_id == case.id, Task.kind == "follow_up",
+                                                 Task.done_at.is_(None))).all() == []
+    case.phase = "recovery"
+    db.session.commit()
+    phases.request_closure(social, case, case.version, SUMMARY, "moved_away")
+    db.session.commit()
+    open_now = db.session.scalars(select(FollowUp).where(FollowUp.case_id == case.id,
+                                                         FollowUp.cancelled_at.is_(None))).all()
+    assert sorted(f.months for f in open_now) == [1, 3, 6]

@@ -68,8 +68,9 @@ def test_other_instruments_get_no_markers():
 
 def test_outcome_in_words(app):
     with app.test_request_context():
-        assert outcome_statement("PHQ-9", "phq9", [17, 12, 8]) == "PHQ-9 reliably improved: 17 -> 8 (response " \
-                                                                  "(score at least halved))"
+        assert outcome_statement("PHQ-9", "phq9", [17, 12, 8]) == "PHQ-9 reliably improved: 17 -> 8 (response)"
+        assert outcome_statement("PHQ-9", "phq9", [17, 4]) == \
+            "PHQ-9 reliably improved: 17 -> 4 (remission, response)"
         assert outcome_statement("PHQ-9", "phq9", [9, 15]) == "PHQ-9 reliably deteriorated: 9 -> 15"
         assert outcome_statement("PHQ-9", "phq9", [12, 11]) == "PHQ-9: no reliable change, 12 -> 11"
         assert outcome_statement("WHO-5", "who5", [7, 16], 4) == "WHO-5 reliably improved: 28% -> 64%"
