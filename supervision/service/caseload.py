@@ -30,9 +30,9 @@ from referrals.models import Referral
 from referrals.enums import ReferralStatus
 from supervision.service.common import ZERO, Count, as_uuid, csv_text, team_workers
 
-CELL_CAP = 100        # open cases per worker and risk level ("100+")
+CELL_CAP = 50         # open cases per worker and risk level ("50+")
 TEAM_CAP = 1000       # open cases of the team per risk level ("1000+")
-TASK_CAP = 100        # tasks per worker and kind of count ("100+")
+TASK_CAP = 50         # tasks per worker and kind of count ("50+")
 REFERRAL_CAP = 1000   # overdue referrals of the team
 UNASSIGNED_SCAN = 2000  # open cases without a counsellor looked at for "not assigned to anyone"
 UPCOMING = timedelta(days=7)
