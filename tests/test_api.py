@@ -74,7 +74,7 @@ def test_bearer_requests_need_no_csrf(client, make_user, db):
     assert response.status_code == 405
 
 
-def test_token_user_without_permission_gets_403_json(tmp_path):
+def test_token_user_without_permission_gets_403_json(tmp_path, db):
     from carecycle.api import ApiError, area_api, json_body
     from carecycle.permissions import Permission, requires
     from tests.conftest import dispose, make_app
