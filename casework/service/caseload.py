@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from sqlalchemy import and_, bindparam, case as sql_case, false, func, literal, or_, select, union_all
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import contains_eager, joinedload, load_only
 
 from carecycle.alerts import Alert, AlertState
 from carecycle.database import utcnow
@@ -23,7 +23,7 @@ from carecycle.extensions import db
 from carecycle.permissions import Permission, role_has
 from carecycle.roles import Role
 from casework.enums import Phase, RiskLevel
-from casework.models import Case, Task
+from casework.models import Case, Client, Task
 from casework.service.access import _grant_case_ids
 from casework.service.tasks import today_bounds
 
@@ -32,6 +32,11 @@ TASK_COUNT_CAP = 100   # "100+ overdue"
 HIGHEST_RISK_FIRST = sorted(RiskLevel, key=lambda r: -r.rank)
 RISK_RANK = sql_case({r.value: -r.rank for r in RiskLevel}, value=Case.risk_level, else_=0)
 ORDER = (RISK_RANK, Case.opened_at, Case.id)
+# What the lists show, loaded in the same statement: a case's list columns and its client's names.
+CASE_COLUMNS = (Case.client_id, Case.team_id, Case.phase, Case.risk_level, Case.priority, Case.source,
+                Case.assigned_counsellor_id, Case.assigned_social_worker_id, Case.opened_at, Case.closed_at,
+                Case.version)
+CLIENT_NAMES = (Client._full_name, Client._preferred_name)
 
 
 # ------------------------------------------------------------------ whose cases
@@ -131,7 +136,8 @@ def _page_statement(kind: str, closed: bool):
     merged = union_all(*[select(p.c.id, p.c.rank, p.c.opened_at) for p in parts]).subquery()
     wanted = (select(merged.c.id).order_by(merged.c.rank, merged.c.opened_at, merged.c.id)
               .offset(bindparam("cl_offset")).limit(bindparam("cl_limit")))
-    return select(Case).options(joinedload(Case.client)).where(Case.id.in_(wanted)).order_by(*ORDER)
+    return (select(Case).options(load_only(*CASE_COLUMNS), joinedload(Case.client).load_only(*CLIENT_NAMES))
+            .where(Case.id.in_(wanted)).order_by(*ORDER))
 
 
 @lru_cache(maxsize=None)
@@ -187,7 +193,9 @@ def _task_statement(kind: str, today: bool):
     when = ((Task.due_at >= bindparam("day_now"), Task.due_at < bindparam("day_end")) if today
             else (Task.due_at < bindparam("day_now"),))
     return (select(Task).join(Task.case).where(*_my_open_tasks(kind), *when)
-            .options(contains_eager(Task.case).joinedload(Case.client)).order_by(Task.due_at, Task.id)
+            .options(contains_eager(Task.case).load_only(*CASE_COLUMNS),
+                     contains_eager(Task.case).joinedload(Case.client).load_only(*CLIENT_NAMES))
+            .order_by(Task.due_at, Task.id)
             .limit(bindparam("day_limit")))
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from carecycle import breakglass
 from carecycle.accounts.models import User
-from carecycle.audit import record_event
+from carecycle.audit import record_event, record_view
 from carecycle.breakglass import BreakGlassGrant
 from carecycle.database import utcnow
 from carecycle.extensions import db
@@ -95,7 +95,9 @@ def _risk_items(supervisor) -> list[Item]:
                                  (_l("Screener suggested"),
                                   RiskLevel(a.suggested_level).label if a.suggested_level in RiskLevel._value2member_map_
                                   else "—"),
-                                 (_l("Case phase"), Phase(a.case.phase).label)]))
+                                 (_l("Case phase"), Phase(a.case.phase).label),
+                                 (_l("Rationale"), a.rationale)]))
+        record_view("risk_assessment", a.id)
     return items
 
 
@@ -108,7 +110,9 @@ def _closure_items(supervisor) -> list[Item]:
                           url_for("casework.case_detail", case_id=r.case_id),
                           own=r.requested_by_id == supervisor.id,
                           facts=[(_l("Reason"), ClosureReason(r.reason).label),
-                                 (_l("Current risk"), RiskLevel(r.case.risk_level).label)]))
+                                 (_l("Current risk"), RiskLevel(r.case.risk_level).label),
+                                 (_l("Closure summary"), r.summary)]))
+        record_view("closure_request", r.id)
     return items
 
 
@@ -157,7 +161,8 @@ def _override_items(supervisor) -> list[Item]:
 
 
 def queue(supervisor) -> list[Item]:
-    """Everything waiting for the supervisor, most urgent first, then the longest waiting."""
+    """Everything waiting for the supervisor, most urgent first, then the longest waiting. Showing a
+    risk assessment's rationale or a closure summary is a view of the case record: each is audited."""
     items = (_risk_items(supervisor) + _closure_items(supervisor) + _break_glass_items(supervisor)
              + _article_items(supervisor) + _override_items(supervisor))
     items.sort(key=lambda i: (not i.urgent, i.at))

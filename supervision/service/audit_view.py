@@ -4,13 +4,12 @@ a whitelist (anything else is refused with a message, never passed to the databa
 says whether the hash chain verifies (carecycle.audit.verify_chain).
 
 Verifying reads the whole chain, so the page checks it live while the chain is short
-(`AUDIT_LIVE_VERIFY_MAX` events, 50,000 by default); above that it shows the last stored check
+(`CARECYCLE_AUDIT_LIVE_VERIFY_MAX` events, 50,000 by default); above that it shows the last stored check
 with its time and offers a button to run one now."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from flask import current_app
 from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import select
 
@@ -18,6 +17,7 @@ from carecycle.accounts.models import User
 from carecycle.audit import AuditEvent, AuditHead, record_event, verify_chain
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.notifications import setting
 from carecycle.roles import Role
 from carecycle.validation import Invalid
 from supervision.models import AuditVerification
@@ -162,7 +162,7 @@ def verify_now(user) -> AuditVerification:
 def chain_status(user) -> AuditVerification | None:
     """The chain's state for the page: checked now while the chain is short enough, else the last
     stored check (None when there is none yet)."""
-    limit = int(current_app.config.get("AUDIT_LIVE_VERIFY_MAX", LIVE_VERIFY_MAX))
+    limit = int(setting("AUDIT_LIVE_VERIFY_MAX", LIVE_VERIFY_MAX))
     if chain_length() <= limit:
         return verify_now(user)
     return db.session.scalar(select(AuditVerification).order_by(AuditVerification.at.desc()).limit(1))

@@ -34,6 +34,10 @@ def test_the_queue_holds_every_kind_and_each_is_decided_with_a_comment(db, clien
         assert f'id="item-{item.id}"' in page
     assert page.index(f'id="item-{risk.id}"') < page.index(f'id="item-{closure.id}"')  # imminent first
     assert "Covering the duty phone tonight" in page and "Sleep after a shock" in page  # enough to decide
+    assert "Plan and intent this week." in page and "Goals reached, client stable." in page
+    viewed = {(e.object_type, e.object_id) for e in db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "view", AuditEvent.actor_id == c.supervisor.id))}
+    assert ("risk_assessment", str(risk.id)) in viewed and ("closure_request", str(closure.id)) in viewed
 
     assert _decide(client, "risk", risk.id, "acknowledge", "Seen; call daily.").status_code == 302
     refused = _decide(client, "closure", closure.id, "reject", "")
