@@ -6,6 +6,7 @@ route (GET /healthz) and then the screening endpoint with a threaded load genera
 time and count, and prints both throughputs and their ratio. Target: screening >= 30 % of bare.
 
     .venv/bin/python bench/screening.py [--seconds 10] [--threads 8] [--max-requests 100000]
+                                        [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
 
 The per-address screening limit is raised for the run through CARECYCLE_SCREENING_RATE_LIMIT.
 Only loopback addresses are contacted; the server is stopped and the folder removed at the end."""
@@ -37,12 +38,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def environment(folder: Path) -> dict:
+def environment(folder: Path, database_url: str) -> dict:
     env = dict(os.environ)
     env.update({
         "CARECYCLE_ENV": "development",
         "CARECYCLE_INSTANCE_PATH": str(folder),
-        "DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
+        "DATABASE_URL": database_url,
         "CARECYCLE_SCREENING_RATE_LIMIT": str(10 ** 9),
     })
     env.pop("CARECYCLE_KEYS", None)
@@ -51,11 +52,34 @@ def environment(folder: Path) -> dict:
     return env
 
 
+class ThrowawayPostgres:
+    """A database of its own on the PostgreSQL server given, dropped at the end."""
+
+    def __init__(self, server_url: str):
+        import psycopg
+
+        self.psycopg = psycopg
+        self.server_url = server_url
+        self.name = f"carecycle_bench_{os.getpid()}_{random.randint(0, 10 ** 6)}"
+
+    def _admin(self, statement: str) -> None:
+        with self.psycopg.connect(self.server_url, autocommit=True) as connection:
+            connection.execute(statement)
+
+    def __enter__(self) -> str:
+        self._admin(f'CREATE DATABASE "{self.name}"')
+        base, _, _ = self.server_url.rpartition("/")
+        return base.replace("postgresql://", "postgresql+psycopg://", 1) + "/" + self.name
+
+    def __exit__(self, *exc) -> None:
+        self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
 def wait_until_up(port: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            connection = http.client.HTTPConnection(HOST, port, timeout=2)
+            connection = http.client.HTTPConnection(HOST, port, timeout=2)  # readiness probe
             connection.request("GET", "/healthz")
             if connection.getresponse().status == 200:
                 return
@@ -64,9 +88,9 @@ def wait_until_up(port: int, timeout: float = 30.0) -> None:
     raise SystemExit("the server did not start in time")
 
 
-def one_request(port: int, method: str, path: str, body: bytes | None) -> tuple[int, float]:
+def one_request(port: int, method: str, path: str, body: bytes | None, source: str) -> tuple[int, float]:
     started = time.perf_counter()
-    connection = http.client.HTTPConnection(HOST, port, timeout=10)
+    connection = http.client.HTTPConnection(HOST, port, timeout=10, source_address=(source, 0))
     try:
         headers = {"Content-Type": "application/json"} if body is not None else {}
         connection.request(method, path, body=body, headers=headers)
@@ -84,8 +108,9 @@ def drive(port: int, make_request, seconds: float, threads: int, max_requests: i
     budget = [max_requests]
     stop_at = time.monotonic() + seconds
 
-    def worker():
+    def worker(index: int):
         rng = random.Random()
+        source = f"127.0.0.{2 + index}"  # each client its own loopback address, as distinct residents
         while time.monotonic() < stop_at:
             with lock:
                 if budget[0] <= 0:
@@ -93,7 +118,7 @@ def drive(port: int, make_request, seconds: float, threads: int, max_requests: i
                 budget[0] -= 1
             method, path, body = make_request(rng)
             try:
-                status, latency = one_request(port, method, path, body)
+                status, latency = one_request(port, method, path, body, source)
             except OSError:
                 status, latency = 0, 0.0
             with lock:
@@ -104,7 +129,7 @@ def drive(port: int, make_request, seconds: float, threads: int, max_requests: i
                     stats["errors"] += 1
 
     started = time.monotonic()
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    pool = [threading.Thread(target=worker, args=(index,)) for index in range(threads)]
     for thread in pool:
         thread.start()
     for thread in pool:
@@ -134,12 +159,22 @@ def describe(name: str, stats: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of each measured phase")
-    parser.add_argument("--threads", type=int, default=8, help="concurrent clients")
+    parser.add_argument("--threads", type=int, default=8, choices=range(1, 201), metavar="1..200",
+                        help="concurrent clients, each from its own loopback address")
     parser.add_argument("--max-requests", type=int, default=100_000, help="cap per phase")
+    parser.add_argument("--postgres", metavar="URL", default=None,
+                        help="run on a throwaway database of this PostgreSQL server instead of SQLite, "
+                             "e.g. postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
+    if args.postgres:
+        with ThrowawayPostgres(args.postgres) as url:
+            return run(args, url, "PostgreSQL")
+    return run(args, None, "SQLite")
 
+
+def run(args, database_url: str | None, engine: str) -> int:
     folder = Path(tempfile.mkdtemp(prefix="carecycle-bench-"))
-    env = environment(folder)
+    env = environment(folder, database_url or f"sqlite:///{folder / 'bench.db'}")
     server = None
     try:
         subprocess.run([str(BIN / "carecycle"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
@@ -151,7 +186,7 @@ def main() -> int:
         warm = min(2.0, args.seconds)
         drive(port, bare, warm, args.threads, 2000, 200)
         drive(port, screening, warm, args.threads, 2000, 201)
-        print(f"CareCycle screening benchmark: gunicorn 2 workers, SQLite, {args.threads} client threads, "
+        print(f"CareCycle screening benchmark: gunicorn 2 workers, {engine}, {args.threads} client threads, "
               f"{args.seconds:.0f} s per phase (cpu count {os.cpu_count()})")
         plain = drive(port, bare, args.seconds, args.threads, args.max_requests, 200)
         print(describe("GET /healthz (bare route)", plain))

@@ -60,9 +60,10 @@ def create_screening():
                        fields={key: str(message) for key, message in invalid.fields.items()})
     except results.RateLimited:
         raise ApiError(429, "Too many screenings from this address; wait a few minutes.")
+    result_id, linked = result.id, result.user_id is not None  # read before commit expires them
     db.session.commit()
-    response = jsonify(outcome.as_dict(result.id))
+    response = jsonify(outcome.as_dict(result_id))
     response.status_code = 201
-    if result.user_id is not None:
-        response.headers["Location"] = url_for("screening.result", result_id=result.id)
+    if linked:
+        response.headers["Location"] = url_for("screening.result", result_id=result_id)
     return response

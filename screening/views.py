@@ -145,9 +145,10 @@ def take(instrument_id):
                         "and try again."), "error")
                 return _render_form(instrument, language, step, given, errors, sex, shown, general), 429
             else:
+                result_id = result.id  # read before commit expires it
                 db.session.commit()
-                remember_result(result.id)
-                return redirect(url_for("screening.result", result_id=result.id))
+                remember_result(result_id)
+                return redirect(url_for("screening.result", result_id=result_id))
     status = 400 if errors or general else 200
     return _render_form(instrument, language, step, given, errors, sex, shown, general), status
 

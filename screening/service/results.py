@@ -44,17 +44,18 @@ def submit(instrument: Instrument, answers, *, sex: str | None = None, language:
     """Score and store one screening (the caller commits). Raises InvalidAnswers (nothing stored)
     or RateLimited."""
     outcome = score(instrument, answers, sex=sex)
-    cfg = current_app.config
-    if not ratelimit.allow("screening", address or "-", cfg["SCREENING_RATE_LIMIT"],
-                           timedelta(seconds=cfg["SCREENING_RATE_WINDOW"])):
-        raise RateLimited()
     owner = user if links_to_account(user) else None
+    # Built (and encrypted) before the first statement, so the write transaction stays short.
     result = ScreeningResult(instrument=instrument.id, instrument_version=instrument.version, score=outcome.score,
                              band=outcome.band, flags=" ".join(outcome.flags), crisis=outcome.crisis,
                              language=language, user_id=owner.id if owner else None)
     result.answers = list(outcome.answers)
     if outcome.sex:
         result.respondent = {"sex": outcome.sex}
+    cfg = current_app.config
+    if not ratelimit.allow("screening", address or "-", cfg["SCREENING_RATE_LIMIT"],
+                           timedelta(seconds=cfg["SCREENING_RATE_WINDOW"])):
+        raise RateLimited()
     db.session.add(result)
     if owner is not None:
         db.session.flush()

@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from carecycle.audit import record_event
 from carecycle.database import utcnow
+from carecycle.errors import render_error
 from carecycle.extensions import db
 from carecycle.permissions import Permission, requires
 from carecycle.validation import Invalid
@@ -40,7 +41,7 @@ def stats():
 def stats_csv():
     period, errors = _period()
     if errors:
-        return render_template("errors/error.html", status=422, title="", text=" ".join(errors.values())), 422
+        return render_error(422, " ".join(str(m) for m in errors.values()))
     scope = service.scope_for(current_user)
     body = service.stats_csv(service.present(service.compute(scope, period)))
     record_event("export", "statistics", scope.team_id, reason=f"csv {period.first}..{period.last}")
