@@ -88,7 +88,8 @@ def test_drill_input_is_checked_and_nothing_is_saved(db, client, crew, make_user
 
 def test_readiness_shows_the_last_drill_per_volunteer_team(db, client, crew, app):
     c = crew()
-    first, second, never = _team(db, "Alpha team"), _team(db, "Bravo team"), _team(db, "Charlie team")
+    first, second = _team(db, "Alpha team"), _team(db, "Bravo team")
+    _team(db, "Charlie team")  # never drilled
     with app.test_request_context():
         old = service.record_drill(c.supervisor, {"scenario": "Old drill", "held_on": date.today() - timedelta(days=400),
                                                   "volunteer_team_ids": [str(first.id)]})
