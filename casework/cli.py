@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
+from operator import itemgetter
 
 import click
 from flask import current_app
@@ -145,8 +146,9 @@ def sqlite_value(value):
     return value
 
 
-def build_batch(bounds: tuple[int, int]) -> tuple[list, list, list, list]:
-    """Rows of clients start..end-1, per table (client, case, event, task)."""
+def build_batch(bounds: tuple[int, int]) -> tuple:
+    """Rows of clients start..end-1, per table (client, case, event, task): `(columns, rows)`, the
+    rows as tuples of stored values on SQLite, as dicts otherwise (columns None)."""
     from casework.models import Case, CaseEvent, Client, Task
     w = _WORKER
     tables = (Client.__table__, Case.__table__, CaseEvent.__table__, Task.__table__)
@@ -157,19 +159,27 @@ def build_batch(bounds: tuple[int, int]) -> tuple[list, list, list, list]:
         out[1].append(case)
         out[2].append(event)
         out[3].extend(tasks)
+    result = []
     for table, rows in zip(tables, out):
-        if not rows:
-            continue
-        missing = [c.default for c in table.columns if c.name not in rows[0] and c.default is not None]
-        for k, row in enumerate(rows):
-            row = _fill_defaults(table, row, missing)
-            rows[k] = {name: sqlite_value(v) for name, v in row.items()} if w["native"] else row
-    return out
+        if rows:
+            missing = [c.default for c in table.columns if c.name not in rows[0] and c.default is not None]
+            rows = [_fill_defaults(table, row, missing) for row in rows]
+        if rows and w["native"]:
+            columns = tuple(rows[0])
+            stored = [tuple(sqlite_value(row[name]) for name in columns) for row in rows]
+            stored.sort(key=itemgetter(columns.index("id")))  # primary-key order: the key index grows in runs
+            result.append((columns, stored))
+        else:
+            result.append((None, rows))
+    return tuple(result)
 
 
-def _native_table(table):
-    """The same table without column types, for rows already in their stored form."""
-    return sql_table(table.name, *(sql_column(c.name) for c in table.columns))
+def native_insert(table, columns: tuple, dialect) -> str:
+    """A Core insert() of these columns, compiled once; the rows go to the driver's executemany."""
+    compiled = insert(sql_table(table.name, *(sql_column(name) for name in columns))).compile(dialect=dialect)
+    if tuple(compiled.positiontup or ()) != columns:
+        raise click.ClickException(f"bench seed: unexpected parameter order for {table.name}")
+    return str(compiled)
 
 
 def check_native_rows(table, typed_row: dict, native_row: dict, dialect) -> None:
@@ -220,6 +230,66 @@ def _bench_accounts(counsellors: int, password: str | None):
     return team, ids, generated
 
 
+def _load(connection, tables, context: dict, bounds, have: int, todo: int, rebuild_indexes: bool) -> int:
+    """Write the batches (built in worker processes) with executemany; returns the rows written."""
+    native = connection.dialect.name == "sqlite"
+    if native:
+        raw = connection.connection.dbapi_connection  # no transaction yet: pragmas may change
+        raw.execute("PRAGMA cache_size=-262144")  # 256 MB for this connection's pages
+        raw.execute("PRAGMA synchronous=NORMAL")  # WAL: still consistent after a crash
+        _check_native(tables, context, have, connection.dialect)
+    context = {**context, "native": native}
+    indexes = [index for table in tables for index in table.indexes] if rebuild_indexes else []
+    for index in indexes:
+        index.drop(connection, checkfirst=True)
+    connection.commit()
+    rows_written, waited, written = 0, 0.0, 0.0
+    try:
+        batches = _batches(context, bounds)
+        for _start, end in bounds:
+            mark = time.perf_counter()
+            built = next(batches)
+            waited += time.perf_counter() - mark
+            mark = time.perf_counter()
+            for table, (columns, rows) in zip(tables, built):
+                if not rows:
+                    continue
+                if columns:  # SQLite: stored values, checked against the column types first
+                    connection.exec_driver_sql(native_insert(table, columns, connection.dialect), rows)
+                else:
+                    connection.execute(insert(table), rows)
+                rows_written += len(rows)
+            connection.commit()
+            written += time.perf_counter() - mark
+            click.echo(f"  {end - have}/{todo} clients", err=True)
+        batches.close()
+    finally:
+        connection.rollback()
+        mark = time.perf_counter()
+        for index in indexes:  # also after an interruption: the tables never stay without their indexes
+            index.create(connection, checkfirst=True)
+        connection.commit()
+        if indexes:
+            click.echo(f"  rebuilt {len(indexes)} indexes in {time.perf_counter() - mark:.2f} s", err=True)
+    click.echo(f"  waited {waited:.2f} s for rows to be built, {written:.2f} s writing them", err=True)
+    return rows_written
+
+
+def _check_native(tables, context: dict, start: int, dialect) -> None:
+    """One sample row per table: its stored form must be what the column types would store."""
+    checked: set = set()
+    for i in range(start, start + 100):
+        client, case, event, client_tasks = bench_rows(i, context["seed"], context["team_id"],
+                                                       context["counsellor_ids"], context["now"], context["ring"])
+        for table, row in zip(tables, (client, case, event, *client_tasks[:1])):
+            if table.name not in checked:
+                row = _fill_defaults(table, row)
+                check_native_rows(table, row, {k: sqlite_value(v) for k, v in row.items()}, dialect)
+                checked.add(table.name)
+        if len(checked) == len(tables):
+            return
+
+
 @click.group("bench")
 def bench_cli():
     """Benchmark data (refused in production)."""
@@ -231,11 +301,15 @@ def bench_cli():
 @click.option("--counsellors", default=4, show_default=True, type=click.IntRange(1, 500),
               help="Counsellors of the bench team the cases are spread over (bench_counsellor1, ...).")
 @click.option("--seed", default=4, show_default=True, type=int, help="Random seed: the same seed, the same records.")
-@click.option("--batch", default=5000, show_default=True, type=click.IntRange(100, 100_000), help="Rows per insert batch.")
+@click.option("--batch", default=10_000, show_default=True, type=click.IntRange(100, 100_000),
+              help="Clients per batch (built in a worker process, written in one transaction).")
+@click.option("--rebuild-indexes/--keep-indexes", default=True, show_default=True,
+              help="Drop the seeded tables' secondary indexes during the load and build them again at the end "
+                   "(the usual way to bulk-load; the rebuild is part of the time measured).")
 @click.option("--password-stdin", is_flag=True,
               help="Read the bench accounts' password from standard input (otherwise one is generated and printed).")
 @with_appcontext
-def bench_seed(total, counsellors, seed, batch, password_stdin):
+def bench_seed(total, counsellors, seed, batch, rebuild_indexes, password_stdin):
     """Seed bench clients, cases, timeline events and tasks in the team "Bench"."""
     from carecycle.accounts import service as accounts
     from carecycle.audit import record_event
@@ -264,44 +338,14 @@ def bench_seed(total, counsellors, seed, batch, password_stdin):
         return
     ring, now = keyring(), utcnow()
     tables = (Client.__table__, Case.__table__, CaseEvent.__table__, Task.__table__)
-    connection = db.session.connection()
-    native = connection.dialect.name == "sqlite"
-    if native:
-        connection.exec_driver_sql("PRAGMA cache_size=-262144")  # 256 MB for this connection's index pages
-        checked: set = set()
-        for i in range(have, have + 100):  # one sample row per table, checked against the column types
-            client, case, event, client_tasks = bench_rows(i, seed, team.id, counsellor_ids, now, ring)
-            for table, row in zip(tables, (client, case, event, *client_tasks[:1])):
-                if table.name not in checked:
-                    row = _fill_defaults(table, row)
-                    check_native_rows(table, row, {k: sqlite_value(v) for k, v in row.items()}, connection.dialect)
-                    checked.add(table.name)
-            if len(checked) == len(tables):
-                break
-    targets = [_native_table(t) for t in tables] if native else list(tables)
-    context = {"seed": seed, "team_id": team.id, "counsellor_ids": counsellor_ids, "now": now, "ring": ring,
-               "native": native}
+    context = {"seed": seed, "team_id": team.id, "counsellor_ids": counsellor_ids, "now": now, "ring": ring}
     bounds = [(start, min(start + batch, total)) for start in range(have, total, batch)]
-    started = time.perf_counter()
-    rows_written, waited, written = 0, 0.0, 0.0
-    batches = _batches(context, bounds)
-    for start, end in bounds:
-        mark = time.perf_counter()
-        built = next(batches)
-        waited += time.perf_counter() - mark
-        mark = time.perf_counter()
-        connection = db.session.connection()
-        for target, rows in zip(targets, built):
-            if rows:
-                connection.execute(insert(target), rows)
-                rows_written += len(rows)
-        db.session.commit()
-        written += time.perf_counter() - mark
-        click.echo(f"  {end - have}/{todo} clients", err=True)
-    batches.close()
+    db.session.commit()  # reading team.id began a transaction (SQLite: the write lock); the load needs it
+    with db.engine.connect() as connection:  # the load's own connection, tuned before its first transaction
+        started = time.perf_counter()
+        rows_written = _load(connection, tables, context, bounds, have, todo, rebuild_indexes)
     elapsed = time.perf_counter() - started
-    click.echo(f"  waited {waited:.2f} s for rows to be built, {written:.2f} s writing them", err=True)
-    record_event("create", "bench_seed", team.id, reason=f"clients={todo}")
+    record_event("create", "bench_seed", context["team_id"], reason=f"clients={todo}")
     db.session.commit()
     click.echo(f"seeded {todo} clients with cases ({rows_written} rows) in {elapsed:.2f} s: "
                f"{todo / elapsed:.0f} clients/s; the bench team now holds {total}")

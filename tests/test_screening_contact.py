@@ -144,7 +144,7 @@ def test_admin_manages_crisis_resources(client, db, login_as):
               page=f"/screening/crisis-resources/{resource.id}/delete")
     assert count(db, CrisisResource) == 0
     actions = [e.action for e in db.session.scalars(select(AuditEvent).where(
-        AuditEvent.object_type == "crisis_resource"))]
+        AuditEvent.object_type == "crisis_resource").order_by(AuditEvent.seq))]
     assert actions == ["create", "update", "delete"]
 
 

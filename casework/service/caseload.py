@@ -33,8 +33,7 @@ HIGHEST_RISK_FIRST = sorted(RiskLevel, key=lambda r: -r.rank)
 RISK_RANK = sql_case({r.value: -r.rank for r in RiskLevel}, value=Case.risk_level, else_=0)
 ORDER = (RISK_RANK, Case.opened_at, Case.id)
 # What the lists show, loaded in the same statement: a case's list columns and its client's names.
-CASE_COLUMNS = (Case.client_id, Case.team_id, Case.phase, Case.risk_level, Case.priority, Case.source,
-                Case.assigned_counsellor_id, Case.assigned_social_worker_id, Case.opened_at, Case.closed_at,
+CASE_COLUMNS = (Case.client_id, Case.phase, Case.risk_level, Case.priority, Case.opened_at, Case.closed_at,
                 Case.version)
 CLIENT_NAMES = (Client._full_name, Client._preferred_name)
 
@@ -196,7 +195,7 @@ def _task_statement(kind: str, today: bool):
             .options(contains_eager(Task.case).load_only(*CASE_COLUMNS),
                      contains_eager(Task.case).joinedload(Case.client).load_only(*CLIENT_NAMES))
             .order_by(Task.due_at, Task.id)
-            .limit(bindparam("day_limit")))
+            .offset(bindparam("day_offset")).limit(bindparam("day_limit")))
 
 
 @lru_cache(maxsize=None)
@@ -214,8 +213,9 @@ _NEXT_DUE = (select(Task.case_id, func.min(Task.due_at))
              .group_by(Task.case_id))
 
 
-def my_day(user, *, limit: int = 25, now: datetime | None = None) -> MyDay:
-    """Claimed alerts, overdue and due-today tasks on visible open cases, and cases by risk.
+def my_day(user, *, task_limit: int = 10, case_limit: int = 25, now: datetime | None = None) -> MyDay:
+    """Claimed alerts, the most pressing overdue and due-today tasks on visible open cases (the rest
+    are a click away, see task_page), and the cases by risk.
 
     A fixed set of statements whatever the size: the break-glass grant lookup, claimed alerts,
     overdue tasks, today's tasks, both capped task counts at once, the cases, their capped count
@@ -226,13 +226,47 @@ def my_day(user, *, limit: int = 25, now: datetime | None = None) -> MyDay:
     day = MyDay(day_end=end)
     day.claimed_alerts = list(db.session.scalars(
         select(Alert).where(Alert.state == AlertState.CLAIMED.value, Alert.claimed_by_id == user.id)
-        .order_by(Alert.deadline).limit(limit)))
-    params = {**scope.params, "day_now": now, "day_end": end, "day_limit": limit, "day_cap": TASK_COUNT_CAP}
+        .order_by(Alert.deadline).limit(case_limit)))
+    params = {**scope.params, "day_now": now, "day_end": end, "day_offset": 0, "day_limit": task_limit,
+              "day_cap": TASK_COUNT_CAP}
     day.overdue = list(db.session.scalars(_task_statement(scope.kind, False), params).unique())
     day.due_today = list(db.session.scalars(_task_statement(scope.kind, True), params).unique())
     overdue, today = db.session.execute(_task_count_statement(scope.kind), params).one()
     day.overdue_total, day.due_today_total = int(overdue), int(today)
     day.totals_capped = (overdue >= TASK_COUNT_CAP, today >= TASK_COUNT_CAP)
-    day.cases = caseload_page(user, 1, limit, scope=scope)
+    day.cases = caseload_page(user, 1, case_limit, scope=scope)
     day.next_due = dict(db.session.execute(_NEXT_DUE, {"case_ids": [c.id for c in day.cases.items]}).all())
     return day
+
+
+@dataclass
+class TaskPage:
+    items: list
+    page: int
+    has_next: bool
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def prev_num(self) -> int | None:
+        return self.page - 1 if self.has_prev else None
+
+    @property
+    def next_num(self) -> int | None:
+        return self.page + 1 if self.has_next else None
+
+    pages = None  # not counted: the pager shows "Page n"
+
+
+def task_page(user, when: str, page: int = 1, per_page: int = 25, now: datetime | None = None) -> TaskPage:
+    """All of the user's overdue (`when="overdue"`) or due-later-today tasks, a page at a time."""
+    now = now or utcnow()
+    _start, end = today_bounds(now)
+    scope = caseload_scope(user)
+    page = max(1, page)
+    rows = list(db.session.scalars(_task_statement(scope.kind, when == "today"), {
+        **scope.params, "day_now": now, "day_end": end, "day_offset": (page - 1) * per_page,
+        "day_limit": per_page + 1}).unique())
+    return TaskPage(rows[:per_page], page, len(rows) > per_page)

@@ -9,7 +9,7 @@ from flask_wtf.csrf import generate_csrf
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.permissions import Permission, can, requires
-from carecycle.urls import safe_next
+from carecycle.urls import page_arg, safe_next
 from carecycle.validation import Conflict, Invalid
 from casework.forms import NextContactForm
 from casework.service import access, caseload, tasks as service
@@ -38,6 +38,18 @@ def my_day():
     day = caseload.my_day(current_user)  # read only: nothing to commit (a commit would expire what was loaded)
     return render_template("casework/tasks/my_day.html", day=day, now=utcnow(), csrf=generate_csrf(),
                            may_edit=can(Permission.CASES_EDIT), back=url_for("casework.my_day"))
+
+
+@bp.route("/my-day/tasks")
+@requires(Permission.CASES_VIEW)
+def my_tasks():
+    """All overdue tasks (`?when=overdue`) or all due later today (`?when=today`), a page at a time."""
+    when = "today" if request.args.get("when") == "today" else "overdue"
+    tasks = caseload.task_page(current_user, when, page_arg())
+    heading = _("Tasks due later today") if when == "today" else _("Overdue tasks")
+    return render_template("casework/tasks/list.html", tasks=tasks, when=when, heading=heading,
+                           csrf=generate_csrf(), may_edit=can(Permission.CASES_EDIT),
+                           back=url_for("casework.my_tasks", when=when, page=tasks.page))
 
 
 @bp.route("/cases/<case_id>/next-contact", methods=["GET", "POST"])

@@ -177,6 +177,23 @@ def test_my_day_lists_claimed_alerts_overdue_and_today_tasks_and_cases_by_risk(c
     assert theirs.id not in [c.id for c in day.cases.items]
 
 
+def test_my_day_shows_the_oldest_overdue_tasks_and_links_to_all(client, login_as, make_case, db):
+    worker = login_as("counsellor")
+    case = make_case(worker, risk_level="none")
+    for n in range(12):
+        db.session.add(Task(case_id=case.id, kind="next_contact", due_at=utcnow() - timedelta(days=12 - n),
+                            assigned_to_id=worker.id))
+    db.session.commit()
+    page = client.get("/my-day").get_data(as_text=True)
+    assert "Showing the 10 oldest of 12 overdue tasks." in page and "/my-day/tasks?when=overdue" in page
+    assert page.count("Mark done") == 10
+    everything = client.get("/my-day/tasks?when=overdue").get_data(as_text=True)
+    assert everything.count("Mark done") == 12 and "Overdue tasks" in everything
+    assert caseload.task_page(worker, "overdue", 2, per_page=5).items and \
+        not caseload.task_page(worker, "overdue", 3, per_page=5).has_next
+    assert "Nothing here." in client.get("/my-day/tasks?when=today").get_data(as_text=True)
+
+
 def test_my_day_empty_states(client, login_as):
     login_as("counsellor")
     page = client.get("/my-day").get_data(as_text=True)
@@ -217,7 +234,7 @@ def _grow(db, worker, make_case, make_client, up_to):
     db.session.commit()
 
 
-@pytest.mark.parametrize("path", ["/cases", "/my-day"])
+@pytest.mark.parametrize("path", ["/cases", "/my-day", "/my-day/tasks?when=overdue"])
 def test_caseload_and_my_day_use_the_same_number_of_queries_at_any_size(client, login_as, make_case, make_client,
                                                                         db, path):
     worker = login_as("counsellor")
@@ -233,7 +250,7 @@ def test_caseload_and_my_day_use_the_same_number_of_queries_at_any_size(client, 
             page = client.get(path)
         assert page.status_code == 200
         sizes[size] = len(statements)
-        assert "Client 4" in page.get_data(as_text=True)
+        assert page.get_data(as_text=True).count(">Client ") >= 2  # the lists are not empty
     assert sizes[5] == sizes[60], sizes
 
 
