@@ -10,6 +10,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from carecycle import sqlite_writer
 from carecycle import areas as _area_hooks  # noqa: F401  loaded before `def areas` below, so that an
 # area's later `import carecycle.areas` does not rebind `carecycle.areas` from the function to the module
 from carecycle.config import BaseConfig, config_for, with_driver
@@ -59,6 +60,10 @@ def register_extensions(app: Flask) -> None:
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options["connect_args"] = {"factory": sqlite_writer.QueuedWriterConnection, **options.get("connect_args", {})}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
@@ -142,4 +147,4 @@ def _sqlite_pragmas(dbapi_connection, _record):
 def _sqlite_begin(conn):
     """BEGIN IMMEDIATE: take the write lock up front, so two writers wait in turn instead of failing."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        sqlite_writer.begin_immediate(conn.connection.driver_connection)  # writers queue on a lock file

@@ -1,6 +1,8 @@
 """Language choice: the user's setting, else the session's, else Accept-Language."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
@@ -22,12 +24,19 @@ WTFORMS_LOCALES = {"zh_Hant": "zh_TW", "zh_Hans": "zh", "en": "en"}
 
 def load_wtforms_translations() -> None:
     """WTForms' own messages (e.g. "This field is required.") in the page's script: its `zh`
-    catalogue is Simplified, so Traditional pages take its `zh_TW` one."""
-    from babel import support
+    catalogue is Simplified, so Traditional pages take its `zh_TW` one. The API renders no forms."""
+    if request.path.startswith("/api/"):
+        return
     from flask_babel import get_locale
+    request.wtforms_translations = _wtforms_catalogue(WTFORMS_LOCALES.get(str(get_locale()), "en"))
+
+
+@lru_cache(maxsize=None)
+def _wtforms_catalogue(locale: str):
+    """Read once per process: the catalogues are only looked up, never changed."""
+    from babel import support
     from flask_wtf.i18n import messages_path
-    locale = WTFORMS_LOCALES.get(str(get_locale()), "en")
-    request.wtforms_translations = support.Translations.load(messages_path(), [locale], domain="wtforms")
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
 
 
 def select_locale() -> str:

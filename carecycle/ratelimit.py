@@ -2,13 +2,24 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import Index, String, delete, func, select
+import uuid
+
+from sqlalchemy import Index, String, and_, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carecycle.database import UUIDPrimaryKey, utcnow
 from carecycle.extensions import db
+
+# Expired hits are removed by the next counted attempt of their bucket, at most once per this many
+# seconds in each process: the count only looks at the window, so old rows are harmless meanwhile,
+# and a busy endpoint does not pay a delete on every request.
+PRUNE_EVERY = 60.0
+_last_pruned: dict[str, float] = {}
+_prune_lock = threading.Lock()
 
 
 class RateLimitHit(UUIDPrimaryKey, db.Model):
@@ -26,15 +37,44 @@ def _key(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+def _prune_due(bucket: str) -> bool:
+    now = time.monotonic()
+    with _prune_lock:
+        last = _last_pruned.get(bucket)
+        if last is not None and now - last < PRUNE_EVERY:
+            return False
+        _last_pruned[bucket] = now
+        return True
+
+
+def prune(bucket: str, window: timedelta, now: datetime | None = None) -> int:
+    """Delete the bucket's hits older than the window (and at least a day old); returns how many."""
+    now = now or utcnow()
+    return db.session.execute(delete(RateLimitHit).where(
+        RateLimitHit.bucket == bucket, RateLimitHit.at < now - max(window, timedelta(days=1)))).rowcount
+
+
+_hits = RateLimitHit.__table__
+# One Core statement on the session's connection, counting and adding at once: this runs on public
+# endpoints' hot path, where the ORM's unit of work would cost more than the statement itself.
+_RECENT = (select(func.count()).select_from(_hits)
+           .where(and_(_hits.c.bucket == bindparam("bucket"), _hits.c.key == bindparam("key"),
+                       _hits.c.at >= bindparam("since")))
+           .scalar_subquery())
+_ADD_IF_UNDER = insert(_hits).from_select(
+    ["id", "bucket", "key", "at"],
+    select(bindparam("new_id", type_=_hits.c.id.type), bindparam("new_bucket", type_=_hits.c.bucket.type),
+           bindparam("new_key", type_=_hits.c.key.type), bindparam("at", type_=_hits.c.at.type))
+    .where(_RECENT < bindparam("limit"))).returning(_hits.c.id)  # rowcount is not reliable for INSERT..SELECT
+
+
 def allow(bucket: str, key: str, limit: int, window: timedelta) -> bool:
     """Count one attempt; False when `limit` attempts were already made within `window`."""
     now = utcnow()
     hashed = _key(key)
-    db.session.execute(delete(RateLimitHit).where(RateLimitHit.bucket == bucket,
-                                                  RateLimitHit.at < now - max(window, timedelta(days=1))))
-    count = db.session.scalar(select(func.count()).select_from(RateLimitHit).where(
-        RateLimitHit.bucket == bucket, RateLimitHit.key == hashed, RateLimitHit.at >= now - window))
-    if count >= limit:
-        return False
-    db.session.add(RateLimitHit(bucket=bucket, key=hashed, at=now))
-    return True
+    if _prune_due(bucket):
+        prune(bucket, window, now)
+    added = db.session.connection().execute(_ADD_IF_UNDER, {
+        "new_id": uuid.uuid4(), "new_bucket": bucket, "new_key": hashed, "at": now,
+        "bucket": bucket, "key": hashed, "since": now - window, "limit": limit})
+    return added.first() is not None

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import insert, inspect as sa_inspect, select, update
 
 from carecycle import ratelimit
 from carecycle.audit import record_event
@@ -22,6 +22,24 @@ from screening.service.definitions import Instrument
 from screening.service.scoring import Outcome, score
 
 CATALOGUE_ORDER = ("phq9", "phq2", "gad7", "gad2", "who5", "k10", "k6", "pcl5", "auditc", "cssrs")
+
+
+_INSERT = insert(ScreeningResult.__table__)
+_COLUMNS = [(column.key, attribute.key) for attribute in sa_inspect(ScreeningResult).column_attrs
+            for column in attribute.columns]
+
+
+def _row(result: ScreeningResult) -> dict:
+    """Column values of a new result, with the columns' Python defaults filled in."""
+    row = {}
+    for column_key, attribute in _COLUMNS:
+        value = result.__dict__.get(attribute)
+        if value is None:
+            default = ScreeningResult.__table__.c[column_key].default
+            if default is not None:
+                value = default.arg({}) if default.is_callable else default.arg
+        row[column_key] = value
+    return row
 
 
 class RateLimited(Exception):
@@ -42,7 +60,11 @@ def links_to_account(user) -> bool:
 def submit(instrument: Instrument, answers, *, sex: str | None = None, language: str = "en", user=None,
            address: str | None = None) -> tuple[ScreeningResult, Outcome]:
     """Score and store one screening (the caller commits). Raises InvalidAnswers (nothing stored)
-    or RateLimited."""
+    or RateLimited.
+
+    The row is written with one Core insert of the built object's column values, outside the
+    session's unit of work (this is the public hot path): the returned object is for reading its
+    id and values, not attached to the session."""
     outcome = score(instrument, answers, sex=sex)
     owner = user if links_to_account(user) else None
     # Built (and encrypted) before the first statement, so the write transaction stays short.
@@ -56,9 +78,8 @@ def submit(instrument: Instrument, answers, *, sex: str | None = None, language:
     if not ratelimit.allow("screening", address or "-", cfg["SCREENING_RATE_LIMIT"],
                            timedelta(seconds=cfg["SCREENING_RATE_WINDOW"])):
         raise RateLimited()
-    db.session.add(result)
+    db.session.connection().execute(_INSERT, _row(result))
     if owner is not None:
-        db.session.flush()
         record_event("create", "screening_result", result.id, actor=owner)
     return result, outcome
 

@@ -1,0 +1,103 @@
+"""SQLite writers wait their turn on the lock file, and every way out of a transaction frees it."""
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from carecycle import sqlite_writer
+from carecycle.sqlite_writer import QueuedWriterConnection
+
+
+def connect(path):
+    connection = sqlite3.connect(str(path), factory=QueuedWriterConnection, isolation_level=None,
+                                 check_same_thread=False)
+    connection.execute("PRAGMA busy_timeout=15000")
+    return connection
+
+
+@pytest.fixture
+def database(tmp_path):
+    path = tmp_path / "w.db"
+    with connect(path) as setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+        setup.execute("CREATE TABLE t (n INTEGER)")
+    return path
+
+
+def test_a_second_writer_waits_for_the_first_to_commit(database):
+    first, second = connect(database), connect(database)
+    first.begin_immediate()
+    first.execute("INSERT INTO t VALUES (1)")
+    began = threading.Event()
+
+    def write():
+        second.begin_immediate()
+        began.set()
+        second.execute("INSERT INTO t VALUES (2)")
+        second.commit()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    assert not began.wait(0.2)  # queued behind the first writer
+    first.commit()
+    assert began.wait(5)
+    thread.join(5)
+    assert [n for (n,) in first.execute("SELECT n FROM t ORDER BY n")] == [1, 2]
+    assert (database.parent / "w.db-writer.lock").exists()
+
+
+@pytest.mark.parametrize("leave", ["rollback", "close"])
+def test_rollback_and_close_free_the_lock(database, leave):
+    first, second = connect(database), connect(database)
+    first.begin_immediate()
+    first.execute("INSERT INTO t VALUES (1)")
+    getattr(first, leave)()
+    second.begin_immediate()  # would wait (and fail after the timeout) if the lock were still held
+    second.commit()
+    assert second.execute("SELECT count(*) FROM t").fetchone() == (0,)
+
+
+def test_the_wait_is_bounded_and_ends_in_the_usual_error(database, monkeypatch):
+    monkeypatch.setattr(sqlite_writer, "BUSY_TIMEOUT_SECONDS", 0.2)
+    first, second = connect(database), connect(database)
+    first.begin_immediate()
+    started = time.monotonic()
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        second.begin_immediate()
+    assert 0.2 <= time.monotonic() - started < 5
+    assert not second.in_transaction
+    first.commit()
+    second.begin_immediate()  # the failed attempt left nothing held
+    second.commit()
+
+
+def test_a_refused_nested_begin_keeps_the_open_transaction_locked(database, monkeypatch):
+    monkeypatch.setattr(sqlite_writer, "BUSY_TIMEOUT_SECONDS", 0.2)
+    first, second = connect(database), connect(database)
+    first.begin_immediate()
+    with pytest.raises(sqlite3.OperationalError):
+        first.begin_immediate()  # already in a transaction: SQLite refuses the nested BEGIN
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        second.begin_immediate()  # the first transaction still holds the queue
+    first.rollback()
+    second.begin_immediate()
+    second.commit()
+
+
+def test_an_in_memory_database_has_no_lock_file(tmp_path):
+    connection = sqlite3.connect(":memory:", factory=QueuedWriterConnection, isolation_level=None)
+    connection.begin_immediate()
+    connection.commit()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_app_uses_the_queue_on_sqlite(app, db):
+    connection = db.session.connection().connection.driver_connection
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL has row locks; no writer queue")
+    assert isinstance(connection, QueuedWriterConnection) and connection._locked
+    db.session.rollback()
+    assert not connection._locked
