@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Integer, String, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -137,3 +140,27 @@ def open_alerts(user, page: int = 1, per_page: int = 50):
                                 alerts_for(user))
             .order_by(Alert.deadline))
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+
+
+# ------------------------------------------------------------------ what an alert is about
+@dataclass
+class AlertSubject:
+    """What raised an alert, as far as the queue may show it to the worker looking at it.
+
+    `name` and `phone` (when given) fill in the "new client" form of the case made from the
+    alert; the link opens the subject's own page, which keeps its own access rules."""
+
+    heading: object                 # e.g. "Asked to be called"
+    name: str | None = None
+    phone: str | None = None
+    link_endpoint: str | None = None
+    link_args: dict | None = None
+    link_text: object = None
+
+
+def subject_of(alert: Alert) -> AlertSubject | None:
+    """Ask the area that owns the alert's subject type (see carecycle.areas.add_alert_subject)."""
+    if not alert.subject_type or not alert.subject_id:
+        return None
+    describe: Callable | None = current_app.extensions.get("carecycle_alert_subjects", {}).get(alert.subject_type)
+    return describe(alert) if describe else None

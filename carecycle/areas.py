@@ -16,3 +16,9 @@ def add_nav_link(app, permission: Permission, endpoint: str, label) -> None:
 def add_home_link(app, permission: Permission, endpoint: str, label, description) -> None:
     """A card on the home page of users who hold `permission` (PUBLIC: the public start page too)."""
     app.extensions.setdefault("carecycle_home_links", []).append((permission, endpoint, label, description))
+
+
+def add_alert_subject(app, subject_type: str, describe) -> None:
+    """How alerts with this `subject_type` are shown on the triage queue: `describe(alert)`
+    returns a carecycle.alerts.AlertSubject for the current user, or None."""
+    app.extensions.setdefault("carecycle_alert_subjects", {})[subject_type] = describe

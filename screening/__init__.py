@@ -5,7 +5,7 @@ import os
 
 from flask_babel import lazy_gettext as _l
 
-from carecycle.areas import add_home_link, add_nav_link
+from carecycle.areas import add_alert_subject, add_home_link, add_nav_link
 from carecycle.demo import register_loader
 from carecycle.permissions import PUBLIC, Permission
 from screening.api import api  # noqa: F401 (nested under /api/v1 by create_app)
@@ -48,12 +48,14 @@ def load_definitions(app) -> None:
 def init_app(app) -> None:
     from screening import models  # noqa: F401 (tables)
     from screening.demo import load_demo
+    from screening.service import contact
     from screening.views import library, screening
 
     configure(app)
     load_definitions(app)
     app.register_blueprint(screening)
     app.register_blueprint(library)
+    add_alert_subject(app, "contact_request", contact.alert_subject)
     add_nav_link(app, PUBLIC, "screening.index", _l("Self-screening"))
     add_nav_link(app, PUBLIC, "library.index", _l("Library"))
     add_nav_link(app, Permission.SCREENING_HISTORY, "screening.history", _l("My screenings"))

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from flask import abort
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy import false, or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from carecycle.accounts.models import User
-from carecycle.alerts import KIND_LABELS, Alert, AlertState, Urgency, raise_alert
+from carecycle.alerts import KIND_LABELS, Alert, AlertState, AlertSubject, Urgency, raise_alert, subject_of
 from carecycle.audit import record_event, record_view
 from carecycle.database import utcnow
 from carecycle.extensions import db
@@ -309,26 +310,25 @@ def converted_case(alert: Alert) -> Case | None:
 
 
 # ------------------------------------------------------------------ what the alert is about
-@dataclass
-class Subject:
-    """What raised the alert, as far as triage may show it."""
-
-    kind: str
-    name: str | None = None
-    phone: str | None = None
-    url_endpoint: str | None = None
-    url_args: dict | None = None
+# `subject_of(alert)`, imported from the shell, asks the area that owns the alert's subject type;
+# casework owns "case" (re-screening and follow-up alerts) and "client" (outreach concerns).
 
 
-def subject_of(alert: Alert) -> Subject | None:
-    """For a self-screening contact request: who asked to be called (the read is audited)."""
-    if alert.subject_type != "contact_request" or not alert.subject_id:
+def case_subject(alert: Alert) -> AlertSubject | None:
+    """Re-screening and follow-up alerts are about a case: a link to it, for those who may see it."""
+    from casework.service.access import may_see_case
+    case = db.session.get(Case, _as_uuid(alert.subject_id)) if _as_uuid(alert.subject_id) else None
+    if case is None or not may_see_case(current_user, case):
         return None
-    from screening.models import ContactRequest
-    rid = _as_uuid(alert.subject_id)
-    request = db.session.get(ContactRequest, rid) if rid else None
-    if request is None:
+    return AlertSubject(_l("Case"), link_endpoint="casework.case_detail", link_args={"case_id": case.id},
+                        link_text=_l("Open the case"))
+
+
+def client_subject(alert: Alert) -> AlertSubject | None:
+    """Outreach concerns are about a client: name and phone and a link, for those who may see them."""
+    client = find_visible_client(current_user, alert.subject_id)
+    if client is None:
         return None
-    record_event("view", "contact_request", request.id)
-    return Subject("contact_request", request.name, request.phone, "screening.contact_request_detail",
-                   {"request_id": request.id})
+    record_view("client", client.id)
+    return AlertSubject(_l("Client"), client.display_name, client.phone, "casework.client_detail",
+                        {"client_id": client.id}, _l("Open the client's record"))

@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import abort, current_app
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import select
 
 from carecycle import ratelimit
-from carecycle.alerts import Alert, Urgency, raise_alert
+from carecycle.alerts import Alert, AlertSubject, Urgency, raise_alert
 from carecycle.audit import record_event
 from carecycle.extensions import db
 from referrals.enums import ReferrerRelation
@@ -112,3 +112,14 @@ def load(inbound_id) -> InboundReferral:
 
 def alert_of(inbound: InboundReferral) -> Alert | None:
     return db.session.get(Alert, inbound.alert_id) if inbound.alert_id else None
+
+
+def alert_subject(alert: Alert) -> AlertSubject | None:
+    """Triage's view of an inbound referral: the person referred (the read is audited)."""
+    iid = as_uuid(alert.subject_id)
+    inbound = db.session.get(InboundReferral, iid) if iid else None
+    if inbound is None:
+        return None
+    record_event("view", "inbound_referral", inbound.id)
+    return AlertSubject(_l("Person referred"), inbound.person_name, inbound.person_phone,
+                        "referrals.inbound_detail", {"inbound_id": inbound.id}, _l("The full referral"))

@@ -10,7 +10,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from carecycle import ratelimit
-from carecycle.alerts import Alert, AlertState, Urgency, raise_alert
+import uuid
+
+from carecycle.alerts import Alert, AlertState, AlertSubject, Urgency, raise_alert
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
@@ -103,3 +105,17 @@ def request_for_staff(request_id) -> ContactRequest | None:
 
 def alert_of(request: ContactRequest) -> Alert | None:
     return db.session.get(Alert, request.alert_id) if request.alert_id else None
+
+
+def alert_subject(alert: Alert) -> AlertSubject | None:
+    """Triage's view of a contact request: who asked to be called (the read is audited)."""
+    try:
+        request_id = uuid.UUID(alert.subject_id)
+    except (TypeError, ValueError):
+        return None
+    request = db.session.get(ContactRequest, request_id)
+    if request is None:
+        return None
+    record_event("view", "contact_request", request.id)
+    return AlertSubject(_l("Asked to be called"), request.name, request.phone, "screening.contact_request_detail",
+                        {"request_id": request.id}, _l("Contact request and screening result"))

@@ -332,9 +332,9 @@ def test_close_needs_a_reason_which_is_stored_encrypted(client, login_as, db):
     closed = _fresh(db, Alert, alert.id)
     assert closed.state == "closed" and closed.close_reason == "Reached her; safe, follows up with GP"
     raw = db.session.execute(text("SELECT close_reason FROM alert")).scalar_one()
-    assert raw.startswith("ccv1:") and "GP" not in raw
+    assert raw.startswith("ccv1:") and "follows up with GP" not in raw
     assert _actions(db, alert)[-1] == "close"
-    assert all("GP" not in (e.reason or "") for e in db.session.scalars(select(AuditEvent)))
+    assert all("follows up" not in (e.reason or "") for e in db.session.scalars(select(AuditEvent)))
 
 
 def test_nothing_leaves_the_queue_without_a_claim(client, login_as, db):

@@ -22,7 +22,7 @@ def test_a_referral_from_the_public_form_lands_on_the_triage_queue(client, db):
     assert alert.subject_type == "inbound_referral" and alert.subject_id == str(inbound.id)
     assert "Mr Cheung" in alert.summary and "Hillside Elderly Centre" in alert.summary
     raw = db.session.execute(text("SELECT person_name, concern FROM inbound_referral")).one()
-    assert "Cheung" not in raw.person_name and "eat" not in raw.concern  # encrypted at rest
+    assert "Cheung" not in raw.person_name and "does not eat" not in raw.concern  # encrypted at rest
 
 
 def test_danger_now_raises_a_crisis_alert(client, db):

@@ -1,0 +1,100 @@
+"""What an alert is about, on its triage page: each area describes its own subject type, and the
+worker sees only what they may see."""
+from sqlalchemy import select
+
+from carecycle.alerts import raise_alert
+from carecycle.audit import AuditEvent
+from carecycle.database import utcnow
+from referrals.models import InboundReferral
+from screening.models import ContactRequest
+from tests.conftest import form_post, sign_in
+
+
+def _page(client, alert):
+    response = client.get(f"/triage/{alert.id}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def _views(db, object_type):
+    return db.session.scalars(select(AuditEvent.object_id).where(AuditEvent.action == "view",
+                                                                 AuditEvent.object_type == object_type)).all()
+
+
+def test_a_contact_request_shows_who_asked_and_links_to_the_request(client, login_as, db):
+    login_as("counsellor")
+    request = ContactRequest(urgency="crisis", preferred_time="evening", consent_version="1", language="en",
+                             consented_at=utcnow())
+    request.name, request.phone = "Ann Lee", "+852 5550 1234"
+    db.session.add(request)
+    db.session.flush()
+    alert = raise_alert("screening", "crisis", subject_type="contact_request", subject_id=request.id)
+    db.session.commit()
+    page = _page(client, alert)
+    assert "Asked to be called" in page and "Ann Lee" in page and "+852 5550 1234" in page
+    assert f"/screening/contact-requests/{request.id}" in page
+    assert str(request.id) in _views(db, "contact_request")
+
+
+def test_a_rescreen_alert_links_to_its_case_only_for_those_who_may_see_it(app, client, login_as, make_user, make_case,
+                                                                         db):
+    worker = login_as("counsellor")
+    case = make_case(worker)
+    alert = raise_alert("rescreen", "urgent", subject_type="case", subject_id=case.id, team_id=worker.team_id)
+    db.session.commit()
+    page = _page(client, alert)
+    assert "Re-screening result" in page and f'href="/cases/{case.id}"' in page and "Open the case" in page
+
+    colleague = make_user("counsellor", team=worker.team)  # same team: sees the alert, not the case
+    other = app.test_client()
+    assert sign_in(other, colleague.username).status_code == 302
+    page = _page(other, alert)
+    assert f"/cases/{case.id}" not in page and "Open the case" not in page
+
+
+def test_an_outreach_concern_shows_the_client_and_prefills_the_case_form(client, login_as, make_client, db):
+    worker = login_as("counsellor")
+    person = make_client(worker.team, worker, full_name="Wong Siu Ming", phone="+852 5550 7777")
+    alert = raise_alert("outreach_concern", "urgent", subject_type="client", subject_id=person.id,
+                        team_id=worker.team_id)
+    db.session.commit()
+    page = _page(client, alert)
+    assert "Wong Siu Ming" in page and f"/clients/{person.id}" in page
+    assert str(person.id) in _views(db, "client")
+    form_post(client, f"/triage/{alert.id}/claim", {}, page=f"/triage/{alert.id}")
+    convert = client.get(f"/triage/{alert.id}/convert").get_data(as_text=True)
+    assert 'value="Wong Siu Ming"' in convert
+
+
+def test_an_outreach_concern_about_an_invisible_client_shows_nothing_of_them(client, login_as, make_team, make_client,
+                                                                            make_user, db):
+    worker = login_as("counsellor")
+    elsewhere = make_client(make_team(), make_user("counsellor"), full_name="Hidden Person")
+    alert = raise_alert("outreach_concern", "urgent", subject_type="client", subject_id=elsewhere.id)
+    db.session.commit()
+    page = _page(client, alert)
+    assert "Hidden Person" not in page and f"/clients/{elsewhere.id}" not in page
+    assert _views(db, "client") == []
+
+
+def test_an_inbound_referral_shows_the_person_and_links_to_the_referral(client, login_as, db):
+    login_as("counsellor")
+    inbound = InboundReferral(relation="neighbour")
+    inbound.person_name, inbound.person_phone, inbound.concern = "Mr Cheung", "+852 5550 8888", "Not eating"
+    db.session.add(inbound)
+    db.session.flush()
+    alert = raise_alert("inbound_referral", "urgent", subject_type="inbound_referral", subject_id=inbound.id)
+    db.session.commit()
+    page = _page(client, alert)
+    assert "Person referred" in page and "Mr Cheung" in page and f"/inbound-referrals/{inbound.id}" in page
+    assert str(inbound.id) in _views(db, "inbound_referral")
+
+
+def test_an_unknown_or_missing_subject_shows_no_subject_line(client, login_as, db):
+    login_as("counsellor")
+    odd = raise_alert("hotline", "urgent", subject_type="something_else", subject_id="x")
+    gone = raise_alert("rescreen", "urgent", subject_type="case", subject_id="not-a-uuid")
+    db.session.commit()
+    for alert in (odd, gone):
+        page = _page(client, alert)
+        assert "Open the case" not in page and "Asked to be called" not in page
