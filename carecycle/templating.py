@@ -2,8 +2,12 @@
 unread-notifications count in the navigation."""
 from __future__ import annotations
 
-from flask import current_app, request
-from flask_babel import format_datetime, get_locale
+from datetime import datetime, timezone
+from functools import lru_cache
+
+from babel import Locale, dates
+from flask import current_app, g, request
+from flask_babel import get_locale, get_timezone
 from flask_login import current_user
 
 from carecycle.accounts.models import User
@@ -13,6 +17,7 @@ from carecycle.mode import current_mode
 from carecycle.notifications import UNREAD_CAP, unread_count
 from carecycle.permissions import Permission, can
 from carecycle.roles import Role
+from carecycle.urls import url_maker
 
 
 def register_template_helpers(app) -> None:
@@ -32,6 +37,47 @@ def register_template_helpers(app) -> None:
                 context["notifications_nav"] = (page, unread_count(current_user))
         return context
 
-    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": format_datetime(value, fmt) if value else ""
+    app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.globals["unread_cap"] = UNREAD_CAP
+    app.jinja_env.globals["url_maker"] = url_maker
     app.jinja_env.globals["request_path"] = lambda: request.full_path.rstrip("?")
+
+
+STANDARD_FORMATS = ("short", "medium", "long", "full")
+
+
+@lru_cache(maxsize=256)
+def _datetime_pattern(locale: str, fmt: str):
+    """The parsed patterns for a locale and format, made once: for a standard format the locale's
+    glue ("{1}, {0}") with its date and time patterns, else the pattern itself."""
+    parsed = Locale.parse(locale)
+    if fmt in STANDARD_FORMATS:
+        glue = str(dates.get_datetime_format(fmt, locale=parsed)).replace("'", "")
+        return parsed, glue, dates.get_date_format(fmt, locale=parsed), dates.get_time_format(fmt, locale=parsed)
+    return parsed, None, None, dates.parse_pattern(fmt)
+
+
+def format_datetime(value: datetime | None, fmt: str = "medium") -> str:
+    """The `datetime` filter: as Flask-Babel's format_datetime (the page's locale and time zone;
+    a naive value is UTC), with the patterns parsed once instead of on every call, and recent
+    results remembered — long lists format the same times on every view."""
+    if not value:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    try:
+        zone = g._carecycle_timezone  # one per request; the locale may change (force_locale), so it is asked each time
+    except AttributeError:
+        zone = g._carecycle_timezone = get_timezone()
+    return _formatted(str(get_locale()), zone, fmt, value)
+
+
+@lru_cache(maxsize=8192)
+def _formatted(language: str, zone, fmt: str, value: datetime) -> str:
+    value = value.astimezone(zone)
+    if hasattr(zone, "normalize"):  # pytz zones
+        value = zone.normalize(value)
+    locale, glue, date_pattern, time_pattern = _datetime_pattern(language, fmt)
+    if glue is None:
+        return time_pattern.apply(value, locale)
+    return glue.replace("{0}", time_pattern.apply(value, locale)).replace("{1}", date_pattern.apply(value.date(), locale))

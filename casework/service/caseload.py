@@ -96,6 +96,46 @@ def _phase(closed: bool):
 
 
 # ------------------------------------------------------------------ a page of cases
+class ClientNames:
+    """A client's names for a list row, decrypted on first read like on the model (same
+    descriptors, same key binding); read with the case in one statement, without the ORM's
+    identity map, which costs more than the query on a page of fifty."""
+
+    def __init__(self, client_id, full_name, preferred_name):
+        self.id, self._full_name, self._preferred_name = client_id, full_name, preferred_name
+
+    @property
+    def display_name(self) -> str:
+        return self.preferred_name or self.full_name
+
+
+# Assigned after the class is made, so that the descriptors keep Client as their owner (the table
+# and column the ciphertext is bound to).
+ClientNames.full_name = Client.__dict__["full_name"]
+ClientNames.preferred_name = Client.__dict__["preferred_name"]
+
+
+@dataclass(slots=True)
+class CaseRow:
+    """What the caseload lists show of a case (read-only)."""
+
+    id: object
+    client_id: object
+    phase: str
+    risk_level: str
+    priority: str
+    opened_at: datetime
+    closed_at: datetime | None
+    version: int
+    client: ClientNames
+
+    @classmethod
+    def from_row(cls, row) -> "CaseRow":
+        (case_id, client_id, phase, risk, priority, opened, closed, version, full_name, preferred) = row
+        return cls(case_id, client_id, phase, risk, priority, opened, closed, version,
+                   ClientNames(client_id, full_name, preferred))
+
+
 @dataclass
 class CaseloadPage:
     """A page of cases with a total counted up to a cap; quacks like a pagination for templates."""
@@ -135,7 +175,7 @@ def _page_statement(kind: str, closed: bool):
     merged = union_all(*[select(p.c.id, p.c.rank, p.c.opened_at) for p in parts]).subquery()
     wanted = (select(merged.c.id).order_by(merged.c.rank, merged.c.opened_at, merged.c.id)
               .offset(bindparam("cl_offset")).limit(bindparam("cl_limit")))
-    return (select(Case).options(load_only(*CASE_COLUMNS), joinedload(Case.client).load_only(*CLIENT_NAMES))
+    return (select(Case.id, *CASE_COLUMNS, *CLIENT_NAMES).join(Client, Client.id == Case.client_id)
             .where(Case.id.in_(wanted)).order_by(*ORDER))
 
 
@@ -156,9 +196,9 @@ def caseload_page(user, page: int = 1, per_page: int = 50, *, closed: bool = Fal
     if not scope.branches:
         return CaseloadPage([], page, per_page, 0, False, False)
     offset = (page - 1) * per_page
-    rows = db.session.scalars(_page_statement(scope.kind, closed), {
+    rows = [CaseRow.from_row(row) for row in db.session.execute(_page_statement(scope.kind, closed), {
         **scope.params, "cl_want": offset + per_page + 1, "cl_offset": offset, "cl_limit": per_page + 1,
-    }).unique().all()
+    })]
     total = db.session.scalar(_count_statement(scope.kind, closed), {**scope.params, "cl_cap": CASE_COUNT_CAP}) or 0
     return CaseloadPage(list(rows[:per_page]), page, per_page, min(total, CASE_COUNT_CAP), total >= CASE_COUNT_CAP,
                         len(rows) > per_page)
