@@ -22,3 +22,9 @@ def add_alert_subject(app, subject_type: str, describe) -> None:
     """How alerts with this `subject_type` are shown on the triage queue: `describe(alert)`
     returns a carecycle.alerts.AlertSubject for the current user, or None."""
     app.extensions.setdefault("carecycle_alert_subjects", {})[subject_type] = describe
+
+
+def set_alert_page(app, permission: Permission, endpoint: str) -> None:
+    """Where one alert is worked on (`endpoint` takes `alert_id`); the shell's alert lists link
+    each alert there for users who hold `permission`."""
+    app.extensions["carecycle_alert_page"] = (permission, endpoint)

@@ -67,6 +67,15 @@ def alerts():
     return render_template("alerts/list.html", pagination=open_alerts(current_user, page=page_arg()))
 
 
+@bp.app_context_processor
+def alert_page():
+    """The alert lists' link to an alert's own page, when an area provides one the user may use."""
+    def alert_url(alert):
+        permission, endpoint = current_app.extensions.get("carecycle_alert_page", (None, None))
+        return url_for(endpoint, alert_id=alert.id) if endpoint and can(permission) else None
+    return {"alert_url": alert_url}
+
+
 @bp.route("/break-glass/<object_type>/<object_id>", methods=["GET", "POST"])
 @requires(Permission.BREAK_GLASS)
 def break_glass(object_type, object_id):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from carecycle.areas import add_alert_subject, add_home_link, add_nav_link
+from carecycle.areas import add_alert_subject, add_home_link, add_nav_link, set_alert_page
 from carecycle.breakglass import register_target
 from carecycle.permissions import Permission
 from casework.api import api  # noqa: F401 (nested under /api/v1 by create_app)
@@ -19,6 +19,7 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     demo.register(app)
     register_target(app, "case", case_team_of)
+    set_alert_page(app, Permission.TRIAGE_WORK, "casework.triage_detail")
     add_alert_subject(app, "case", triage.case_subject)
     add_alert_subject(app, "client", triage.client_subject)
     add_nav_link(app, Permission.CASES_VIEW, "casework.cases", _l("Cases"))

@@ -98,3 +98,15 @@ def test_an_unknown_or_missing_subject_shows_no_subject_line(client, login_as, d
     for alert in (odd, gone):
         page = _page(client, alert)
         assert "Open the case" not in page and "Asked to be called" not in page
+
+
+def test_the_open_alerts_list_links_to_the_triage_page_for_those_who_work_it(app, client, login_as, make_user, db):
+    worker = login_as("counsellor")
+    alert = raise_alert("walk_in", "urgent", team_id=worker.team_id, summary="Walk-in at the front desk")
+    db.session.commit()
+    assert f'href="/triage/{alert.id}"' in client.get("/alerts").get_data(as_text=True)
+    social = make_user("social_worker", team=worker.team)  # sees alerts, does not work the queue
+    other = app.test_client()
+    assert sign_in(other, social.username).status_code == 302
+    page = other.get("/alerts").get_data(as_text=True)
+    assert "Walk-in" in page and f"/triage/{alert.id}" not in page
