@@ -15,6 +15,7 @@ import fcntl
 import os
 import sqlite3
 import time
+from urllib.parse import unquote, urlsplit
 
 BUSY_TIMEOUT_SECONDS = 15.0
 _FIRST_WAIT, _LONGEST_WAIT = 0.00005, 0.001
@@ -26,7 +27,11 @@ class QueuedWriterConnection(sqlite3.Connection):
     def __init__(self, database, *args, **kwargs):
         super().__init__(database, *args, **kwargs)
         path = os.fspath(database)
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
         memory = path == ":memory:" or path.startswith("file::memory:") or "mode=memory" in path
+        if path.startswith("file:"):  # a URI filename: the file is its path part
+            path = unquote(urlsplit(path).path)
         self._lock_path = None if memory or not path else path + "-writer.lock"
         self._lock_fd: int | None = None
         self._locked = False

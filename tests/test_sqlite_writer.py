@@ -101,3 +101,12 @@ def test_the_app_uses_the_queue_on_sqlite(app, db):
     assert isinstance(connection, QueuedWriterConnection) and connection._locked
     db.session.rollback()
     assert not connection._locked
+
+
+def test_a_uri_filename_locks_next_to_the_file(tmp_path):
+    path = tmp_path / "u.db"
+    connection = sqlite3.connect(f"file:{path}?cache=private", uri=True, factory=QueuedWriterConnection,
+                                 isolation_level=None)
+    connection.begin_immediate()
+    connection.commit()
+    assert (tmp_path / "u.db-writer.lock").exists()
