@@ -22,6 +22,7 @@ import re
 import secrets
 import unicodedata
 import uuid
+from functools import lru_cache
 from typing import Any, Callable
 
 from cryptography.exceptions import InvalidTag
@@ -49,6 +50,12 @@ def keyring() -> KeyRing:
     return current_app.extensions["carecycle_keyring"]
 
 
+@lru_cache(maxsize=64)
+def _cipher(key: bytes) -> AESGCM:
+    """One AESGCM object per key (it is stateless between calls; making one expands the key)."""
+    return AESGCM(key)
+
+
 def _aad(table: str, column: str, row_id: Any) -> bytes:
     return f"{table}|{column}|{row_id}".encode()
 
@@ -56,7 +63,7 @@ def _aad(table: str, column: str, row_id: Any) -> bytes:
 def seal(plaintext: bytes, table: str, column: str, row_id: Any, ring: KeyRing | None = None) -> str:
     ring = ring or keyring()
     nonce = secrets.token_bytes(12)
-    body = AESGCM(ring.keys[ring.active]).encrypt(nonce, plaintext, _aad(table, column, row_id))
+    body = _cipher(ring.keys[ring.active]).encrypt(nonce, plaintext, _aad(table, column, row_id))
     return f"{PREFIX}:{ring.active}:{base64.b64encode(nonce + body).decode()}"
 
 
@@ -77,7 +84,7 @@ def open_sealed(envelope: str, table: str, column: str, row_id: Any, ring: KeyRi
             raw = base64.b64decode(parts[2], validate=True)
             if base64.b64encode(raw).decode() != parts[2]:
                 raise ValueError("not canonical base64")  # unused bits changed: still a tampered envelope
-            return AESGCM(ring.keys[parts[1]]).decrypt(raw[:12], raw[12:], _aad(table, column, row_id))
+            return _cipher(ring.keys[parts[1]]).decrypt(raw[:12], raw[12:], _aad(table, column, row_id))
         except (InvalidTag, ValueError):
             why = "authentication failed"
     log.error("decryption failed: table=%s column=%s row=%s (%s)", table, column, row_id, why)
