@@ -9,17 +9,17 @@ parameters and reused. The pages therefore cost the same number of SQL statement
 same time, at 250 cases or 25,000."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
 from sqlalchemy import and_, bindparam, case as sql_case, false, func, literal, or_, select, union_all
-from sqlalchemy.orm import contains_eager, joinedload, load_only
+from sqlalchemy.orm import contains_eager
 
 from carecycle.alerts import Alert, AlertState
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.pagination import CappedPage
 from carecycle.permissions import Permission, role_has
 from carecycle.roles import Role
 from casework.enums import Phase, RiskLevel
@@ -136,35 +136,6 @@ class CaseRow:
                    ClientNames(client_id, full_name, preferred))
 
 
-@dataclass
-class CaseloadPage:
-    """A page of cases with a total counted up to a cap; quacks like a pagination for templates."""
-
-    items: list
-    page: int
-    per_page: int
-    total: int
-    total_capped: bool
-    has_next: bool
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def prev_num(self) -> int | None:
-        return self.page - 1 if self.has_prev else None
-
-    @property
-    def next_num(self) -> int | None:
-        return self.page + 1 if self.has_next else None
-
-    @property
-    def pages(self) -> int | None:
-        """Known only when the total is exact."""
-        return None if self.total_capped else max(1, math.ceil(self.total / self.per_page))
-
-
 @lru_cache(maxsize=None)
 def _page_statement(kind: str, closed: bool):
     """Per branch and risk level the first `cl_want` index entries, merged; then the page's cases."""
@@ -189,19 +160,18 @@ def _count_statement(kind: str, closed: bool):
 
 
 def caseload_page(user, page: int = 1, per_page: int = 50, *, closed: bool = False,
-                  scope: Scope | None = None) -> CaseloadPage:
+                  scope: Scope | None = None) -> CappedPage:
     """Visible cases by risk (highest first, then the longest open), the client loaded with them."""
     scope = scope or caseload_scope(user)
     page = max(1, page)
     if not scope.branches:
-        return CaseloadPage([], page, per_page, 0, False, False)
+        return CappedPage([], page, per_page, False, 0)
     offset = (page - 1) * per_page
     rows = [CaseRow.from_row(row) for row in db.session.execute(_page_statement(scope.kind, closed), {
         **scope.params, "cl_want": offset + per_page + 1, "cl_offset": offset, "cl_limit": per_page + 1,
     })]
     total = db.session.scalar(_count_statement(scope.kind, closed), {**scope.params, "cl_cap": CASE_COUNT_CAP}) or 0
-    return CaseloadPage(list(rows[:per_page]), page, per_page, min(total, CASE_COUNT_CAP), total >= CASE_COUNT_CAP,
-                        len(rows) > per_page)
+    return CappedPage.from_rows(rows, page, per_page, total, CASE_COUNT_CAP)
 
 
 # ------------------------------------------------------------------ My day
@@ -213,7 +183,7 @@ class MyDay:
     overdue_total: int = 0
     due_today_total: int = 0
     totals_capped: tuple[bool, bool] = (False, False)
-    cases: CaseloadPage | None = None
+    cases: CappedPage | None = None
     next_due: dict = field(default_factory=dict)
     day_end: datetime | None = None
 
@@ -279,28 +249,7 @@ def my_day(user, *, task_limit: int = 10, case_limit: int = 25, now: datetime | 
     return day
 
 
-@dataclass
-class TaskPage:
-    items: list
-    page: int
-    has_next: bool
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def prev_num(self) -> int | None:
-        return self.page - 1 if self.has_prev else None
-
-    @property
-    def next_num(self) -> int | None:
-        return self.page + 1 if self.has_next else None
-
-    pages = None  # not counted: the pager shows "Page n"
-
-
-def task_page(user, when: str, page: int = 1, per_page: int = 25, now: datetime | None = None) -> TaskPage:
+def task_page(user, when: str, page: int = 1, per_page: int = 25, now: datetime | None = None) -> CappedPage:
     """All of the user's overdue (`when="overdue"`) or due-later-today tasks, a page at a time."""
     now = now or utcnow()
     _start, end = today_bounds(now)
@@ -309,4 +258,4 @@ def task_page(user, when: str, page: int = 1, per_page: int = 25, now: datetime 
     rows = list(db.session.scalars(_task_statement(scope.kind, when == "today"), {
         **scope.params, "day_now": now, "day_end": end, "day_offset": (page - 1) * per_page,
         "day_limit": per_page + 1}).unique())
-    return TaskPage(rows[:per_page], page, len(rows) > per_page)
+    return CappedPage.from_rows(rows, page, per_page)  # not counted: the pager shows "Page n"

@@ -23,6 +23,7 @@ from carecycle.accounts.models import User
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.pagination import CappedPage
 from carecycle.roles import Role
 from casework.enums import Phase, RiskLevel
 from casework.models import Case, ContactNote, Task
@@ -380,38 +381,10 @@ class CaseLine:
         return max(0, (self.now - self.case.opened_at).days)
 
 
-@dataclass
-class WorkerPage:
-    """A page of a worker's cases with a total counted up to a cap (shaped like casework's caseload page)."""
-
-    items: list
-    page: int
-    per_page: int
-    total: int
-    total_capped: bool
-    has_next: bool
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def prev_num(self) -> int | None:
-        return self.page - 1 if self.has_prev else None
-
-    @property
-    def next_num(self) -> int | None:
-        return self.page + 1 if self.has_next else None
-
-    @property
-    def pages(self) -> int | None:
-        return None if self.total_capped else max(1, -(-self.total // self.per_page))
-
-
 RISK_RANK = sql_case({r.value: -r.rank for r in RiskLevel}, value=Case.risk_level, else_=0)
 
 
-def _worker_page(supervisor, worker: User, page: int, per_page: int, phase, risk) -> WorkerPage:
+def _worker_page(supervisor, worker: User, page: int, per_page: int, phase, risk) -> CappedPage:
     """Per risk level, the first entries of the worker's caseload index (highest risk first, then the
     longest open), merged and paged; the page's cases come with their clients. Two statements."""
     where = [slot_of(worker) == worker.id, Case.team_id == supervisor.team_id, Case.phase != Phase.CLOSED.value]
@@ -430,7 +403,7 @@ def _worker_page(supervisor, worker: User, page: int, per_page: int, phase, risk
                               .order_by(RISK_RANK, Case.opened_at, Case.id)).unique().all()
     counted = select(literal(1).label("one")).where(*where, Case.risk_level.in_(risks)).limit(TEAM_CAP).subquery()
     total = db.session.scalar(select(func.count()).select_from(counted)) or 0
-    return WorkerPage(list(rows[:per_page]), page, per_page, total, total >= TEAM_CAP, len(rows) > per_page)
+    return CappedPage.from_rows(rows, page, per_page, total, TEAM_CAP)
 
 
 def worker_cases(supervisor, worker: User, *, page: int = 1, per_page: int = 50, phase=None, risk=None,
@@ -482,4 +455,4 @@ def open_case_ids(supervisor, worker: User, limit: int) -> list[uuid.UUID]:
 
 
 __all__ = ["team_dashboard", "dashboard_csv", "load_worker", "worker_cases", "worker_row", "open_case_ids",
-           "Row", "Dashboard", "CaseLine", "WorkerPage", "CELL_CAP", "TEAM_CAP", "TASK_CAP"]
+           "Row", "Dashboard", "CaseLine", "CELL_CAP", "TEAM_CAP", "TASK_CAP"]
