@@ -18,7 +18,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,29 +26,7 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def environment(folder: Path, database_url: str) -> dict:
-    env = dict(os.environ)
-    env.update({
-        "CARECYCLE_ENV": "development",
-        "CARECYCLE_INSTANCE_PATH": str(folder),
-        "DATABASE_URL": database_url,
-        "CARECYCLE_SCREENING_RATE_LIMIT": str(10 ** 9),
-    })
-    env.pop("CARECYCLE_KEYS", None)
-    env.pop("CARECYCLE_KEY_FILE", None)
-    env.pop("SECRET_KEY", None)
-    return env
+from harness import BIN, HOST, ROOT, Gunicorn, free_port, instance_env
 
 
 class ThrowawayPostgres:
@@ -73,19 +50,6 @@ class ThrowawayPostgres:
 
     def __exit__(self, *exc) -> None:
         self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-
-def wait_until_up(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection(HOST, port, timeout=2)  # readiness probe
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("the server did not start in time")
 
 
 def one_request(port: int, method: str, path: str, body: bytes | None, source: str) -> tuple[int, float]:
@@ -174,15 +138,13 @@ def main() -> int:
 
 def run(args, database_url: str | None, engine: str) -> int:
     folder = Path(tempfile.mkdtemp(prefix="carecycle-bench-"))
-    env = environment(folder, database_url or f"sqlite:///{folder / 'bench.db'}")
+    env = instance_env(folder, database_url, CARECYCLE_SCREENING_RATE_LIMIT=str(10 ** 9))
     server = None
     try:
         subprocess.run([str(BIN / "carecycle"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        port = free_port()
-        server = subprocess.Popen([str(BIN / "gunicorn"), "--bind", f"{HOST}:{port}", "--workers", "2",
-                                   "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env)
-        wait_until_up(port)
+        server = Gunicorn(env, free_port())
+        port = server.port
         warm = min(2.0, args.seconds)
         drive(port, bare, warm, args.threads, 2000, 200)
         drive(port, screening, warm, args.threads, 2000, 201)
@@ -197,11 +159,7 @@ def run(args, database_url: str | None, engine: str) -> int:
         return 0
     finally:
         if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            server.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -22,10 +22,8 @@ machine and on what else runs on it: the load average is printed with them."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
-import re
 import secrets
 import shutil
 import subprocess
@@ -33,14 +31,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-BIN = Path(sys.executable).parent
-
-# The gunicorn runner, the sign-in and the load generator are casework's benchmark's (bench/casework.py).
-_spec = importlib.util.spec_from_file_location("bench_casework", HERE / "casework.py")
-common = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(common)
+import harness  # bench/harness.py: instance, gunicorn, sign-in and load generator
 
 SUPERVISOR = "bench_supervisor"
 
@@ -74,36 +65,24 @@ print(json.dumps(out))
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000], help="cases (= clients) to measure at")
-    parser.add_argument("--threads", type=int, default=4, help="concurrent clients of the load generator")
-    parser.add_argument("--requests", type=int, default=400, help="at most this many requests per page and size")
-    parser.add_argument("--seconds", type=float, default=20.0, help="at most this long per page and size")
-    parser.add_argument("--warmup", type=int, default=30, help="requests per page before measuring")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary instance folder")
+    harness.size_arguments(parser, requests=400)
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="carecycle-bench-supervision-"))
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("SECRET_KEY", "CARECYCLE_KEYS", "CARECYCLE_KEY_FILE", "DATABASE_URL")}
-    env.update(CARECYCLE_ENV="development", CARECYCLE_INSTANCE_PATH=str(tmp), DATABASE_URL=f"sqlite:///{tmp}/bench.db",
-               PYTHONUNBUFFERED="1", PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])))
+    env = harness.instance_env(tmp)
     password = secrets.token_urlsafe(18)
     results: dict[int, dict[str, dict]] = {}
     statements: dict[int, dict] = {}
-    print(f"instance {tmp}; load average at start {common.loadavg()}; {os.cpu_count()} CPUs", flush=True)
+    print(f"instance {tmp}; load average at start {harness.loadavg()}; {os.cpu_count()} CPUs", flush=True)
     try:
-        common.carecycle(env, "db", "upgrade")
+        harness.carecycle(env, "db", "upgrade")
         for size in sorted(args.sizes):
-            out = common.carecycle(env, "bench", "seed", "--clients", str(size), "--password-stdin",
-                                   stdin=password + "\n")
-            match = re.search(r"seeded (\d+) clients .* in ([\d.]+) s: (\d+) clients/s", out)
-            if match:
-                print(f"seeded to {size} clients: {match.group(1)} added at {match.group(3)} clients/s", flush=True)
+            harness.seed(env, size, password)
             if size == min(args.sizes):
-                common.carecycle(env, "users", "create", SUPERVISOR, "--role", "supervisor", "--team", "Bench",
+                harness.carecycle(env, "users", "create", SUPERVISOR, "--role", "supervisor", "--team", "Bench",
                                  stdin=password + "\n")
             counted = subprocess.run([sys.executable, "-c", COUNT_STATEMENTS, SUPERVISOR, password], env=env,
-                                     cwd=ROOT, capture_output=True, text=True)
+                                     cwd=harness.ROOT, capture_output=True, text=True)
             if counted.returncode != 0:
                 raise SystemExit(f"counting statements failed:\n{counted.stderr[-3000:]}")
             statements[size] = json.loads(counted.stdout.strip().splitlines()[-1])
@@ -111,19 +90,14 @@ def main() -> None:
             pages = ("/healthz", "/supervision/caseload", worker_path)
             print(f"  {size:>7} cases  statements per request: dashboard {statements[size]['dashboard']}, "
                   f"drill-down {statements[size]['drilldown']}", flush=True)
-            server = common.Gunicorn(env, common.free_port())
+            server = harness.Gunicorn(env, harness.free_port())
             try:
-                cookie = common.sign_in(server.port, SUPERVISOR, password)
+                cookie = harness.sign_in(server.port, SUPERVISOR, password)
                 results[size] = {}
                 for path in pages:
-                    for _ in range(args.warmup):
-                        common.request(server.port, "GET", path, headers={"Cookie": cookie})
                     name = "/supervision/caseload/workers/<id>" if path == worker_path else path
-                    results[size][name] = figures = common.load(server.port, path, cookie, args.threads,
-                                                                args.requests, args.seconds)
-                    print(f"  {size:>7} cases  {name:<36} p50 {figures['p50']:7.1f} ms  p90 {figures['p90']:7.1f} ms  "
-                          f"{figures['throughput']:7.1f} req/s  ({figures['count']} ok, "
-                          f"{len(figures['failures'])} failed)", flush=True)
+                    results[size][name] = figures = harness.measure(server.port, path, cookie, args)
+                    print(harness.describe(size, name, figures, 36), flush=True)
             finally:
                 server.stop()
     finally:
@@ -134,7 +108,7 @@ def main() -> None:
 
     sizes = sorted(results)
     names = list(results[sizes[0]])
-    print(f"\nResults (gunicorn 2 workers, {args.threads} client threads, SQLite; load average at end {common.loadavg()})")
+    print(f"\nResults (gunicorn 2 workers, {args.threads} client threads, SQLite; load average at end {harness.loadavg()})")
     print(f"{'page':<38}" + "".join(f"{f'p50 @ {s:,}':>16}{'req/s':>9}" for s in sizes)
           + (f"{'p50 ratio':>11}" if len(sizes) > 1 else ""))
     for name in names:

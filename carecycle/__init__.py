@@ -76,8 +76,10 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id):
-        from flask import request, session
-        if request.path.startswith("/api/"):
+        from flask import session
+
+        from carecycle.permissions import is_api_request
+        if is_api_request():
             return None
         return accounts.user_for_session(user_id, session.get("sid"))
 

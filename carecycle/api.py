@@ -4,7 +4,7 @@ Each area defines its own `api.py` Blueprint with `area_api(name)`; `create_app`
 under /api/v1 with `build_api(...)`, so the token check and JSON errors apply to all."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -73,4 +73,4 @@ def build_api(*area_blueprints: Blueprint) -> Blueprint:
     return api
 
 
-__all__ = ["ApiError", "area_api", "build_api", "json_body", "abort"]
+__all__ = ["ApiError", "area_api", "build_api", "json_body"]

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
-from flask import current_app
+from flask import current_app, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import ForeignKey, String, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from carecycle.accounts.models import User
 from carecycle.audit import record_event
@@ -62,8 +62,18 @@ class Target:
 TargetResolver = Callable[[str], "Target | None"]
 
 
-def register_target(app, object_type: str, resolver: TargetResolver) -> None:
+def register_target(app, object_type: str, resolver: TargetResolver, page: tuple[str, str] | None = None) -> None:
+    """`resolver(object_id)` gives the record's Target; `page` = (endpoint, id argument) of the
+    record's page, which the supervisor's review list links to while a grant is active."""
     app.extensions.setdefault("carecycle_break_glass_targets", {})[object_type] = resolver
+    if page is not None:
+        app.extensions.setdefault("carecycle_break_glass_pages", {})[object_type] = page
+
+
+def target_page(grant: "BreakGlassGrant") -> str | None:
+    """The URL of the record a grant opened, when its area registered one."""
+    page = current_app.extensions.get("carecycle_break_glass_pages", {}).get(grant.object_type)
+    return url_for(page[0], **{page[1]: grant.object_id}) if page else None
 
 
 def resolve_target(object_type: str, object_id: str) -> Target | None:
@@ -104,8 +114,9 @@ def active_grant(user, object_type: str, object_id) -> BreakGlassGrant | None:
 
 
 def grants_for_review(supervisor: User, page: int = 1, per_page: int = 50):
-    """Grants on the supervisor's team, unreviewed first."""
-    stmt = (select(BreakGlassGrant).where(BreakGlassGrant.team_id == supervisor.team_id)
+    """Grants on the supervisor's team, unreviewed first (with who asked: the list names them)."""
+    stmt = (select(BreakGlassGrant).options(selectinload(BreakGlassGrant.user))
+            .where(BreakGlassGrant.team_id == supervisor.team_id)
             .order_by(BreakGlassGrant.reviewed_at.is_not(None), BreakGlassGrant.granted_at.desc()))
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
 

@@ -9,6 +9,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import func, or_, select
 
 from carecycle.extensions import db
+from carecycle.roles import Role
 
 
 def _create_app():
@@ -30,7 +31,7 @@ def users_cli():
 @users_cli.command("create")
 @click.argument("username")
 @click.option("--role", required=True,
-              type=click.Choice(["resident", "counsellor", "social_worker", "supervisor", "admin"]))
+              type=click.Choice([role.value for role in Role]))
 @click.option("--team", default=None, help="Team name (needed for counsellors, social workers, supervisors).")
 @with_appcontext
 def users_create(username, role, team):
@@ -54,7 +55,8 @@ def tokens_cli():
 
 def _user(username):
     from carecycle.accounts.models import User
-    user = db.session.scalar(select(User).where(User.username == username.lower()))
+    from carecycle.accounts.service import normalise_username
+    user = db.session.scalar(select(User).where(User.username == normalise_username(username)))
     if user is None:
         raise click.ClickException(f"no user {username}")
     return user

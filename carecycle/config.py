@@ -1,6 +1,6 @@
 """Configuration from the environment: a base class and its development, testing and
 production variants. No secret has a default literal here; development creates what it
-lacks once in the instance folder (see `carecycle.secrets`)."""
+lacks once in the instance folder (see `carecycle.keyring`)."""
 from __future__ import annotations
 
 import os

@@ -7,7 +7,7 @@ from flask import jsonify, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 from carecycle.crypto import DecryptionError
 from carecycle.extensions import db
@@ -78,10 +78,7 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
-        if isinstance(error, HTTPException):
-            return http_error(error)
+        """Any other exception: logged and rolled back, a 500 page (HTTP errors go to `http_error`)."""
         log.exception("unhandled error")
         db.session.rollback()
         return render_error(500)
-
-    app.register_error_handler(InternalServerError, lambda e: render_error(500))

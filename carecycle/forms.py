@@ -1,12 +1,21 @@
-"""Forms shared across the shell."""
+"""Forms shared across the shell, and how a service's refusal is shown on a form."""
+from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import TextAreaField
+from wtforms import SelectMultipleField, TextAreaField
 from wtforms.validators import InputRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
 
 
 class ConfirmForm(FlaskForm):
     """A form with no fields: a button whose POST carries the CSRF token."""
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A list of checkboxes (one choice or several), each with its own label."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 class BreakGlassForm(FlaskForm):
@@ -14,3 +23,17 @@ class BreakGlassForm(FlaskForm):
         _l("Why do you need to open this record?"),
         validators=[InputRequired(), Length(max=2000)],
         description=_l("At least 20 characters. Your reason is recorded and shown to the team's supervisor."))
+
+
+def place_errors(form, error) -> None:
+    """Show a service's refusal (`carecycle.validation.Invalid`, `AccountError`: `fields` maps
+    field names to messages, `message` sums up) on the re-shown form: each message under the
+    field it names; those for fields this form lacks, or the summary when no field is named,
+    as flash messages."""
+    for name, message in error.fields.items():
+        if name in form:
+            form[name].errors = list(form[name].errors) + [message]
+        else:
+            flash(str(message), "error")
+    if not error.fields and error.message:
+        flash(str(error.message), "error")

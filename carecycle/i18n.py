@@ -6,6 +6,8 @@ from functools import lru_cache
 from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
+from carecycle.permissions import is_api_request
+
 TRADITIONAL = ("zh-tw", "zh-hk", "zh-mo", "zh-hant")
 
 
@@ -25,7 +27,7 @@ WTFORMS_LOCALES = {"zh_Hant": "zh_TW", "zh_Hans": "zh", "en": "en"}
 def load_wtforms_translations() -> None:
     """WTForms' own messages (e.g. "This field is required.") in the page's script: its `zh`
     catalogue is Simplified, so Traditional pages take its `zh_TW` one. The API renders no forms."""
-    if request.path.startswith("/api/"):
+    if is_api_request():
         return
     from flask_babel import get_locale
     request.wtforms_translations = _wtforms_catalogue(WTFORMS_LOCALES.get(str(get_locale()), "en"))
@@ -43,7 +45,7 @@ def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    if not request.path.startswith("/api/") and current_user and current_user.is_authenticated \
+    if not is_api_request() and current_user and current_user.is_authenticated \
             and current_user.locale in languages:
         return current_user.locale
     if session.get("locale") in languages:

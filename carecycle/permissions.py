@@ -7,7 +7,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import wraps
 
-from flask import abort, current_app, g, request
+from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
 from carecycle.roles import Role
@@ -129,13 +129,10 @@ def enforce(permission: Permission) -> None:
     if not current_user.is_authenticated:
         if is_api_request():
             abort(401)
-        login = current_app.login_manager
-        g.login_required = True
-        abort(login.unauthorized())
+        abort(current_app.login_manager.unauthorized())
     if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
         if is_api_request():
             abort(403)
-        from flask import redirect, url_for
         abort(redirect(url_for("auth.change_password")))
     if not role_has(current_user.role, permission):
         from carecycle.audit import record_event

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import abort, current_app, request
 
 from carecycle.extensions import csrf
-from carecycle.permissions import PUBLIC, requires
+from carecycle.permissions import PUBLIC, is_api_request, requires
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
@@ -20,7 +20,7 @@ def register_security(app) -> None:
         if view is not None and getattr(view, "required_permission", None) is None:
             current_app.logger.error("route %s declares no permission; refused", request.endpoint)
             abort(403)
-        if not request.path.startswith("/api/"):
+        if not is_api_request():
             csrf.protect()
 
     @app.after_request

@@ -25,11 +25,21 @@ def page_arg() -> int:
         return 1
 
 
-def uuid_or_404(value: str) -> uuid.UUID:
+def as_uuid(value) -> uuid.UUID | None:
+    """An id from a URL, form or JSON body as a UUID, or None when it is not one."""
+    if isinstance(value, uuid.UUID):
+        return value
     try:
         return uuid.UUID(str(value))
-    except ValueError:
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def uuid_or_404(value: str) -> uuid.UUID:
+    parsed = as_uuid(value)
+    if parsed is None:
         abort(404)
+    return parsed
 
 
 _HOLE = "carecycle-url-argument"

@@ -102,7 +102,7 @@ def break_glass(object_type, object_id):
 def break_glass_review():
     return render_template("breakglass/review.html",
                            pagination=breakglass.grants_for_review(current_user, page=page_arg()),
-                           form=ConfirmForm())
+                           form=ConfirmForm(), target_page=breakglass.target_page)
 
 
 @bp.route("/break-glass/grants/<grant_id>/reviewed", methods=["POST"])

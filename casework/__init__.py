@@ -18,7 +18,7 @@ def init_app(app) -> None:
 
     app.register_blueprint(bp)
     demo.register(app)
-    register_target(app, "case", case_team_of)
+    register_target(app, "case", case_team_of, page=("casework.case_detail", "case_id"))
     set_alert_page(app, Permission.TRIAGE_WORK, "casework.triage_detail")
     add_alert_subject(app, "case", triage.case_subject)
     add_alert_subject(app, "client", triage.client_subject)

@@ -12,7 +12,7 @@ from carecycle.accounts.models import Team, User
 from carecycle.alerts import raise_alert
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from casework.models import Case, Client
+from casework.models import Client
 from casework.service import cases as case_service, clients as client_service, phases
 
 FIRST = ["Chan", "Wong", "Lee", "Cheung", "Lau", "Ng", "Ho", "Leung", "Tam", "Yip", "Lam", "Choi", "Fung", "Kwok",

@@ -12,6 +12,7 @@ from carecycle.accounts.models import Team, User
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from casework.demo import EXTRA_LOADERS
+from casework.demo_care import user_named
 from casework.enums import Phase, RiskLevel
 from casework.models import Case, CarePlan, CommunityGroup, FollowUp, Task
 from casework.service import careplans, followup, groups, outcomes, phases
@@ -40,33 +41,18 @@ CLIENT_NOTE = ("You have already done a lot: the benefits are sorted. Next we lo
                "Call me if anything gets in the way.")
 
 
-def _phq9(total: int) -> list[int]:
-    """PHQ-9 answers summing to `total`, item 9 kept at 0."""
-    answers = [0] * 9
-    for index in range(8):
-        answers[index] = min(3, max(0, total - sum(answers)))
+def answers_summing_to(total: int, items: int, top: int, filled: int | None = None) -> list[int]:
+    """`items` answers from 0 to `top` that sum to `total`, the first `filled` items taking it up (the
+    rest stay 0: the PHQ-9's item 9 is never set)."""
+    answers = [0] * items
+    for index in range(items if filled is None else filled):
+        answers[index] = min(top, max(0, total - sum(answers)))
     return answers
 
 
-def _who5(raw: int) -> list[int]:
-    answers = [0] * 5
-    for index in range(5):
-        answers[index] = min(5, max(0, raw - sum(answers)))
-    return answers
-
-
-def _gad7(total: int) -> list[int]:
-    answers = [0] * 7
-    for index in range(7):
-        answers[index] = min(3, max(0, total - sum(answers)))
-    return answers
-
-
-ANSWERS = {"phq9": _phq9, "who5": _who5, "gad7": _gad7}
-
-
-def _user(username: str) -> User | None:
-    return db.session.scalar(select(User).where(User.username == username))
+ANSWERS = {"phq9": lambda total: answers_summing_to(total, 9, 3, filled=8),
+           "who5": lambda raw: answers_summing_to(raw, 5, 5),
+           "gad7": lambda total: answers_summing_to(total, 7, 3)}
 
 
 def _screen(worker, case, series: dict[str, list[int]], weeks_between: int = 4, end_days_ago: int = 3) -> int:
@@ -88,7 +74,7 @@ def _plan(lead, case, picks: list[int], *, reviewed: bool = True, note: bool = T
         goal["target_date"] = (utcnow() + timedelta(days=60)).date().isoformat()
     plan = careplans.save_plan(lead, case, 0, {"goals": goals, "client_note": CLIENT_NOTE if note else ""})
     if reviewed:
-        today = careplans._today()
+        today = careplans.local_today()
         careplans.record_review(lead, case, plan.version, reviewed_on=(today - timedelta(days=14)).isoformat(),
                                 summary="Went through each goal together. Benefits now paid; flat search continues. "
                                         "Client feels more settled and has started going to the peer group.",
@@ -114,7 +100,7 @@ def load_recovery_demo(echo=print) -> None:
         echo("recovery demo: already loaded")
         return
     teams = {t.name: t for t in db.session.scalars(select(Team))}
-    social, counsellor = _user("socialworker"), _user("counsellor")
+    social, counsellor = user_named("socialworker"), user_named("counsellor")
     if "Riverside" not in teams or social is None or counsellor is None:
         echo("recovery demo: demo teams or accounts missing; run the shell demo first")
         return
@@ -150,7 +136,7 @@ def load_recovery_demo(echo=print) -> None:
         counts["plans"] += 1
 
     # the demo resident's client: share the plan when their case is in recovery
-    resident = _user("resident")
+    resident = user_named("resident")
     shared = False
     if resident is not None:
         for case in (improving, flat, deteriorating):
@@ -194,7 +180,7 @@ def load_recovery_demo(echo=print) -> None:
         made.append(group)
         counts["groups"] += 1
     hillside = teams.get("Hillside")
-    lead_h = _user("supervisor_h")
+    lead_h = user_named("supervisor_h")
     if hillside is not None and lead_h is not None:
         made.append(groups.create_group(lead_h, {"name": "Hillside peer support", "kind": "peer_support",
                                                  "facilitator": "Hana (supervisor)", "schedule": "Wednesdays 19:00",

@@ -67,6 +67,12 @@ class ClosureReason(Labelled):
     OTHER = "other"
 
 
+# Client details chosen from a list (stored as these codes). Language names are written in their own language.
+SEX_LABELS = {"female": _l("Female"), "male": _l("Male"), "intersex": _l("Intersex"),
+              "not_stated": _l("Prefers not to say")}
+LANGUAGE_LABELS = {"en": "English", "zh_Hant": "繁體中文", "zh_Hans": "简体中文", "other": _l("Other")}
+
+
 LABELS = {
     (Phase, Phase.INTAKE.value): _l("Intake"), (Phase, Phase.CRISIS.value): _l("Crisis"), (Phase, Phase.RECOVERY.value): _l("Recovery"),
     (Phase, Phase.CLOSED.value): _l("Closed"),

@@ -1,19 +1,24 @@
 """Casework forms."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import (BooleanField, DateTimeLocalField, HiddenField, IntegerField, RadioField, SelectField,
+                     StringField, TextAreaField)
 from wtforms.validators import InputRequired, Length, Optional
 
-from casework.enums import ClosureReason, ConsentScope, Priority, RiskLevel, Source
+from casework.enums import (LANGUAGE_LABELS, SEX_LABELS, ClosureReason, ConsentScope, OutreachOutcome, Priority,
+                            RegisterFlag, RiskLevel, Source, Tier)
+from casework.models.assessments import PROTECTIVE_FACTORS, RISK_FACTORS
+from casework.models.notes import ContactMode
+from casework.models.safety import SECTIONS
+from carecycle.forms import MultiCheckboxField
+
 
 def SEX_CHOICES():
-    return [("", _l("Not recorded")), ("female", _l("Female")), ("male", _l("Male")),
-            ("intersex", _l("Intersex")), ("not_stated", _l("Prefers not to say"))]
+    return [("", _l("Not recorded"))] + list(SEX_LABELS.items())
 
 
 def LANGUAGE_CHOICES():
-    return [("", _l("Not recorded")), ("en", "English"), ("zh_Hant", "繁體中文"), ("zh_Hans", "简体中文"),
-            ("other", _l("Other"))]
+    return [("", _l("Not recorded"))] + list(LANGUAGE_LABELS.items())
 
 
 class ClientForm(FlaskForm):
@@ -142,19 +147,13 @@ class NextContactForm(FlaskForm):
 
 
 # Vulnerable-person register --------------------------------------------------------------------
-from wtforms import RadioField, SelectMultipleField  # noqa: E402
-from wtforms.widgets import CheckboxInput, ListWidget  # noqa: E402
-
-from casework.enums import OutreachOutcome, RegisterFlag, Tier  # noqa: E402
-
 
 class RegisterEntryForm(FlaskForm):
     """Tier and reasons; the service validates them (choices are not checked twice)."""
     version = HiddenField()
     tier = RadioField(_l("Tier"), choices=Tier.choices, validate_choice=False)
-    flags = SelectMultipleField(_l("Why is this person on the register?"), choices=RegisterFlag.choices,
-                                validate_choice=False, widget=ListWidget(prefix_label=False),
-                                option_widget=CheckboxInput())
+    flags = MultiCheckboxField(_l("Why is this person on the register?"), choices=RegisterFlag.choices,
+                               validate_choice=False)
     flag_other = StringField(_l("Other reason"), validators=[Optional(), Length(max=200)],
                              description=_l("Required with “Other reason”. Stored encrypted."))
     note = TextAreaField(_l("Note on this change"), validators=[Optional(), Length(max=2000)],
@@ -187,12 +186,6 @@ class RemoveEntryForm(FlaskForm):
 
 
 # ------------------------------------------------------------------ notes, risk assessments, safety plans
-from wtforms import DateTimeLocalField, IntegerField, RadioField, SelectMultipleField, widgets  # noqa: E402
-
-from casework.models.assessments import PROTECTIVE_FACTORS, RISK_FACTORS  # noqa: E402
-from casework.models.notes import ContactMode  # noqa: E402
-from casework.models.safety import SECTIONS  # noqa: E402
-
 
 class NoteForm(FlaskForm):
     version = HiddenField()
@@ -208,11 +201,6 @@ class NoteForm(FlaskForm):
 class AddendumForm(FlaskForm):
     body = TextAreaField(_l("Addendum"), validators=[Length(max=20000)],
                         description=_l("Signed when you add it. It follows the note; the note itself stays as it was."))
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
 
 
 def _yes_no(skippable: bool):

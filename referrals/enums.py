@@ -2,19 +2,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 
-
-class Labelled(StrEnum):
-    @property
-    def label(self):
-        return LABELS.get((type(self), self.value), self.value)
-
-    @classmethod
-    def choices(cls):
-        return [(m.value, m.label) for m in cls]
+from casework.enums import LABELS, Labelled
 
 
 class Tier(Labelled):
@@ -172,7 +163,7 @@ TIER_MEANINGS = {
     "3": _l("Community and volunteers: NGOs, volunteer teams, community groups. Support."),
 }
 
-LABELS = {
+LABELS.update({  # casework's table of labels, keyed by (enum, code): one `label` lookup for every area
     (Tier, "1"): _l("Tier 1 · emergency and health"), (Tier, "2"): _l("Tier 2 · essential services"),
     (Tier, "3"): _l("Tier 3 · community and volunteers"),
     (Capacity, "open"): _l("Open"), (Capacity, "limited"): _l("Limited places"), (Capacity, "full"): _l("Full"),
@@ -217,7 +208,7 @@ LABELS = {
     (ReferrerRelation, "professional"): _l("A doctor, teacher or other professional"),
     (ReferrerRelation, "family"): _l("Family"), (ReferrerRelation, "friend_neighbour"): _l("Friend or neighbour"),
     (ReferrerRelation, "self"): _l("I am asking for myself"), (ReferrerRelation, "other"): _l("Someone else"),
-}
+})
 
 # Languages a service can offer (ISO 639-1 or 639-3 codes, as HSDS uses). Other codes may be imported.
 LANGUAGE_NAMES = {

@@ -6,32 +6,26 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import (BooleanField, FieldList, Form, FormField, HiddenField, SelectField, SelectMultipleField,
-                     StringField, TextAreaField)
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, SelectField, StringField, TextAreaField
 
 from referrals.enums import (Capacity, CloseReason, PhoneType, ReferralUrgency, ReferrerRelation, ServiceStatus,
                              ServiceType, Tier, VolunteerRole, VolunteerTeamKind, Weekdays)
 from referrals.service.sharing import SHAREABLE
+from carecycle.forms import MultiCheckboxField as CheckboxList
 
 
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
+class MultiCheckboxField(CheckboxList):
+    """Screening's list of checkboxes, without WTForms' own check of the choices."""
 
     def pre_validate(self, form):
         """Unknown choices are the service's to refuse, with its own message."""
-
-
-def _tiers():
-    return [(t.value, t.label) for t in Tier]
 
 
 class OrganisationForm(FlaskForm):
     version = HiddenField()
     name = StringField(_l("Name"))
     alternate_name = StringField(_l("Other name (optional)"))
-    tier = SelectField(_l("Tier"), choices=_tiers, description=_l(
+    tier = SelectField(_l("Tier"), choices=Tier.choices, description=_l(
         "1: emergency and health (police, fire, ambulance, hospitals, psychiatric emergency). "
         "2: essential services (utilities, transport, telecoms, housing). 3: community and volunteers."))
     description = TextAreaField(_l("What the organisation does"))

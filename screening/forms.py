@@ -1,14 +1,13 @@
 """Forms of the screening pages. The rules live in the service; these parse and show errors."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, HiddenField, IntegerField, PasswordField, RadioField, SelectField,
-                     SelectMultipleField, StringField, TextAreaField)
+from wtforms import (BooleanField, HiddenField, IntegerField, PasswordField, RadioField, SelectField, StringField,
+                     TextAreaField)
 from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional
 from wtforms.fields.choices import SelectChoice
-from wtforms.widgets import CheckboxInput, ListWidget
 
+from carecycle.forms import MultiCheckboxField
 from screening.models import AUDIENCES, PREFERRED_TIMES, TOPICS
-
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -16,11 +15,6 @@ def choices(pairs) -> list[SelectChoice]:
 
 
 LANGUAGE_CHOICES = choices({"en": "English", "zh_Hant": "繁體中文", "zh_Hans": "简体中文"})
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class ContactForm(FlaskForm):

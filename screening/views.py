@@ -13,9 +13,10 @@ from carecycle import ratelimit
 from carecycle.accounts import service as accounts
 from carecycle.audit import record_event
 from carecycle.extensions import db
-from carecycle.forms import ConfirmForm
+from carecycle.forms import ConfirmForm, place_errors
 from carecycle.permissions import PUBLIC, Permission, requires
 from carecycle.urls import page_arg, uuid_or_404
+from carecycle.validation import Invalid
 from screening.forms import ArticleForm, ContactForm, CrisisResourceForm, RegisterForm, TransitionForm
 from screening.models import AUDIENCES, PREFERRED_TIMES, TOPICS, ArticleStatus, CrisisResource
 from screening.service import get_instrument, instruments, item_language, scoring, text
@@ -189,14 +190,13 @@ def result(result_id):
     related = library_service.for_result(stored.instrument, stored.band, reader_languages())
     requested = contact.existing_request(stored)
     return render_template("screening/result.html", result=stored, shown=shown, instrument=shown.instrument,
-                           resources=resources, articles=related, requested=requested, form=ContactForm(),
-                           preferred_times=PREFERRED_TIMES)
+                           resources=resources, articles=related, requested=requested, form=ContactForm())
 
 
 @screening.route("/screening/results/<result_id>/contact", methods=["GET", "POST"])
 @requires(PUBLIC)
 def contact_request(result_id):
-    stored, shown = _result_or_404(result_id)
+    stored, _shown = _result_or_404(result_id)
     requested = contact.existing_request(stored)
     form = ContactForm()
     status = 200
@@ -209,8 +209,7 @@ def contact_request(result_id):
                                                 address=request.remote_addr)
         except contact.ContactError as error:
             db.session.rollback()
-            for name, message in error.fields.items():
-                form[name].errors = [str(message)]
+            place_errors(form, error)
             status = 400
         except contact.ContactRateLimited:
             db.session.rollback()
@@ -224,8 +223,8 @@ def contact_request(result_id):
     else:
         db.session.commit()
     resources = crisis.for_language(locale())
-    return render_template("screening/contact.html", result=stored, shown=shown, form=form, requested=requested,
-                           resources=resources, preferred_times=PREFERRED_TIMES), status
+    return render_template("screening/contact.html", result=stored, form=form, requested=requested,
+                           resources=resources), status
 
 
 @screening.route("/screening/history")
@@ -263,13 +262,7 @@ def register():
                                             phone=form.phone.data or None)
             except accounts.AccountError as error:
                 db.session.rollback()
-                placed = False
-                for name, message in error.fields.items():
-                    if name in form:
-                        form[name].errors = list(form[name].errors) + [message]
-                        placed = True
-                if not placed:
-                    flash(error.message, "error")
+                place_errors(form, error)
             else:
                 claimed = results.claim(pending, user) if form.keep_results.data else 0
                 language = session.get("locale")
@@ -329,30 +322,31 @@ def _form_values(form) -> dict:
                                                "is_example")}
 
 
-def _place_errors(form, fields: dict) -> None:
-    for name, message in fields.items():
-        if name in form:
-            form[name].errors = list(form[name].errors) + [str(message)]
-        else:
-            flash(str(message), "error")
+def _saved(form, save):
+    """Run a service call on a submitted form and commit. Returns what the call returned (True for
+    nothing), or None when the service refused the input: rolled back, its messages on the form."""
+    try:
+        outcome = save()
+    except Invalid as error:
+        db.session.rollback()
+        place_errors(form, error)
+        return None
+    db.session.commit()
+    return outcome if outcome is not None else True
+
+
+def _form_status(form) -> int:
+    return 400 if form.errors else 200
 
 
 @screening.route("/screening/crisis-resources/new", methods=["GET", "POST"])
 @requires(Permission.CRISIS_RESOURCES_EDIT)
 def crisis_resource_new():
     form = CrisisResourceForm()
-    if form.validate_on_submit():
-        try:
-            crisis.create(_form_values(form))
-        except crisis.ResourceError as error:
-            db.session.rollback()
-            _place_errors(form, error.fields)
-        else:
-            db.session.commit()
-            flash(_("Crisis resource added."), "success")
-            return redirect(url_for("screening.crisis_resources"))
-    return render_template("screening/crisis_resource_form.html", form=form, resource=None), \
-        400 if form.errors else 200
+    if form.validate_on_submit() and _saved(form, lambda: crisis.create(_form_values(form))):
+        flash(_("Crisis resource added."), "success")
+        return redirect(url_for("screening.crisis_resources"))
+    return render_template("screening/crisis_resource_form.html", form=form, resource=None), _form_status(form)
 
 
 @screening.route("/screening/crisis-resources/<resource_id>", methods=["GET", "POST"])
@@ -360,18 +354,11 @@ def crisis_resource_new():
 def crisis_resource_edit(resource_id):
     resource = _resource_or_404(resource_id)
     form = CrisisResourceForm(obj=resource if request.method == "GET" else None)
-    if form.validate_on_submit():
-        try:
-            crisis.update(resource, _form_values(form))
-        except crisis.ResourceError as error:
-            db.session.rollback()
-            _place_errors(form, error.fields)
-        else:
-            db.session.commit()
-            flash(_("Crisis resource saved."), "success")
-            return redirect(url_for("screening.crisis_resources"))
+    if form.validate_on_submit() and _saved(form, lambda: crisis.update(resource, _form_values(form))):
+        flash(_("Crisis resource saved."), "success")
+        return redirect(url_for("screening.crisis_resources"))
     return render_template("screening/crisis_resource_form.html", form=form, resource=resource), \
-        400 if form.errors else 200
+        _form_status(form)
 
 
 @screening.route("/screening/crisis-resources/<resource_id>/delete", methods=["GET", "POST"])
@@ -443,16 +430,11 @@ def new():
     if request.method == "GET":
         form.language.data = locale()
     if form.validate_on_submit():
-        try:
-            item = library_service.create(current_user, _article_values(form))
-        except library_service.ArticleError as error:
-            db.session.rollback()
-            _place_errors(form, error.fields)
-        else:
-            db.session.commit()
+        item = _saved(form, lambda: library_service.create(current_user, _article_values(form)))
+        if item:
             flash(_("Draft saved. Send it for review when it is ready."), "success")
             return redirect(url_for("library.detail", article_id=item.id))
-    return render_template("screening/library/edit.html", form=form, article=None), 400 if form.errors else 200
+    return render_template("screening/library/edit.html", form=form, article=None), _form_status(form)
 
 
 def _staff_article_or_404(article_id):
@@ -462,15 +444,23 @@ def _staff_article_or_404(article_id):
     return item
 
 
+def _submitted_version(form) -> int | None:
+    return int(form.version.data) if (form.version.data or "").isdigit() else None
+
+
+def _render_detail(item, form):
+    return render_template("screening/library/detail.html", article=item,
+                           body=library_service.render_markdown(item.body),
+                           transitions=library_service.allowed_transitions(current_user, item), form=form,
+                           may_edit=library_service.may_edit(current_user, item), topics=TOPICS,
+                           audiences=AUDIENCES)
+
+
 @library.route("/manage/<article_id>")
 @requires(Permission.ARTICLES_WRITE)
 def detail(article_id):
     item = _staff_article_or_404(article_id)
-    form = TransitionForm(version=item.version)
-    return render_template("screening/library/detail.html", article=item, body=library_service.render_markdown(item.body),
-                           transitions=library_service.allowed_transitions(current_user, item), form=form,
-                           may_edit=library_service.may_edit(current_user, item), topics=TOPICS,
-                           audiences=AUDIENCES)
+    return _render_detail(item, TransitionForm(version=item.version))
 
 
 @library.route("/manage/<article_id>/edit", methods=["GET", "POST"])
@@ -486,19 +476,15 @@ def edit(article_id):
         form.version.data = item.version
     if form.validate_on_submit():
         try:
-            version = int(form.version.data) if (form.version.data or "").isdigit() else None
-            library_service.update(current_user, item, _article_values(form), version)
+            saved = _saved(form, lambda: library_service.update(current_user, item, _article_values(form),
+                                                                _submitted_version(form)))
         except library_service.EditConflict:
             db.session.rollback()
             abort(409)
-        except library_service.ArticleError as error:
-            db.session.rollback()
-            _place_errors(form, error.fields)
-        else:
-            db.session.commit()
+        if saved:
             flash(_("Draft saved."), "success")
             return redirect(url_for("library.detail", article_id=item.id))
-    return render_template("screening/library/edit.html", form=form, article=item), 400 if form.errors else 200
+    return render_template("screening/library/edit.html", form=form, article=item), _form_status(form)
 
 
 @library.route("/manage/<article_id>/<action>", methods=["POST"])
@@ -508,9 +494,8 @@ def act(article_id, action):
     form = TransitionForm()
     if not form.validate_on_submit():
         abort(400)
-    version = int(form.version.data) if (form.version.data or "").isdigit() else None
     try:
-        library_service.transition(current_user, item, action, form.note.data, version)
+        library_service.transition(current_user, item, action, form.note.data, _submitted_version(form))
     except library_service.TransitionRefused:
         db.session.commit()  # the refusal is audited
         abort(403)
@@ -519,12 +504,8 @@ def act(article_id, action):
         abort(409)
     except library_service.ArticleError as error:
         db.session.rollback()
-        _place_errors(form, error.fields)
-        return render_template("screening/library/detail.html", article=item,
-                               body=library_service.render_markdown(item.body),
-                               transitions=library_service.allowed_transitions(current_user, item), form=form,
-                               may_edit=library_service.may_edit(current_user, item), topics=TOPICS,
-                               audiences=AUDIENCES), 400
+        place_errors(form, error)
+        return _render_detail(item, form), 400
     db.session.commit()
     flash(_("Article is now: %(status)s.", status=ArticleStatus(item.status).label), "success")
     return redirect(url_for("library.detail", article_id=item.id))

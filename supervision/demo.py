@@ -18,13 +18,13 @@ from carecycle.alerts import Alert, raise_alert
 from carecycle.breakglass import BreakGlassGrant, grant
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.mode import ModeChange, current_mode, switch_mode
+from carecycle.mode import current_mode, switch_mode
 from casework.enums import Phase
 from casework.models import Case, CaseEvent, ClosureRequest
 from referrals.models import VolunteerTeam
 from screening.models import Article, ArticleStatus, ScreeningResult
 from supervision.models import AfterActionReview, AuditVerification, Drill
-from supervision.service import audit_view, drills, operating, reassign
+from supervision.service import audit_view, drills, reassign, stats
 
 
 def _user(username: str) -> User | None:
@@ -75,7 +75,7 @@ def _past_emergency(staff, teams, rng, echo) -> None:
     off.switched_at = end
     db.session.flush()
     review = AfterActionReview(started_at=start, ended_at=end, emergency_change_id=on.id, normal_change_id=off.id,
-                               written_by_id=staff["supervisor"].id, figures=operating._period_figures(start, end))
+                               written_by_id=staff["supervisor"].id, figures=stats.emergency_figures(start, end))
     review.what_happened = ("Black rainstorm overnight; a landslip closed Hill Road and two blocks lost power. The "
                             "hotline took nine calls from frightened residents, mostly older people living alone.")
     review.what_worked = ("Halved outreach intervals: every red-tier person was reached within the first day. The "

@@ -4,14 +4,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, FieldList, Form, FormField, HiddenField, SelectField,
-                     SelectMultipleField, StringField, TextAreaField)
+                     StringField, TextAreaField)
 from wtforms.validators import Length, Optional, Regexp
-from wtforms.widgets import CheckboxInput, ListWidget
 
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
+from carecycle.forms import MultiCheckboxField
 
 
 class DecisionForm(FlaskForm):

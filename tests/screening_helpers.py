@@ -1,7 +1,10 @@
 """Fixtures and helpers shared by the screening tests (imported by those modules)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
+from sqlalchemy import event
 
 from screening.models import CrisisResource
 
@@ -16,3 +19,18 @@ def make_crisis_resource(db):
         db.session.commit()
         return resource
     return factory
+
+
+@contextmanager
+def statements_run(db):
+    """`with statements_run(db) as seen:` collects the SQL statements run inside the block."""
+    seen: list[str] = []
+
+    def listen(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)

@@ -1,4 +1,7 @@
 """Admin pages: users and teams."""
+import re
+
+import pytest
 from sqlalchemy import select
 
 from carecycle.accounts.models import Team, User, UserSession
@@ -110,3 +113,66 @@ def test_user_list_paginates_and_searches(client, login_as, make_user):
     assert "Page 1 of 2" in first
     found = client.get("/admin/users?q=list-07").get_data(as_text=True)
     assert "resident-list-07" in found and "resident-list-08" not in found
+
+
+def test_refused_edit_reshows_the_entered_values_and_changes_nothing(app, client, login_as, make_user, db):
+    login_as("admin")
+    worker = make_user("counsellor", display_name="Old Name")
+    device = app.test_client()
+    sign_in(device, worker.username)
+    response = form_post(client, f"/admin/users/{worker.id}", {
+        "display_name": "Typed Name", "role": "supervisor", "team_id": "", "active": "y"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "belong to a team" in page and 'value="Typed Name"' in page
+    db.session.expire_all()
+    stored = db.session.get(User, worker.id)
+    assert (stored.role, stored.display_name, stored.team_id) == ("counsellor", "Old Name", worker.team_id)
+    assert device.get("/alerts").status_code == 200  # the user's session was not ended
+
+
+def test_own_role_change_is_refused_by_the_service(make_user, db):
+    from carecycle.accounts import service
+    admin = make_user("admin")
+    for change in ({"role": "resident", "active": True}, {"role": "admin", "active": False}):
+        with pytest.raises(service.AccountError):
+            service.update_user(admin, team=None, display_name=None, by=admin, **change)
+    db.session.rollback()
+    assert db.session.get(User, admin.id).role == "admin" and db.session.get(User, admin.id).active
+
+
+def test_refused_password_reset_changes_nothing(app, client, login_as, make_user, db):
+    login_as("admin")
+    worker = make_user("counsellor")
+    device = app.test_client()
+    sign_in(device, worker.username)
+    response = form_post(client, f"/admin/users/{worker.id}/password", {"password": "password1234"},
+                         page=f"/admin/users/{worker.id}")
+    assert response.status_code == 400 and "too common" in response.get_data(as_text=True)
+    assert device.get("/alerts").status_code == 200
+    db.session.expire_all()
+    assert not db.session.get(User, worker.id).must_change_password
+    assert sign_in(app.test_client(), worker.username, PASSWORD).status_code == 302
+
+
+def test_unknown_team_is_404_and_a_refused_rename_keeps_the_typed_name(client, login_as, make_team, db):
+    login_as("admin")
+    assert client.get("/admin/teams/not-a-uuid").status_code == 404
+    assert client.get("/admin/teams/00000000-0000-0000-0000-000000000000").status_code == 404
+    make_team("Lakeside")
+    team = make_team("Hilltop")
+    response = form_post(client, f"/admin/teams/{team.id}", {"name": "Lakeside"})
+    assert response.status_code == 400
+    assert "exists" in response.get_data(as_text=True) and 'value="Lakeside"' in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Team, team.id).name == "Hilltop"
+
+
+def test_team_list_counts_members(client, login_as, make_team, make_user):
+    login_as("admin")
+    team, empty = make_team("Counted"), make_team("Empty")
+    make_user("counsellor", team=team)
+    make_user("social_worker", team=team)
+    page = client.get("/admin/teams").get_data(as_text=True)
+    assert re.search(rf"{team.id}\">Counted</a></td><td>2</td>", page)
+    assert re.search(rf"{empty.id}\">Empty</a></td><td>0</td>", page)

@@ -1,4 +1,5 @@
 """Sign-in, lockout, sessions and passwords."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -236,3 +237,13 @@ def test_cookies_are_httponly_and_samesite(client, make_user):
     header = response.headers.get("Set-Cookie")
     assert "HttpOnly" in header and "SameSite=Lax" in header
     assert "Secure" not in header  # not in testing; production sets it (see test_config)
+
+
+def test_a_refused_new_password_is_shown_once_under_its_field(client, login_as):
+    login_as("counsellor")
+    response = form_post(client, "/account/password",
+                         {"current_password": PASSWORD, "new_password": "short pw", "confirm": "short pw"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert page.count("Use at least 12 characters.") == 1
+    assert re.search(r'id="new_password-error">Use at least 12 characters\.', page)

@@ -9,7 +9,7 @@ from carecycle import breakglass
 from carecycle.audit import AuditEvent
 from carecycle.breakglass import BreakGlassGrant, Target
 from carecycle.database import utcnow
-from tests.conftest import form_post
+from tests.conftest import csrf_from, form_post
 
 RECORDS: dict[str, uuid.UUID] = {}
 
@@ -81,3 +81,49 @@ def test_unknown_record_or_type_is_404(client, login_as, target):
     assert client.get(f"/break-glass/probe/{uuid.uuid4()}").status_code == 404
     assert client.get(f"/break-glass/nothing/{uuid.uuid4()}").status_code == 404
     assert client.get("/break-glass/probe/not-a-uuid").status_code == 404
+
+
+def test_workers_cannot_review_grants(app, client, login_as, make_user, target, db):
+    team, record_id = target
+    worker = make_user("counsellor", team=team)
+    breakglass.grant(worker, "probe", record_id, team.id, "Client called the hotline in distress tonight.")
+    db.session.commit()
+    grant = db.session.scalar(select(BreakGlassGrant))
+    login_as("counsellor", team=team)
+    assert client.get("/break-glass").status_code == 403
+    token = csrf_from(client.get("/"))
+    response = client.post(f"/break-glass/grants/{grant.id}/reviewed", data={"csrf_token": token})
+    assert response.status_code == 403
+    db.session.expire_all()
+    assert db.session.get(BreakGlassGrant, grant.id).reviewed_at is None
+
+
+def test_a_refused_role_posting_a_reason_gets_no_grant(client, login_as, target, db):
+    login_as("supervisor")
+    _team, record_id = target
+    token = csrf_from(client.get("/"))
+    response = client.post(f"/break-glass/probe/{record_id}",
+                           data={"csrf_token": token, "reason": "A long enough reason to open this record."})
+    assert response.status_code == 403
+    assert db.session.scalar(select(BreakGlassGrant)) is None
+
+
+def test_the_review_list_names_each_worker_in_one_query(app, client, login_as, make_user, target, db):
+    from sqlalchemy import event
+    team, record_id = target
+    workers = [make_user("counsellor", team=team, display_name=f"Worker {n}") for n in range(3)]
+    for worker in workers:
+        breakglass.grant(worker, "probe", record_id, team.id, "Client called the hotline in distress tonight.")
+    db.session.commit()
+    supervisor = make_user("supervisor", team=team)
+    db.session.refresh(supervisor)
+    db.session.expunge_all()  # nothing already in the session: every user the list names is read
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        names = [row.user.name for row in breakglass.grants_for_review(supervisor).items]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert sorted(names) == ["Worker 0", "Worker 1", "Worker 2"]
+    assert sum("FROM user_account" in s for s in statements) == 1

@@ -12,6 +12,7 @@ from carecycle.audit import AuditEvent
 from screening.models import Article, ArticleBandTag, ArticleStatus, ArticleTopic
 from screening.service.articles import render_markdown
 from tests.conftest import csrf_from, form_post, sign_in
+from tests.screening_helpers import statements_run
 from tests.test_screening_pages import take_phq9
 
 
@@ -179,6 +180,75 @@ def test_residents_and_admins_cannot_write(client, login_as):
     login_as("resident")
     assert client.get("/library/manage").status_code == 403
     assert client.get("/library/manage/new").status_code == 403
+
+
+def test_admins_cannot_write_or_review(app, client, db, make_user):
+    sign_in(client, make_user("counsellor").username)
+    write_article(client)
+    article = db.session.scalar(select(Article))
+    act(client, article.id, "submit")
+    admin = app.test_client()
+    sign_in(admin, make_user("admin").username)
+    assert admin.get("/library/manage").status_code == 403
+    assert admin.get("/library/manage/new").status_code == 403
+    assert admin.get(f"/library/manage/{article.id}").status_code == 403
+    assert act(admin, article.id, "publish").status_code == 403
+    db.session.refresh(article)
+    assert article.status == "in_review"
+
+
+def test_an_unknown_action_is_refused_and_audited(client, db, login_as):
+    login_as("counsellor")
+    write_article(client)
+    article = db.session.scalar(select(Article))
+    assert act(client, article.id, "delete").status_code == 403
+    db.session.refresh(article)
+    assert article.status == "draft"
+    denied = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "permission_denied",
+                                                        AuditEvent.object_id == str(article.id)))
+    assert denied is not None and "delete" in denied.reason
+
+
+def test_a_transition_without_csrf_token_changes_nothing(client, db, login_as):
+    login_as("counsellor")
+    write_article(client)
+    article = db.session.scalar(select(Article))
+    assert client.post(f"/library/manage/{article.id}/submit", data={}).status_code == 400
+    db.session.refresh(article)
+    assert article.status == "draft"
+
+
+def test_an_article_in_review_is_no_longer_editable_by_its_author(client, db, login_as):
+    login_as("counsellor")
+    write_article(client)
+    article = db.session.scalar(select(Article))
+    act(client, article.id, "submit")
+    edit = f"/library/manage/{article.id}/edit"
+    assert client.get(edit).status_code == 403
+    token = csrf_from(client.get(f"/library/manage/{article.id}"))
+    assert client.post(edit, data={**ARTICLE, "title": "Changed in review", "csrf_token": token}).status_code == 403
+    db.session.refresh(article)
+    assert article.title == ARTICLE["title"] and article.status == "in_review"
+
+
+def test_the_staff_list_reads_the_authors_in_one_query(app, client, db, make_user):
+    sign_in(client, make_user("counsellor").username)
+
+    def author_queries() -> int:
+        with statements_run(db) as seen:
+            assert client.get("/library/manage").status_code == 200
+        return sum(1 for statement in seen if "FROM user_account" in statement)
+
+    write_article(client)
+    one = author_queries()
+    for index in range(3):
+        writer = app.test_client()
+        sign_in(writer, make_user("social_worker").username)
+        write_article(writer, title=f"Article {index}")
+        act(writer, db.session.scalar(select(Article.id).where(Article.title == f"Article {index}")), "submit")
+    page = client.get("/library/manage").get_data(as_text=True)
+    assert all(f"Article {index}" in page for index in range(3))
+    assert author_queries() == one
 
 
 def test_bad_article_input_stores_nothing(client, db, login_as):

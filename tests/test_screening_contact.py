@@ -8,7 +8,7 @@ from carecycle.alerts import Alert
 from carecycle.audit import AuditEvent
 from screening.models import ContactRequest, CrisisResource, ScreeningResult
 from tests.conftest import PASSWORD, csrf_from, form_post, sign_in
-from tests.screening_helpers import make_crisis_resource  # noqa: F401 (fixture)
+from tests.screening_helpers import make_crisis_resource, statements_run  # noqa: F401 (fixture)
 from tests.test_screening_pages import take_phq9
 
 
@@ -120,6 +120,47 @@ def test_contact_requests_are_not_for_residents_or_the_public(app, client, db, l
     login_as("resident")
     assert client.get(f"/screening/contact-requests/{request_id}").status_code == 403
     assert client.get("/screening/contact-requests").status_code == 403
+
+
+def test_contact_requests_are_not_for_admins(app, client, db, make_user):
+    """Separation of duties: an admin manages accounts and crisis lines, never who asked to be called."""
+    location = take_phq9(client, [0] * 8 + [2]).headers["Location"]
+    ask(client, location)
+    request_id = db.session.scalar(select(ContactRequest.id))
+    admin = app.test_client()
+    sign_in(admin, make_user("admin").username)
+    assert admin.get("/screening/contact-requests").status_code == 403
+    detail = admin.get(f"/screening/contact-requests/{request_id}")
+    assert detail.status_code == 403 and "Ann" not in detail.get_data(as_text=True)
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "view",
+                                                      AuditEvent.object_type == "contact_request")) is None
+
+
+def test_contact_request_without_csrf_token_stores_nothing(client, db):
+    location = take_phq9(client, [0] * 8 + [2]).headers["Location"]
+    response = client.post(location + "/contact", data={"name": "Ann", "phone": "+852 5550 1234",
+                                                         "preferred_time": "asap", "consent": "y"})
+    assert response.status_code == 400
+    assert count(db, ContactRequest) == 0 and count(db, Alert) == 0
+
+
+def test_contact_request_list_reads_the_results_in_one_query(app, client, db, make_user):
+    """The list shows each request's questionnaire without a query per row."""
+    counsellor = make_user("counsellor")
+    staff = app.test_client()
+    sign_in(staff, counsellor.username)
+
+    def queries_of_the_list() -> int:
+        with statements_run(db) as seen:
+            assert staff.get("/screening/contact-requests").status_code == 200
+        return sum(1 for statement in seen if "screening_result" in statement)
+
+    ask(client, take_phq9(client, [0] * 9).headers["Location"])
+    one = queries_of_the_list()
+    for values in ([1] * 9, [2] * 9, [3] * 9):
+        ask(client, take_phq9(client, values).headers["Location"])
+    assert count(db, ContactRequest) == 4
+    assert queries_of_the_list() == one == 1
 
 
 # ------------------------------------------------------------------ crisis resources

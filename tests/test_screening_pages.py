@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 
 from carecycle.audit import AuditEvent
 from screening.models import ScreeningResult
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, sign_in
 from tests.screening_helpers import make_crisis_resource  # noqa: F401 (fixture)
 
 
@@ -253,10 +253,24 @@ def test_history_is_private(app, client, db, login_as, make_user):
     location = f"/screening/results/{db.session.scalar(select(ScreeningResult.id))}"
     other_client = app.test_client()
     other = make_user("resident")
-    from tests.conftest import sign_in
     sign_in(other_client, other.username)
     assert other_client.get(location).status_code == 404
     assert "18 / 27" not in other_client.get("/screening/history").get_data(as_text=True)
+
+
+def test_a_linked_result_stays_hidden_even_when_another_session_lists_it(app, client, db, login_as, make_user):
+    """A result linked to an account is its owner's alone: knowing its id, even in the session, is not enough."""
+    login_as("resident")
+    take_phq9(client, [2] * 9)
+    result_id = str(db.session.scalar(select(ScreeningResult.id)))
+    for other_role in (None, "resident"):
+        other = app.test_client()
+        if other_role:
+            sign_in(other, make_user(other_role).username)
+        with other.session_transaction() as session:
+            session["screening_results"] = [result_id]
+        assert other.get(f"/screening/results/{result_id}").status_code == 404, other_role
+        assert other.get(f"/screening/results/{result_id}/contact").status_code == 404, other_role
 
 
 def test_history_needs_a_resident(client, login_as):

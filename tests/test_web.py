@@ -137,3 +137,18 @@ def test_language_choice_is_kept_for_the_user(client, login_as, db):
     assert response.status_code == 302 and response.headers["Location"] == "/alerts"
     db.session.expire_all()
     assert db.session.get(User, user.id).locale == "zh_Hant"
+
+
+def test_service_refusals_go_under_their_fields_and_the_rest_is_flashed(app):
+    from flask import get_flashed_messages
+
+    from carecycle.forms import BreakGlassForm, place_errors
+    from carecycle.validation import Invalid
+    with app.test_request_context("/", method="POST"):
+        form = BreakGlassForm(meta={"csrf": False})
+        place_errors(form, Invalid({"reason": "Too short.", "elsewhere": "Not on this form."}))
+        assert form.reason.errors == ["Too short."]
+        assert get_flashed_messages() == ["Not on this form."]
+    with app.test_request_context("/", method="POST"):
+        place_errors(BreakGlassForm(meta={"csrf": False}), Invalid({}, "Nothing names a field."))
+        assert get_flashed_messages() == ["Nothing names a field."]

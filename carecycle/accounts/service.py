@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
+from flask import current_app, session
 from flask_babel import gettext as _
+from flask_login import login_user
 from sqlalchemy import select, update
 
 from carecycle import ratelimit
@@ -127,6 +127,19 @@ def start_session(user: User) -> str:
     return token
 
 
+def sign_in(user: User) -> None:
+    """Sign `user` in on this browser: a new session (nothing of the old cookie survives; a
+    language chosen before becomes the user's if they have none) and a `login` event. The
+    caller commits."""
+    language = session.get("locale")
+    session.clear()
+    session["sid"] = start_session(user)
+    if user.locale is None and language:
+        user.locale = language
+    login_user(user)
+    record_event("login", "user", user.id, actor=user)
+
+
 def end_session(token: str | None, reason: str = "logout") -> None:
     if token:
         db.session.execute(update(UserSession).where(
@@ -175,16 +188,17 @@ def change_password(user: User, current: str, new: str) -> None:
     if not _verify(user.password_hash, current):
         message = _("The current password is not correct.")
         raise AccountError(message, {"current_password": message})
-    set_password(user, new)
+    set_password(user, new, field="new_password")
     user.must_change_password = False
     end_all_sessions(user, "password_changed")
     record_event("update", "user", user.id, reason="password_changed")
 
 
-def set_password(user: User, new: str) -> None:
+def set_password(user: User, new: str, field: str = "password") -> None:
+    """`field`: the form field a refusal names."""
     problem = password_problem(new, user.username)
     if problem:
-        raise AccountError(problem, {"new_password": problem, "password": problem})
+        raise AccountError(problem, {field: problem})
     user.password_hash = hash_password(new)
 
 
@@ -237,9 +251,12 @@ def create_user(username: str, password: str, role: Role | str, team: Team | Non
 
 
 def update_user(user: User, *, role: Role | str, team: Team | None, display_name: str | None,
-                active: bool) -> None:
-    """Admin edit; a role change or a disable ends every session of the user at once."""
+                active: bool, by: User | None = None) -> None:
+    """Admin edit by `by`; a role change or a disable ends every session of the user at once.
+    Nobody changes their own role or disables their own account."""
     role = Role(role)
+    if by is not None and by.id == user.id and (role != user.role or not active):
+        raise AccountError(_("You cannot change your own role or disable your own account."))
     _check_role_team(role, team)
     role_changed, disabled = role != user.role, user.active and not active
     user.role, user.team, user.display_name, user.active = role, team, display_name or None, active

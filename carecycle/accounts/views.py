@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
+from flask_login import current_user, logout_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from carecycle.accounts import service
 from carecycle.accounts.forms import (ChangePasswordForm, LoginForm, PasswordResetForm, TeamForm,
@@ -13,6 +14,7 @@ from carecycle.accounts.models import Team, User
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.forms import place_errors
 from carecycle.permissions import PUBLIC, Permission, requires
 from carecycle.urls import page_arg, safe_next, uuid_or_404
 
@@ -20,14 +22,9 @@ auth = Blueprint("auth", __name__)
 admin = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-def _apply_errors(form, error: service.AccountError) -> None:
-    placed = False
-    for name, message in error.fields.items():
-        if name in form:
-            form[name].errors = list(form[name].errors) + [message]
-            placed = True
-    if not placed:
-        flash(error.message, "error")
+def _status() -> int:
+    """A form page shown again after a POST shows refused input: 400."""
+    return 400 if request.method == "POST" else 200
 
 
 @auth.route("/login", methods=["GET", "POST"])
@@ -36,7 +33,6 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("web.home"))
     form = LoginForm()
-    status = 200
     if form.validate_on_submit():
         try:
             user = service.authenticate(form.username.data, form.password.data, request.remote_addr)
@@ -48,21 +44,13 @@ def login():
                     "After 5 failed attempts an account is locked for 15 minutes."), "error")
             return render_template("auth/login.html", form=form), 401
         target = safe_next(request.args.get("next"))
-        language = session.get("locale")
-        session.clear()
-        session["sid"] = service.start_session(user)
-        if user.locale is None and language:
-            user.locale = language
-        login_user(user)
-        record_event("login", "user", user.id, actor=user)
+        service.sign_in(user)
         db.session.commit()
         if user.must_change_password:
             flash(_("Choose a new password before you go on."), "info")
             return redirect(url_for("auth.change_password"))
         return redirect(target or url_for("web.home"))
-    elif request.method == "POST":
-        status = 400
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/login.html", form=form), _status()
 
 
 @auth.route("/logout", methods=["POST"])
@@ -87,14 +75,14 @@ def change_password():
             service.change_password(current_user, form.current_password.data, form.new_password.data)
         except service.AccountError as error:
             db.session.rollback()
-            _apply_errors(form, error)
+            place_errors(form, error)
         else:
             token = service.start_session(current_user)
             db.session.commit()
             session["sid"] = token
             flash(_("Your password is changed. Every other session of yours has ended."), "success")
             return redirect(url_for("web.home"))
-    return render_template("auth/change_password.html", form=form), 400 if form.errors else 200
+    return render_template("auth/change_password.html", form=form), _status()
 
 
 # ------------------------------------------------------------------ admin: users
@@ -111,7 +99,7 @@ def _team_from(form_value: str) -> Team | None:
 @requires(Permission.ACCOUNTS_MANAGE)
 def users():
     query = (request.args.get("q") or "").strip().lower()
-    stmt = select(User).order_by(User.username)
+    stmt = select(User).options(selectinload(User.team)).order_by(User.username)
     if query:
         stmt = stmt.where(User.username.contains(query, autoescape=True))
     pagination = db.paginate(stmt, page=page_arg(), per_page=50, error_out=False)
@@ -130,13 +118,13 @@ def user_new():
                                        must_change_password=True)
         except service.AccountError as error:
             db.session.rollback()
-            _apply_errors(form, error)
+            place_errors(form, error)
         else:
             db.session.commit()
             flash(_("Account %(name)s created. Give the temporary password to the user in person.",
                     name=user.username), "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_new.html", form=form), 400 if form.errors else 200
+    return render_template("admin/user_new.html", form=form), _status()
 
 
 def _user_or_404(user_id) -> User:
@@ -156,21 +144,18 @@ def user_edit(user_id):
         form.team_id.data = str(user.team_id) if user.team_id else ""
         form.role.data = str(user.role)
     if form.validate_on_submit():
-        if user.id == current_user.id and (form.role.data != user.role or not form.active.data):
-            flash(_("You cannot change your own role or disable your own account."), "error")
-            return render_template("admin/user_edit.html", form=form, user=user, reset=PasswordResetForm()), 400
         try:
             service.update_user(user, role=form.role.data, team=_team_from(form.team_id.data),
-                                display_name=form.display_name.data, active=form.active.data)
+                                display_name=form.display_name.data, active=form.active.data, by=current_user)
         except service.AccountError as error:
             db.session.rollback()
-            _apply_errors(form, error)
+            place_errors(form, error)
         else:
             db.session.commit()
             flash(_("Account %(name)s saved.", name=user.username), "success")
             return redirect(url_for("admin.users"))
     return (render_template("admin/user_edit.html", form=form, user=user, reset=PasswordResetForm()),
-            400 if form.errors else 200)
+            _status())
 
 
 @admin.route("/users/<user_id>/password", methods=["POST"])
@@ -183,7 +168,7 @@ def user_reset_password(user_id):
             service.reset_password(user, reset.password.data)
         except service.AccountError as error:
             db.session.rollback()
-            reset.password.errors = [error.message]
+            place_errors(reset, error)
         else:
             db.session.commit()
             flash(_("Password of %(name)s reset. They must change it at next sign-in.", name=user.username),
@@ -205,13 +190,14 @@ def teams():
             service.create_team(form.name.data)
         except service.AccountError as error:
             db.session.rollback()
-            _apply_errors(form, error)
+            place_errors(form, error)
         else:
             db.session.commit()
             flash(_("Team created."), "success")
             return redirect(url_for("admin.teams"))
-    rows = db.session.scalars(select(Team).order_by(Team.name)).all()
-    return render_template("admin/teams.html", form=form, teams=rows), 400 if form.errors else 200
+    rows = db.session.execute(select(Team, func.count(User.id)).outerjoin(Team.members)
+                              .group_by(Team.id).order_by(Team.name)).all()
+    return render_template("admin/teams.html", form=form, teams=rows), _status()
 
 
 @admin.route("/teams/<team_id>", methods=["GET", "POST"])
@@ -224,9 +210,9 @@ def team_edit(team_id):
             service.rename_team(team, form.name.data)
         except service.AccountError as error:
             db.session.rollback()
-            _apply_errors(form, error)
+            place_errors(form, error)
         else:
             db.session.commit()
             flash(_("Team saved."), "success")
             return redirect(url_for("admin.teams"))
-    return render_template("admin/team_edit.html", form=form, team=team), 400 if form.errors else 200
+    return render_template("admin/team_edit.html", form=form, team=team), _status()

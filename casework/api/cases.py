@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 from flask_login import current_user
-from sqlalchemy import select
 
 from carecycle.api import ApiError, json_body
 from carecycle.extensions import db
 from carecycle.permissions import Permission, requires
 from casework.api import api
-from casework.api.common import iso, service_errors
-from casework.enums import Phase
+from casework.api.common import iso, page_args, service_errors
 from casework.models import Case
 from casework.service import access, cases as service
 
@@ -27,9 +25,11 @@ def case_json(case: Case) -> dict:
 @api.route("/cases", methods=["GET"])
 @requires(Permission.CASES_VIEW)
 def api_cases():
-    stmt = (select(Case).where(access.visible_cases(current_user), Case.phase != Phase.CLOSED.value)
-            .order_by(Case.opened_at))
-    return {"cases": [case_json(c) for c in db.session.scalars(stmt)]}
+    """My open cases (a supervisor: the team's), oldest first, a page at a time."""
+    page, per_page = page_args()
+    cases = service.open_caseload(current_user, page, per_page)
+    return {"cases": [case_json(c) for c in cases.items], "page": cases.page, "per_page": per_page,
+            "has_next": cases.has_next}
 
 
 @api.route("/cases", methods=["POST"])

@@ -9,12 +9,12 @@ from flask import request
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from carecycle.api import ApiError, json_body
+from carecycle.api import json_body
 from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.permissions import Permission, requires
 from casework.api import api
-from casework.api.common import iso, service_errors
+from casework.api.common import iso, page_args, service_errors
 from casework.models import ContactNote
 from casework.service import access, notes as service
 from casework.service.guard import forbidden_as_403
@@ -37,34 +37,15 @@ def note_json(note: ContactNote, addenda: list[ContactNote] | None = None) -> di
     return body
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(422, "Some fields are not valid.", {name: f"A whole number from {low} to {high}."})
-    if not low <= value <= high:
-        raise ApiError(422, "Some fields are not valid.", {name: f"A whole number from {low} to {high}."})
-    return value
-
-
 @api.route("/cases/<case_id>/notes", methods=["GET"])
 @requires(Permission.CASEWORK_NOTES)
 def api_notes(case_id):
     case = access.load_case(case_id, current_user, audit=False)
-    page = _int_arg("page", 1, 1, 100_000)
-    per_page = _int_arg("per_page", 50, 1, MAX_PER_PAGE)
+    page, per_page = page_args(50, MAX_PER_PAGE)
     stmt = service.notes_of(case, current_user)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     notes = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    addenda: dict = {n.id: [] for n in notes}
-    if notes:
-        for row in db.session.scalars(select(ContactNote).where(
-                ContactNote.addendum_to_id.in_(list(addenda)), service.visible_notes(current_user))
-                .order_by(ContactNote.signed_at)):
-            addenda[row.addendum_to_id].append(row)
+    addenda = service.addenda_by_note(notes, current_user)
     record_event("view", "case_notes", case.id)
     db.session.commit()
     return {"notes": [note_json(n, addenda[n.id]) for n in notes], "page": page, "per_page": per_page,

@@ -1,16 +1,12 @@
 """Triage API: the queue the caller may see, and claiming an alert."""
 from __future__ import annotations
 
-from flask import request
 from flask_login import current_user
 
-from carecycle.api import ApiError
 from carecycle.extensions import db
 from carecycle.permissions import Permission, requires
-from carecycle.urls import page_arg
-from carecycle.validation import Conflict
 from casework.api import api
-from casework.api.common import iso
+from casework.api.common import iso, page_args, service_errors
 from casework.service import triage
 
 
@@ -25,11 +21,8 @@ def alert_json(alert, people: dict) -> dict:
 @requires(Permission.TRIAGE_WORK)
 def api_triage():
     """Open and claimed alerts the caller may see, by deadline (`?page=`, `?per_page=` up to 100)."""
-    try:
-        per_page = min(100, max(1, int(request.args.get("per_page", 50))))
-    except ValueError:
-        raise ApiError(422, "per_page must be a number from 1 to 100.", {"per_page": "Must be 1 to 100."})
-    pagination = triage.queue(current_user, triage.QueueFilter(), page=page_arg(), per_page=per_page)
+    page, per_page = page_args()
+    pagination = triage.queue(current_user, triage.QueueFilter(), page=page, per_page=per_page)
     people = triage.users_by_id(a.claimed_by_id for a in pagination.items)
     return {"alerts": [alert_json(a, people) for a in pagination.items], "page": pagination.page,
             "pages": pagination.pages, "total": pagination.total}
@@ -39,13 +32,7 @@ def api_triage():
 @requires(Permission.TRIAGE_WORK)
 def api_triage_claim(alert_id):
     alert = triage.load_alert(alert_id, current_user, audit=False)
-    try:
+    with service_errors():  # someone else holds it: 409 "already_claimed", naming them
         triage.claim(current_user, alert)
-    except triage.AlreadyClaimed as error:
-        db.session.rollback()
-        raise ApiError(409, error.message, code="already_claimed")
-    except Conflict as error:
-        db.session.rollback()
-        raise ApiError(409, error.message, code="conflict")
     db.session.commit()
     return alert_json(alert, triage.users_by_id([alert.claimed_by_id]))

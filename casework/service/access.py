@@ -18,21 +18,15 @@ from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.permissions import Permission, role_has
 from carecycle.roles import Role
+from carecycle.urls import as_uuid
 from casework.models import Case, Client
-
-
-def _as_uuid(value) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 def _grant_case_ids(user) -> list[uuid.UUID]:
     rows = db.session.scalars(select(BreakGlassGrant.object_id).where(
         BreakGlassGrant.user_id == user.id, BreakGlassGrant.object_type == "case",
         BreakGlassGrant.expires_at > utcnow()))
-    return [cid for cid in map(_as_uuid, rows) if cid]
+    return [cid for cid in map(as_uuid, rows) if cid]
 
 
 def visible_cases(user):
@@ -60,7 +54,7 @@ def visible_clients(user):
 
 def load_case(case_id, user, *, audit: bool = True) -> Case:
     """The case, if `user` may see it; otherwise 404 (no existence leak). Every view is audited."""
-    cid = _as_uuid(case_id)
+    cid = as_uuid(case_id)
     case = db.session.scalar(select(Case).where(Case.id == cid, visible_cases(user))) if cid else None
     if case is None:
         abort(404)
@@ -70,7 +64,7 @@ def load_case(case_id, user, *, audit: bool = True) -> Case:
 
 
 def load_client(client_id, user, *, audit: bool = True) -> Client:
-    cid = _as_uuid(client_id)
+    cid = as_uuid(client_id)
     client = db.session.scalar(select(Client).where(Client.id == cid, visible_clients(user))) if cid else None
     if client is None:
         abort(404)
@@ -83,10 +77,17 @@ def may_see_case(user, case: Case) -> bool:
     return db.session.scalar(select(Case.id).where(Case.id == case.id, visible_cases(user))) is not None
 
 
+def cases_of_client(user, client: Client) -> tuple[list[Case], set[uuid.UUID]]:
+    """All of a client's cases, newest first, and the ids of those `user` may open (two queries)."""
+    cases = list(db.session.scalars(select(Case).where(Case.client_id == client.id).order_by(Case.opened_at.desc())))
+    visible = set(db.session.scalars(select(Case.id).where(Case.client_id == client.id, visible_cases(user))))
+    return cases, visible
+
+
 def case_team_of(case_id: str):
     """Break-glass target resolver for cases: (team id, URL) or None."""
     from carecycle.breakglass import Target
     from flask import url_for
-    cid = _as_uuid(case_id)
+    cid = as_uuid(case_id)
     case = db.session.get(Case, cid) if cid else None
     return Target(case.team_id, url_for("casework.case_detail", case_id=case.id)) if case else None

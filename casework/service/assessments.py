@@ -11,18 +11,19 @@ from datetime import datetime
 from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import case as sql_case, false, select
+from sqlalchemy.orm import joinedload
 
 from carecycle.audit import record_event, record_view
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.mode import scaled
 from carecycle.permissions import Permission, role_has
+from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid
 from casework.enums import Phase, RiskLevel
 from casework.models import Case, RiskAssessment, Task
 from casework.models.assessments import PROTECTIVE_FACTORS, RISK_FACTORS
 from casework.service import cases as case_service, tasks
-from casework.service.access import _as_uuid
 from casework.service.guard import Forbidden
 from screening.service import get_instrument
 from screening.service.scoring import InvalidAnswers, score
@@ -131,18 +132,20 @@ def schedule_contact(user, case: Case, level: RiskLevel) -> Task | None:
 
 
 # ------------------------------------------------------------------ reading
+def _newest_first(case: Case):
+    return select(RiskAssessment).where(RiskAssessment.case_id == case.id).order_by(RiskAssessment.assessed_at.desc())
+
+
 def history(case: Case) -> list[RiskAssessment]:
-    return db.session.scalars(select(RiskAssessment).where(RiskAssessment.case_id == case.id)
-                              .order_by(RiskAssessment.assessed_at.desc())).all()
+    return db.session.scalars(_newest_first(case)).all()
 
 
 def latest(case: Case) -> RiskAssessment | None:
-    return db.session.scalar(select(RiskAssessment).where(RiskAssessment.case_id == case.id)
-                             .order_by(RiskAssessment.assessed_at.desc()).limit(1))
+    return db.session.scalar(_newest_first(case).limit(1))
 
 
 def load_assessment(case: Case, assessment_id, *, audit: bool = True) -> RiskAssessment:
-    aid = _as_uuid(assessment_id)
+    aid = as_uuid(assessment_id)
     found = db.session.scalar(select(RiskAssessment).where(RiskAssessment.id == aid,
                                                            RiskAssessment.case_id == case.id)) if aid else None
     if found is None:
@@ -156,7 +159,8 @@ def load_assessment(case: Case, assessment_id, *, audit: bool = True) -> RiskAss
 def acknowledgements(user, *, pending: bool = True):
     """A select of the high/imminent assessments on cases of `user`'s team: waiting, or acknowledged."""
     stmt = (select(RiskAssessment).join(Case, Case.id == RiskAssessment.case_id)
-            .where(RiskAssessment.needs_acknowledgement.is_(True), Case.team_id == user.team_id))
+            .where(RiskAssessment.needs_acknowledgement.is_(True), Case.team_id == user.team_id)
+            .options(joinedload(RiskAssessment.case).joinedload(Case.client)))  # the list names each client
     if user.team_id is None:
         stmt = stmt.where(false())
     if pending:
@@ -167,7 +171,7 @@ def acknowledgements(user, *, pending: bool = True):
 
 def load_for_acknowledgement(assessment_id, user) -> RiskAssessment:
     """An assessment on a case of the supervisor's own team; any other answers 404."""
-    aid = _as_uuid(assessment_id)
+    aid = as_uuid(assessment_id)
     found = db.session.scalar(select(RiskAssessment).join(Case, Case.id == RiskAssessment.case_id).where(
         RiskAssessment.id == aid, Case.team_id == user.team_id)) if aid and user.team_id else None
     if found is None:

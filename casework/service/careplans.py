@@ -14,7 +14,7 @@ Casework only exposes the goal ids (`goal_ids`) and asks `GOAL_LINK_PROVIDERS` w
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Callable
 
 from flask_babel import gettext as _
@@ -31,6 +31,7 @@ from casework.models import Case, CarePlan, CarePlanGoal, CarePlanReview, CarePl
 from casework.models.recovery import GoalDomain, GoalOwner, GoalStatus
 from casework.service.cases import add_event
 from casework.service.guard import Forbidden
+from casework.service.tasks import display_zone, local_to_utc
 
 REVIEW = "review"
 TITLE_MAX, SUCCESS_MAX, REASON_MAX, OWNER_MAX, NOTE_MAX, SUMMARY_MAX = 200, 1000, 500, 200, 2000, 4000
@@ -123,10 +124,16 @@ def status_counts(goals: list[CarePlanGoal]) -> dict[str, int]:
 
 
 # ------------------------------------------------------------------ checks
-def _require_recovery(case: Case) -> None:
+def require_open(case: Case, current_version: int | None = None) -> None:
+    """A closed case is read-only except for follow-ups and note addenda (Conflict)."""
     if case.phase == Phase.CLOSED.value:
         raise Conflict(_("This case is closed. Only follow-ups and addenda can be added to a closed case."),
-                       current_version=None)
+                       current_version=current_version)
+
+
+def require_recovery(case: Case) -> None:
+    """The care plan is written while the case is in recovery (Conflict otherwise)."""
+    require_open(case)
     if case.phase != Phase.RECOVERY.value:
         raise Conflict(_("The care plan is written while the case is in recovery. Move the case to recovery "
                          "first."))
@@ -255,7 +262,7 @@ def _keep_version(plan: CarePlan, user, cause: str) -> CarePlanVersion:
 def save_plan(user, case: Case, version, data: dict) -> CarePlan:
     """Save the whole plan: `client_note` and `goals` (existing goals carry their `id`). `version` is
     the plan's version the editor started from (0 for a new plan)."""
-    _require_recovery(case)
+    require_recovery(case)
     version = _version(version)
     if not isinstance(data, dict):
         raise Invalid({"plan": _("Send the plan as an object.")})
@@ -344,25 +351,26 @@ def set_client_note(user, case: Case, version, note: str | None) -> CarePlan:
 
 
 # ------------------------------------------------------------------ reviews
-def _review_due(day: date) -> datetime:
-    """09:00 in the page's zone on `day`, as UTC."""
-    from casework.service.tasks import display_zone
-    zone = display_zone()
-    naive = datetime.combine(day, time(9))
-    local = zone.localize(naive) if hasattr(zone, "localize") else naive.replace(tzinfo=zone)
-    return local.astimezone(timezone.utc)
-
-
-def _today() -> date:
-    from casework.service.tasks import display_zone
+def local_today() -> date:
+    """Today in the page's zone (review dates are days as the worker sees them)."""
     return utcnow().astimezone(display_zone()).date()
+
+
+def _new_review_task(user, case: Case, day: date, now: datetime) -> Task:
+    """The next review, due 09:00 in the page's zone on `day`, for the case's social worker."""
+    task = Task(case_id=case.id, kind=REVIEW, due_at=local_to_utc(day.isoformat(), None), created_at=now,
+                assigned_to_id=case.assigned_social_worker_id or user.id)
+    db.session.add(task)
+    db.session.flush()
+    record_event("create", "task", task.id, reason=REVIEW)
+    return task
 
 
 def record_review(user, case: Case, version, *, reviewed_on, summary, changes: dict | None = None,
                   next_review_on=None) -> CarePlanReview:
     """A progress review: its date and summary, goal status changes (`{goal id: {"status", "reason"}}`)
     and the next review date, which becomes a task (the open review task is done)."""
-    _require_recovery(case)
+    require_recovery(case)
     version = _version(version)
     plan = plan_of(case)
     if plan is None:
@@ -371,7 +379,7 @@ def record_review(user, case: Case, version, *, reviewed_on, summary, changes: d
         raise Conflict(_("Someone else changed this care plan since you opened it."), current_version=plan.version)
     errors: dict = {}
     day = parse_day(reviewed_on, "reviewed_on", errors)
-    today = _today()
+    today = local_today()
     if day is None and "reviewed_on" not in errors:
         errors["reviewed_on"] = _("Give the date of the review.")
     elif day is not None and day > today:
@@ -412,16 +420,8 @@ def record_review(user, case: Case, version, *, reviewed_on, summary, changes: d
         recorded.append({"goal_id": str(goal.id), "from": goal.status, "to": status, "reason": reason})
         goal.status, goal.status_changed_at, goal.updated_at = status, now, now
         goal.drop_reason = reason if status == GoalStatus.DROPPED.value else None
-    for task in db.session.scalars(select(Task).where(Task.case_id == case.id, Task.kind == REVIEW,
-                                                      Task.done_at.is_(None))):
-        task.done_at, task.done_by_id = now, user.id
-    task = None
-    if next_day is not None:
-        task = Task(case_id=case.id, kind=REVIEW, due_at=_review_due(next_day), created_at=now,
-                    assigned_to_id=case.assigned_social_worker_id or user.id)
-        db.session.add(task)
-        db.session.flush()
-        record_event("create", "task", task.id, reason=REVIEW)
+    close_review_tasks(user, case, now)
+    task = _new_review_task(user, case, next_day, now) if next_day is not None else None
     review = CarePlanReview(plan_id=plan.id, case_id=case.id, reviewed_on=day, by_id=user.id, created_at=now,
                             next_review_on=next_day, task_id=task.id if task else None, plan_version=plan.version)
     review.summary = text
@@ -435,10 +435,10 @@ def record_review(user, case: Case, version, *, reviewed_on, summary, changes: d
 
 def schedule_review(user, case: Case, day) -> Task:
     """Set the first (or next) review date without a review: the open review task moves."""
-    _require_recovery(case)
+    require_recovery(case)
     errors: dict = {}
     parsed = parse_day(day, "next_review_on", errors)
-    today = _today()
+    today = local_today()
     if parsed is None and not errors:
         errors["next_review_on"] = _("Give the date of the next review.")
     elif parsed is not None and (parsed <= today or parsed > today + timedelta(days=366)):
@@ -447,20 +447,17 @@ def schedule_review(user, case: Case, day) -> Task:
         raise Invalid(errors)
     task = next_review(case)
     if task is None:
-        task = Task(case_id=case.id, kind=REVIEW, due_at=_review_due(parsed), created_at=utcnow(),
-                    assigned_to_id=case.assigned_social_worker_id or user.id)
-        db.session.add(task)
-        db.session.flush()
-        record_event("create", "task", task.id, reason=REVIEW)
+        task = _new_review_task(user, case, parsed, utcnow())
     else:
-        task.due_at = _review_due(parsed)
+        task.due_at = local_to_utc(parsed.isoformat(), None)
         record_event("update", "task", task.id, reason=REVIEW)
     add_event(case, "care_plan_review_scheduled", user, parsed.isoformat())
     return task
 
 
-def close_review_tasks(user, case: Case) -> int:
-    now = utcnow()
+def close_review_tasks(user, case: Case, now: datetime | None = None) -> int:
+    """The open review tasks are done (a review was recorded, or the case closes)."""
+    now = now or utcnow()
     count = 0
     for task in db.session.scalars(select(Task).where(Task.case_id == case.id, Task.kind == REVIEW,
                                                       Task.done_at.is_(None))):
@@ -490,8 +487,7 @@ def share(user, case: Case) -> CarePlan:
     if not leads(user):
         raise Forbidden(_("The social worker leading the plan shares it with the client."), "case", case.id,
                         reason="care plan share")
-    if case.phase == Phase.CLOSED.value:
-        raise Conflict(_("This case is closed. Only follow-ups and addenda can be added to a closed case."))
+    require_open(case)
     plan = plan_of(case)
     if plan is None or not goals_of(plan):
         raise Invalid({"share": _("Write the care plan before sharing it.")})
@@ -519,10 +515,6 @@ def stop_sharing(user, case: Case) -> CarePlan | None:
     add_event(case, "care_plan_unshared", user)
     record_event("unshare", "care_plan", plan.id)
     return plan
-
-
-def resident_linked(resident) -> bool:
-    return db.session.scalar(select(Client.id).where(Client.resident_user_id == resident.id).limit(1)) is not None
 
 
 def shared_plan_for(resident) -> CarePlan | None:

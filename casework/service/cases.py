@@ -5,16 +5,19 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from carecycle.accounts.models import User
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.mode import scaled
+from carecycle.pagination import CappedPage
 from carecycle.roles import Role
 from carecycle.validation import Conflict, Invalid
 from casework.enums import Phase, Priority, RiskLevel, Source
 from casework.models import Case, CaseEvent, Client, Task
+from casework.service.access import visible_cases
 
 # First contact after opening or re-assessing, by risk level (emergency mode halves them).
 FIRST_CONTACT = {
@@ -31,6 +34,14 @@ def add_event(case: Case, kind: str, actor=None, detail: str | None = None) -> C
     event.detail = detail
     db.session.add(event)
     return event
+
+
+def parse_version(value) -> int:
+    """The record version a form or API body sent back; anything but a whole number is invalid."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise Invalid({"version": _("Send the version you edited.")})
 
 
 def _enum(enum, value, field: str):
@@ -72,6 +83,12 @@ def open_case(user, client: Client, *, risk_level: str, source: str, priority: s
 EDITABLE = ("risk_level", "priority", "assigned_counsellor", "assigned_social_worker")
 
 
+def team_staff(team_id, role: Role) -> list[User]:
+    """The active staff of a team in one role, by username (who a case can be assigned to)."""
+    return db.session.scalars(select(User).where(User.team_id == team_id, User.role == role,
+                                                 User.active.is_(True)).order_by(User.username)).all()
+
+
 def _staff(username: str | None, role: Role, team_id, field: str) -> User | None:
     if username in (None, ""):
         return None
@@ -89,10 +106,7 @@ def changes_since(case: Case, version: int) -> list[CaseEvent]:
 
 def update_case(user, case: Case, version, changes: dict) -> Case:
     """Versioned edit: a stale version is refused with what changed meanwhile; never a silent overwrite."""
-    try:
-        version = int(version)
-    except (TypeError, ValueError):
-        raise Invalid({"version": _("Send the version you edited.")})
+    version = parse_version(version)
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise Invalid({name: _("This field cannot be changed here.") for name in sorted(unknown)})
@@ -128,6 +142,16 @@ def update_case(user, case: Case, version, changes: dict) -> Case:
     return case
 
 
-def open_tasks(case: Case):
-    return db.session.scalars(select(Task).where(Task.case_id == case.id, Task.done_at.is_(None))
-                              .order_by(Task.due_at)).all()
+def open_tasks(case: Case) -> list[Task]:
+    return list(db.session.scalars(select(Task).where(Task.case_id == case.id, Task.done_at.is_(None))
+                                   .order_by(Task.due_at)))
+
+
+def open_caseload(user, page: int = 1, per_page: int = 50) -> CappedPage:
+    """A page of the open cases the user may see (the API's "my caseload"; a supervisor's team),
+    oldest first, with the assigned staff loaded in the same query."""
+    rows = db.session.scalars(
+        select(Case).where(visible_cases(user), Case.phase != Phase.CLOSED.value)
+        .options(joinedload(Case.counsellor), joinedload(Case.social_worker)).order_by(Case.opened_at, Case.id)
+        .offset((page - 1) * per_page).limit(per_page + 1))
+    return CappedPage.from_rows(rows, page, per_page)

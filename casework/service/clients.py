@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
@@ -14,11 +15,11 @@ from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.roles import Role
 from carecycle.validation import Conflict, Invalid
-from casework.enums import ConsentScope
+from casework.enums import SEX_LABELS, ConsentScope
 from casework.models import Client, Consent
 from casework.service.access import visible_clients
+from casework.service.cases import parse_version
 
-SEXES = ("female", "male", "intersex", "not_stated")
 CLIENT_FIELDS = ("full_name", "preferred_name", "date_of_birth", "sex", "gender", "phone", "address",
                  "id_number", "preferred_language", "household", "emergency_contact")
 LIMITS = {"full_name": 200, "preferred_name": 100, "gender": 60, "phone": 40, "address": 400, "id_number": 40,
@@ -56,7 +57,7 @@ def clean_client_fields(data: dict, *, partial: bool = False) -> dict:
         else:
             if born > date.today() or born.year < 1900:
                 errors["date_of_birth"] = _("Enter a real date of birth.")
-    if clean.get("sex") and clean["sex"] not in SEXES:
+    if clean.get("sex") and clean["sex"] not in SEX_LABELS:
         errors["sex"] = _("Choose one of the options.")
     if errors:
         raise Invalid(errors)
@@ -72,12 +73,20 @@ class DuplicateFound(Exception):
     elsewhere: list[tuple[str, list[str]]]
 
 
-def find_duplicates(user, phone: str | None, id_number: str | None) -> DuplicateFound | None:
+def _exact_match(phone: str | None = None, id_number: str | None = None, name: str | None = None) -> list:
+    """Blind-index comparisons for the values given (exact match after normalising)."""
     clauses = []
     if phone:
         clauses.append(Client.phone_index == Client.phone.index_for(phone))
     if id_number:
         clauses.append(Client.id_number_index == Client.id_number.index_for(id_number))
+    if name:
+        clauses.append(Client.name_index == Client.full_name.index_for(name))
+    return clauses
+
+
+def find_duplicates(user, phone: str | None, id_number: str | None) -> DuplicateFound | None:
+    clauses = _exact_match(phone, id_number)
     if not clauses:
         return None
     matches = db.session.scalars(select(Client).where(or_(*clauses))).all()
@@ -87,11 +96,14 @@ def find_duplicates(user, phone: str | None, id_number: str | None) -> Duplicate
         Client.id.in_([m.id for m in matches]), visible_clients(user))))
     visible = [m for m in matches if m.id in visible_ids]
     hidden_teams = {m.team_id for m in matches if m.id not in visible_ids}
-    elsewhere = []
-    for team in db.session.scalars(select(Team).where(Team.id.in_(hidden_teams)).order_by(Team.name)):
-        supervisors = db.session.scalars(select(User).where(
-            User.team_id == team.id, User.role == Role.SUPERVISOR, User.active.is_(True))).all()
-        elsewhere.append((team.name, [s.name for s in supervisors]))
+    if not hidden_teams:
+        return DuplicateFound(visible, [])
+    supervisors: dict = {}
+    for boss in db.session.scalars(select(User).where(User.team_id.in_(hidden_teams), User.role == Role.SUPERVISOR,
+                                                      User.active.is_(True)).order_by(User.username)):
+        supervisors.setdefault(boss.team_id, []).append(boss.name)
+    elsewhere = [(team.name, supervisors.get(team.id, []))
+                 for team in db.session.scalars(select(Team).where(Team.id.in_(hidden_teams)).order_by(Team.name))]
     return DuplicateFound(visible, elsewhere)
 
 
@@ -116,8 +128,8 @@ def _apply(client: Client, clean: dict) -> None:
         setattr(client, name, value)
 
 
-def update_client(user, client: Client, version: int, data: dict) -> Client:
-    if version != client.version:
+def update_client(user, client: Client, version, data: dict) -> Client:
+    if parse_version(version) != client.version:
         raise Conflict(_("This client's record changed since you opened it."), current_version=client.version)
     clean = clean_client_fields(data, partial=True)
     _apply(client, clean)
@@ -128,17 +140,17 @@ def update_client(user, client: Client, version: int, data: dict) -> Client:
 
 def search_clients(user, *, phone: str | None = None, id_number: str | None = None, name: str | None = None):
     """Exact match through the blind indexes, among the clients the user may see."""
-    clauses = []
-    if phone:
-        clauses.append(Client.phone_index == Client.phone.index_for(phone))
-    if id_number:
-        clauses.append(Client.id_number_index == Client.id_number.index_for(id_number))
-    if name:
-        clauses.append(Client.name_index == Client.full_name.index_for(name))
+    clauses = _exact_match(phone, id_number, name)
     if not clauses:
         return []
     stmt = select(Client).where(*clauses, visible_clients(user)).order_by(Client.created_at).limit(50)
     return db.session.scalars(stmt).all()
+
+
+def recent_clients(user, page: int, per_page: int = 25):
+    """The clients the user may see, newest first, a page at a time."""
+    stmt = select(Client).where(visible_clients(user)).order_by(Client.created_at.desc())
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
 
 
 def record_consent(user, client: Client, scope: str) -> Consent:
@@ -160,7 +172,6 @@ def record_consent(user, client: Client, scope: str) -> Consent:
 def withdraw_consent(user, client: Client, consent_id) -> Consent:
     consent = next((c for c in client.consents if str(c.id) == str(consent_id)), None)
     if consent is None:
-        from flask import abort
         abort(404)
     if consent.withdrawn_at is None:
         consent.withdrawn_at, consent.withdrawn_by_id = utcnow(), user.id

@@ -9,7 +9,6 @@ or there is a crisis, the case is reopened and a triage alert (kind `follow_up`)
 from __future__ import annotations
 
 import calendar
-import uuid
 from datetime import datetime, timedelta
 
 from flask import abort
@@ -20,6 +19,7 @@ from carecycle.alerts import Urgency, raise_alert
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid
 from casework.enums import ClosureReason, Phase
 from casework.models import Case, FollowUp, Task
@@ -124,11 +124,8 @@ def follow_ups_of(case: Case) -> list[FollowUp]:
 
 
 def load_follow_up(case: Case, follow_up_id) -> FollowUp:
-    try:
-        fid = follow_up_id if isinstance(follow_up_id, uuid.UUID) else uuid.UUID(str(follow_up_id))
-    except ValueError:
-        abort(404)
-    follow_up = db.session.get(FollowUp, fid)
+    fid = as_uuid(follow_up_id)
+    follow_up = db.session.get(FollowUp, fid) if fid else None
     if follow_up is None or follow_up.case_id != case.id:
         abort(404)
     return follow_up

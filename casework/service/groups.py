@@ -7,7 +7,6 @@ only to a viewer who may see that client (casework.service.access.visible_client
 themselves hold the client id sealed, with a blind index for lookup."""
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,21 +18,15 @@ from sqlalchemy.orm.exc import StaleDataError
 from carecycle.audit import record_event, record_view
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid
-from casework.enums import Phase
 from casework.models import Case, Client, CommunityGroup, GroupAttendance, GroupMember, GroupSession
 from casework.models.recovery import Attendance, GroupKind
 from casework.service.access import visible_clients
+from casework.service.careplans import require_open
 from casework.service.cases import add_event
 
 NAME_MAX, FACILITATOR_MAX, SCHEDULE_MAX, LOCATION_MAX, DESCRIPTION_MAX, TOPIC_MAX = 120, 120, 200, 200, 2000, 200
-
-
-def _as_uuid(value) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 def member_index(client_id) -> str:
@@ -54,7 +47,7 @@ def groups_for(user, *, archived: bool = False) -> list[CommunityGroup]:
 
 
 def load_group(group_id, user, *, audit: bool = True) -> CommunityGroup:
-    gid = _as_uuid(group_id)
+    gid = as_uuid(group_id)
     group = db.session.get(CommunityGroup, gid) if gid else None
     if group is None or user.team_id is None or group.team_id != user.team_id:
         abort(404)
@@ -64,7 +57,7 @@ def load_group(group_id, user, *, audit: bool = True) -> CommunityGroup:
 
 
 def load_session(group: CommunityGroup, session_id) -> GroupSession:
-    sid = _as_uuid(session_id)
+    sid = as_uuid(session_id)
     session = db.session.get(GroupSession, sid) if sid else None
     if session is None or session.group_id != group.id:
         abort(404)
@@ -196,7 +189,7 @@ def active_members(group: CommunityGroup) -> list[GroupMember]:
 
 def members_of(group: CommunityGroup, viewer) -> list[Member]:
     rows = active_members(group)
-    ids = {row.id: _as_uuid(row.client_ref) for row in rows}
+    ids = {row.id: as_uuid(row.client_ref) for row in rows}
     wanted = [cid for cid in ids.values() if cid]
     seen = {c.id: c for c in db.session.scalars(select(Client).where(Client.id.in_(wanted),
                                                                      visible_clients(viewer)))} if wanted else {}
@@ -207,8 +200,7 @@ def members_of(group: CommunityGroup, viewer) -> list[Member]:
 
 def enrol(user, group: CommunityGroup, case: Case) -> GroupMember:
     """Add the case's client to a group of the worker's team (from the case page)."""
-    if case.phase == Phase.CLOSED.value:
-        raise Conflict(_("This case is closed. Only follow-ups and addenda can be added to a closed case."))
+    require_open(case)
     if not group.active:
         raise Invalid({"group_id": _("This group is archived.")})
     index = member_index(case.client_id)
@@ -227,7 +219,7 @@ def enrol(user, group: CommunityGroup, case: Case) -> GroupMember:
 
 
 def leave(user, group: CommunityGroup, member_id, case: Case | None = None) -> GroupMember:
-    mid = _as_uuid(member_id)
+    mid = as_uuid(member_id)
     member = db.session.get(GroupMember, mid) if mid else None
     if member is None or member.group_id != group.id:
         abort(404)
@@ -320,8 +312,25 @@ def groups_of_client(client_id) -> list[ClientGroup]:
     return out
 
 
-def upcoming_session(group: CommunityGroup) -> GroupSession | None:
-    return db.session.scalar(select(GroupSession).where(GroupSession.group_id == group.id,
-                                                        GroupSession.cancelled_at.is_(None),
-                                                        GroupSession.starts_at >= utcnow())
-                             .order_by(GroupSession.starts_at).limit(1))
+# ------------------------------------------------------------------ the groups list (one query each, not one per group)
+def upcoming_sessions(groups: list[CommunityGroup]) -> dict:
+    """{group id: its next session not cancelled}, for groups that have one."""
+    ids = [g.id for g in groups]
+    if not ids:
+        return {}
+    upcoming = (GroupSession.group_id.in_(ids), GroupSession.cancelled_at.is_(None),
+                GroupSession.starts_at >= utcnow())
+    first = (select(GroupSession.group_id, func.min(GroupSession.starts_at).label("starts_at"))
+             .where(*upcoming).group_by(GroupSession.group_id).subquery())
+    rows = db.session.scalars(select(GroupSession).join(first, and_(
+        GroupSession.group_id == first.c.group_id, GroupSession.starts_at == first.c.starts_at)).where(*upcoming))
+    return {row.group_id: row for row in rows}
+
+
+def member_counts(groups: list[CommunityGroup]) -> dict:
+    """{group id: how many current members}."""
+    ids = [g.id for g in groups]
+    counts = dict(db.session.execute(select(GroupMember.group_id, func.count()).where(
+        GroupMember.group_id.in_(ids), GroupMember.left_at.is_(None)).group_by(GroupMember.group_id)).all()) \
+        if ids else {}
+    return {gid: counts.get(gid, 0) for gid in ids}

@@ -15,10 +15,11 @@ from carecycle.audit import record_event, record_view
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.permissions import Permission, role_has
+from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid
 from casework.models import Case, ContactNote
 from casework.models.notes import ContactMode, NoteKind
-from casework.service.access import _as_uuid
+from casework.service.careplans import require_open
 from casework.service.guard import Forbidden
 
 KIND_PERMISSION = {NoteKind.CLINICAL: Permission.CLINICAL_NOTES, NoteKind.CASEWORK: Permission.CASEWORK_NOTES}
@@ -56,10 +57,21 @@ def addenda_of(note: ContactNote, user) -> list[ContactNote]:
                               .order_by(ContactNote.signed_at, ContactNote.created_at)).all()
 
 
+def addenda_by_note(notes: list[ContactNote], user) -> dict:
+    """{note id: its addenda `user` may receive}, for a page of notes in one query."""
+    grouped: dict = {note.id: [] for note in notes}
+    if grouped:
+        for row in db.session.scalars(select(ContactNote).where(
+                ContactNote.addendum_to_id.in_(list(grouped)), visible_notes(user))
+                .order_by(ContactNote.signed_at, ContactNote.created_at)):
+            grouped[row.addendum_to_id].append(row)
+    return grouped
+
+
 def load_note(case: Case, note_id, user, *, audit: bool = True) -> ContactNote:
     """The note, if it belongs to the case and `user` may receive it; otherwise 404 (no existence leak)."""
     from flask import abort
-    nid = _as_uuid(note_id)
+    nid = as_uuid(note_id)
     note = db.session.scalar(select(ContactNote).where(ContactNote.id == nid, ContactNote.case_id == case.id,
                                                        visible_notes(user))) if nid else None
     if note is None:
@@ -158,8 +170,11 @@ def _check_kind(user, kind: NoteKind, object_id=None) -> None:
 
 
 # ------------------------------------------------------------------ changes
-def create_note(user, case: Case, values: dict, *, sign: bool = False) -> ContactNote:
-    """A new note on the case, as a draft (or signed at once when `sign`). The caller commits."""
+def create_note(user, case: Case, values: dict, *, sign: bool = False, allow_closed: bool = False) -> ContactNote:
+    """A new note on the case, as a draft (or signed at once when `sign`). The caller commits. A closed
+    case takes no new note (Conflict): only addenda (`allow_closed` is for loading earlier records)."""
+    if not allow_closed:
+        require_open(case)
     unknown = set(values) - set(FIELDS)
     if unknown:
         raise Invalid({name: _("Unknown field.") for name in sorted(unknown)})
@@ -199,6 +214,7 @@ def update_note(user, note: ContactNote, values: dict, version=None) -> ContactN
                        current_version=note.version)
     if note.author_id != user.id:
         raise Forbidden(_("Only the author changes a draft."), "contact_note", note.id, reason="edit draft of another")
+    require_open(note.case, note.version)
     if isinstance(values.get("kind"), str) and values["kind"] in {k.value for k in NoteKind}:
         _check_kind(user, NoteKind(values["kind"]), note.id)
     _expect_version(note, version)

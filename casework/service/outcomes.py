@@ -10,7 +10,6 @@ The baseline of an instrument is the first score on the case (by when it was tak
 the last one; the markers compare the two."""
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -22,14 +21,16 @@ from carecycle.alerts import Urgency, raise_alert
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid
 from casework.enums import Phase
 from casework.models import Case, CaseScreening, RescreenSchedule, Task
+from casework.service.careplans import require_open
 from casework.service.cases import add_event
 from screening.models import ScreeningResult
 from screening.service import get_instrument, instruments as all_instruments
 from screening.service.charts import score_chart
-from screening.service.results import catalogue
+from screening.service.results import catalogue, new_result
 from screening.service.scoring import InvalidAnswers, score
 
 RESCREEN = "rescreen"
@@ -86,12 +87,6 @@ def markers(instrument_id: str, baseline: int, latest: int, percentage_factor: i
     return found
 
 
-def _require_open(case: Case) -> None:
-    if case.phase == Phase.CLOSED.value:
-        raise Conflict(_("This case is closed. Only follow-ups and addenda can be added to a closed case."),
-                       current_version=case.version)
-
-
 # ------------------------------------------------------------------ reading
 @dataclass
 class InstrumentOutcome:
@@ -127,8 +122,7 @@ class InstrumentOutcome:
         return markers(self.id, self.baseline.score, self.latest.score, self.factor)
 
     def shown(self, raw: int) -> str:
-        """A score as the page shows it: WHO-5 as a percentage."""
-        return f"{raw * self.factor}%" if self.factor else str(raw)
+        return show_score(raw, self.factor)
 
     @property
     def statement(self) -> str:
@@ -143,15 +137,11 @@ def outcome_statement(name: str, instrument_id: str, scores: list[int], factor: 
     """The outcome in words: "PHQ-9 reliably improved: 17 -> 8"."""
     if not scores:
         return ""
-
-    def show(raw):
-        return f"{raw * factor}%" if factor else str(raw)
-
     if len(scores) == 1:
-        return _("%(name)s: one score so far, %(score)s", name=name, score=show(scores[0]))
+        return _("%(name)s: one score so far, %(score)s", name=name, score=show_score(scores[0], factor))
     baseline, latest = scores[0], scores[-1]
     codes = markers(instrument_id, baseline, latest, factor)
-    values = {"name": name, "baseline": show(baseline), "latest": show(latest)}
+    values = {"name": name, "baseline": show_score(baseline, factor), "latest": show_score(latest, factor)}
     if "reliable_improvement" in codes:
         text = _("%(name)s reliably improved: %(baseline)s -> %(latest)s", **values)
     elif "reliable_deterioration" in codes:
@@ -228,7 +218,7 @@ def record_screening(user, case: Case, instrument_id, answers, *, sex: str | Non
     """A worker records a screening done with the client: scored exactly like a self-screening,
     stored as a screening result and linked to the case. Returns (link, outcome, alert or None)."""
     if not allow_closed:
-        _require_open(case)
+        require_open(case, case.version)
     definition = get_instrument(instrument_id) if isinstance(instrument_id, str) else None
     if definition is None or definition.method != "sum":
         raise Invalid({"instrument": _("Choose one of: %(options)s.",
@@ -243,12 +233,7 @@ def record_screening(user, case: Case, instrument_id, answers, *, sex: str | Non
     if language not in current_app.config.get("LANGUAGES", {"en": "English"}):
         raise Invalid({"language": _("Choose one of: %(options)s.",
                                      options=", ".join(current_app.config.get("LANGUAGES", {"en": ""})))})
-    result = ScreeningResult(instrument=definition.id, instrument_version=definition.version, score=outcome.score,
-                             band=outcome.band, flags=" ".join(outcome.flags), crisis=outcome.crisis,
-                             language=language, user_id=None)
-    result.answers = list(outcome.answers)
-    if outcome.sex:
-        result.respondent = {"sex": outcome.sex}
+    result = new_result(definition, outcome, language=language)
     if when is not None:
         result.created_at = when
     db.session.add(result)
@@ -274,11 +259,8 @@ def resident_screenings(case: Case) -> list[ScreeningResult]:
 def link_self_screening(user, case: Case, result_id, *, allow_closed: bool = False, raise_alerts: bool = True):
     """Count the client's own self-screening on the case. Returns (link, alert or None)."""
     if not allow_closed:
-        _require_open(case)
-    try:
-        rid = result_id if isinstance(result_id, uuid.UUID) else uuid.UUID(str(result_id))
-    except ValueError:
-        rid = None
+        require_open(case, case.version)
+    rid = as_uuid(result_id)
     result = db.session.get(ScreeningResult, rid) if rid else None
     resident_id = case.client.resident_user_id
     # the same answer whether the result does not exist or belongs to someone else
@@ -335,6 +317,7 @@ def _after_new_result(user, case: Case, link: CaseScreening, result: ScreeningRe
 
 
 def show_score(raw, factor) -> str:
+    """A score as pages and statements show it: WHO-5 (a percentage factor) as a percentage."""
     return f"{raw * factor}%" if factor else str(raw)
 
 
@@ -369,7 +352,7 @@ def _new_task(case: Case, due_at: datetime, note: str, user=None) -> Task:
 def set_schedule(user, case: Case, instrument_id, weeks) -> RescreenSchedule:
     """Re-screen with `instrument` every `weeks` weeks: the next one is due that long after the last
     score of it on the case (now when there is none). Changing the interval moves the due task."""
-    _require_open(case)
+    require_open(case, case.version)
     definition = get_instrument(instrument_id) if isinstance(instrument_id, str) else None
     errors = {}
     if definition is None or definition.method != "sum":
@@ -406,7 +389,7 @@ def set_schedule(user, case: Case, instrument_id, weeks) -> RescreenSchedule:
 
 
 def stop_schedule(user, case: Case, instrument_id: str) -> RescreenSchedule | None:
-    _require_open(case)
+    require_open(case, case.version)
     schedule = db.session.scalar(select(RescreenSchedule).where(
         RescreenSchedule.case_id == case.id, RescreenSchedule.instrument == instrument_id,
         RescreenSchedule.active.is_(True)))

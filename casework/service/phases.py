@@ -10,16 +10,18 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Callable
 
+from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid
 from casework.enums import ClosureReason, Phase, RiskLevel
 from casework.models import Case, ClosureRequest
-from casework.service.cases import add_event
+from casework.service.cases import add_event, parse_version
 
 APPROVAL_WINDOW = timedelta(days=30)
 
@@ -52,11 +54,7 @@ def at_least_within(case: Case, level: RiskLevel, window: timedelta) -> bool:
 
 
 def _check_version(case: Case, version) -> None:
-    try:
-        version = int(version)
-    except (TypeError, ValueError):
-        raise Invalid({"version": _("Send the version you edited.")})
-    if version != case.version:
+    if parse_version(version) != case.version:
         raise Conflict(_("Someone else changed this case since you opened it."), current_version=case.version)
 
 
@@ -154,7 +152,6 @@ def decide_closure(supervisor, request: ClosureRequest, approve: bool, comment: 
     if request.requested_by_id == supervisor.id:
         raise Invalid({"decision": _("You cannot approve your own request; another supervisor must.")})
     if request.case.team_id != supervisor.team_id:
-        from flask import abort
         abort(404)
     request.decision = "approved" if approve else "rejected"
     request.decided_by_id, request.decided_at = supervisor.id, utcnow()
@@ -166,10 +163,20 @@ def decide_closure(supervisor, request: ClosureRequest, approve: bool, comment: 
         add_event(request.case, "closure_rejected", supervisor, request.comment)
 
 
-def closure_requests_for(supervisor):
-    return db.session.scalars(select(ClosureRequest).join(Case).where(
+def load_closure_request(request_id, supervisor) -> ClosureRequest:
+    """A closure request of the supervisor's team; any other (or none) is 404."""
+    rid = as_uuid(request_id)
+    request = db.session.get(ClosureRequest, rid) if rid else None
+    if request is None or request.case.team_id != supervisor.team_id:
+        abort(404)
+    return request
+
+
+def closure_requests_for(supervisor, limit: int | None = None) -> list[ClosureRequest]:
+    """Undecided closure requests of the supervisor's team, oldest first (at most `limit`)."""
+    return list(db.session.scalars(select(ClosureRequest).join(Case).where(
         Case.team_id == supervisor.team_id, ClosureRequest.decision.is_(None))
-        .order_by(ClosureRequest.requested_at)).all()
+        .order_by(ClosureRequest.requested_at).limit(limit)))
 
 
 def reopen(user, case: Case, version, reason: str) -> Case:

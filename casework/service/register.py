@@ -10,7 +10,6 @@ A red-tier outreach that finds a concern raises an urgent triage alert."""
 from __future__ import annotations
 
 import math
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,10 +23,13 @@ from carecycle.audit import record_event, record_view
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.mode import ModeState, current_mode, scaled
+from carecycle.pagination import CappedPage
+from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid
 from casework.enums import OutreachOutcome, RegisterFlag, Tier
 from casework.models import Client, RegisterChange, RegisterEntry, RegisterOutreach
 from casework.service.access import visible_clients
+from casework.service.cases import parse_version
 
 DEFAULT_OUTREACH_DAYS = {Tier.RED: 7, Tier.ORANGE: 14, Tier.YELLOW: 30, Tier.GREEN: 90}
 OTHER_MAX, NOTE_MAX, REMOVAL_MAX = 200, 2000, 500
@@ -99,16 +101,9 @@ def is_overdue(entry: RegisterEntry, sched: Schedule | None = None, now: datetim
 
 # Loading -----------------------------------------------------------------------------------------
 
-def _as_uuid(value) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
 def load_entry(entry_id, user, *, audit: bool = True) -> RegisterEntry:
     """The entry, if `user` may see its client; otherwise 404 (no existence leak). Views are audited."""
-    eid = _as_uuid(entry_id)
+    eid = as_uuid(entry_id)
     entry = None
     if eid:
         entry = db.session.scalar(select(RegisterEntry).join(Client, Client.id == RegisterEntry.client_id)
@@ -179,13 +174,6 @@ def clean_entry(data: dict) -> dict:
             "flag_other": other, "note": note}
 
 
-def _version(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise Invalid({"version": _("Send the version you edited.")})
-
-
 # Changes --------------------------------------------------------------------------------------
 
 def _record_change(entry: RegisterEntry, kind: str, user, previous_tier: str | None, note: str | None) -> None:
@@ -247,7 +235,7 @@ def describe_change(change: RegisterChange) -> str:
 
 def update_entry(user, entry: RegisterEntry, version, data: dict) -> RegisterEntry:
     """Change tier and reasons. A stale version is refused with what changed meanwhile."""
-    version = _version(version)
+    version = parse_version(version)
     _lock(entry)
     if not entry.on_register:
         raise Conflict(_("This client is no longer on the register; add them back first."),
@@ -276,7 +264,7 @@ def update_entry(user, entry: RegisterEntry, version, data: dict) -> RegisterEnt
 
 def remove_from_register(user, entry: RegisterEntry, version, reason) -> RegisterEntry:
     """Take a client off the register, with a reason. The entry and its history are kept."""
-    version = _version(version)
+    version = parse_version(version)
     errors: dict[str, str] = {}
     reason = _text(reason, "reason", REMOVAL_MAX, errors)
     if not reason and not errors:
@@ -377,36 +365,6 @@ class RegisterRow:
     overdue: bool
 
 
-@dataclass
-class RegisterPage:
-    """One page of the register, shaped like Flask-SQLAlchemy's pagination for the pager macro."""
-
-    items: list[RegisterRow]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-
 def clean_filters(tier=None, flag=None) -> tuple[Tier | None, RegisterFlag | None]:
     errors: dict[str, str] = {}
     chosen_tier = chosen_flag = None
@@ -426,7 +384,7 @@ def clean_filters(tier=None, flag=None) -> tuple[Tier | None, RegisterFlag | Non
 
 
 def list_entries(user, *, tier=None, flag=None, overdue: bool = False, page: int = 1,
-                 per_page: int = PER_PAGE) -> RegisterPage:
+                 per_page: int = PER_PAGE) -> CappedPage:
     """Entries on the register whose client `user` may see, next outreach due first.
 
     Reasons are encrypted, so the reason filter and the ordering by due date (which depends on
@@ -451,4 +409,4 @@ def list_entries(user, *, tier=None, flag=None, overdue: bool = False, page: int
     if items:  # the page's clients in one query (the rows' `client` then come from the identity map)
         db.session.scalars(select(Client).where(Client.id.in_([row.entry.client_id for row in items]))).all()
     record_event("view", "register", None, reason=f"list:{len(items)}")
-    return RegisterPage(items, page, per_page, total)
+    return CappedPage(items, page, per_page, has_next=page * per_page < total, total=total)

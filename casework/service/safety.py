@@ -82,6 +82,13 @@ def load_version(case: Case, number, user) -> SafetyPlanVersion:
     return found
 
 
+def _shared_with_client(client_id):
+    """The versions now shared with the client's resident account, over all the client's cases."""
+    return db.session.scalars(select(SafetyPlanVersion).join(Case, Case.id == SafetyPlanVersion.case_id).where(
+        Case.client_id == client_id, SafetyPlanVersion.shared_at.is_not(None),
+        SafetyPlanVersion.share_ended_at.is_(None))).all()
+
+
 def shared_with(case: Case) -> SafetyPlanVersion | None:
     return db.session.scalar(select(SafetyPlanVersion).where(
         SafetyPlanVersion.case_id == case.id, SafetyPlanVersion.shared_at.is_not(None),
@@ -158,9 +165,14 @@ def save_draft(user, case: Case, content: dict, version=None) -> SafetyPlanVersi
     return draft
 
 
+def may_sign(user) -> bool:
+    """Only a counsellor signs a safety plan (a supervisor writes drafts but does not sign)."""
+    return Role(user.role) is Role.COUNSELLOR
+
+
 def sign(user, case: Case, plan: SafetyPlanVersion, version=None) -> SafetyPlanVersion:
     """A counsellor signs the draft; it is frozen from then on."""
-    if Role(user.role) is not Role.COUNSELLOR:
+    if not may_sign(user):
         raise Forbidden(_("Only a counsellor signs a safety plan."), "safety_plan", plan.id, reason="sign safety plan")
     _may_write(user, case, "safety plan sign")
     if plan.signed:
@@ -191,10 +203,7 @@ def share_current(user, case: Case) -> SafetyPlanVersion:
     if plan.shared:
         return plan
     now = utcnow()
-    earlier = db.session.scalars(select(SafetyPlanVersion).join(Case, Case.id == SafetyPlanVersion.case_id).where(
-        Case.client_id == case.client_id, SafetyPlanVersion.shared_at.is_not(None),
-        SafetyPlanVersion.share_ended_at.is_(None))).all()
-    for old in earlier:
+    for old in _shared_with_client(case.client_id):
         old.share_ended_at = now
     plan.shared_at, plan.shared_by_id, plan.share_ended_at = now, user.id, None
     db.session.flush()
@@ -294,9 +303,7 @@ def unlink_resident(user, case: Case) -> None:
     if client.resident_user_id is None:
         return
     now = utcnow()
-    for plan in db.session.scalars(select(SafetyPlanVersion).join(Case, Case.id == SafetyPlanVersion.case_id).where(
-            Case.client_id == client.id, SafetyPlanVersion.shared_at.is_not(None),
-            SafetyPlanVersion.share_ended_at.is_(None))):
+    for plan in _shared_with_client(client.id):
         plan.share_ended_at = now
         record_event("unshare", "safety_plan", plan.id)
     client.resident_user_id = None

@@ -2,20 +2,20 @@
 reminders are set here, and any task can be marked done (audited, on the timeline)."""
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, time, timedelta, timezone
 
-from flask import has_request_context
+from flask import abort, has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid
 from casework.enums import Phase
 from casework.models import Case, Task
-from casework.service.cases import add_event
+from casework.service.cases import add_event, open_tasks
 
 FIRST_CONTACT = "first_contact"
 NEXT_CONTACT = "next_contact"
@@ -24,6 +24,7 @@ NEXT_CONTACT_HORIZON = timedelta(days=366)
 
 # Timeline codes for a task marked done (labels in the views); other kinds use the generic one.
 DONE_EVENTS = {FIRST_CONTACT: "first_contact_done", NEXT_CONTACT: "next_contact_done"}
+
 
 def display_zone():
     """The zone pages show times in (Flask-Babel's), so "today" and entered times agree with the page."""
@@ -117,13 +118,9 @@ def set_next_contact(user, case: Case, due_at: datetime, note: str | None = None
 def complete_task(user, case: Case, task_id) -> Task:
     """Mark a task of this case done. A second click (or a colleague at the same moment) is told
     it was already done; the state moves with a conditional UPDATE, so it is recorded once."""
-    try:
-        tid = task_id if isinstance(task_id, uuid.UUID) else uuid.UUID(str(task_id))
-    except ValueError:
-        tid = None
+    tid = as_uuid(task_id)
     task = db.session.scalar(select(Task).where(Task.id == tid, Task.case_id == case.id)) if tid else None
     if task is None:
-        from flask import abort
         abort(404)
     now = utcnow()
     result = db.session.execute(
@@ -139,8 +136,6 @@ def complete_task(user, case: Case, task_id) -> Task:
 
 def case_tasks(case: Case, recent_done: int = 5) -> tuple[list[Task], list[Task]]:
     """Open tasks by due time, and the few most recently done."""
-    open_ = db.session.scalars(select(Task).where(Task.case_id == case.id, Task.done_at.is_(None))
-                               .order_by(Task.due_at)).all()
     done = db.session.scalars(select(Task).where(Task.case_id == case.id, Task.done_at.is_not(None))
                               .order_by(Task.done_at.desc()).limit(recent_done)).all()
-    return list(open_), list(done)
+    return open_tasks(case), list(done)

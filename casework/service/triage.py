@@ -24,11 +24,12 @@ from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.permissions import Permission, role_has
 from carecycle.roles import Role
+from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid
 from casework.enums import Priority, RiskLevel, Source
 from casework.models import Case, Client
 from casework.service import cases as case_service, clients as client_service
-from casework.service.access import visible_clients
+from casework.service.access import may_see_case, visible_clients
 from casework.service.guard import Forbidden
 
 
@@ -67,6 +68,8 @@ REASON_MAX = 2000
 class AlreadyClaimed(Conflict):
     """Someone else holds the alert; the message names them."""
 
+    code = "already_claimed"
+
     def __init__(self, holder: User | None):
         self.holder = holder
         who = f"{holder.name} ({holder.username})" if holder else _("another worker")
@@ -83,16 +86,9 @@ def visible_alerts(user):
     return or_(Alert.team_id.is_(None), Alert.team_id == user.team_id)
 
 
-def _as_uuid(value) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
 def load_alert(alert_id, user, *, audit: bool = True) -> Alert:
     """The alert, freshly read, if `user` may see it; otherwise 404. A view is audited."""
-    aid = _as_uuid(alert_id)
+    aid = as_uuid(alert_id)
     alert = db.session.scalar(select(Alert).where(Alert.id == aid, visible_alerts(user))
                               .execution_options(populate_existing=True)) if aid else None
     if alert is None:
@@ -253,7 +249,7 @@ def source_for(alert: Alert) -> Source:
 
 
 def find_visible_client(user, client_id) -> Client | None:
-    cid = _as_uuid(client_id)
+    cid = as_uuid(client_id)
     if cid is None:
         return None
     return db.session.scalar(select(Client).where(Client.id == cid, visible_clients(user)))
@@ -316,8 +312,8 @@ def converted_case(alert: Alert) -> Case | None:
 
 def case_subject(alert: Alert) -> AlertSubject | None:
     """Re-screening and follow-up alerts are about a case: a link to it, for those who may see it."""
-    from casework.service.access import may_see_case
-    case = db.session.get(Case, _as_uuid(alert.subject_id)) if _as_uuid(alert.subject_id) else None
+    cid = as_uuid(alert.subject_id)
+    case = db.session.get(Case, cid) if cid else None
     if case is None or not may_see_case(current_user, case):
         return None
     return AlertSubject(_l("Case"), link_endpoint="casework.case_detail", link_args={"case_id": case.id},

@@ -9,7 +9,7 @@ from typing import Callable
 
 from flask import Blueprint
 
-from casework.enums import ClosureReason, ConsentScope, Phase, Priority, RiskLevel, Source
+from casework.enums import LANGUAGE_LABELS, SEX_LABELS, ClosureReason, ConsentScope, Phase, Priority, RiskLevel, Source
 
 bp = Blueprint("casework", __name__)
 
@@ -41,7 +41,8 @@ def _memo(label_of):
     return label
 
 
-def _label(enum):
+def enum_label(enum):
+    """A template label function for an enum's stored codes; an unknown code shows as itself."""
     def label_of(code):
         try:
             return enum(code).label
@@ -57,11 +58,13 @@ TASK_LABELS: dict[str, object] = {}
 @bp.context_processor
 def casework_labels():
     return {
-        "phase_label": _label(Phase), "risk_label": _label(RiskLevel), "priority_label": _label(Priority),
-        "source_label": _label(Source), "consent_label": _label(ConsentScope),
-        "closure_reason_label": _label(ClosureReason),
+        "phase_label": enum_label(Phase), "risk_label": enum_label(RiskLevel),
+        "priority_label": enum_label(Priority), "source_label": enum_label(Source),
+        "consent_label": enum_label(ConsentScope), "closure_reason_label": enum_label(ClosureReason),
         "event_label": _memo(lambda code: EVENT_LABELS.get(code, code)),
         "task_label": _memo(lambda code: TASK_LABELS.get(code, code)),
+        "sex_label": _memo(lambda code: SEX_LABELS.get(code, code)),
+        "language_label": _memo(lambda code: LANGUAGE_LABELS.get(code, code)),
     }
 
 

@@ -128,9 +128,10 @@ def risk_acknowledgements():
     recent = db.session.scalars(service.acknowledged_recently(current_user, utcnow() - RECENT_ACKNOWLEDGED)
                                 .limit(50)).all()
     record_event("view", "risk_acknowledgements", current_user.team_id)
-    db.session.commit()
-    return render_template("casework/assessments/acknowledgements.html", pagination=pending, recent=recent,
+    page = render_template("casework/assessments/acknowledgements.html", pagination=pending, recent=recent,
                            form=AcknowledgeForm())
+    db.session.commit()  # after rendering: a commit first would expire every row and reload each one
+    return page
 
 
 @bp.route("/cases/risk-acknowledgements/<assessment_id>/acknowledge", methods=["POST"])

@@ -4,9 +4,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
-from carecycle.accounts.models import User
 from carecycle.extensions import db
 from carecycle.permissions import Permission, requires
 from carecycle.roles import Role
@@ -33,22 +31,26 @@ def cases():
     return render_template("casework/cases/list.html", pagination=pagination, show_closed=show_closed)
 
 
-@bp.route("/cases/<case_id>")
-@requires(Permission.CASES_VIEW)
-def case_detail(case_id):
-    case = access.load_case(case_id, current_user)
+def case_page(case: Case, status: int = 200, **shown):
+    """The case page with every registered section; `shown` replaces parts of the sections' context
+    (a form re-shown with the user's input and its errors)."""
     sections = {}
     for _template, context in CASE_SECTIONS:
         sections.update(context(case))
+    sections.update(shown)
     db.session.commit()
-    return render_template("casework/cases/detail.html", case=case, tasks=service.open_tasks(case),
-                           case_sections=[t for t, _c in CASE_SECTIONS], **sections)
+    return render_template("casework/cases/detail.html", case=case,
+                           case_sections=[t for t, _c in CASE_SECTIONS], **sections), status
+
+
+@bp.route("/cases/<case_id>")
+@requires(Permission.CASES_VIEW)
+def case_detail(case_id):
+    return case_page(access.load_case(case_id, current_user))
 
 
 def _team_choices(case: Case, role: Role):
-    staff = db.session.scalars(select(User).where(User.team_id == case.team_id, User.role == role,
-                                                  User.active.is_(True)).order_by(User.username)).all()
-    return [("", _("Nobody"))] + [(u.username, u.name) for u in staff]
+    return [("", _("Nobody"))] + [(u.username, u.name) for u in service.team_staff(case.team_id, role)]
 
 
 @bp.route("/cases/<case_id>/edit", methods=["GET", "POST"])

@@ -4,14 +4,12 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from carecycle.extensions import db
 from carecycle.permissions import Permission, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
 from casework.forms import ConsentForm, EditClientForm, NewClientForm, OpenCaseForm, SearchForm
-from casework.models import Case, Client
 from casework.service import access, cases as case_service, clients as service
 from casework.views import CLIENT_SECTIONS, bp
 from casework.views.common import conflict_page, place_errors
@@ -27,8 +25,7 @@ def clients():
     if any(request.args.get(k) for k in ("phone", "id_number", "name")):
         results = service.search_clients(current_user, phone=search.phone.data, id_number=search.id_number.data,
                                          name=search.name.data)
-    stmt = select(Client).where(access.visible_clients(current_user)).order_by(Client.created_at.desc())
-    pagination = db.paginate(stmt, page=page_arg(), per_page=25, error_out=False)
+    pagination = service.recent_clients(current_user, page_arg())
     return render_template("casework/clients/list.html", search=search, results=results, pagination=pagination)
 
 
@@ -57,9 +54,7 @@ def client_new():
 @requires(Permission.CLIENTS_VIEW)
 def client_detail(client_id):
     client = access.load_client(client_id, current_user)
-    client_cases = db.session.scalars(select(Case).where(Case.client_id == client.id)
-                                      .order_by(Case.opened_at.desc())).all()
-    visible = {c.id for c in client_cases if access.may_see_case(current_user, c)}
+    client_cases, visible = access.cases_of_client(current_user, client)
     sections = {}
     for _template, context in CLIENT_SECTIONS:
         sections.update(context(client))
@@ -79,7 +74,7 @@ def client_edit(client_id):
         db.session.commit()
     if form.validate_on_submit():
         try:
-            service.update_client(current_user, client, int(form.version.data or 0),
+            service.update_client(current_user, client, form.version.data,
                                   {name: form[name].data for name in FIELDS})
         except Invalid as error:
             place_errors(form, error)

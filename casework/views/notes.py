@@ -2,13 +2,11 @@
 editing and signing a draft, adding an addendum. Rules are in casework.service.notes."""
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_timezone, gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from carecycle.audit import record_event
 from carecycle.extensions import db
@@ -21,8 +19,8 @@ from casework.models import ContactNote
 from casework.models.notes import ContactMode, NoteKind
 from casework.service import access, notes as service
 from casework.service.guard import forbidden_as_403
-from casework.views import bp, register_case_section
-from casework.views.common import conflict_page, place_errors
+from casework.views import bp, enum_label, register_case_section
+from casework.views.common import change_and_return, conflict_page, place_errors, save_form
 
 RECENT_ON_CASE_PAGE = 5
 PER_PAGE = 25
@@ -62,18 +60,6 @@ def _values(form: NoteForm) -> dict:
             "duration_minutes": form.duration_minutes.data, "body": form.body.data}
 
 
-def _addenda_by_note(notes: list[ContactNote]) -> dict:
-    ids = [n.id for n in notes]
-    grouped = defaultdict(list)
-    if ids:
-        rows = db.session.scalars(select(ContactNote).where(
-            ContactNote.addendum_to_id.in_(ids), service.visible_notes(current_user))
-            .order_by(ContactNote.signed_at)).all()
-        for row in rows:
-            grouped[row.addendum_to_id].append(row)
-    return grouped
-
-
 def notes_section(case):
     """The case page: last contact, the latest notes this user may read, and the new-note form."""
     if not can(Permission.CASEWORK_NOTES):
@@ -90,7 +76,7 @@ def _list_page(case, form, status=200):
     pagination = db.paginate(service.notes_of(case, current_user), page=page_arg(), per_page=PER_PAGE,
                              error_out=False)
     return render_template("casework/notes/list.html", case=case, pagination=pagination, form=form,
-                           addenda=_addenda_by_note(list(pagination.items)),
+                           addenda=service.addenda_by_note(list(pagination.items), current_user),
                            last_contact=service.last_contact(case, current_user)), status
 
 
@@ -118,6 +104,9 @@ def note_create(case_id):
         except Invalid as error:
             db.session.rollback()
             place_errors(form, error)
+        except Conflict as error:  # the case is closed
+            db.session.rollback()
+            return conflict_page(error, url_for("casework.notes", case_id=case.id))
         else:
             db.session.commit()
             flash(_("Note signed.") if sign else _("Draft saved. Sign it when it is complete."), "success")
@@ -155,21 +144,14 @@ def note_edit(case_id, note_id):
         db.session.commit()
     elif form.validate_on_submit():
         sign = request.form.get("action") == "sign"
-        try:
-            with forbidden_as_403():
-                service.update_note(current_user, note, _values(form), version=form.version.data or None)
-                if sign:
-                    service.sign_note(current_user, note)
-        except Invalid as error:
-            db.session.rollback()
-            place_errors(form, error)
-        except Conflict as error:
-            db.session.rollback()
-            return conflict_page(error, back)
-        else:
-            db.session.commit()
-            flash(_("Note signed.") if sign else _("Draft saved."), "success")
-            return redirect(back)
+
+        def save():
+            service.update_note(current_user, note, _values(form), version=form.version.data or None)
+            if sign:
+                service.sign_note(current_user, note)
+        done = save_form(form, back, save, _("Note signed.") if sign else _("Draft saved."))
+        if done:
+            return done
     return render_template("casework/notes/edit.html", case=case, note=note, form=form), 400 if form.errors else 200
 
 
@@ -179,15 +161,9 @@ def note_sign(case_id, note_id):
     case = access.load_case(case_id, current_user, audit=False)
     note = service.load_note(case, note_id, current_user, audit=False)
     back = url_for("casework.note_detail", case_id=case.id, note_id=note.id)
-    try:
-        with forbidden_as_403():
-            service.sign_note(current_user, note, version=request.form.get("version") or None)
-    except Conflict as error:
-        db.session.rollback()
-        return conflict_page(error, back)
-    db.session.commit()
-    flash(_("Note signed. It can no longer be changed; add an addendum for corrections."), "success")
-    return redirect(back)
+    return change_and_return(  # Invalid: a version that is not a number
+        back, lambda: service.sign_note(current_user, note, version=request.form.get("version") or None),
+        _("Note signed. It can no longer be changed; add an addendum for corrections."))
 
 
 @bp.route("/cases/<case_id>/notes/<note_id>/addenda", methods=["POST"])
@@ -198,34 +174,16 @@ def note_addendum(case_id, note_id):
     form = AddendumForm()
     back = url_for("casework.note_detail", case_id=case.id, note_id=note.addendum_to_id or note.id)
     if form.validate_on_submit():
-        try:
-            with forbidden_as_403():
-                service.add_addendum(current_user, note, form.body.data)
-        except Invalid as error:
-            db.session.rollback()
-            place_errors(form, error)
-        except Conflict as error:
-            db.session.rollback()
-            return conflict_page(error, back)
-        else:
-            db.session.commit()
-            flash(_("Addendum signed and added."), "success")
-            return redirect(back)
+        done = save_form(form, back, lambda: service.add_addendum(current_user, note, form.body.data),
+                         _("Addendum signed and added."))
+        if done:
+            return done
     original = note.addendum_to or note
     addenda = service.addenda_of(original, current_user)
     return render_template("casework/notes/detail.html", case=case, note=original, addenda=addenda,
                            addendum_form=form, sign_form=ConfirmForm()), 400
 
 
-
-
 @bp.context_processor
 def note_labels():
-    def label(enum):
-        def lookup(code):
-            try:
-                return enum(code).label
-            except ValueError:
-                return code
-        return lookup
-    return {"note_kind_label": label(NoteKind), "contact_mode_label": label(ContactMode)}
+    return {"note_kind_label": enum_label(NoteKind), "contact_mode_label": enum_label(ContactMode)}

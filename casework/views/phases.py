@@ -7,13 +7,12 @@ from flask_login import current_user
 
 from carecycle.extensions import db
 from carecycle.permissions import Permission, requires
-from carecycle.urls import uuid_or_404
 from carecycle.validation import Conflict, Invalid
 from casework.forms import CloseCaseForm, ClosureDecisionForm, PhaseMoveForm, ReopenForm
-from casework.models import ClosureRequest
 from casework.service import access, phases
 from casework.views import EVENT_LABELS, bp, register_case_section
-from casework.views.common import conflict_page
+from casework.views.cases import case_page
+from casework.views.common import conflict_page, place_errors
 
 EVENT_LABELS.update({"closure_rejected": _l("Closure not approved")})
 
@@ -35,13 +34,21 @@ def _after(case, message):
     return redirect(url_for("casework.case_detail", case_id=case.id))
 
 
-def _refused(case, error):
+def _refused(case, error, form=None, name=None):
+    """A stale or disallowed move: the conflict page. Bad input: the case page again (400), with the
+    form `name` of the phase section re-shown as entered and its messages; without one, flashes."""
     db.session.rollback()
     if isinstance(error, Conflict):
         return conflict_page(error, url_for("casework.case_detail", case_id=case.id))
-    for message in error.fields.values():
-        flash(message, "error")
-    return redirect(url_for("casework.case_detail", case_id=case.id))
+    if form is None:
+        for message in error.fields.values():
+            flash(message, "error")
+        return redirect(url_for("casework.case_detail", case_id=case.id))
+    case = access.load_case(case.id, current_user)  # the page is shown again: a view of the case
+    place_errors(form, error)
+    forms = _phase_context(case)["phase_forms"]
+    forms[name] = form
+    return case_page(case, 400, phase_forms=forms)
 
 
 @bp.route("/cases/<case_id>/phase/<target>", methods=["POST"])
@@ -69,7 +76,7 @@ def case_close(case_id):
     try:
         pending = phases.request_closure(current_user, case, form.version.data, form.summary.data, form.reason.data)
     except (Invalid, Conflict) as error:
-        return _refused(case, error)
+        return _refused(case, error, form, "close")
     return _after(case, _("Closure requested: the team supervisor must approve it, because the risk was moderate "
                           "or higher in the last 30 days.") if pending else _("Case closed."))
 
@@ -82,7 +89,7 @@ def case_reopen(case_id):
     try:
         phases.reopen(current_user, case, form.version.data, form.reason.data)
     except (Invalid, Conflict) as error:
-        return _refused(case, error)
+        return _refused(case, error, form, "reopen")
     return _after(case, _("Case reopened."))
 
 
@@ -96,9 +103,7 @@ def closure_approvals():
 @bp.route("/cases/closure-approvals/<request_id>", methods=["POST"])
 @requires(Permission.CLOSURE_APPROVE)
 def closure_decide(request_id):
-    closure = db.session.get(ClosureRequest, uuid_or_404(request_id))
-    if closure is None or closure.case.team_id != current_user.team_id:
-        abort(404)
+    closure = phases.load_closure_request(request_id, current_user)
     form = ClosureDecisionForm()
     decision = request.form.get("decision")
     if decision not in ("approve", "reject"):

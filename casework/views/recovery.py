@@ -15,10 +15,11 @@ from carecycle.validation import Conflict, Invalid
 from casework.forms_recovery import (ClientNoteForm, EnrolForm, FollowUpForm, GoalForm, GroupForm, NextReviewForm,
                                      RescreenScheduleForm, ReviewForm, ScreeningMetaForm, SessionForm)
 from casework.models.recovery import (Attendance, FollowUpStatus, GoalDomain, GoalOwner, GoalStatus, GroupKind)
-from casework.service import access, careplans, followup, groups as group_service, outcomes
+from casework.service import access, careplans, followup, groups as group_service, outcomes, safety
 from casework.service.guard import forbidden_as_403
-from casework.views import EVENT_LABELS, TASK_LABELS, bp, register_case_section
-from casework.views.common import conflict_page, place_errors
+from casework.views import EVENT_LABELS, TASK_LABELS, bp, enum_label, register_case_section
+from casework.views.common import (change_and_return, conflict_page, flash_errors, form_messages, place_errors,
+                                   save_form)
 from screening.service import get_instrument, item_language
 
 EVENT_LABELS.update({
@@ -50,15 +51,6 @@ def register_links(app) -> None:
                   _l("The recovery plan you made with your worker, when they share it with you."))
 
 
-def _label(enum):
-    def label(code):
-        try:
-            return enum(code).label
-        except ValueError:
-            return code
-    return label
-
-
 def _instrument_name(ident: str) -> str:
     definition = get_instrument(ident)
     return definition.name if definition else ident
@@ -66,9 +58,9 @@ def _instrument_name(ident: str) -> str:
 
 @bp.context_processor
 def recovery_labels():
-    return {"domain_label": _label(GoalDomain), "goal_status_label": _label(GoalStatus),
-            "owner_label": _label(GoalOwner), "group_kind_label": _label(GroupKind),
-            "attendance_label": _label(Attendance), "follow_up_status_label": _label(FollowUpStatus),
+    return {"domain_label": enum_label(GoalDomain), "goal_status_label": enum_label(GoalStatus),
+            "owner_label": enum_label(GoalOwner), "group_kind_label": enum_label(GroupKind),
+            "attendance_label": enum_label(Attendance), "follow_up_status_label": enum_label(FollowUpStatus),
             "marker_label": lambda code: outcomes.MARKER_LABELS.get(code, code), "instrument_name": _instrument_name,
             "leads_plans": careplans.leads(current_user) if current_user.is_authenticated and current_user.is_staff
             else False}
@@ -102,8 +94,10 @@ def recovery_section(case):
         if choices:
             enrol = EnrolForm()
             enrol.group_id.choices = choices
+    counts = careplans.status_counts(goals)
     return {
-        "rc_plan": plan, "rc_goal_counts": careplans.status_counts(goals), "rc_goal_total": len(goals),
+        "rc_plan": plan, "rc_goal_counts": counts, "rc_goal_total": len(goals),
+        "rc_goal_statement": followup.goal_statement({"goals": counts}),
         "rc_next_review": careplans.next_review(case),
         "rc_outcomes": outcomes.outcomes_of(case), "rc_rescreens": outcomes.due_rescreens(case),
         "rc_groups": group_service.groups_of_client(case.client_id), "rc_enrol": enrol,
@@ -122,6 +116,10 @@ def _case_url(case):
 
 def _plan_url(case):
     return url_for("casework.care_plan", case_id=case.id)
+
+
+def _outcomes_url(case):
+    return url_for("casework.case_outcomes", case_id=case.id)
 
 
 # ------------------------------------------------------------------ care plan
@@ -144,7 +142,7 @@ def care_plan(case_id):
 def _editable_or_refused(case):
     """The plan pages' guard: a plan is written in recovery; a closed case is read-only."""
     try:
-        careplans._require_recovery(case)
+        careplans.require_recovery(case)
     except Conflict as error:
         return conflict_page(error, _plan_url(case))
     return None
@@ -170,19 +168,11 @@ def care_plan_goal_new(case_id):
             else GoalDomain.HOUSING.value
         db.session.commit()
     elif form.validate_on_submit():
-        try:
-            with forbidden_as_403():
-                careplans.add_goal(current_user, case, form.version.data, _goal_payload(form))
-        except Invalid as error:
-            db.session.rollback()
-            _place_goal_errors(form, error)
-        except Conflict as error:
-            db.session.rollback()
-            return conflict_page(error, _plan_url(case))
-        else:
-            db.session.commit()
-            flash(_("Goal added to the care plan."), "success")
-            return redirect(_plan_url(case))
+        done = save_form(form, _plan_url(case),
+                          lambda: careplans.add_goal(current_user, case, form.version.data, _goal_payload(form)),
+                          _("Goal added to the care plan."), place=_place_goal_errors)
+        if done:
+            return done
     return render_template("casework/recovery/goal_form.html", case=case, form=form, goal=None), \
         400 if form.errors else 200
 
@@ -215,19 +205,11 @@ def care_plan_goal_edit(case_id, goal_id):
                 form[name].data = value or ""
         db.session.commit()
     elif form.validate_on_submit():
-        try:
-            with forbidden_as_403():
-                careplans.update_goal(current_user, case, form.version.data, goal.id, _goal_payload(form))
-        except Invalid as error:
-            db.session.rollback()
-            _place_goal_errors(form, error)
-        except Conflict as error:
-            db.session.rollback()
-            return conflict_page(error, _plan_url(case))
-        else:
-            db.session.commit()
-            flash(_("Goal saved."), "success")
-            return redirect(_plan_url(case))
+        done = save_form(form, _plan_url(case), lambda: careplans.update_goal(
+            current_user, case, form.version.data, goal.id, _goal_payload(form)), _("Goal saved."),
+            place=_place_goal_errors)
+        if done:
+            return done
     return render_template("casework/recovery/goal_form.html", case=case, form=form, goal=goal), \
         400 if form.errors else 200
 
@@ -246,19 +228,10 @@ def care_plan_client_note(case_id):
         form.client_note.data = plan.client_note if plan else ""
         db.session.commit()
     elif form.validate_on_submit():
-        try:
-            with forbidden_as_403():
-                careplans.set_client_note(current_user, case, form.version.data, form.client_note.data)
-        except Invalid as error:
-            db.session.rollback()
-            place_errors(form, error)
-        except Conflict as error:
-            db.session.rollback()
-            return conflict_page(error, _plan_url(case))
-        else:
-            db.session.commit()
-            flash(_("Note for the client saved."), "success")
-            return redirect(_plan_url(case))
+        done = save_form(form, _plan_url(case), lambda: careplans.set_client_note(
+            current_user, case, form.version.data, form.client_note.data), _("Note for the client saved."))
+        if done:
+            return done
     return render_template("casework/recovery/client_note.html", case=case, form=form), 400 if form.errors else 200
 
 
@@ -280,7 +253,7 @@ def care_plan_review_new(case_id):
                           "reason": request.form.get(f"goal-{g.id}-reason", "")} for g in goals}
     if request.method == "GET":
         form.version.data = plan.version
-        form.reviewed_on.data = careplans._today().isoformat()
+        form.reviewed_on.data = careplans.local_today().isoformat()
         db.session.commit()
     elif form.validate_on_submit():
         try:
@@ -309,22 +282,11 @@ def care_plan_review_new(case_id):
 def care_plan_next_review(case_id):
     case = access.load_case(case_id, current_user, audit=False)
     form = NextReviewForm()
-    if form.validate_on_submit():
-        try:
-            careplans.schedule_review(current_user, case, form.next_review_on.data)
-        except Invalid as error:
-            db.session.rollback()
-            for message in error.fields.values():
-                flash(message, "error")
-        except Conflict as error:
-            db.session.rollback()
-            return conflict_page(error, _plan_url(case))
-        else:
-            db.session.commit()
-            flash(_("Next review scheduled."), "success")
-    else:
+    if not form.validate_on_submit():
         flash(_("Give the date of the next review."), "error")
-    return redirect(_plan_url(case))
+        return redirect(_plan_url(case))
+    return change_and_return(_plan_url(case), lambda: careplans.schedule_review(
+        current_user, case, form.next_review_on.data), _("Next review scheduled."))
 
 
 @bp.route("/cases/<case_id>/care-plan/versions")
@@ -369,33 +331,20 @@ def care_plan_summary(case_id):
 @requires(Permission.CASES_EDIT)
 def care_plan_share(case_id):
     case = access.load_case(case_id, current_user, audit=False)
-    if ConfirmForm().validate_on_submit():
-        try:
-            with forbidden_as_403():
-                careplans.share(current_user, case)
-        except Invalid as error:
-            db.session.rollback()
-            for message in error.fields.values():
-                flash(message, "error")
-        except Conflict as error:
-            db.session.rollback()
-            return conflict_page(error, _plan_url(case))
-        else:
-            db.session.commit()
-            flash(_("The plan is shared. The client sees its summary when signed in, under \"My plan\"."), "success")
-    return redirect(_plan_url(case))
+    if not ConfirmForm().validate_on_submit():
+        return redirect(_plan_url(case))
+    return change_and_return(_plan_url(case), lambda: careplans.share(current_user, case),
+                              _("The plan is shared. The client sees its summary when signed in, under \"My plan\"."))
 
 
 @bp.route("/cases/<case_id>/care-plan/unshare", methods=["POST"])
 @requires(Permission.CASES_EDIT)
 def care_plan_unshare(case_id):
     case = access.load_case(case_id, current_user, audit=False)
-    if ConfirmForm().validate_on_submit():
-        with forbidden_as_403():
-            careplans.stop_sharing(current_user, case)
-        db.session.commit()
-        flash(_("The plan is no longer shared with the client."), "success")
-    return redirect(_plan_url(case))
+    if not ConfirmForm().validate_on_submit():
+        return redirect(_plan_url(case))
+    return change_and_return(_plan_url(case), lambda: careplans.stop_sharing(current_user, case),
+                              _("The plan is no longer shared with the client."))
 
 
 @bp.route("/my/plan")
@@ -403,7 +352,7 @@ def care_plan_unshare(case_id):
 def my_plan():
     plan = careplans.shared_plan_for(current_user)
     summary = careplans.client_summary(plan, plan.case) if plan else None
-    linked = plan is not None or careplans.resident_linked(current_user)
+    linked = plan is not None or safety.resident_linked(current_user)
     if plan is not None:
         record_event("view", "care_plan", plan.id, reason="resident")
     db.session.commit()
@@ -461,9 +410,10 @@ def case_screening_new(case_id, instrument_id):
     instrument = get_instrument(instrument_id)
     if instrument is None or instrument.method != "sum":
         abort(404)
-    if case.phase == "closed":
-        return conflict_page(Conflict(_("This case is closed. Only follow-ups and addenda can be added to a closed "
-                                        "case.")), _case_url(case))
+    try:
+        careplans.require_open(case)
+    except Conflict as error:
+        return conflict_page(error, _case_url(case))
     form = ScreeningMetaForm()
     given = {item.number: request.form.get(f"item-{item.number}", "") for item in instrument.items}
     errors, general = {}, []
@@ -488,9 +438,9 @@ def case_screening_new(case_id, instrument_id):
                   "success")
             if alert is not None:
                 flash(_("The result raised a triage alert on this case."), "warning")
-            return redirect(url_for("casework.case_outcomes", case_id=case.id))
+            return redirect(_outcomes_url(case))
     else:
-        general = [m for messages in form.errors.values() for m in messages]
+        general = form_messages(form)
     return render_template("casework/recovery/screening_form.html", case=case, instrument=instrument, form=form,
                            given=given, errors=errors, general=general, sex=sex,
                            language=item_language(instrument, str(get_locale() or "en"))), \
@@ -508,18 +458,17 @@ def case_screening_link(case_id):
             _link, alert = outcomes.link_self_screening(current_user, case, request.form.get("result_id"))
         except Invalid as error:
             db.session.rollback()
-            for message in error.fields.values():
-                flash(message, "error")
+            flash_errors(error.fields.values())
             status = 400
         except Conflict as error:
             db.session.rollback()
-            return conflict_page(error, url_for("casework.case_outcomes", case_id=case.id))
+            return conflict_page(error, _outcomes_url(case))
         else:
             db.session.commit()
             flash(_("The client's screening is now counted on the case."), "success")
             if alert is not None:
                 flash(_("The result raised a triage alert on this case."), "warning")
-            return redirect(url_for("casework.case_outcomes", case_id=case.id))
+            return redirect(_outcomes_url(case))
     available = outcomes.resident_screenings(case)
     if available:
         record_event("view", "resident_screenings", case.client_id)
@@ -533,41 +482,21 @@ def case_rescreen_schedule(case_id):
     case = access.load_case(case_id, current_user, audit=False)
     form = RescreenScheduleForm()
     form.instrument.choices = [(i.id, i.name) for i in outcomes.recordable_instruments()]
-    back = url_for("casework.case_outcomes", case_id=case.id)
     if not form.validate_on_submit():
-        for messages in form.errors.values():
-            for message in messages:
-                flash(message, "error")
-        return redirect(back)
-    try:
-        outcomes.set_schedule(current_user, case, form.instrument.data, form.weeks.data)
-    except Invalid as error:
-        db.session.rollback()
-        for message in error.fields.values():
-            flash(message, "error")
-        return redirect(back)
-    except Conflict as error:
-        db.session.rollback()
-        return conflict_page(error, back)
-    db.session.commit()
-    flash(_("Re-screening scheduled."), "success")
-    return redirect(back)
+        flash_errors(form_messages(form))
+        return redirect(_outcomes_url(case))
+    return change_and_return(_outcomes_url(case), lambda: outcomes.set_schedule(
+        current_user, case, form.instrument.data, form.weeks.data), _("Re-screening scheduled."))
 
 
 @bp.route("/cases/<case_id>/rescreen-schedule/<instrument_id>/stop", methods=["POST"])
 @requires(Permission.CASES_EDIT)
 def case_rescreen_stop(case_id, instrument_id):
     case = access.load_case(case_id, current_user, audit=False)
-    back = url_for("casework.case_outcomes", case_id=case.id)
-    if ConfirmForm().validate_on_submit():
-        try:
-            outcomes.stop_schedule(current_user, case, instrument_id)
-        except Conflict as error:
-            db.session.rollback()
-            return conflict_page(error, back)
-        db.session.commit()
-        flash(_("Re-screening stopped."), "success")
-    return redirect(back)
+    if not ConfirmForm().validate_on_submit():
+        return redirect(_outcomes_url(case))
+    return change_and_return(_outcomes_url(case), lambda: outcomes.stop_schedule(current_user, case, instrument_id),
+                              _("Re-screening stopped."))
 
 
 # ------------------------------------------------------------------ follow-ups
@@ -627,10 +556,14 @@ def case_follow_up(case_id, follow_up_id):
 def groups():
     archived = request.args.get("archived") == "1"
     found = group_service.groups_for(current_user, archived=archived)
-    upcoming = {g.id: group_service.upcoming_session(g) for g in found}
-    members = {g.id: len(group_service.active_members(g)) for g in found}
+    upcoming = group_service.upcoming_sessions(found)
+    members = group_service.member_counts(found)
     return render_template("casework/recovery/groups.html", groups=found, upcoming=upcoming, members=members,
                            archived=archived)
+
+
+def _group_payload(form) -> dict:
+    return {name: form[name].data for name in ("name", "kind", "facilitator", "schedule", "location", "description")}
 
 
 @bp.route("/groups/new", methods=["GET", "POST"])
@@ -639,8 +572,7 @@ def group_new():
     form = GroupForm()
     if form.validate_on_submit():
         try:
-            group = group_service.create_group(current_user, {k: form[k].data for k in (
-                "name", "kind", "facilitator", "schedule", "location", "description")})
+            group = group_service.create_group(current_user, _group_payload(form))
         except Invalid as error:
             db.session.rollback()
             place_errors(form, error)
@@ -670,19 +602,10 @@ def group_edit(group_id):
     if request.method == "GET":
         form.version.data = group.version
     elif form.validate_on_submit():
-        try:
-            group_service.update_group(current_user, group, form.version.data, {k: form[k].data for k in (
-                "name", "kind", "facilitator", "schedule", "location", "description")})
-        except Invalid as error:
-            db.session.rollback()
-            place_errors(form, error)
-        except Conflict as error:
-            db.session.rollback()
-            return conflict_page(error, url_for("casework.group_detail", group_id=group_id))
-        else:
-            db.session.commit()
-            flash(_("Group saved."), "success")
-            return redirect(url_for("casework.group_detail", group_id=group.id))
+        done = save_form(form, url_for("casework.group_detail", group_id=group.id), lambda: group_service.update_group(
+            current_user, group, form.version.data, _group_payload(form)), _("Group saved."))
+        if done:
+            return done
     return render_template("casework/recovery/group_form.html", form=form, group=group), 400 if form.errors else 200
 
 
@@ -690,11 +613,11 @@ def group_edit(group_id):
 @requires(Permission.CASES_EDIT)
 def group_archive(group_id):
     group = group_service.load_group(group_id, current_user, audit=False)
-    if ConfirmForm().validate_on_submit():
-        group_service.archive_group(current_user, group)
-        db.session.commit()
-        flash(_("Group archived. Its members and attendance are kept."), "success")
-    return redirect(url_for("casework.group_detail", group_id=group.id))
+    back = url_for("casework.group_detail", group_id=group.id)
+    if not ConfirmForm().validate_on_submit():
+        return redirect(back)
+    return change_and_return(back, lambda: group_service.archive_group(current_user, group),
+                              _("Group archived. Its members and attendance are kept."))
 
 
 @bp.route("/groups/<group_id>/sessions/new", methods=["POST"])
@@ -704,25 +627,11 @@ def group_session_new(group_id):
     form = SessionForm()
     back = url_for("casework.group_detail", group_id=group.id)
     if not form.validate_on_submit():
-        for messages in form.errors.values():
-            for message in messages:
-                flash(message, "error")
+        flash_errors(form_messages(form))
         return redirect(back)
-    try:
-        group_service.add_session(current_user, group, day=form.day.data, at=form.at.data,
-                                  duration_minutes=form.duration_minutes.data, topic=form.topic.data,
-                                  facilitator=form.facilitator.data)
-    except Invalid as error:
-        db.session.rollback()
-        for message in error.fields.values():
-            flash(message, "error")
-        return redirect(back)
-    except Conflict as error:
-        db.session.rollback()
-        return conflict_page(error, back)
-    db.session.commit()
-    flash(_("Session added."), "success")
-    return redirect(back)
+    return change_and_return(back, lambda: group_service.add_session(
+        current_user, group, day=form.day.data, at=form.at.data, duration_minutes=form.duration_minutes.data,
+        topic=form.topic.data, facilitator=form.facilitator.data), _("Session added."))
 
 
 @bp.route("/groups/<group_id>/sessions/<session_id>", methods=["GET", "POST"])
@@ -763,11 +672,11 @@ def group_session(group_id, session_id):
 def group_session_cancel(group_id, session_id):
     group = group_service.load_group(group_id, current_user, audit=False)
     session = group_service.load_session(group, session_id)
-    if ConfirmForm().validate_on_submit():
-        group_service.cancel_session(current_user, session)
-        db.session.commit()
-        flash(_("Session cancelled."), "success")
-    return redirect(url_for("casework.group_detail", group_id=group.id))
+    back = url_for("casework.group_detail", group_id=group.id)
+    if not ConfirmForm().validate_on_submit():
+        return redirect(back)
+    return change_and_return(back, lambda: group_service.cancel_session(current_user, session),
+                              _("Session cancelled."))
 
 
 @bp.route("/cases/<case_id>/groups", methods=["POST"])
@@ -780,19 +689,8 @@ def case_group_enrol(case_id):
         flash(_("Choose a group of your team."), "error")
         return redirect(_case_url(case))
     group = group_service.load_group(form.group_id.data, current_user, audit=False)
-    try:
-        group_service.enrol(current_user, group, case)
-    except Invalid as error:
-        db.session.rollback()
-        for message in error.fields.values():
-            flash(message, "error")
-        return redirect(_case_url(case))
-    except Conflict as error:
-        db.session.rollback()
-        return conflict_page(error, _case_url(case))
-    db.session.commit()
-    flash(_("The client joined %(group)s.", group=group.name), "success")
-    return redirect(_case_url(case))
+    return change_and_return(_case_url(case), lambda: group_service.enrol(current_user, group, case),
+                              _("The client joined %(group)s.", group=group.name))
 
 
 @bp.route("/cases/<case_id>/groups/<member_id>/leave", methods=["POST"])
@@ -803,12 +701,13 @@ def case_group_leave(case_id, member_id):
                       None)
     if membership is None:
         abort(404)
-    if case.phase == "closed":
-        return conflict_page(Conflict(_("This case is closed. Only follow-ups and addenda can be added to a closed "
-                                        "case.")), _case_url(case))
-    if ConfirmForm().validate_on_submit():
-        group = group_service.load_group(membership.group.id, current_user, audit=False)
-        group_service.leave(current_user, group, membership.member.id, case)
-        db.session.commit()
-        flash(_("The client left %(group)s.", group=group.name), "success")
-    return redirect(_case_url(case))
+    try:
+        careplans.require_open(case)
+    except Conflict as error:
+        return conflict_page(error, _case_url(case))
+    if not ConfirmForm().validate_on_submit():
+        return redirect(_case_url(case))
+    group = group_service.load_group(membership.group.id, current_user, audit=False)
+    return change_and_return(_case_url(case), lambda: group_service.leave(current_user, group, membership.member.id,
+                                                                           case),
+                              _("The client left %(group)s.", group=group.name))

@@ -13,17 +13,8 @@ from carecycle.validation import Conflict, Invalid
 from casework.enums import OutreachOutcome, RegisterFlag, Tier
 from casework.forms import OutreachForm, RegisterEntryForm, RegisterFilterForm, RemoveEntryForm
 from casework.service import access, register as service
-from casework.views import bp, register_client_section
-from casework.views.common import conflict_page, place_errors
-
-
-def _label(enum):
-    def label(code):
-        try:
-            return enum(code).label
-        except ValueError:
-            return code
-    return label
+from casework.views import bp, enum_label, register_client_section
+from casework.views.common import conflict_page, place_errors, refused_back_to
 
 
 def interval_text(interval) -> str:
@@ -35,8 +26,9 @@ def interval_text(interval) -> str:
 
 @bp.context_processor
 def register_helpers():
-    return {"tier_label": _label(Tier), "flag_label": _label(RegisterFlag), "outcome_label": _label(OutreachOutcome),
-            "Tier": Tier, "outreach_outcomes": list(OutreachOutcome), "change_label": service.change_label,
+    return {"tier_label": enum_label(Tier), "flag_label": enum_label(RegisterFlag),
+            "outcome_label": enum_label(OutreachOutcome),
+            "outreach_outcomes": list(OutreachOutcome), "change_label": service.change_label,
             "interval_text": interval_text}
 
 
@@ -111,9 +103,7 @@ def register_outreach(entry_id):
         place_errors(form, error)
         return _entry_page(entry, filled_form=form, status=400)
     except Conflict as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(back)
+        return refused_back_to(error, back)
     due = service.next_due(entry)
     db.session.commit()
     if row.alert_id:
@@ -138,6 +128,18 @@ def _edit_form(entry=None):
     return form
 
 
+def _entry_data(form) -> dict:
+    return {"tier": form.tier.data, "flags": form.flags.data, "flag_other": form.flag_other.data,
+            "note": form.note.data}
+
+
+def _edit_page(form, client, entry=None, returning=False):
+    """The add / change form (400 when it shows errors)."""
+    legend, emergency = _tier_legend()
+    return render_template("casework/register/edit.html", form=form, client=client, entry=entry,
+                           returning=returning, legend=legend, emergency=emergency), 400 if form.errors else 200
+
+
 @bp.route("/clients/<client_id>/vulnerable-register", methods=["GET", "POST"])
 @requires(Permission.REGISTER_MANAGE)
 def register_add(client_id):
@@ -149,10 +151,8 @@ def register_add(client_id):
     if request.method == "GET":
         db.session.commit()
     if form.validate_on_submit():
-        data = {"tier": form.tier.data, "flags": form.flags.data, "flag_other": form.flag_other.data,
-                "note": form.note.data}
         try:
-            entry = service.add_to_register(current_user, client, data)
+            entry = service.add_to_register(current_user, client, _entry_data(form))
         except Invalid as error:
             place_errors(form, error)
         except Conflict as error:
@@ -163,10 +163,7 @@ def register_add(client_id):
             flash(_("%(name)s is on the register. Next outreach due %(date)s.", name=client.display_name,
                     date=format_date(service.next_due(entry), "medium")), "success")
             return redirect(url_for("casework.register_entry", entry_id=entry.id))
-    legend, emergency = _tier_legend()
-    return render_template("casework/register/edit.html", form=form, client=client, entry=None,
-                           returning=entry is not None, legend=legend,
-                           emergency=emergency), 400 if form.errors else 200
+    return _edit_page(form, client, returning=entry is not None)
 
 
 @bp.route("/vulnerable-register/<entry_id>/edit", methods=["GET", "POST"])
@@ -179,10 +176,8 @@ def register_edit(entry_id):
     if request.method == "GET":
         db.session.commit()
     if form.validate_on_submit():
-        data = {"tier": form.tier.data, "flags": form.flags.data, "flag_other": form.flag_other.data,
-                "note": form.note.data}
         try:
-            service.update_entry(current_user, entry, form.version.data, data)
+            service.update_entry(current_user, entry, form.version.data, _entry_data(form))
         except Invalid as error:
             place_errors(form, error)
         except Conflict as error:
@@ -192,9 +187,7 @@ def register_edit(entry_id):
             db.session.commit()
             flash(_("Register entry saved."), "success")
             return redirect(url_for("casework.register_entry", entry_id=entry.id))
-    legend, emergency = _tier_legend()
-    return render_template("casework/register/edit.html", form=form, client=entry.client, entry=entry,
-                           returning=False, legend=legend, emergency=emergency), 400 if form.errors else 200
+    return _edit_page(form, entry.client, entry)
 
 
 @bp.route("/vulnerable-register/<entry_id>/remove", methods=["GET", "POST"])

@@ -17,7 +17,7 @@ from casework.models.safety import REQUIRED_TO_SIGN, SECTION_CODES, SECTIONS
 from casework.service import access, safety as service
 from casework.service.guard import forbidden_as_403
 from casework.views import EVENT_LABELS, bp, register_case_section
-from casework.views.common import conflict_page, place_errors
+from casework.views.common import change_and_return, conflict_page, place_errors, save_form
 
 EVENT_LABELS.update({
     "safety_plan_signed": _l("Safety plan signed"), "safety_plan_shared": _l("Safety plan shared with the client"),
@@ -69,26 +69,24 @@ def safety_plan_edit(case_id):
         db.session.commit()
     elif form.validate_on_submit():
         sign = request.form.get("action") == "sign"
-        try:
-            with forbidden_as_403():
-                saved = service.save_draft(current_user, case, {c: form[c].data for c in SECTION_CODES},
-                                           form.version.data)
-                if sign:
-                    service.sign(current_user, case, saved)
-        except Invalid as error:
-            db.session.rollback()
-            place_errors(form, error)
-        except Conflict as error:
-            db.session.rollback()
-            return conflict_page(error, url_for("casework.safety_plan_edit", case_id=case.id))
-        else:
-            db.session.commit()
-            flash(_("Safety plan signed (version %(n)d).", n=saved.number) if sign
-                  else _("Draft saved (version %(n)d). A counsellor signs it when it is agreed with the client.",
-                         n=saved.number), "success")
-            return redirect(_back(case))
+
+        def save():
+            saved = service.save_draft(current_user, case, {c: form[c].data for c in SECTION_CODES},
+                                       form.version.data)
+            if sign:
+                service.sign(current_user, case, saved)
+            return saved
+
+        def said(saved):
+            return (_("Safety plan signed (version %(n)d).", n=saved.number) if sign else
+                    _("Draft saved (version %(n)d). A counsellor signs it when it is agreed with the client.",
+                      n=saved.number))
+        done = save_form(form, _back(case), save, said,  # after a conflict: reload the draft here
+                         conflict_back=url_for("casework.safety_plan_edit", case_id=case.id))
+        if done:
+            return done
     return render_template("casework/safety/edit.html", case=case, form=form, draft=draft, sections=SECTIONS,
-                           required=REQUIRED_TO_SIGN, may_sign=current_user.role == "counsellor"), \
+                           required=REQUIRED_TO_SIGN, may_sign=service.may_sign(current_user)), \
         400 if form.errors else 200
 
 
@@ -99,7 +97,7 @@ def safety_plan_version(case_id, number):
     plan = service.load_version(case, number, current_user)
     db.session.commit()
     return render_template("casework/safety/version.html", case=case, plan=plan, sections=SECTIONS,
-                           confirm=ConfirmForm())
+                           confirm=ConfirmForm(), may_sign=service.may_sign(current_user))
 
 
 @bp.route("/cases/<case_id>/safety-plan/<int:number>/print")
@@ -118,45 +116,24 @@ def safety_plan_print(case_id, number):
 def safety_plan_sign(case_id, number):
     case = access.load_case(case_id, current_user, audit=False)
     plan = service.load_version(case, number, current_user)
-    form = ConfirmForm()
-    if not form.validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         return redirect(_back(case))
-    try:
-        with forbidden_as_403():
-            service.sign(current_user, case, plan, request.form.get("version") or None)
-    except Invalid as error:
-        db.session.rollback()
-        for message in error.fields.values():
-            flash(message, "error")
-        return redirect(url_for("casework.safety_plan_edit", case_id=case.id))
-    except Conflict as error:
-        db.session.rollback()
-        return conflict_page(error, _back(case))
-    db.session.commit()
-    flash(_("Safety plan signed (version %(n)d).", n=plan.number), "success")
-    return redirect(_back(case))
+    return change_and_return(
+        _back(case), lambda: service.sign(current_user, case, plan, request.form.get("version") or None),
+        _("Safety plan signed (version %(n)d).", n=plan.number),
+        invalid_back=url_for("casework.safety_plan_edit", case_id=case.id))
 
 
 @bp.route("/cases/<case_id>/safety-plan/share", methods=["POST"])
 @requires(Permission.RISK_ASSESS)
 def safety_plan_share(case_id):
     case = access.load_case(case_id, current_user, audit=False)
-    if ConfirmForm().validate_on_submit():
-        try:
-            with forbidden_as_403():
-                plan = service.share_current(current_user, case)
-        except Invalid as error:
-            db.session.rollback()
-            for message in error.fields.values():
-                flash(message, "error")
-        except Conflict as error:
-            db.session.rollback()
-            return conflict_page(error, _back(case))
-        else:
-            db.session.commit()
-            flash(_("Version %(n)d is shared. The client sees it when signed in, under \"My safety plan\".",
-                    n=plan.number), "success")
-    return redirect(_back(case))
+    if not ConfirmForm().validate_on_submit():
+        return redirect(_back(case))
+    return change_and_return(
+        _back(case), lambda: service.share_current(current_user, case),
+        lambda plan: _("Version %(n)d is shared. The client sees it when signed in, under \"My safety plan\".",
+                       n=plan.number))
 
 
 @bp.route("/cases/<case_id>/safety-plan/unshare", methods=["POST"])

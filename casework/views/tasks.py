@@ -14,7 +14,7 @@ from carecycle.validation import Conflict, Invalid
 from casework.forms import NextContactForm
 from casework.service import access, caseload, tasks as service
 from casework.views import EVENT_LABELS, TASK_LABELS, bp, register_case_section
-from casework.views.common import place_errors
+from casework.views.common import place_errors, refused_back_to
 
 TASK_LABELS.update({service.FIRST_CONTACT: _l("First contact"), service.NEXT_CONTACT: _l("Next contact")})
 EVENT_LABELS.update({
@@ -72,9 +72,7 @@ def next_contact(case_id):
             db.session.rollback()
             place_errors(form, error)
         except Conflict as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            return redirect(url_for("casework.case_detail", case_id=case_id))
+            return refused_back_to(error, url_for("casework.case_detail", case_id=case_id))
         else:
             db.session.commit()
             flash(_("Next contact scheduled."), "success")
@@ -91,9 +89,7 @@ def task_done(case_id, task_id):
     try:
         service.complete_task(current_user, case, task_id)
     except Conflict as error:
-        db.session.rollback()
-        flash(error.message, "warning")
-        return redirect(back)
+        return refused_back_to(error, back, "warning")
     db.session.commit()
     flash(_("Task marked done."), "success")
     return redirect(back)

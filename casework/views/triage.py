@@ -7,6 +7,7 @@ from flask_babel import format_timedelta, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
 from carecycle.alerts import KIND_LABELS, Urgency
+from carecycle.audit import record_view
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.permissions import Permission, requires
@@ -16,7 +17,7 @@ from casework.forms import CloseAlertForm, ConvertAlertForm, RecordAlertForm, Se
 from casework.service import access, clients as client_service, triage
 from casework.service.guard import forbidden_as_403
 from casework.views import EVENT_LABELS, bp
-from casework.views.common import place_errors
+from casework.views.common import place_errors, refused_back_to
 
 EVENT_LABELS.update({"from_alert": _l("Opened from a triage alert")})
 
@@ -65,7 +66,6 @@ def triage_new():
 
 def _render_detail(alert, *, close_form=None, status=200):
     """The alert page; showing it is a view of its summary, so it is audited."""
-    from carecycle.audit import record_view
     record_view("alert", alert.id)
     subject = triage.subject_of(alert)
     claimer = triage.claimer_of(alert)
@@ -108,9 +108,7 @@ def triage_release(alert_id):
         try:
             triage.release(current_user, alert)
         except Conflict as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            return redirect(url_for("casework.triage_detail", alert_id=alert_id))
+            return refused_back_to(error, url_for("casework.triage_detail", alert_id=alert_id))
     db.session.commit()
     flash(_("The alert is back on the queue for someone else to claim."), "success")
     return redirect(url_for("casework.triage_queue"))
@@ -129,9 +127,7 @@ def triage_close(alert_id):
                 db.session.rollback()
                 place_errors(form, error)
             except Conflict as error:
-                db.session.rollback()
-                flash(error.message, "error")
-                return redirect(url_for("casework.triage_detail", alert_id=alert_id))
+                return refused_back_to(error, url_for("casework.triage_detail", alert_id=alert_id))
             else:
                 db.session.commit()
                 flash(_("Alert closed. The reason is recorded."), "success")
@@ -169,9 +165,7 @@ def triage_convert(alert_id):
                 db.session.rollback()
                 duplicate = found
             except Conflict as error:
-                db.session.rollback()
-                flash(error.message, "error")
-                return redirect(url_for("casework.triage_detail", alert_id=alert_id))
+                return refused_back_to(error, url_for("casework.triage_detail", alert_id=alert_id))
             else:
                 db.session.commit()
                 flash(_("Crisis case opened from the alert. A first-contact task is due."), "success")

@@ -5,24 +5,22 @@ from contextlib import contextmanager
 
 from carecycle.api import ApiError, area_api
 from carecycle.extensions import db
-from carecycle.validation import Conflict, Invalid
+from casework.api import common
+from referrals.service.common import ConsentRequired, TransitionRefused
 
 api = area_api("referrals")
 
 
 @contextmanager
 def service_errors():
-    """Invalid -> 422 with fields; a refused transition or a missing consent -> 409 with its code."""
-    try:
-        yield
-    except Invalid as error:
-        db.session.rollback()
-        raise ApiError(422, error.message or "Some fields are not valid.", error.fields)
-    except Conflict as error:
-        db.session.rollback()
-        fields = {"version": f"current version is {error.current_version}"} \
-            if error.current_version is not None else None
-        raise ApiError(409, error.message, fields, code=getattr(error, "code", "conflict"))
+    """Casework's answers (Invalid -> 422 with fields, a stale edit -> 409 `conflict`), and for a refused
+    transition or a missing consent 409 with its own code (`invalid_transition`, `consent_required`)."""
+    with common.service_errors():
+        try:
+            yield
+        except (TransitionRefused, ConsentRequired) as error:
+            db.session.rollback()
+            raise ApiError(409, error.message, code=error.code)
 
 
 from referrals.api import directory, referrals  # noqa: E402,F401  (routes)

@@ -5,7 +5,6 @@ from flask import request
 from flask_login import current_user
 
 from carecycle.api import ApiError
-from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.permissions import Permission, requires
 from referrals.api import api
@@ -16,7 +15,6 @@ from referrals.service import hsds
 @requires(Permission.DIRECTORY_VIEW)
 def api_directory():
     payload = hsds.export_directory()
-    record_event("export", "partner_directory", None, reason=f"organisations:{len(payload['organizations'])}")
     db.session.commit()
     return payload
 

@@ -7,15 +7,12 @@ from flask_login import current_user
 from carecycle.api import ApiError, json_body
 from carecycle.extensions import db
 from carecycle.permissions import Permission, requires
+from casework.api.common import iso
 from casework.service import access
 from referrals.api import api, service_errors
 from referrals.enums import ReferralStatus
 from referrals.models import Referral
 from referrals.service import links, referrals as service, sharing
-
-
-def iso(value):
-    return value.isoformat() if value is not None else None
 
 
 def referral_json(referral: Referral, *, detail: bool = False) -> dict:
@@ -34,8 +31,7 @@ def referral_json(referral: Referral, *, detail: bool = False) -> dict:
         body.update({
             "reason": referral.reason, "outcome": referral.outcome,
             "goal": {"id": str(referral.goal.id), "title": referral.goal.title} if referral.goal else None,
-            "shared": (referral.shared if referral.shared is not None
-                       else sharing.snapshot(referral.case, referral.client, referral.share or [])),
+            "shared": sharing.shared_values(referral),
             "events": [{"at": iso(e.at), "from": e.from_status, "to": e.to_status,
                         "by": e.actor.username if e.actor else ("partner" if e.via_partner_link else None),
                         "note": e.note} for e in referral.events],

@@ -7,6 +7,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 
+from carecycle.urls import as_uuid  # noqa: F401 (referrals modules import it from here)
 from carecycle.validation import Conflict, Invalid
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -34,21 +35,24 @@ class ConsentRequired(Conflict):
     code = "consent_required"
 
 
+def check_version(record, version, message: str) -> None:
+    """A stale edit (the form's `version` is not the record's) is refused with `message`, never saved over."""
+    if version is None:
+        return
+    try:
+        version = int(version)
+    except (TypeError, ValueError):
+        version = -1
+    if version != record.version:
+        raise Conflict(message, current_version=record.version)
+
+
 class Errors(dict):
     """Field -> message, collected before raising `Invalid` once."""
 
     def check(self) -> None:
         if self:
             raise Invalid(dict(self))
-
-
-def as_uuid(value) -> uuid.UUID | None:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        return None
 
 
 def text(data: dict, name: str, errors: Errors, *, limit: int, required: bool = False,

@@ -17,13 +17,13 @@ from sqlalchemy.orm import selectinload
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.validation import Conflict, Invalid
+from carecycle.validation import Invalid
 from referrals.enums import (DAY_CODES, LANGUAGE_NAMES, LOCALE_LANGUAGES, Capacity, PhoneType, ServiceStatus,
                              ServiceType, Tier)
 from referrals.models import (Location, Organisation, Schedule, Service, ServiceAtLocation, ServiceLanguage,
                               ServiceTypeTag)
-from referrals.service.common import (Errors, as_uuid, clock_time, derived_id, email, iso_date, phone, text, url,
-                                      whole_number)
+from referrals.service.common import (Errors, as_uuid, check_version, clock_time, derived_id, email, iso_date, phone,
+                                      text, url, whole_number)
 
 LANGUAGE_CODE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
@@ -226,18 +226,6 @@ def _clean_location_ids(items, allowed: set | None, errors: Errors) -> list[uuid
 
 
 # ------------------------------------------------------------------ saving
-def _check_version(record, version, what: str) -> None:
-    if version is None:
-        return
-    try:
-        version = int(version)
-    except (TypeError, ValueError):
-        version = -1
-    if version != record.version:
-        raise Conflict(_("Someone else changed this %(what)s since you opened it.", what=what),
-                       current_version=record.version)
-
-
 def create_organisation(user, data: dict, *, org_id=None) -> Organisation:
     clean = clean_organisation(data)
     org = Organisation(id=org_id or uuid.uuid4(), **clean)
@@ -248,7 +236,7 @@ def create_organisation(user, data: dict, *, org_id=None) -> Organisation:
 
 
 def update_organisation(user, org: Organisation, data: dict, version=None) -> Organisation:
-    _check_version(org, version, _("organisation"))
+    check_version(org, version, _("Someone else changed this %(what)s since you opened it.", what=_("organisation")))
     clean = clean_organisation(data)
     for name, value in clean.items():
         setattr(org, name, value)
@@ -292,7 +280,7 @@ def create_service(user, org: Organisation, data: dict, *, service_id=None) -> S
 
 
 def update_service(user, service: Service, data: dict, version=None) -> Service:
-    _check_version(service, version, _("service"))
+    check_version(service, version, _("Someone else changed this %(what)s since you opened it.", what=_("service")))
     clean = clean_service(data, location_ids={loc.id for loc in service.organisation.locations})
     if clean["capacity"] != service.capacity:
         service.capacity_updated_at, service.capacity_updated_by_id = utcnow(), getattr(user, "id", None)
@@ -356,6 +344,15 @@ def get_organisation(org_id, *, include_archived: bool = False) -> Organisation 
     if org is None or (org.archived_at is not None and not include_archived):
         return None
     return org
+
+
+def get_location(location_id) -> Location | None:
+    """A place of an organisation that is not archived."""
+    lid = as_uuid(location_id)
+    location = db.session.get(Location, lid) if lid else None
+    if location is None or location.organisation.archived_at is not None:
+        return None
+    return location
 
 
 def get_service(service_id, *, include_archived: bool = False) -> Service | None:
@@ -463,11 +460,10 @@ def public_services(locale: str, language: str = "") -> tuple[list[Service], lis
     """The Find-help page: public, active services; crisis lines first. Within each group the
     services speaking the reader's language come first."""
     services = search_services(DirectoryFilters(public_only=True, language=language))
-    spoken = LOCALE_LANGUAGES.get(locale, ())
 
     def order(service: Service):
-        speaks = any(code in spoken for code in service.language_codes)
-        return (not speaks, service.organisation.tier, service.organisation.name, service.name)
+        return (not speaks_locale(service, locale), service.organisation.tier, service.organisation.name,
+                service.name)
 
     crisis = sorted((s for s in services if s.crisis_line), key=order)
     others = sorted((s for s in services if not s.crisis_line), key=order)

@@ -67,10 +67,12 @@ def _stamp(value: datetime) -> str:
 
 # ------------------------------------------------------------------ export
 def export_directory() -> dict:
-    """The whole directory (not archived) as HSDS 3.0 JSON; the caller audits and commits."""
+    """The whole directory (not archived) as HSDS 3.0 JSON; the export is audited (the caller commits)."""
     with force_locale("en"):
         organisations = sorted(directory.all_organisations(), key=lambda o: (o.name, str(o.id)))
-        return {"hsds_version": HSDS_VERSION, "organizations": [organisation_json(org) for org in organisations]}
+        payload = {"hsds_version": HSDS_VERSION, "organizations": [organisation_json(org) for org in organisations]}
+    record_event("export", "partner_directory", None, reason=f"organisations:{len(payload['organizations'])}")
+    return payload
 
 
 def organisation_json(org: Organisation) -> dict:
@@ -228,6 +230,16 @@ class _Collector:
         return ident
 
 
+def _with_lists(raw: dict, row: str, out: _Collector, *keys: str) -> dict:
+    """`raw` with each of `keys` a list: any other value is named as a problem and read as empty."""
+    fixed = dict(raw)
+    for key in keys:
+        if fixed.get(key) is not None and not isinstance(fixed[key], list):
+            out.add(row, key, _("Must be a list."))
+            fixed[key] = []
+    return fixed
+
+
 def _terms(obj: dict, kind: str) -> list[tuple[str, str | None]]:
     """(code, value) of the CareCycle attributes of one taxonomy on an HSDS object."""
     found = []
@@ -247,15 +259,16 @@ def _flag(obj: dict, code: str) -> str | None:
     return None
 
 
-def _phones_of(items) -> list[dict]:
+def _phones_of(items: list) -> list[dict]:
     return [{"number": p.get("number"), "type": p.get("type"), "description": p.get("description")}
-            if isinstance(p, dict) else p for p in (items if isinstance(items, list) else [])]
+            if isinstance(p, dict) else p for p in items]
 
 
 def _read_organisation(raw, row: str, out: _Collector) -> dict | None:
     if not isinstance(raw, dict):
         out.add(row, "", _("Each organization must be a JSON object."))
         return None
+    raw = _with_lists(raw, row, out, "attributes", "phones", "locations", "services")
     org_id = out.unique(row, "organization", raw.get("id"))
     tiers = _terms(raw, "tier")
     data = {key: raw.get(key) for key in ("name", "alternate_name", "description", "email", "website")}
@@ -284,11 +297,7 @@ def _read_organisation(raw, row: str, out: _Collector) -> dict | None:
             locations.append(location)
     location_ids = {loc["id"] for loc in locations}
     services = []
-    raw_services = raw.get("services") or []
-    if not isinstance(raw_services, list):
-        out.add(row, "services", _("Must be a list."))
-        raw_services = []
-    for index, raw_service in enumerate(raw_services):
+    for index, raw_service in enumerate(raw.get("services") or []):
         service = _read_service(raw_service, f"{row}.services[{index}]", org_id, location_ids, out)
         if service:
             services.append(service)
@@ -301,6 +310,7 @@ def _read_location(raw, row: str, org_id, out: _Collector) -> dict | None:
     if not isinstance(raw, dict):
         out.add(row, "", _("Each location must be a JSON object."))
         return None
+    raw = _with_lists(raw, row, out, "addresses")
     loc_id = out.unique(row, "location", raw.get("id"))
     if raw.get("location_type") not in (None, "physical", "postal", "virtual"):
         out.add(row, "location_type", _("Use physical, postal or virtual."))
@@ -326,6 +336,8 @@ def _read_service(raw, row: str, org_id, location_ids: set, out: _Collector) -> 
     if not isinstance(raw, dict):
         out.add(row, "", _("Each service must be a JSON object."))
         return None
+    raw = _with_lists(raw, row, out, "attributes", "phones", "schedules", "service_areas", "languages",
+                      "service_at_locations")
     service_id = out.unique(row, "service", raw.get("id"))
     if raw.get("organization_id") not in (None, "") and as_uuid(raw.get("organization_id")) != org_id:
         out.add(row, "organization_id", _("Does not match the organization it is listed under."))
@@ -336,7 +348,7 @@ def _read_service(raw, row: str, org_id, location_ids: set, out: _Collector) -> 
     data["eligibility"] = raw.get("eligibility_description")
     areas = [a.get("name") for a in raw.get("service_areas") or [] if isinstance(a, dict) and a.get("name")]
     data["service_area"] = "; ".join(areas) if areas else None
-    data["phones"] = _phones_of(raw.get("phones"))
+    data["phones"] = _phones_of(raw.get("phones") or [])
     schedules, notes = [], []
     for entry in raw.get("schedules") or []:
         if isinstance(entry, dict) and not any(entry.get(k) for k in ("byday", "opens_at", "closes_at")):

@@ -19,14 +19,14 @@ from datetime import datetime
 
 from flask import abort, url_for
 from flask_babel import gettext as _
-from sqlalchemy import case as sql_case, func, select
+from sqlalchemy import and_, case as sql_case, func, select
 from sqlalchemy.orm import selectinload
 
 from carecycle.audit import record_event, record_view
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.mode import scaled
-from carecycle.validation import Conflict, Invalid
+from carecycle.validation import Invalid
 from casework.enums import ConsentScope, Phase, RiskLevel
 from casework.models import Case, CarePlanGoal
 from casework.service.access import visible_cases
@@ -34,8 +34,9 @@ from casework.service.cases import add_event
 from casework.service.clients import has_consent
 from referrals.enums import RESPONSE_DEADLINES, CloseReason, ReferralStatus, ReferralUrgency, Tier
 from referrals.models import Referral, ReferralEvent, Service
+from referrals.models.referrals import WAITING_FOR_ANSWER
 from referrals.service import directory, sharing
-from referrals.service.common import ConsentRequired, Errors, TransitionRefused, as_uuid, text
+from referrals.service.common import ConsentRequired, Errors, TransitionRefused, as_uuid, check_version, text
 
 S = ReferralStatus
 
@@ -71,6 +72,11 @@ def allowed_moves(referral: Referral) -> list[ReferralStatus]:
     return list(TRANSITIONS[referral.status_enum])
 
 
+def partner_moves(referral: Referral) -> list[ReferralStatus]:
+    """What the partner may do next through the link: the allowed moves that are theirs to make."""
+    return [move for move in TRANSITIONS[referral.status_enum] if move in PARTNER_MOVES]
+
+
 def close_reasons_for(referral: Referral) -> list[CloseReason]:
     return [reason for reason, states in CLOSE_REASONS.items() if referral.status_enum in states]
 
@@ -92,24 +98,29 @@ def load_referral(referral_id, user, *, audit: bool = True) -> Referral:
     return referral
 
 
+def overdue_clause():
+    """A WHERE clause: referrals waiting for the partner's answer past their deadline (`Referral.overdue`)."""
+    return and_(Referral.status.in_(WAITING_FOR_ANSWER), Referral.respond_by < utcnow())
+
+
 def list_statement(user, *, status: str = "", overdue: bool = False, open_only: bool = False):
     stmt = (select(Referral).where(visible_referrals(user))
             .options(selectinload(Referral.service).selectinload(Service.organisation),
-                     selectinload(Referral.case), selectinload(Referral.created_by))
+                     selectinload(Referral.client), selectinload(Referral.created_by))
             .order_by(sql_case((Referral.status == S.SENT.value, 0), else_=1), Referral.respond_by,
                       Referral.updated_at.desc()))
     if status in [s.value for s in ReferralStatus]:
         stmt = stmt.where(Referral.status == status)
     if open_only:
-        stmt = stmt.where(Referral.status.notin_([S.DECLINED.value, S.COMPLETED.value, S.CLOSED.value]))
+        stmt = stmt.where(Referral.status.notin_([s.value for s in ReferralStatus if s.final]))
     if overdue:
-        stmt = stmt.where(Referral.status == S.SENT.value, Referral.respond_by < utcnow())
+        stmt = stmt.where(overdue_clause())
     return stmt
 
 
 def overdue_count(user) -> int:
     return db.session.scalar(select(func.count()).select_from(Referral).where(
-        visible_referrals(user), Referral.status == S.SENT.value, Referral.respond_by < utcnow())) or 0
+        visible_referrals(user), overdue_clause())) or 0
 
 
 def goal_choices(case: Case, current=None) -> list[CarePlanGoal]:
@@ -197,8 +208,7 @@ def create_referral(user, case: Case, data: dict) -> Referral:
 def update_draft(user, referral: Referral, data: dict, version=None) -> Referral:
     if referral.status != S.DRAFT.value:
         raise TransitionRefused(_("Only a draft can be changed; this referral was already sent."))
-    if version is not None and str(version) != str(referral.version):
-        raise Conflict(_("Someone else changed this referral since you opened it."), current_version=referral.version)
+    check_version(referral, version, _("Someone else changed this referral since you opened it."))
     clean = _clean(data, referral.case, partial=True)
     if "service" in clean:
         referral.service_id, referral.tier = clean["service"].id, clean["service"].organisation.tier

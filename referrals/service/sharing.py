@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from carecycle.validation import Invalid
-from casework.enums import RiskLevel
+from casework.enums import LANGUAGE_LABELS, SEX_LABELS, RiskLevel
 
 # code -> (label, where the value comes from)
 SHAREABLE = {
@@ -32,10 +32,6 @@ SHAREABLE = {
 # Never shared, whatever is asked: named so that the refusal can say why.
 NEVER_SHARED = {"clinical_notes", "clinical_note", "notes", "contact_notes", "case_notes", "risk_assessment",
                 "risk_assessments", "safety_plan", "screening", "screening_results", "timeline"}
-
-LANGUAGE_LABELS = {"en": "English", "zh_Hant": "繁體中文", "zh_Hans": "简体中文", "other": _l("Other")}
-SEX_LABELS = {"female": _l("Female"), "male": _l("Male"), "intersex": _l("Intersex"),
-              "not_stated": _l("Prefers not to say")}
 
 
 def clean_share(share) -> list[str]:
@@ -88,10 +84,15 @@ def display_value(code: str, value):
     return value
 
 
+def shared_values(referral) -> dict:
+    """The values the partner sees (codes kept as codes): frozen once sent, live in a draft."""
+    return referral.shared if referral.shared is not None else snapshot(referral.case, referral.client,
+                                                                        referral.share or [])
+
+
 def shared_lines(referral) -> list[SharedLine]:
-    """Exactly what the partner sees of the client: frozen values once sent, live values in a draft."""
-    values = referral.shared if referral.shared is not None else snapshot(referral.case, referral.client,
-                                                                          referral.share or [])
+    """Exactly what the partner sees of the client, labelled for display."""
+    values = shared_values(referral)
     return [SharedLine(code, SHAREABLE[code][0], display_value(code, values.get(code)))
             for code in (referral.share or []) if code in SHAREABLE]
 

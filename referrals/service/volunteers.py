@@ -17,10 +17,10 @@ from sqlalchemy.orm import selectinload
 from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.mode import current_mode
-from carecycle.validation import Conflict, Invalid
+from carecycle.validation import Invalid
 from referrals.enums import VolunteerRole, VolunteerTeamKind
 from referrals.models import Certificate, Training, Volunteer, VolunteerTeam
-from referrals.service.common import Errors, as_uuid, email, iso_date, phone, text, whole_number
+from referrals.service.common import Errors, as_uuid, check_version, email, iso_date, phone, text, whole_number
 
 EXPIRY_WARNING = timedelta(days=60)
 
@@ -50,8 +50,7 @@ def save_team(user, data: dict, team: VolunteerTeam | None = None, version=None)
         db.session.add(team)
         action = "create"
     else:
-        if version is not None and str(version) != str(team.version):
-            raise Conflict(_("Someone else changed this team since you opened it."), current_version=team.version)
+        check_version(team, version, _("Someone else changed this team since you opened it."))
         for name, value in clean.items():
             setattr(team, name, value)
         action = "update"
@@ -100,9 +99,7 @@ def save_member(user, team: VolunteerTeam, data: dict, member: Volunteer | None 
         db.session.add(member)
         action = "create"
     else:
-        if version is not None and str(version) != str(member.version):
-            raise Conflict(_("Someone else changed this volunteer's record since you opened it."),
-                           current_version=member.version)
+        check_version(member, version, _("Someone else changed this volunteer's record since you opened it."))
         action = "update"
     for name, value in clean.items():
         setattr(member, name, value)
@@ -153,6 +150,14 @@ def save_training(user, data: dict, training: Training | None = None) -> Trainin
         action = "update"
     db.session.flush()
     record_event(action, "volunteer_training", training.id)
+    return training
+
+
+def get_training(training_id) -> Training:
+    tid = as_uuid(training_id)
+    training = db.session.get(Training, tid) if tid else None
+    if training is None:
+        abort(404)
     return training
 
 

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, flash, render_template
+from flask import Blueprint
 from flask_babel import format_date, format_timedelta, gettext as _
 
 from carecycle.database import utcnow
-from carecycle.validation import Conflict, Invalid
+from carecycle.forms import place_errors as shell_place_errors
+from carecycle.validation import Invalid
+from casework.views.common import conflict_page  # noqa: F401  (the same "changed by someone else" page)
 from referrals.enums import (LANGUAGE_NAMES, Capacity, CloseReason, PhoneType, ReferralStatus, ReferralUrgency,
                              ReferrerRelation, ServiceStatus, ServiceType, Tier, VolunteerRole, VolunteerTeamKind,
                              Weekdays)
@@ -73,30 +75,36 @@ class Labels:
 
 
 def place_errors(form, error: Invalid) -> None:
-    """Put a service's field messages on the form's fields; the rest become flash messages."""
+    """The shell's `place_errors`, also for a message about one part of a field: `phones[1].number`
+    under that row's field, `languages[0].code` under the whole field."""
+    rest = {}
     for name, message in error.fields.items():
         head = name.split(".")[0].split("[")[0]
-        if name in form:
-            form[name].errors = list(form[name].errors) + [message]
-        elif head in form:
-            target = form[head]
-            if hasattr(target, "entries"):
-                index = name.split("[")[1].split("]")[0] if "[" in name else None
-                sub = name.split(".")[-1]
-                if index is not None and index.isdigit() and int(index) < len(target.entries):
-                    entry = target.entries[int(index)]
-                    if hasattr(entry, "form") and sub in entry.form:
-                        entry.form[sub].errors = list(entry.form[sub].errors) + [message]
-                        continue
-                flash(message, "error")
-            else:
-                target.errors = list(target.errors) + [message]
-        else:
-            flash(message, "error")
+        if name in form or head not in form:
+            rest[name] = message
+            continue
+        field = form[head]
+        if not hasattr(field, "entries"):
+            field.errors = list(field.errors) + [message]
+            continue
+        target = _row_field(field, name)
+        if target is None:
+            rest[name] = message
+            continue
+        target.errors = list(target.errors) + [message]
+        field.errors = [entry.errors for entry in field.entries]  # so that `form.errors` counts the row too
+    shell_place_errors(form, Invalid(rest))
 
 
-def conflict_page(error: Conflict, back_url: str):
-    return render_template("referrals/conflict.html", error=error, back_url=back_url), 409
+def _row_field(field_list, name: str):
+    """The field of one row of a list of rows that `name` (`phones[1].number`) points to, or None."""
+    index = name.split("[")[1].split("]")[0] if "[" in name else ""
+    sub = name.split(".")[-1]
+    if index.isdigit() and int(index) < len(field_list.entries):
+        row = getattr(field_list.entries[int(index)], "form", None)
+        if row is not None and sub in row:
+            return row[sub]
+    return None
 
 
 from referrals.views import directory, findhelp, volunteers, referrals, partner, inbound  # noqa: E402,F401  (routes)

@@ -3,62 +3,30 @@ by admins and supervisors; capacity updates; HSDS 3.0 export and import."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
+from carecycle.pagination import CappedPage
 from carecycle.permissions import Permission, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
 from referrals.enums import LANGUAGE_NAMES, Capacity, ServiceType, Tier
 from referrals.forms import CapacityForm, ImportForm, LocationForm, OrganisationForm, ServiceForm
-from referrals.models import Location
 from referrals.service import directory, hsds
-from referrals.service.common import as_uuid
 from referrals.views import bp, conflict_page, place_errors
 
 PER_PAGE = 25
 
 
-@dataclass
-class ListPage:
-    """A page of an already filtered list, shaped like Flask-SQLAlchemy's pagination for the pager macro."""
-
-    items: list
-    page: int
-    per_page: int
-    total: int
-
-    @classmethod
-    def of(cls, rows: list, page: int, per_page: int = PER_PAGE) -> "ListPage":
-        pages = max(1, -(-len(rows) // per_page))
-        page = min(max(1, page), pages)
-        return cls(rows[(page - 1) * per_page: page * per_page], page, per_page, len(rows))
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
+def _page_of(rows: list, page: int, per_page: int = PER_PAGE) -> CappedPage:
+    """One page of an already filtered list (the page number kept within the pages there are)."""
+    page = min(max(1, page), max(1, -(-len(rows) // per_page)))
+    start = (page - 1) * per_page
+    return CappedPage.from_rows(rows[start:start + per_page + 1], page, per_page, total=len(rows))
 
 
 def _organisation_or_404(org_id, *, include_archived=False):
@@ -80,7 +48,7 @@ def _service_or_404(service_id):
 def directory_search():
     filters = directory.DirectoryFilters.from_args(request.args)
     services = directory.search_services(filters)
-    page = ListPage.of(services, page_arg())
+    page = _page_of(services, page_arg())
     return render_template("referrals/directory/search.html", page=page, flt=filters, tiers=list(Tier),
                            types=list(ServiceType), capacities=list(Capacity),
                            language_choices=directory.language_options(), is_open=directory.is_open,
@@ -104,43 +72,36 @@ def _org_data(form: OrganisationForm) -> dict:
 @bp.route("/directory/organisations/new", methods=["GET", "POST"])
 @requires(Permission.DIRECTORY_EDIT)
 def organisation_new():
-    form = OrganisationForm()
-    if form.validate_on_submit():
-        try:
-            org = directory.create_organisation(current_user, _org_data(form))
-        except Invalid as error:
-            db.session.rollback()
-            place_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("Organisation added. Now add its services."), "success")
-            return redirect(url_for("referrals.organisation_detail", org_id=org.id))
-    return render_template("referrals/directory/organisation_form.html", form=form, org=None), \
-        400 if form.errors else 200
+    return _organisation_form(None)
 
 
 @bp.route("/directory/organisations/<org_id>/edit", methods=["GET", "POST"])
 @requires(Permission.DIRECTORY_EDIT)
 def organisation_edit(org_id):
-    org = _organisation_or_404(org_id)
+    return _organisation_form(_organisation_or_404(org_id))
+
+
+def _organisation_form(org):
     form = OrganisationForm(obj=org if request.method == "GET" else None)
-    if request.method == "GET":
+    if request.method == "GET" and org is not None:
         form.tier.data = str(org.tier)
         form.version.data = org.version
     if form.validate_on_submit():
         try:
-            directory.update_organisation(current_user, org, _org_data(form), form.version.data)
+            if org is None:
+                saved = directory.create_organisation(current_user, _org_data(form))
+            else:
+                saved = directory.update_organisation(current_user, org, _org_data(form), form.version.data)
         except Invalid as error:
             db.session.rollback()
-            org = _organisation_or_404(org_id)
             place_errors(form, error)
         except Conflict as error:
             db.session.rollback()
-            return conflict_page(error, url_for("referrals.organisation_edit", org_id=org_id))
+            return conflict_page(error, url_for("referrals.organisation_edit", org_id=org.id))
         else:
             db.session.commit()
-            flash(_("Organisation saved."), "success")
-            return redirect(url_for("referrals.organisation_detail", org_id=org.id))
+            flash(_("Organisation saved.") if org else _("Organisation added. Now add its services."), "success")
+            return redirect(url_for("referrals.organisation_detail", org_id=saved.id))
     return render_template("referrals/directory/organisation_form.html", form=form, org=org), \
         400 if form.errors else 200
 
@@ -169,9 +130,8 @@ def location_new(org_id):
 @bp.route("/directory/locations/<location_id>/edit", methods=["GET", "POST"])
 @requires(Permission.DIRECTORY_EDIT)
 def location_edit(location_id):
-    lid = as_uuid(location_id)
-    location = db.session.get(Location, lid) if lid else None
-    if location is None or location.organisation.archived_at is not None:
+    location = directory.get_location(location_id)
+    if location is None:
         abort(404)
     return _location_form(location.organisation, location)
 
@@ -260,43 +220,33 @@ def _service_data(form: ServiceForm) -> dict:
 @bp.route("/directory/organisations/<org_id>/services/new", methods=["GET", "POST"])
 @requires(Permission.DIRECTORY_EDIT)
 def service_new(org_id):
-    org = _organisation_or_404(org_id)
-    form = _service_form(org)
-    if form.validate_on_submit():
-        try:
-            directory.create_service(current_user, org, _service_data(form))
-        except Invalid as error:
-            db.session.rollback()
-            org = _organisation_or_404(org_id)
-            place_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("Service added."), "success")
-            return redirect(url_for("referrals.organisation_detail", org_id=org.id))
-    return render_template("referrals/directory/service_form.html", form=form, org=org, service=None), \
-        400 if form.errors else 200
+    return _service_page(_organisation_or_404(org_id), None)
 
 
 @bp.route("/directory/services/<service_id>/edit", methods=["GET", "POST"])
 @requires(Permission.DIRECTORY_EDIT)
 def service_edit(service_id):
     service = _service_or_404(service_id)
-    org = service.organisation
+    return _service_page(service.organisation, service)
+
+
+def _service_page(org, service):
     form = _service_form(org, service)
     if form.validate_on_submit():
         try:
-            directory.update_service(current_user, service, _service_data(form), form.version.data)
+            if service is None:
+                directory.create_service(current_user, org, _service_data(form))
+            else:
+                directory.update_service(current_user, service, _service_data(form), form.version.data)
         except Invalid as error:
             db.session.rollback()
-            service = _service_or_404(service_id)
-            org = service.organisation
             place_errors(form, error)
         except Conflict as error:
             db.session.rollback()
-            return conflict_page(error, url_for("referrals.service_edit", service_id=service_id))
+            return conflict_page(error, url_for("referrals.service_edit", service_id=service.id))
         else:
             db.session.commit()
-            flash(_("Service saved."), "success")
+            flash(_("Service saved.") if service else _("Service added."), "success")
             return redirect(url_for("referrals.organisation_detail", org_id=org.id))
     return render_template("referrals/directory/service_form.html", form=form, org=org, service=service), \
         400 if form.errors else 200
@@ -336,7 +286,6 @@ def service_archive(service_id):
 @requires(Permission.DIRECTORY_VIEW)
 def directory_export():
     payload = hsds.export_directory()
-    record_event("export", "partner_directory", None, reason=f"organisations:{len(payload['organizations'])}")
     db.session.commit()
     body = json.dumps(payload, ensure_ascii=False, indent=2)
     return Response(body, mimetype="application/json",

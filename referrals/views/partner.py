@@ -12,25 +12,15 @@ from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.permissions import PUBLIC, requires
 from carecycle.validation import Invalid
-from referrals.enums import ReferralStatus
 from referrals.forms import PartnerForm
 from referrals.service import links, referrals as service, sharing
 from referrals.service.common import TransitionRefused
 from referrals.views import bp
 
-S = ReferralStatus
-# What the partner can do next, by status (a subset of the lifecycle).
-NEXT = {
-    S.SENT: (S.ACKNOWLEDGED,),
-    S.ACKNOWLEDGED: (S.ACCEPTED, S.DECLINED),
-    S.ACCEPTED: (S.IN_SERVICE,),
-    S.IN_SERVICE: (S.COMPLETED,),
-}
-
 
 def _gone(state: str):
-    status = 404 if state == "unknown" else 410
-    return render_template("referrals/partner/gone.html", state=state), status
+    """The same plain page whatever the reason; only the status differs (unknown 404, expired or revoked 410)."""
+    return render_template("referrals/partner/gone.html"), 404 if state == "unknown" else 410
 
 
 def _limited():
@@ -40,7 +30,7 @@ def _limited():
 def _page(link, form=None, *, status=200, error=None, notice=None):
     referral = link.referral
     return render_template("referrals/partner/page.html", referral=referral, link=link,
-                           lines=sharing.shared_lines(referral), actions=NEXT.get(referral.status_enum, ()),
+                           lines=sharing.shared_lines(referral), actions=service.partner_moves(referral),
                            form=form or PartnerForm(), error=error, notice=notice), status
 
 
@@ -67,7 +57,7 @@ def partner_page(token):
         return _page(link, form, status=400, error=_("The form expired. Reload the page and try again."))
     referral = link.referral
     wanted = form.action.data or ""
-    if wanted not in [a.value for a in NEXT.get(referral.status_enum, ())]:
+    if wanted not in [a.value for a in service.partner_moves(referral)]:
         db.session.commit()
         return _page(link, form, status=409, error=_("This step is not possible any more: the referral is now "
                                                      "'%(status)s'.", status=referral.status_enum.label))

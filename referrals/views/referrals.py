@@ -177,16 +177,12 @@ def referral_send(referral_id):
     except (ConsentRequired, TransitionRefused, Invalid) as error:
         db.session.rollback()
         referral = service.load_referral(referral_id, current_user, audit=False)
-        context = _detail_context(referral)
+        context = dict(_detail_context(referral), send_form=form)
         if isinstance(error, Invalid):
-            context["send_form"] = form
             place_errors(form, error)
-            code = 400
-        else:
-            context["send_form"] = form
-            context["send_refused"] = error.message
-            code = 409
-        return render_template("referrals/referrals/detail.html", **context), code
+            return render_template("referrals/referrals/detail.html", **context), 400
+        context["send_refused"] = error.message
+        return render_template("referrals/referrals/detail.html", **context), 409
     db.session.commit()
     return _link_once(referral, token, sent=True)
 

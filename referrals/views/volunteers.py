@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -16,9 +16,7 @@ from carecycle.mode import current_mode
 from carecycle.permissions import Permission, requires
 from carecycle.validation import Conflict, Invalid
 from referrals.forms import CertificateForm, TrainingForm, VolunteerForm, VolunteerTeamForm
-from referrals.models import Training
 from referrals.service import volunteers as service
-from referrals.service.common import as_uuid
 from referrals.views import bp, conflict_page, place_errors
 
 
@@ -173,14 +171,17 @@ def volunteer_certificate(member_id):
                            today=date.today()), 400
 
 
+def _training_data(form: TrainingForm) -> dict:
+    return {name: form[name].data for name in ("name", "description", "validity_months", "required_for")}
+
+
 @bp.route("/volunteers/trainings", methods=["GET", "POST"])
 @requires(Permission.VOLUNTEERS_MANAGE)
 def volunteer_trainings():
     form = TrainingForm()
     if form.validate_on_submit():
-        data = {name: form[name].data for name in ("name", "description", "validity_months", "required_for")}
         try:
-            service.save_training(current_user, data)
+            service.save_training(current_user, _training_data(form))
         except Invalid as error:
             db.session.rollback()
             place_errors(form, error)
@@ -195,18 +196,14 @@ def volunteer_trainings():
 @bp.route("/volunteers/trainings/<training_id>", methods=["GET", "POST"])
 @requires(Permission.VOLUNTEERS_MANAGE)
 def volunteer_training_edit(training_id):
-    tid = as_uuid(training_id)
-    training = db.session.get(Training, tid) if tid else None
-    if training is None:
-        abort(404)
+    training = service.get_training(training_id)
     form = TrainingForm(obj=training if request.method == "GET" else None)
     if request.method == "GET":
         form.required_for.data = training.required_kinds
         form.validity_months.data = str(training.validity_months)
     if form.validate_on_submit():
-        data = {name: form[name].data for name in ("name", "description", "validity_months", "required_for")}
         try:
-            service.save_training(current_user, data, training)
+            service.save_training(current_user, _training_data(form), training)
         except Invalid as error:
             db.session.rollback()
             place_errors(form, error)

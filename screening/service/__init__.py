@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from screening.service.definitions import DefinitionError, Instrument, load_instruments, text  # noqa: F401
-from screening.service.scoring import InvalidAnswers, Outcome, score  # noqa: F401
+from screening.service.definitions import Instrument, text  # noqa: F401 (text: for pages and the API)
 
 EXTENSION_KEY = "screening_instruments"
 

@@ -7,7 +7,6 @@ audited."""
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
 
 import nh3
@@ -15,11 +14,14 @@ from flask_babel import lazy_gettext as _l
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.permissions import Permission, role_has
+from carecycle.urls import as_uuid
+from carecycle.validation import Invalid
 from screening.models import (ARTICLE_LANGUAGES, AUDIENCES, TOPICS, Article, ArticleBandTag, ArticleStatus,
                               ArticleTopic)
 from screening.service import instruments
@@ -30,10 +32,8 @@ PER_PAGE = 20
 READER_LANGUAGES = {"en": ("en",), "zh_Hant": ("zh_Hant", "zh_Hans"), "zh_Hans": ("zh_Hans", "zh_Hant")}
 
 
-class ArticleError(ValueError):
-    def __init__(self, fields: dict, message=None):
-        super().__init__(message or "article refused: " + ", ".join(sorted(fields)))
-        self.fields, self.message = fields, message
+class ArticleError(Invalid):
+    """An article refused: `fields` maps each bad field to its message."""
 
 
 class TransitionRefused(Exception):
@@ -216,9 +216,8 @@ def transition(user, article: Article, action: str, note: str | None = None, ver
 
 # ------------------------------------------------------------------ reading
 def get(article_id) -> Article | None:
-    try:
-        key = uuid.UUID(str(article_id))
-    except ValueError:
+    key = as_uuid(article_id)
+    if key is None:
         return None
     return db.session.get(Article, key)
 
@@ -271,7 +270,7 @@ def manage_list(user, status: str | None, page: int):
     stmt = select(Article).where(or_(Article.status != ArticleStatus.DRAFT.value, Article.author_id == user.id))
     if status in {s.value for s in ArticleStatus}:
         stmt = stmt.where(Article.status == status)
-    stmt = stmt.order_by(Article.updated_at.desc())
+    stmt = stmt.options(selectinload(Article.author)).order_by(Article.updated_at.desc())
     return db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=False)
 
 

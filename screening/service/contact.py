@@ -3,29 +3,28 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from carecycle import ratelimit
-import uuid
-
 from carecycle.alerts import Alert, AlertState, AlertSubject, Urgency, raise_alert
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.validation import Invalid
 from screening.models import PREFERRED_TIMES, ContactRequest, ScreeningResult
 from screening.service import get_instrument
 
 CONSENT_VERSION = "2026-1"
 
 
-class ContactError(ValueError):
-    def __init__(self, fields: dict):
-        super().__init__("contact request refused: " + ", ".join(sorted(fields)))
-        self.fields = fields
+class ContactError(Invalid):
+    """A contact request refused: `fields` maps each bad field to its message."""
 
 
 class ContactRateLimited(Exception):
@@ -90,6 +89,7 @@ def request_contact(result: ScreeningResult, *, name: str, phone: str, preferred
 def open_requests(page: int = 1, per_page: int = 50):
     """Contact requests whose alert is still open or claimed, most urgent deadline first."""
     stmt = (select(ContactRequest).join(Alert, Alert.id == ContactRequest.alert_id)
+            .options(selectinload(ContactRequest.result))  # the list shows each request's questionnaire
             .where(Alert.state.in_([AlertState.OPEN.value, AlertState.CLAIMED.value]))
             .order_by(Alert.deadline))
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
@@ -113,9 +113,8 @@ def alert_subject(alert: Alert) -> AlertSubject | None:
         request_id = uuid.UUID(alert.subject_id)
     except (TypeError, ValueError):
         return None
-    request = db.session.get(ContactRequest, request_id)
+    request = request_for_staff(request_id)
     if request is None:
         return None
-    record_event("view", "contact_request", request.id)
     return AlertSubject(_l("Asked to be called"), request.name, request.phone, "screening.contact_request_detail",
                         {"request_id": request.id}, _l("Contact request and screening result"))

@@ -9,19 +9,17 @@ from sqlalchemy import select
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.validation import Invalid
 from screening.models import ARTICLE_LANGUAGES, CrisisResource
 
 
-class ResourceError(ValueError):
-    def __init__(self, fields: dict):
-        super().__init__("crisis resource refused: " + ", ".join(sorted(fields)))
-        self.fields = fields
+class ResourceError(Invalid):
+    """A crisis resource refused: `fields` maps each bad field to its message."""
 
 
 def for_language(language: str) -> list[CrisisResource]:
     """The resources in the reader's language, else the English ones, else all."""
-    rows = db.session.scalars(select(CrisisResource).order_by(CrisisResource.language, CrisisResource.position,
-                                                              CrisisResource.name)).all()
+    rows = all_resources()
     for wanted in (language, "en"):
         chosen = [row for row in rows if row.language == wanted]
         if chosen:

@@ -16,10 +16,11 @@ from carecycle import ratelimit
 from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.roles import Role
+from carecycle.urls import as_uuid
 from screening.models import ScreeningResult
-from screening.service import get_instrument
+from screening.service import get_instrument, instruments
 from screening.service.definitions import Instrument
-from screening.service.scoring import Outcome, score
+from screening.service.scoring import Outcome, evaluate, score
 
 CATALOGUE_ORDER = ("phq9", "phq2", "gad7", "gad2", "who5", "k10", "k6", "pcl5", "auditc", "cssrs")
 
@@ -40,6 +41,17 @@ def _row(result: ScreeningResult) -> dict:
                 value = default.arg({}) if default.is_callable else default.arg
         row[column_key] = value
     return row
+
+
+def new_result(instrument: Instrument, outcome: Outcome, *, language: str, user_id=None) -> ScreeningResult:
+    """The result row of a scored screening (answers and respondent encrypted), not yet stored."""
+    result = ScreeningResult(instrument=instrument.id, instrument_version=instrument.version, score=outcome.score,
+                             band=outcome.band, flags=" ".join(outcome.flags), crisis=outcome.crisis,
+                             language=language, user_id=user_id)
+    result.answers = list(outcome.answers)
+    if outcome.sex:
+        result.respondent = {"sex": outcome.sex}
+    return result
 
 
 class RateLimited(Exception):
@@ -68,12 +80,7 @@ def submit(instrument: Instrument, answers, *, sex: str | None = None, language:
     outcome = score(instrument, answers, sex=sex)
     owner = user if links_to_account(user) else None
     # Built (and encrypted) before the first statement, so the write transaction stays short.
-    result = ScreeningResult(instrument=instrument.id, instrument_version=instrument.version, score=outcome.score,
-                             band=outcome.band, flags=" ".join(outcome.flags), crisis=outcome.crisis,
-                             language=language, user_id=owner.id if owner else None)
-    result.answers = list(outcome.answers)
-    if outcome.sex:
-        result.respondent = {"sex": outcome.sex}
+    result = new_result(instrument, outcome, language=language, user_id=owner.id if owner else None)
     cfg = current_app.config
     if not ratelimit.allow("screening", address or "-", cfg["SCREENING_RATE_LIMIT"],
                            timedelta(seconds=cfg["SCREENING_RATE_WINDOW"])):
@@ -113,7 +120,6 @@ class ShownResult:
         follow = self.instrument.follow_up
         if follow is None:
             return None
-        from screening.service.scoring import evaluate
         answers = self.result.answers
         context = {"answers": {i + 1: v for i, v in enumerate(answers)}, "total": self.result.score,
                    "band": self.result.band, "respondent": self.result.respondent or {}}
@@ -127,9 +133,8 @@ def shown(result: ScreeningResult) -> ShownResult | None:
 
 def result_for(result_id, session_ids: list[str], user) -> ScreeningResult | None:
     """The result when the viewer may see it: taken in this browser session, or their own. Else None."""
-    try:
-        key = uuid.UUID(str(result_id))
-    except ValueError:
+    key = as_uuid(result_id)
+    if key is None:
         return None
     result = db.session.get(ScreeningResult, key)
     if result is None:
@@ -170,7 +175,6 @@ def history(user) -> list[tuple[Instrument, list[ScreeningResult]]]:
     for row in rows:
         grouped.setdefault(row.instrument, []).append(row)
     out = []
-    from screening.service import instruments
     for instrument in catalogue(instruments()):
         if instrument.id in grouped:
             out.append((instrument, grouped[instrument.id]))

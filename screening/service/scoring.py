@@ -6,7 +6,7 @@ order; `None` where the skip logic does not ask an item) and returns an `Outcome
 the database or the request."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -39,10 +39,10 @@ class Outcome:
     level_name: str | None = None
     sex: str | None = None
     follow_up: str | None = None
-    extras: dict = field(default_factory=dict)
 
     def as_dict(self, result_id=None) -> dict:
-        """The result shape of the API: id, instrument, score, max_score, band, flags, crisis (+ extras)."""
+        """The result shape of the API: id, instrument, score, max_score, band, flags, crisis, and the
+        instrument's level (C-SSRS `risk`) or percentage (WHO-5) when it has one."""
         body = {"id": str(result_id) if result_id is not None else None, "instrument": self.instrument,
                 "score": self.score, "max_score": self.max_score, "band": self.band,
                 "flags": list(self.flags), "crisis": self.crisis}

@@ -20,10 +20,11 @@ from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.permissions import Permission, role_has
 from carecycle.validation import Conflict, Invalid
-from casework.enums import Phase, RiskLevel
-from casework.models import ClosureRequest, RiskAssessment
+from casework.enums import ClosureReason, Phase, RiskLevel
+from casework.models import Case, ClosureRequest, RiskAssessment
 from casework.service import assessments, phases
 from casework.service.guard import Forbidden
+from casework.service.triage import users_by_id
 from referrals.service import referrals as referral_service
 from screening.models import Article, ArticleStatus
 from screening.service import articles as article_service
@@ -76,16 +77,9 @@ class Item:
         return DECISIONS[self.kind]
 
 
-def _users(ids) -> dict:
-    ids = {i for i in ids if i}
-    if not ids:
-        return {}
-    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
-
-
 def _risk_items(supervisor) -> list[Item]:
     rows = db.session.scalars(assessments.acknowledgements(supervisor).limit(QUEUE_LIMIT)
-                              .options(selectinload(RiskAssessment.case), selectinload(RiskAssessment.assessed_by)))
+                              .options(selectinload(RiskAssessment.assessed_by)))  # the cases come with the select
     items = []
     for a in rows:
         items.append(Item("risk", str(a.id), a.assessed_at, a.assessed_by,
@@ -102,15 +96,18 @@ def _risk_items(supervisor) -> list[Item]:
 
 
 def _closure_items(supervisor) -> list[Item]:
-    rows = phases.closure_requests_for(supervisor)[:QUEUE_LIMIT]
-    from casework.enums import ClosureReason
+    rows = phases.closure_requests_for(supervisor, QUEUE_LIMIT)
+    # the cases and the requesters of these requests in one statement each, not one per request
+    cases = {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_({r.case_id for r in rows})))} \
+        if rows else {}
+    requesters = users_by_id(r.requested_by_id for r in rows)
     items = []
     for r in rows:
-        items.append(Item("closure", str(r.id), r.requested_at, r.requested_by,
+        items.append(Item("closure", str(r.id), r.requested_at, requesters.get(r.requested_by_id),
                           url_for("casework.case_detail", case_id=r.case_id),
                           own=r.requested_by_id == supervisor.id,
                           facts=[(_l("Reason"), ClosureReason(r.reason).label),
-                                 (_l("Current risk"), RiskLevel(r.case.risk_level).label),
+                                 (_l("Current risk"), RiskLevel(cases[r.case_id].risk_level).label),
                                  (_l("Closure summary"), r.summary)]))
         record_view("closure_request", r.id)
     return items
@@ -136,7 +133,8 @@ def _article_items(supervisor) -> list[Item]:
     if not role_has(supervisor.role, Permission.ARTICLES_REVIEW):
         return []
     rows = db.session.scalars(select(Article).where(Article.status == ArticleStatus.IN_REVIEW.value)
-                              .order_by(Article.submitted_at).limit(QUEUE_LIMIT))
+                              .order_by(Article.submitted_at).limit(QUEUE_LIMIT)
+                              .options(selectinload(Article.author)))
     items = []
     for a in rows:
         items.append(Item("article", str(a.id), a.submitted_at or a.updated_at, a.author,
@@ -222,10 +220,10 @@ def decide(supervisor, kind: str, item_id, decision: str, comment=None) -> Decis
         breakglass.mark_reviewed(supervisor, iid)
     elif kind == "article":
         article = article_service.get(iid)
-        if article is None or article.status != ArticleStatus.IN_REVIEW.value:
-            if article is not None and article.status != ArticleStatus.IN_REVIEW.value:
-                raise Conflict(_("This article is no longer waiting for review."))
+        if article is None:
             abort(404)
+        if article.status != ArticleStatus.IN_REVIEW.value:
+            raise Conflict(_("This article is no longer waiting for review."))
         if article.author_id == supervisor.id:
             _refuse_own("article", iid, supervisor)
         try:

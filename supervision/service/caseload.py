@@ -29,7 +29,7 @@ from casework.enums import Phase, RiskLevel
 from casework.models import Case, ContactNote, Task
 from referrals.models import Referral
 from referrals.enums import ReferralStatus
-from supervision.service.common import ZERO, Count, as_uuid, csv_text, team_workers
+from supervision.service.common import WORKER_ROLES, ZERO, Count, as_uuid, csv_text, team_workers
 
 CELL_CAP = 50         # open cases per worker and risk level ("50+")
 TEAM_CAP = 1000       # open cases of the team per risk level ("1000+")
@@ -43,9 +43,14 @@ FIRST_CONTACT = "first_contact"
 FOLLOW_UP = "follow_up"      # casework.service.followup: 1, 3 and 6 months after closing
 
 
+def _slot(role: str):
+    """The case column that assigns cases to workers of this role."""
+    return Case.assigned_social_worker_id if role == Role.SOCIAL_WORKER.value else Case.assigned_counsellor_id
+
+
 def slot_of(worker: User):
-    """The case column that assigns cases to this worker's role."""
-    return Case.assigned_social_worker_id if Role(worker.role) is Role.SOCIAL_WORKER else Case.assigned_counsellor_id
+    """The case column that assigns cases to this worker."""
+    return _slot(str(worker.role))
 
 
 @dataclass
@@ -120,10 +125,6 @@ _UUID = Case.team_id.type
 
 def _w(index: int):
     return bindparam(f"w{index}", type_=_UUID)
-
-
-def _slot(role: str):
-    return Case.assigned_social_worker_id if role == Role.SOCIAL_WORKER.value else Case.assigned_counsellor_id
 
 
 @lru_cache(maxsize=128)
@@ -273,6 +274,15 @@ def _overdue_referrals(team_id, now: datetime) -> tuple[dict[uuid.UUID, int], bo
     return counts, sum(counts.values()) > REFERRAL_CAP
 
 
+def _add_work(row: Row, tasks: dict, referrals: dict, referrals_capped: bool) -> None:
+    """Put a worker's task and overdue-referral figures on their dashboard line."""
+    worker_id = row.worker.id
+    row.overdue_tasks = tasks.get((worker_id, "overdue"), ZERO)
+    row.overdue_first_contacts = tasks.get((worker_id, "first"), ZERO)
+    row.upcoming_tasks = tasks.get((worker_id, "upcoming"), ZERO)
+    row.overdue_referrals = Count(referrals.get(worker_id, 0), referrals_capped)
+
+
 SORTS = {
     "name": lambda row: (row.worker.name.casefold(),),
     "open": lambda row: (row.open.n,),
@@ -311,10 +321,7 @@ def team_dashboard(supervisor, *, sort=None, direction=None, role=None, attentio
     referrals, referrals_capped = _overdue_referrals(team_id, now) if team_id else ({}, False)
     for worker in workers:
         row = rows[worker.id]
-        row.overdue_tasks = tasks.get((worker.id, "overdue"), ZERO)
-        row.overdue_first_contacts = tasks.get((worker.id, "first"), ZERO)
-        row.upcoming_tasks = tasks.get((worker.id, "upcoming"), ZERO)
-        row.overdue_referrals = Count(referrals.get(worker.id, 0), referrals_capped)
+        _add_work(row, tasks, referrals, referrals_capped)
         team.overdue_tasks = team.overdue_tasks + row.overdue_tasks
         team.overdue_first_contacts = team.overdue_first_contacts + row.overdue_first_contacts
         team.upcoming_tasks = team.upcoming_tasks + row.upcoming_tasks
@@ -357,7 +364,7 @@ def load_worker(supervisor, worker_id) -> User:
     wid = as_uuid(worker_id)
     worker = db.session.get(User, wid) if wid else None
     if (worker is None or supervisor.team_id is None or worker.team_id != supervisor.team_id
-            or str(worker.role) not in (Role.COUNSELLOR.value, Role.SOCIAL_WORKER.value)):
+            or str(worker.role) not in WORKER_ROLES):
         abort(404)
     return worker
 
@@ -438,12 +445,7 @@ def worker_row(supervisor, worker: User, now: datetime | None = None) -> Row:
     """The dashboard line of one worker."""
     now = now or utcnow()
     row = _case_cells(supervisor.team_id, [worker])[worker.id]
-    tasks = _task_counts(supervisor.team_id, [worker], now)
-    row.overdue_tasks = tasks.get((worker.id, "overdue"), ZERO)
-    row.overdue_first_contacts = tasks.get((worker.id, "first"), ZERO)
-    row.upcoming_tasks = tasks.get((worker.id, "upcoming"), ZERO)
-    referrals, capped = _overdue_referrals(supervisor.team_id, now)
-    row.overdue_referrals = Count(referrals.get(worker.id, 0), capped)
+    _add_work(row, _task_counts(supervisor.team_id, [worker], now), *_overdue_referrals(supervisor.team_id, now))
     return row
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -14,6 +13,7 @@ from sqlalchemy import select
 from carecycle.accounts.models import User
 from carecycle.extensions import db
 from carecycle.roles import Role
+from carecycle.urls import as_uuid  # noqa: F401 (supervision's services take it from here)
 from carecycle.validation import Invalid
 
 # ------------------------------------------------------------------ the small-count rule
@@ -168,13 +168,6 @@ def month_period(value: str | None, today: date | None = None) -> Period:
 
 # ------------------------------------------------------------------ people
 WORKER_ROLES = (Role.COUNSELLOR.value, Role.SOCIAL_WORKER.value)
-
-
-def as_uuid(value) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (TypeError, ValueError):
-        return None
 
 
 def team_workers(team_id, *, active_only: bool = False) -> list[User]:

@@ -21,7 +21,7 @@ from carecycle.roles import Role
 from carecycle.validation import Conflict, Invalid
 from referrals.models import Organisation, VolunteerTeam
 from supervision.models import PARTICIPANT_KINDS, Drill, DrillAction, DrillParticipant
-from supervision.service.common import as_uuid
+from supervision.service.common import WORKER_ROLES, as_uuid
 from supervision.service.links import path_for
 
 SCENARIO_MAX, TEXT_MAX, NAME_MAX, ACTION_MAX = 300, 8000, 200, 1000
@@ -58,7 +58,7 @@ def team_staff(team_id) -> list[User]:
     """Who can own a drill action: the active staff of the team."""
     return list(db.session.scalars(select(User).where(
         User.team_id == team_id, User.active.is_(True),
-        User.role.in_((Role.COUNSELLOR.value, Role.SOCIAL_WORKER.value, Role.SUPERVISOR.value)))
+        User.role.in_((*WORKER_ROLES, Role.SUPERVISOR.value)))
         .order_by(User.username)))
 
 
@@ -178,15 +178,18 @@ def my_actions(user, include_done: bool = False) -> list[DrillAction]:
     return list(db.session.scalars(stmt))
 
 
+def may_complete(user, action: DrillAction) -> bool:
+    """The owner of an action, or a supervisor of the drill's team, may mark it done."""
+    return action.owner_id == user.id or (Role(user.role) is Role.SUPERVISOR and action.drill.team_id == user.team_id)
+
+
 def complete_action(user, action_id) -> DrillAction:
     """The owner (or a supervisor of the drill's team) marks an action done, once."""
     aid = as_uuid(action_id)
     action = db.session.get(DrillAction, aid) if aid else None
     if action is None:
         abort(404)
-    is_owner = action.owner_id == user.id
-    is_supervisor = Role(user.role) is Role.SUPERVISOR and action.drill.team_id == user.team_id
-    if not (is_owner or is_supervisor):
+    if not may_complete(user, action):
         abort(404)
     done = db.session.execute(update(DrillAction).where(DrillAction.id == action.id, DrillAction.done_at.is_(None))
                               .values(done_at=utcnow(), done_by_id=user.id).execution_options(synchronize_session=False))
@@ -240,5 +243,5 @@ def readiness() -> list[TeamReadiness]:
     return [TeamReadiness(t, last.get(t.id), int(counts.get(t.id, 0)), int(open_actions.get(t.id, 0))) for t in teams]
 
 
-__all__ = ["record_drill", "drills", "load_drill", "my_actions", "complete_action", "readiness", "team_staff",
-           "PARTICIPANT_KINDS"]
+__all__ = ["record_drill", "drills", "load_drill", "my_actions", "may_complete", "complete_action", "readiness",
+           "team_staff", "PARTICIPANT_KINDS"]

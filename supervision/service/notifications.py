@@ -14,18 +14,20 @@ from datetime import timedelta
 import click
 from flask import has_request_context
 from flask.cli import with_appcontext
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from carecycle.accounts.models import User
 from carecycle.alerts import Alert, AlertState
+from carecycle.audit import record_event
 from carecycle.breakglass import BreakGlassGrant
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.notifications import KIND_LABELS, Notification, notify
+from carecycle.notifications import KIND_LABELS, Notification, NotificationSetting, notify
 from carecycle.roles import Role
+from carecycle.validation import Invalid
 from casework.enums import Phase
 from casework.models import Case, ClosureRequest, RiskAssessment, Task
 from referrals.enums import ReferralStatus
@@ -199,6 +201,31 @@ def install() -> None:
     """Listen on every session of the app's session class (once per process)."""
     if not event.contains(Session, "before_flush", before_flush):
         event.listen(Session, "before_flush", before_flush)
+
+
+# ------------------------------------------------------------------ one's own notifications
+def own_notifications(user):
+    """A select of the user's notifications, unread first, then the newest."""
+    return (select(Notification).where(Notification.user_id == user.id)
+            .order_by(Notification.read_at.is_not(None), Notification.created_at.desc()))
+
+
+def email_setting(user) -> NotificationSetting | None:
+    return db.session.scalar(select(NotificationSetting).where(NotificationSetting.user_id == user.id))
+
+
+def save_email_setting(user, email, enabled) -> NotificationSetting:
+    """Keep the user's e-mail choice (the caller commits); e-mail on needs an address."""
+    email = (email or "").strip() or None
+    if enabled and not email:
+        raise Invalid({"email": _("Enter the address to send to, or leave e-mail off.")})
+    pref = email_setting(user)
+    if pref is None:
+        pref = NotificationSetting(user_id=user.id)
+        db.session.add(pref)
+    pref.email, pref.email_enabled, pref.updated_at = email, bool(enabled), utcnow()
+    record_event("update", "notification_setting", user.id)
+    return pref
 
 
 # ------------------------------------------------------------------ the overdue scan

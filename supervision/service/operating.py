@@ -8,14 +8,13 @@ The switch itself and the deadlines it changes live in the shell (carecycle.mode
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 
+from flask import abort
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from carecycle.accounts.models import User
-from carecycle.alerts import Alert
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
@@ -24,12 +23,13 @@ from carecycle.notifications import notify
 from carecycle.permissions import Permission, role_has
 from carecycle.roles import Role
 from carecycle.validation import Invalid
-from casework.models import Case
+from casework.service.triage import users_by_id  # noqa: F401 (the mode page and API name the switchers)
 from referrals.enums import ReferralStatus, Tier
 from referrals.models import Referral, Service
 from supervision.models import AfterActionReview
 from supervision.service.common import as_uuid
 from supervision.service.links import path_for
+from supervision.service.stats import emergency_figures
 
 REASON_MAX = 300
 REVIEW_FIELDS = ("what_happened", "what_worked", "what_to_change")
@@ -82,7 +82,7 @@ def switch(supervisor, mode, reason, review: dict | None = None) -> tuple[ModeCh
     after_review = None
     if cleaned is not None:
         started = before.since
-        figures = _period_figures(started, change.switched_at) if started else {}
+        figures = emergency_figures(started, change.switched_at) if started else {}
         after_review = AfterActionReview(started_at=started, ended_at=change.switched_at,
                                          emergency_change_id=emergency_row.id if emergency_row else None,
                                          normal_change_id=change.id, written_by_id=supervisor.id,
@@ -99,31 +99,8 @@ def switch(supervisor, mode, reason, review: dict | None = None) -> tuple[ModeCh
     return change, after_review
 
 
-def _period_figures(start: datetime, end: datetime) -> dict:
-    """The whole service's alerts, time to claim, cases opened and referrals by tier between two moments
-    (raw counts: the small-count rule applies when they are shown)."""
-    alerts = {u: int(n) for u, n in db.session.execute(
-        select(Alert.urgency, func.count()).where(Alert.created_at >= start, Alert.created_at < end)
-        .group_by(Alert.urgency))}
-    claim = [(c - a).total_seconds() / 60 for a, c in db.session.execute(
-        select(Alert.created_at, Alert.claimed_at).where(Alert.created_at >= start, Alert.created_at < end,
-                                                         Alert.claimed_at.is_not(None))) if c >= a]
-    opened = db.session.scalar(select(func.count()).select_from(Case).where(
-        Case.opened_at >= start, Case.opened_at < end)) or 0
-    referrals = {}
-    for tier, n in db.session.execute(select(Referral.tier, func.count()).where(
-            Referral.sent_at >= start, Referral.sent_at < end).group_by(Referral.tier)):
-        referrals[str(tier)] = {"sent": int(n)}
-    return {"alerts": alerts, "claim_minutes": claim, "cases_opened": opened, "referrals": referrals}
-
-
 def history(limit: int = 20) -> list[ModeChange]:
     return list(db.session.scalars(select(ModeChange).order_by(ModeChange.switched_at.desc()).limit(limit)))
-
-
-def users_by_id(ids) -> dict:
-    ids = {i for i in ids if i}
-    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
 
 
 def reviews(page: int = 1, per_page: int = 20):
@@ -133,7 +110,6 @@ def reviews(page: int = 1, per_page: int = 20):
 
 
 def load_review(review_id) -> AfterActionReview:
-    from flask import abort
     rid = as_uuid(review_id)
     row = db.session.get(AfterActionReview, rid) if rid else None
     if row is None:

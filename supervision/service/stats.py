@@ -83,12 +83,6 @@ class Figures:
     def alerts_total(self) -> int:
         return sum(self.alerts.values())
 
-    def as_raw(self) -> dict:
-        """Plain numbers for storing (after-action reviews keep these and apply the rule when shown)."""
-        return {"alerts": dict(self.alerts), "claim_minutes": list(self.claim_minutes),
-                "cases_opened": self.cases_opened, "cases_closed": self.cases_closed,
-                "referrals": {tier: dict(v) for tier, v in self.referrals.items()}}
-
 
 def _alert_scope(scope: Scope):
     if scope.whole_service:
@@ -112,15 +106,8 @@ def compute(scope: Scope, period: Period) -> Figures:
     figures.crisis = db.session.scalar(select(func.count()).select_from(ScreeningResult).where(
         ScreeningResult.created_at >= start, ScreeningResult.created_at < end, ScreeningResult.crisis.is_(True))) or 0
 
-    in_period = and_(Alert.created_at >= start, Alert.created_at < end, _alert_scope(scope))
-    figures.alerts = {u: int(n) for u, n in db.session.execute(
-        select(Alert.urgency, func.count()).where(in_period).group_by(Alert.urgency))}
-    figures.claim_minutes = [(claimed - created).total_seconds() / 60 for created, claimed in db.session.execute(
-        select(Alert.created_at, Alert.claimed_at).where(in_period, Alert.claimed_at.is_not(None)))
-        if claimed >= created]
-
-    figures.cases_opened = db.session.scalar(select(func.count()).select_from(Case).where(
-        Case.opened_at >= start, Case.opened_at < end, _team(Case.team_id, scope))) or 0
+    figures.alerts, figures.claim_minutes = _alerts(scope, start, end)
+    figures.cases_opened = _cases_opened(scope, start, end)
     figures.cases_closed = db.session.scalar(select(func.count()).select_from(Case).where(
         Case.closed_at >= start, Case.closed_at < end, Case.phase == Phase.CLOSED.value,
         _team(Case.team_id, scope))) or 0
@@ -136,19 +123,50 @@ def compute(scope: Scope, period: Period) -> Figures:
         if contacts:
             figures.contact_minutes.append((min(contacts) - created).total_seconds() / 60)
 
+    figures.referrals = _referrals(scope, start, end)
+    figures.recovery_measured, figures.recovery_improved = _recovery(scope, period)
+    figures.weekly = _weekly(scope, period)
+    return figures
+
+
+def _alerts(scope: Scope, start: datetime, end: datetime) -> tuple[dict[str, int], list[float]]:
+    """Alerts raised between two moments by urgency, and the minutes to claim each claimed one."""
+    in_period = and_(Alert.created_at >= start, Alert.created_at < end, _alert_scope(scope))
+    counts = {u: int(n) for u, n in db.session.execute(
+        select(Alert.urgency, func.count()).where(in_period).group_by(Alert.urgency))}
+    claim_minutes = [(claimed - created).total_seconds() / 60 for created, claimed in db.session.execute(
+        select(Alert.created_at, Alert.claimed_at).where(in_period, Alert.claimed_at.is_not(None)))
+        if claimed >= created]
+    return counts, claim_minutes
+
+
+def _cases_opened(scope: Scope, start: datetime, end: datetime) -> int:
+    return db.session.scalar(select(func.count()).select_from(Case).where(
+        Case.opened_at >= start, Case.opened_at < end, _team(Case.team_id, scope))) or 0
+
+
+def _referrals(scope: Scope, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
+    """Referrals sent between two moments, per tier: how many, and how many of them are completed."""
+    out: dict[str, dict[str, int]] = {}
     for tier, status, n in db.session.execute(
             select(Referral.tier, Referral.status, func.count())
             .where(Referral.sent_at >= start, Referral.sent_at < end, Referral.status != DRAFT,
                    _team(Referral.team_id, scope))
             .group_by(Referral.tier, Referral.status)):
-        bucket = figures.referrals.setdefault(str(tier), {"sent": 0, "completed": 0})
+        bucket = out.setdefault(str(tier), {"sent": 0, "completed": 0})
         bucket["sent"] += int(n)
         if status == COMPLETED:
             bucket["completed"] += int(n)
+    return out
 
-    figures.recovery_measured, figures.recovery_improved = _recovery(scope, period)
-    figures.weekly = _weekly(scope, period)
-    return figures
+
+def emergency_figures(start: datetime, end: datetime) -> dict:
+    """The whole service's alerts, time to claim, cases opened and referrals by tier between two moments,
+    as plain numbers: an after-action review stores them (`present_stored` applies the rule when shown)."""
+    whole = Scope(None, "")
+    alerts, claim_minutes = _alerts(whole, start, end)
+    return {"alerts": alerts, "claim_minutes": claim_minutes, "cases_opened": _cases_opened(whole, start, end),
+            "referrals": _referrals(whole, start, end)}
 
 
 def _recovery(scope: Scope, period: Period) -> tuple[int, int]:
@@ -356,7 +374,6 @@ def present_stored(raw: dict) -> dict:
         "alerts": [{"label": str(u.label), "count": shown_alerts[u.value]} for u in Urgency],
         "time_to_claim": _duration([float(m) for m in raw.get("claim_minutes") or []]),
         "cases_opened": small(int(raw.get("cases_opened") or 0)),
-        "cases_closed": small(int(raw.get("cases_closed") or 0)),
         "referrals": [{"label": str(tier.label),
                        "sent": small(int((referrals.get(tier.value) or {}).get("sent", 0)))} for tier in Tier],
     }

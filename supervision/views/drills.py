@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from carecycle.extensions import db
+from carecycle.forms import ConfirmForm
 from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
@@ -86,7 +87,7 @@ def drill_new():
 def drill(drill_id):
     row = service.load_drill(current_user, drill_id)
     db.session.commit()
-    return render_template("supervision/drill.html", drill=row)
+    return render_template("supervision/drill.html", drill=row, may_complete=service.may_complete)
 
 
 @bp.route("/supervision/drills/actions")
@@ -100,7 +101,6 @@ def my_drill_actions():
 @bp.route("/supervision/drills/actions/<action_id>/done", methods=["POST"])
 @requires(Permission.DRILLS_VIEW)
 def drill_action_done(action_id):
-    from carecycle.forms import ConfirmForm
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:

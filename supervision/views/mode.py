@@ -11,6 +11,7 @@ from carecycle.mode import Mode, current_mode
 from carecycle.permissions import Permission, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Invalid
+from casework.views.common import place_errors
 from supervision.forms import ModeSwitchForm
 from supervision.service import operating, stats
 from supervision.views import bp
@@ -34,12 +35,7 @@ def mode():
             change, review_row = operating.switch(current_user, form.mode.data, form.reason.data, review)
         except Invalid as error:
             db.session.rollback()
-            for name, message in error.fields.items():
-                target = form[name] if name in form else None
-                if target is not None:
-                    target.errors = list(target.errors) + [message]
-                else:
-                    flash(message, "error")
+            place_errors(form, error)
             return _mode_page(form, 400)
         db.session.commit()
         if change.mode == Mode.EMERGENCY.value:

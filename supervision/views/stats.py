@@ -63,4 +63,5 @@ def monthly():
     record_event("view", "statistics", scope.team_id, reason=f"monthly {period.first:%Y-%m}")
     db.session.commit()
     return render_template("supervision/monthly.html", shown=shown, charts=service.charts(shown), period=period,
-                           errors=errors, made_at=utcnow()), 400 if errors else 200
+                           errors=errors, month=request.args.get("month", "") if errors else "",
+                           made_at=utcnow()), 400 if errors else 200

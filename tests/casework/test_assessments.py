@@ -254,3 +254,19 @@ def test_a_moderate_assessment_needs_no_acknowledgement(two_teams, db):
     supervisor, _other, _counsellor, assessments = two_teams
     with pytest.raises(Conflict):
         service.acknowledge(supervisor, assessments["moderate"])
+
+
+def test_the_acknowledgement_list_reads_its_clients_without_a_query_per_row(client, two_teams, make_case, db):
+    from tests.screening_helpers import statements_run
+    supervisor, _other, counsellor, _assessments = two_teams
+    sign_in(client, supervisor.username)
+    with statements_run(db) as one:
+        assert client.get("/cases/risk-acknowledgements").status_code == 200
+    for _ in range(3):
+        service.record_assessment(counsellor, make_case(counsellor), cssrs=[Y, Y, N, Y, N, N, None],
+                                  risk_level="imminent", rationale="another case")
+    db.session.commit()
+    with statements_run(db) as four:
+        page = client.get("/cases/risk-acknowledgements").get_data(as_text=True)
+    assert page.count("another case") == 0 and page.count("risk-imminent") == 3
+    assert len(four) == len(one)

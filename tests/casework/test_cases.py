@@ -8,7 +8,7 @@ from sqlalchemy import select
 from carecycle.accounts.service import create_token
 from carecycle.audit import AuditEvent
 from carecycle.database import utcnow
-from casework.models import Case, CaseEvent, Task
+from casework.models import Case, Task
 from tests.conftest import csrf_from, form_post, sign_in
 
 
@@ -84,7 +84,7 @@ def test_admin_and_resident_cannot_read_cases(app, make_user, make_case):
         assert browser.get("/cases").status_code == 403
 
 
-def test_break_glass_opens_a_case_for_an_hour_and_is_audited(client, login_as, make_user, make_case, db):
+def test_break_glass_opens_a_case_for_an_hour_and_is_audited(app, client, login_as, make_user, make_case, db):
     me = login_as("counsellor")
     case = make_case(make_user("counsellor", team=me.team))
     assert client.get(f"/cases/{case.id}").status_code == 404
@@ -94,6 +94,10 @@ def test_break_glass_opens_a_case_for_an_hour_and_is_audited(client, login_as, m
     assert client.get(f"/cases/{case.id}").status_code == 200
     actions = [e.action for e in db.session.scalars(select(AuditEvent).where(AuditEvent.object_id == str(case.id)))]
     assert "break_glass" in actions and "view" in actions
+    supervisor = make_user("supervisor", team=me.team)
+    reviewer = app.test_client()
+    assert sign_in(reviewer, supervisor.username).status_code == 302
+    assert f'href="/cases/{case.id}"' in reviewer.get("/break-glass").get_data(as_text=True)  # the grant links its case
 
 
 def test_every_case_view_is_audited(client, login_as, make_case, db):
@@ -237,3 +241,45 @@ def test_concurrent_edits_one_wins(app, make_user, make_case, db):
     assert sorted(o.split(":")[0] for o in outcomes) == ["refused", "saved"]
     db.session.expire_all()
     assert db.session.get(Case, case_id).version == version + 1
+
+
+def test_opening_a_case_for_a_client_i_may_not_see_is_404(client, login_as, make_user, make_client, db):
+    me = login_as("counsellor")
+    outsider = make_user("counsellor", team="elsewhere")
+    theirs = make_client(outsider.team, outsider)
+    response = form_post(client, f"/clients/{theirs.id}/cases", {"risk_level": "high", "source": "walk_in",
+                                                                 "priority": "high"}, page="/clients")
+    assert response.status_code == 404
+    api = client.post("/api/v1/cases", headers=bearer(me, db),
+                      json={"client_id": str(theirs.id), "risk_level": "high", "source": "walk_in"})
+    assert api.status_code == 404
+    assert db.session.scalar(select(Case)) is None
+
+
+def test_api_caseload_lists_my_open_cases_only(client, make_user, make_case, db):
+    from casework.service import phases
+    me = make_user("counsellor")
+    teammate = make_user("counsellor", team=me.team)
+    mine = make_case(me, risk_level="low")
+    closed = make_case(me, risk_level="low")
+    phases.request_closure(me, closed, closed.version, "All goals reached, thanks.", "goals_achieved")
+    make_case(teammate)
+    db.session.commit()
+    listed = client.get("/api/v1/cases", headers=bearer(me, db)).json["cases"]
+    assert [c["id"] for c in listed] == [str(mine.id)]
+    assert listed[0]["assigned_counsellor"] == me.username
+    boss = make_user("supervisor", team=me.team)
+    assert len(client.get("/api/v1/cases", headers=bearer(boss, db)).json["cases"]) == 2
+
+
+def test_api_caseload_comes_a_page_at_a_time_and_refuses_bad_paging(client, make_user, make_case, db):
+    me = make_user("counsellor")
+    opened = [make_case(me, risk_level="low") for _ in range(3)]
+    headers = bearer(me, db)
+    first = client.get("/api/v1/cases?per_page=2", headers=headers).json
+    second = client.get("/api/v1/cases?per_page=2&page=2", headers=headers).json
+    assert (first["page"], first["per_page"], first["has_next"], second["has_next"]) == (1, 2, True, False)
+    assert [c["id"] for c in first["cases"] + second["cases"]] == [str(c.id) for c in opened]
+    for bad in ("per_page=0", "per_page=101", "page=x"):
+        refused = client.get(f"/api/v1/cases?{bad}", headers=headers)
+        assert refused.status_code == 422 and set(refused.json["error"]["fields"]) <= {"page", "per_page"}

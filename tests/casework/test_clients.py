@@ -128,3 +128,58 @@ def test_stale_client_edit_is_refused_with_409(app, client, login_as, make_clien
     assert stale.status_code == 409
     db.session.expire_all()
     assert db.session.get(Client, person.id).full_name == "Second Name"
+
+
+def test_a_tampered_version_on_the_edit_form_is_a_message_not_a_crash(client, login_as, make_client, db):
+    worker = login_as("counsellor")
+    person = make_client(worker.team, worker, full_name="Kept Name")
+    response = form_post(client, f"/clients/{person.id}/edit", {"full_name": "Changed Name", "version": "abc"})
+    assert response.status_code == 400
+    assert "Changed Name" in response.get_data(as_text=True)  # the input is shown again
+    db.session.expire_all()
+    assert db.session.get(Client, person.id).full_name == "Kept Name"
+
+
+def test_withdrawing_a_consent_i_may_not_see_is_404_and_changes_nothing(client, login_as, make_user, make_client,
+                                                                        db):
+    worker = login_as("counsellor")
+    outsider = make_user("counsellor", team="elsewhere")
+    theirs = make_client(outsider.team, outsider, full_name="Hidden Person")
+    mine = make_client(worker.team, worker)
+    consent = Consent(client_id=theirs.id, scope="contact", recorded_by_id=outsider.id)
+    db.session.add(consent)
+    db.session.commit()
+    for path in (f"/clients/{theirs.id}/consents/{consent.id}/withdraw",  # another team's client
+                 f"/clients/{mine.id}/consents/{consent.id}/withdraw"):  # my client, their consent
+        assert form_post(client, path, {}, page=f"/clients/{mine.id}").status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Consent, consent.id).current
+
+
+def test_client_page_links_only_the_cases_i_may_open(client, login_as, make_user, make_client, make_case, db):
+    worker = login_as("counsellor")
+    teammate = make_user("counsellor", team=worker.team)
+    person = make_client(worker.team, worker)
+    mine = make_case(worker, person)
+    theirs = make_case(teammate, person)
+    body = client.get(f"/clients/{person.id}").get_data(as_text=True)
+    assert f"/cases/{mine.id}\"" in body
+    assert f"/cases/{theirs.id}\"" not in body and "A case held by another worker" in body
+
+
+def test_client_page_shows_sex_gender_and_language_by_name(client, login_as, make_client):
+    worker = login_as("counsellor")
+    person = make_client(worker.team, worker, sex="not_stated", gender="non-binary", preferred_language="zh_Hant")
+    body = client.get(f"/clients/{person.id}").get_data(as_text=True)
+    assert "Prefers not to say" in body and "non-binary" in body and "繁體中文" in body
+
+
+def test_one_click_withdraw_without_the_csrf_token_changes_nothing(client, login_as, make_client, db):
+    worker = login_as("counsellor")
+    person = make_client(worker.team, worker)
+    consent = Consent(client_id=person.id, scope="contact", recorded_by_id=worker.id)
+    db.session.add(consent)
+    db.session.commit()
+    assert client.post(f"/clients/{person.id}/consents/{consent.id}/withdraw").status_code == 400
+    db.session.expire_all()
+    assert db.session.get(Consent, consent.id).current

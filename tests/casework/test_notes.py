@@ -3,7 +3,7 @@ who sees which note, validation, last contact; pages and API."""
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from carecycle.accounts.service import create_token
 from carecycle.audit import AuditEvent
@@ -340,3 +340,42 @@ def test_last_contact_is_the_latest_contact_time_not_the_latest_written(client, 
     signed_note(me, case, db, at=recent.isoformat())
     signed_note(me, case, db, at=(recent - timedelta(days=2)).isoformat())  # written later, happened earlier
     assert note_service.last_contact(case, me) == recent
+
+
+def test_a_closed_case_takes_no_new_note_nor_draft_change_but_addenda(client, login_as, make_case, db):
+    me = login_as("counsellor")
+    case = make_case(me)
+    signed = signed_note(me, case, db)
+    draft = note_service.create_note(me, case, note_body(body="Draft before closure"))
+    db.session.commit()
+    case.phase = "closed"
+    db.session.commit()
+    page = form_post(client, f"/cases/{case.id}/notes", {**note_body(), "action": "sign"},
+                     page=f"/cases/{case.id}/notes/{signed.id}")
+    assert page.status_code == 409 and "closed" in page.get_data(as_text=True)
+    api = client.post(f"/api/v1/cases/{case.id}/notes", json=note_body(), headers=bearer(me, db))
+    assert api.status_code == 409
+    patch = client.patch(f"/api/v1/cases/{case.id}/notes/{draft.id}", json={"body": "Changed after closure"},
+                         headers=bearer(me, db))
+    assert patch.status_code == 409
+    assert "Write a contact note" not in client.get(f"/cases/{case.id}/notes").get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(ContactNote)) == 2
+    assert db.session.get(ContactNote, draft.id).body == "Draft before closure"
+    added = form_post(client, f"/cases/{case.id}/notes/{signed.id}/addenda", {"body": "Late correction"},
+                      page=f"/cases/{case.id}/notes/{signed.id}")
+    assert added.status_code == 302  # corrections are still added as addenda
+
+
+def test_signing_with_a_version_that_is_not_a_number_is_refused_without_an_error_page(client, login_as,
+                                                                                         make_case, db):
+    me = login_as("counsellor")
+    case = make_case(me)
+    draft = note_service.create_note(me, case, note_body())
+    db.session.commit()
+    path = f"/cases/{case.id}/notes/{draft.id}"
+    answer = form_post(client, f"{path}/sign", {"version": "abc"}, page=path)
+    assert answer.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(ContactNote, draft.id).signed_at is None
+    assert "Send the version you edited." in client.get(path).get_data(as_text=True)

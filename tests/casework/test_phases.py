@@ -160,3 +160,49 @@ def test_stale_phase_move_is_409(client, login_as, make_case, db, signed_plan):
     assert response.status_code == 409
     db.session.expire_all()
     assert db.session.get(Case, case.id).phase == "intake"
+
+
+def test_closing_with_bad_input_shows_the_form_again_with_what_was_typed(client, login_as, make_case, db):
+    worker = login_as("counsellor")
+    case = make_case(worker, risk_level="low")
+    response = form_post(client, f"/cases/{case.id}/close", {"version": str(case.version), "reason": "",
+                                                             "summary": "Too short"}, page=f"/cases/{case.id}")
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "Too short" in body and "at least 10 characters" in body and "Choose a reason" in body
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).phase != "closed"
+
+
+def test_reopening_without_a_reason_shows_the_form_again(client, login_as, make_case, db):
+    worker = login_as("counsellor")
+    case = make_case(worker, risk_level="low")
+    phases.request_closure(worker, case, case.version, "All goals reached, thanks.", "goals_achieved")
+    db.session.commit()
+    response = form_post(client, f"/cases/{case.id}/reopen", {"version": str(case.version), "reason": "Short"},
+                         page=f"/cases/{case.id}")
+    assert response.status_code == 400
+    assert "at least 10 characters" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).phase == "closed"
+
+
+def test_only_supervisors_decide_closures(app, client, make_user, make_case, db):
+    supervisor = make_user("supervisor")
+    worker = make_user("counsellor", team=supervisor.team)
+    case = make_case(worker, risk_level="high")
+    update_case(worker, case, case.version, {"risk_level": "low"})
+    request = phases.request_closure(worker, case, case.version, "Stable for a month, back at work.", "other")
+    db.session.commit()
+    colleague = make_user("counsellor", team=supervisor.team)
+    sign_in(client, colleague.username)
+    assert client.get("/cases/closure-approvals").status_code == 403
+    assert form_post(client, f"/cases/closure-approvals/{request.id}", {"decision": "approve"},
+                     page=f"/cases/{case.id}").status_code == 403
+    boss = app.test_client()
+    sign_in(boss, supervisor.username)
+    assert form_post(boss, "/cases/closure-approvals/not-a-uuid", {"decision": "approve"},
+                     page="/cases/closure-approvals").status_code == 404
+    db.session.expire_all()
+    assert db.session.get(ClosureRequest, request.id).decision is None
+    assert db.session.get(Case, case.id).phase != "closed"

@@ -12,7 +12,7 @@ from casework.models import CarePlan, CarePlanGoal, CarePlanVersion, Task
 from casework.service import careplans, notes as note_service
 from casework.service.guard import Forbidden
 from tests.casework.recovery_helpers import GOAL, bearer, recovery_case
-from tests.conftest import form_post, sign_in
+from tests.conftest import csrf_from, form_post, sign_in
 
 CLINICAL_TEXT = "Disclosed flashbacks of the flood and thoughts of not waking up"
 REVIEW_TEXT = "Reviewed the flat search together; viewing booked at Garden Terrace"
@@ -144,7 +144,7 @@ def test_review_changes_statuses_keeps_a_version_and_sets_the_next_review_task(d
     case, counsellor, social = recovery_case(make_user, make_case)
     plan = _plan(social, case, db)
     goal = careplans.goals_of(plan)[0]
-    today = careplans._today()
+    today = careplans.local_today()
     first = careplans.schedule_review(social, case, (today + timedelta(days=7)).isoformat())
     db.session.commit()
     review = careplans.record_review(social, case, plan.version, reviewed_on=today.isoformat(),
@@ -177,7 +177,7 @@ def test_review_page_records_a_review(client, db, make_user, make_case):
     goal = careplans.goals_of(plan)[0]
     sign_in(client, social.username)
     path = f"/cases/{case.id}/care-plan/reviews/new"
-    today = careplans._today().isoformat()
+    today = careplans.local_today().isoformat()
     refused = form_post(client, path, {"version": 1, "reviewed_on": today, "summary": REVIEW_TEXT,
                                        f"goal-{goal.id}-status": "dropped", f"goal-{goal.id}-reason": ""})
     assert refused.status_code == 400 and "Say why the goal is dropped" in refused.get_data(as_text=True)
@@ -217,7 +217,7 @@ def test_social_workers_view_of_the_plan_never_contains_clinical_notes(client, d
                                                 "duration_minutes": 40}, sign=True)
     db.session.commit()
     plan = _plan(social, case, db)
-    careplans.record_review(counsellor, case, plan.version, reviewed_on=careplans._today().isoformat(),
+    careplans.record_review(counsellor, case, plan.version, reviewed_on=careplans.local_today().isoformat(),
                             summary=REVIEW_TEXT)
     db.session.commit()
     sign_in(client, social.username)
@@ -237,7 +237,7 @@ def test_my_plan_shows_only_the_plain_summary_to_the_linked_resident(client, db,
     resident, other_resident = make_user("resident"), make_user("resident")
     plan = _plan(social, case, db, dict(GOAL), {**GOAL, "title": "Replace the ID card", "status": "dropped",
                                                    "drop_reason": "Private reason for the team"})
-    careplans.record_review(social, case, plan.version, reviewed_on=careplans._today().isoformat(),
+    careplans.record_review(social, case, plan.version, reviewed_on=careplans.local_today().isoformat(),
                             summary=REVIEW_TEXT)
     note_service.create_note(counsellor, case, {"kind": "clinical", "mode": "office", "body": CLINICAL_TEXT,
                                                 "duration_minutes": 40}, sign=True)
@@ -328,3 +328,36 @@ def test_two_saves_of_the_same_version_at_once_one_wins(app, db, make_user, make
     db.session.expire_all()
     assert db.session.scalar(select(CarePlan.version)) == 2
     assert db.session.scalar(select(func.count()).select_from(CarePlanVersion)) == 2
+
+
+def test_plan_and_outcome_pages_of_another_teams_case_do_not_exist_for_me(client, db, make_user, make_case):
+    case, _counsellor, social = recovery_case(make_user, make_case)
+    _plan(social, case, db)
+    stranger = make_user("social_worker", team="elsewhere")
+    sign_in(client, stranger.username)
+    for path in ("care-plan", "care-plan/summary", "care-plan/versions", "care-plan/versions/1",
+                 "care-plan/goals/new", "care-plan/reviews/new", "outcomes", "screenings/link",
+                 "screenings/new/phq9"):
+        assert client.get(f"/cases/{case.id}/{path}").status_code == 404, path
+    token = csrf_from(client.get("/"))
+    for path in ("care-plan/share", "care-plan/next-review", "rescreen-schedule", "groups"):
+        assert client.post(f"/cases/{case.id}/{path}", data={"csrf_token": token}).status_code == 404, path
+    db.session.expire_all()
+    assert db.session.scalar(select(CarePlan.shared_at)) is None
+
+
+def test_a_counsellor_cannot_change_a_goal_or_share_the_plan_from_the_pages(client, db, make_user, make_case):
+    case, counsellor, social = recovery_case(make_user, make_case)
+    case.client.resident_user_id = make_user("resident").id
+    plan = _plan(social, case, db)
+    goal = careplans.goals_of(plan)[0]
+    sign_in(client, counsellor.username)
+    edit = form_post(client, f"/cases/{case.id}/care-plan/goals/{goal.id}/edit", {
+        "version": 1, "domain": "housing", "title": goal.title, "status": "achieved", "owner": "worker"})
+    assert edit.status_code == 403
+    share = form_post(client, f"/cases/{case.id}/care-plan/share", {}, page=f"/cases/{case.id}/care-plan")
+    assert share.status_code == 403
+    db.session.expire_all()
+    stored = db.session.scalar(select(CarePlan))
+    assert stored.version == 1 and stored.shared_at is None
+    assert db.session.get(CarePlanGoal, goal.id).status == "not_started"

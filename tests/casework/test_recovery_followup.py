@@ -45,7 +45,7 @@ def test_closing_stores_the_outcome_snapshot_and_schedules_follow_ups(db, make_u
     outcomes.record_screening(counsellor, case, "phq9", phq9(17), taken_at=utcnow() - timedelta(days=56))
     outcomes.record_screening(counsellor, case, "phq9", phq9(8))
     outcomes.set_schedule(counsellor, case, "phq9", 4)
-    careplans.schedule_review(social, case, (careplans._today() + timedelta(days=10)).isoformat())
+    careplans.schedule_review(social, case, (careplans.local_today() + timedelta(days=10)).isoformat())
     db.session.commit()
     phases.request_closure(social, case, case.version, SUMMARY, "goals_achieved")
     db.session.commit()
@@ -221,3 +221,13 @@ def test_reopening_by_hand_cancels_the_follow_ups_and_closing_again_schedules_ne
     open_now = db.session.scalars(select(FollowUp).where(FollowUp.case_id == case.id,
                                                          FollowUp.cancelled_at.is_(None))).all()
     assert sorted(f.months for f in open_now) == [1, 3, 6]
+
+
+def test_a_follow_up_opened_under_another_case_does_not_exist(client, db, make_user, make_case):
+    case, _counsellor, social = _closed_case(db, make_user, make_case)
+    item = db.session.scalar(select(FollowUp).where(FollowUp.case_id == case.id, FollowUp.months == 1))
+    other = make_case(social, risk_level="low")  # a case the same worker sees
+    sign_in(client, social.username)
+    assert client.get(f"/cases/{other.id}/follow-ups/{item.id}").status_code == 404
+    assert client.get(f"/cases/{case.id}/follow-ups/not-a-uuid").status_code == 404
+    assert client.get(f"/cases/{case.id}/follow-ups/{item.id}").status_code == 200

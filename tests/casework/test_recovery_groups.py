@@ -114,3 +114,31 @@ def test_members_the_viewer_may_not_see_stay_anonymous(db, make_user, make_case,
     names = {m.client.full_name if m.client else None for m in groups.members_of(group, colleague)}
     assert names == {case.client.full_name, None}
     assert {m.client.full_name for m in groups.members_of(group, social)} == {case.client.full_name, "Outside Person"}
+
+
+def test_the_groups_list_shows_next_session_and_members_with_a_fixed_number_of_queries(client, db, make_user,
+                                                                                       make_case):
+    from tests.screening_helpers import statements_run
+    case, _counsellor, social = recovery_case(make_user, make_case)
+    group = _group(social, db)
+    groups.enrol(social, group, case)
+    soon = utcnow() + timedelta(days=3)
+    groups.add_session(social, group, day=soon.date().isoformat(), at="18:00", topic="Planning")
+    later = groups.add_session(social, group, day=(soon + timedelta(days=7)).date().isoformat(), at="18:00")
+    cancelled = groups.add_session(social, group, day=(soon - timedelta(days=1)).date().isoformat(), at="18:00")
+    groups.cancel_session(social, cancelled)
+    db.session.commit()
+    sign_in(client, social.username)
+    with statements_run(db) as one_group:
+        page = client.get("/groups")
+    assert page.status_code == 200
+    row = page.get_data(as_text=True).split(group.name, 1)[1].split("</tr>", 1)[0]
+    assert "<td>1</td>" in row  # one member
+    upcoming = groups.upcoming_sessions([group])  # the next one held: not the cancelled, not the later
+    assert upcoming[group.id].topic == "Planning" and upcoming[group.id].id != later.id
+    assert groups.member_counts([group]) == {group.id: 1}
+    for name in ("Carers' café", "Back to work club"):
+        _group(social, db, name=name)
+    with statements_run(db) as three_groups:
+        assert client.get("/groups").status_code == 200
+    assert len(three_groups) == len(one_group)

@@ -254,6 +254,7 @@ def test_outcomes_page_has_an_svg_chart_a_table_and_no_inline_style(client, db, 
     sign_in(client, counsellor.username)
     page = client.get(f"/cases/{case.id}/outcomes").get_data(as_text=True)
     assert "<svg" in page and "<polyline" in page and "<table" in page
+    assert 'class="baseline"' in page  # the first score on the case, drawn dashed
     assert "PHQ-9 reliably improved: 17 -&gt; 8" in page
     assert "style=" not in page
     summary = client.get(f"/cases/{case.id}").get_data(as_text=True)

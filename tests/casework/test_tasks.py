@@ -13,6 +13,7 @@ from carecycle.database import utcnow
 from carecycle.mode import switch_mode
 from casework.models import Case, CaseEvent, Client, Task
 from casework.service import caseload, triage
+from casework.service.tasks import today_bounds
 from tests.conftest import form_post
 
 
@@ -148,7 +149,9 @@ def test_my_day_lists_claimed_alerts_overdue_and_today_tasks_and_cases_by_risk(c
     overdue.due_at = utcnow() - timedelta(hours=5)
     tomorrow.due_at = utcnow() + timedelta(days=2)
     db.session.commit()
-    today = Task(case_id=imminent.id, kind="next_contact", due_at=utcnow() + timedelta(minutes=1),
+    now = utcnow()
+    _start, day_end = today_bounds(now)  # halfway to midnight: later today at any hour the test runs
+    today = Task(case_id=imminent.id, kind="next_contact", due_at=now + (day_end - now) / 2,
                  assigned_to_id=worker.id)
     db.session.add(today)
     colleague = make_user("counsellor", team=worker.team)

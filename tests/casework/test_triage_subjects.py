@@ -68,7 +68,7 @@ def test_an_outreach_concern_shows_the_client_and_prefills_the_case_form(client,
 
 def test_an_outreach_concern_about_an_invisible_client_shows_nothing_of_them(client, login_as, make_team, make_client,
                                                                             make_user, db):
-    worker = login_as("counsellor")
+    login_as("counsellor")
     elsewhere = make_client(make_team(), make_user("counsellor"), full_name="Hidden Person")
     alert = raise_alert("outreach_concern", "urgent", subject_type="client", subject_id=elsewhere.id)
     db.session.commit()

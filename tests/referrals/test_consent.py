@@ -125,3 +125,16 @@ def test_other_teams_supervisors_and_workers_do_not_see_the_override(app, client
     colleague = app.test_client()
     sign_in(colleague, make_user("counsellor", team=worker.team).username)
     assert colleague.get("/referrals/overrides").status_code == 403
+
+
+def test_marking_an_override_reviewed_needs_the_csrf_token(client, db, make_user, make_referral, login_as):
+    worker = make_user("counsellor")
+    referral = _draft(make_referral, worker, tier=1, risk_level="imminent")
+    from referrals.service import referrals as service
+    service.send(worker, referral, override_reason=REASON)
+    db.session.commit()
+    login_as("supervisor", team=worker.team)
+    assert client.post(f"/referrals/{referral.id}/override/review").status_code == 400
+    db.session.expire_all()
+    assert db.session.get(Referral, referral.id).override_reviewed_at is None
+    assert REASON in client.get("/referrals/overrides").get_data(as_text=True)  # still to review

@@ -156,3 +156,24 @@ def test_archiving_a_service_asks_first_and_keeps_it(client, db, login_as, make_
     db.session.expire_all()
     assert db.session.get(Service, service.id).archived_at is not None
     assert client.get(f"/directory/services/{service.id}/edit").status_code == 404
+
+
+def test_a_bad_edit_is_shown_again_with_what_was_entered_and_nothing_is_saved(client, db, login_as, make_service):
+    login_as("admin")
+    service = make_service(name="Befriending")
+    org = service.organisation
+    page = f"/directory/organisations/{org.id}/edit"
+    response = form_post(client, page, dict(ORG_FORM, name="", description="Kept description", version="1"))
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert "Enter the organisation&#39;s name." in text and "Kept description" in text
+    page = f"/directory/services/{service.id}/edit"
+    response = form_post(client, page, {"name": "Befriending visits", "capacity": "open", "status": "active",
+                                        "version": str(service.version), "phones-1-number": "call me",
+                                        "eligibility": "Kept eligibility"})
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert "Use digits, spaces, dashes" in text and "Kept eligibility" in text and "call me" in text
+    db.session.expire_all()
+    assert db.session.get(Organisation, org.id).description == "Helps people."
+    assert db.session.get(Service, service.id).name == "Befriending"

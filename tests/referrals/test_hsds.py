@@ -5,6 +5,7 @@ import json
 import uuid
 from datetime import date, datetime, timezone
 
+import pytest
 from sqlalchemy import delete, func, select
 
 from carecycle.audit import AuditEvent
@@ -209,3 +210,24 @@ def test_agreement_dates_round_trip(db):
     exported = hsds.organisation_json(org)
     values = [a.get("value") for a in exported["attributes"] if a["taxonomy_term"]["code"] == "standing_agreement"]
     assert values == ["2024-01-01/2026-12-31"]
+
+
+@pytest.mark.parametrize("where, key", [
+    ("organization", "attributes"), ("organization", "phones"), ("organization", "locations"),
+    ("organization", "services"), ("location", "addresses"), ("service", "attributes"), ("service", "phones"),
+    ("service", "schedules"), ("service", "service_areas"), ("service", "languages"),
+    ("service", "service_at_locations"),
+])
+@pytest.mark.parametrize("value", [5, {"0": {}}, "text"])
+def test_a_list_that_is_not_a_list_is_named_not_a_server_error(client, db, make_user, bearer, where, key, value):
+    payload = _valid_file()
+    org = payload["organizations"][0]
+    org["locations"] = [{"id": str(uuid.uuid4()), "name": "Office", "addresses": []}]
+    target = {"organization": org, "location": org["locations"][0], "service": org["services"][0]}[where]
+    target[key] = value
+    response = client.post("/api/v1/directory/import", json=payload, headers=bearer(make_user("admin")))
+    assert response.status_code == 422, response.get_json()
+    row = {"organization": "organizations[0]", "location": "organizations[0].locations[0]",
+           "service": "organizations[0].services[0]"}[where]
+    assert f"{row}.{key}" in response.get_json()["error"]["fields"]
+    assert db.session.scalar(select(func.count()).select_from(Organisation)) == 0

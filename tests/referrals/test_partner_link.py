@@ -9,7 +9,7 @@ from sqlalchemy import select
 from carecycle.audit import AuditEvent
 from carecycle.database import utcnow
 from referrals.models import PartnerLink, Referral, ReferralEvent
-from referrals.service import links, referrals as service
+from referrals.service import links
 
 CLIENT = {"full_name": "Wong Siu Ming", "preferred_name": "Ming", "phone": "5123 4567",
           "address": "12 Harbour View Lane, Flat 3C", "date_of_birth": "1950-04-02", "id_number": "A1234567",

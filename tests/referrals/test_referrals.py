@@ -3,7 +3,7 @@ shared, the letter, who sees what, and the API."""
 import uuid
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from carecycle.audit import AuditEvent
 from referrals.models import Referral
@@ -212,3 +212,68 @@ def test_the_care_plan_lists_the_referrals_serving_each_goal(db, make_user, make
         links = careplans.goal_links(case, [goal])
     assert [url for _label, url in links[str(goal.id)]] == [f"/referrals/{referral.id}"]
     assert referral.service.name in str(links[str(goal.id)][0][0])
+
+
+def test_the_pages_of_a_referral_do_not_exist_for_those_who_may_not_see_its_case(client, db, make_user, login_as,
+                                                                                 make_referral):
+    from referrals.service import links
+    worker = make_user("counsellor")
+    draft = make_referral(worker, "draft")
+    sent = make_referral(worker, "sent")
+    login_as("counsellor", team=worker.team)  # a teammate, not assigned to the cases
+    for path in (f"/referrals/{draft.id}", f"/referrals/{sent.id}/letter", f"/referrals/{draft.id}/edit",
+                 f"/cases/{draft.case_id}/referrals/new"):
+        assert client.get(path).status_code == 404, path
+    for path, data in ((f"/referrals/{draft.id}/send", {}),
+                       (f"/referrals/{draft.id}/edit", {"service_id": str(draft.service_id), "urgency": "routine",
+                                                        "reason": "Taken over.", "version": draft.version}),
+                       (f"/referrals/{sent.id}/status", {"status": "acknowledged"}),
+                       (f"/referrals/{sent.id}/link", {}), (f"/referrals/{sent.id}/link/revoke", {}),
+                       (f"/cases/{draft.case_id}/referrals/new", {"service_id": str(draft.service_id),
+                                                                  "urgency": "routine", "reason": "Mine now."})):
+        assert form_post(client, path, data, page="/referrals").status_code == 404, path
+    assert "Needs weekly support" not in client.get("/referrals").get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Referral, draft.id).status == "draft"
+    assert db.session.get(Referral, draft.id).reason == "Needs weekly support at home."
+    assert db.session.get(Referral, sent.id).status == "sent" and links.current_link(sent).usable
+    assert db.session.scalar(select(func.count()).select_from(Referral)) == 2
+
+
+def test_an_admin_reads_no_referral_page(client, db, make_user, login_as, make_referral):
+    referral = make_referral(make_user("counsellor"), "sent")
+    login_as("admin")
+    for path in ("/referrals", f"/referrals/{referral.id}", f"/referrals/{referral.id}/letter"):
+        assert client.get(path).status_code == 403, path
+
+
+def test_referral_actions_without_a_csrf_token_change_nothing(client, db, login_as, make_referral):
+    from referrals.service import links
+    worker = login_as("counsellor")
+    draft = make_referral(worker, "draft")
+    sent = make_referral(worker, "sent")
+    link_id = links.current_link(sent).id
+    for path, data in ((f"/referrals/{draft.id}/send", {}),
+                       (f"/referrals/{sent.id}/status", {"status": "acknowledged"}), (f"/referrals/{sent.id}/link", {}), (f"/referrals/{sent.id}/link/revoke", {}),
+                       (f"/referrals/{draft.id}/edit", {"service_id": str(draft.service_id), "urgency": "routine",
+                                                        "reason": "Forged.", "version": draft.version})):
+        assert client.post(path, data=data).status_code == 400, path
+    db.session.expire_all()
+    assert db.session.get(Referral, draft.id).status == "draft"
+    assert db.session.get(Referral, draft.id).reason == "Needs weekly support at home."
+    link = links.current_link(db.session.get(Referral, sent.id))
+    assert db.session.get(Referral, sent.id).status == "sent" and link.usable and link.id == link_id
+
+
+def test_the_list_page_reads_its_rows_in_a_fixed_number_of_queries(client, db, login_as, make_referral):
+    from tests.screening_helpers import statements_run
+    worker = login_as("counsellor")
+    make_referral(worker, "sent")
+    with statements_run(db) as one:
+        assert client.get("/referrals").status_code == 200
+    for _ in range(3):
+        make_referral(worker, "sent")
+    with statements_run(db) as four:
+        page = client.get("/referrals")
+    assert page.get_data(as_text=True).count("/referrals/") >= 4
+    assert len(four) == len(one), "one query per row"

@@ -138,3 +138,38 @@ def test_residents_see_nothing_of_volunteers(client, db, login_as, team):
     crew, _people, _trainings = team
     assert client.get("/volunteers").status_code == 403
     assert client.get(f"/volunteers/teams/{crew.id}").status_code == 403
+
+
+def test_a_stale_edit_of_a_team_or_a_volunteer_is_refused_not_saved_over(client, db, login_as, team):
+    login_as("supervisor")
+    crew, people, _trainings = team
+    member = people["missing"]
+    stale = form_post(client, f"/volunteers/members/{member.id}", {
+        "full_name": "Renamed", "phone": "5550 1004", "role": "member", "joined_on": "2025-01-01", "active": "y",
+        "version": member.version + 1})
+    assert stale.status_code == 409 and "Someone else changed this volunteer" in stale.get_data(as_text=True)
+    stale = form_post(client, f"/volunteers/teams/{crew.id}/edit", {
+        "name": "Renamed crew", "kind": "crisis_response", "team_id": "", "version": crew.version + 1})
+    assert stale.status_code == 409 and "Someone else changed this team" in stale.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Volunteer, member.id).full_name == "Maria Santos"
+    assert db.session.get(type(crew), crew.id).name == "Riverside Crisis Response"
+
+
+def test_trainings_are_added_and_edited_and_a_bad_one_is_shown_again(client, db, login_as, team):
+    from referrals.models import Training
+    login_as("supervisor")
+    _crew, _people, (pfa, _cpr) = team
+    added = form_post(client, "/volunteers/trainings", {"name": "Radio operation", "description": "",
+                                                        "validity_months": "12", "required_for": ["crisis_response"]})
+    assert added.status_code == 302
+    radio = db.session.scalar(select(Training).where(Training.name == "Radio operation"))
+    assert radio.validity_months == 12 and radio.required_kinds == ["crisis_response"]
+    bad = form_post(client, f"/volunteers/trainings/{pfa.id}", {"name": "PFA, renewed", "validity_months": "0"})
+    assert bad.status_code == 400 and "PFA, renewed" in bad.get_data(as_text=True)
+    saved = form_post(client, f"/volunteers/trainings/{pfa.id}", {"name": "PFA", "validity_months": "36",
+                                                                   "required_for": ["medical_reserve"]})
+    assert saved.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Training, pfa.id).validity_months == 36
+    assert client.get("/volunteers/trainings/not-a-training").status_code == 404

@@ -129,3 +129,18 @@ def test_supervisors_are_notified_of_what_waits(db, crew, items, make_case):
     assert (c.supervisor.id, "approval_risk", str(risk.id)) in told
     assert (c.supervisor.id, "break_glass", str(grant.id)) in told
     assert all(n.link.startswith("/") for n in db.session.scalars(select(Notification)))
+
+
+def test_a_comment_too_long_is_refused_with_a_message(db, client, crew, items):
+    c = crew()
+    closure = items.closure(c.counsellor)
+    assert sign_in(client, c.supervisor.username).status_code == 302
+    response = _decide(client, "closure", closure.id, "reject", "x" * 2001)
+    assert response.status_code == 302
+    assert "Keep the comment under 2000 characters." in client.get("/supervision/approvals").get_data(as_text=True)
+    # without the form's CSRF token nothing is decided either
+    assert client.post(f"/supervision/approvals/closure/{closure.id}",
+                       data={"decision": "approve", "comment": ""}).status_code == 400
+    db.session.expire_all()
+    assert db.session.get(ClosureRequest, closure.id).decision is None
+    assert db.session.scalar(select(Decision)) is None

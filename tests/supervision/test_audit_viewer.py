@@ -83,3 +83,9 @@ def test_a_long_chain_shows_the_last_check_and_checks_on_request(db, client, cre
 def test_workers_have_no_audit_viewer(client, login_as):
     login_as("counsellor")
     assert client.get("/supervision/audit").status_code == 403
+
+
+def test_workers_cannot_run_the_chain_check(db, client, login_as):
+    login_as("counsellor")
+    assert form_post(client, "/supervision/audit/verify", {}, page="/").status_code == 403
+    assert db.session.scalar(select(AuditVerification)) is None

@@ -123,3 +123,37 @@ def test_another_teams_drill_does_not_exist(db, client, crew, app):
     action = drill.actions[0]
     assert form_post(client, f"/supervision/drills/actions/{action.id}/done", {},
                      page="/supervision/drills/actions").status_code == 404
+
+
+def test_only_the_owner_or_the_teams_supervisor_marks_an_action_done(db, client, crew, app):
+    c = crew()
+    with app.test_request_context():
+        drill = service.record_drill(c.supervisor, {"scenario": "Shelter drill", "held_on": date.today(),
+                                                    "others": "Neighbourhood watch",
+                                                    "actions": [{"description": "Buy a second radio",
+                                                                 "owner_id": str(c.counsellor.id),
+                                                                 "due_on": date.today()}]})
+    db.session.commit()
+    action = drill.actions[0]
+    # a colleague of the same team who does not own the action: no button, and the action does not exist
+    assert sign_in(client, c.counsellor2.username).status_code == 302
+    page = client.get(f"/supervision/drills/{drill.id}").get_data(as_text=True)
+    assert "Buy a second radio" in page and f"/supervision/drills/actions/{action.id}/done" not in page
+    assert form_post(client, f"/supervision/drills/actions/{action.id}/done", {},
+                     page="/supervision/drills/actions").status_code == 404
+    db.session.expire_all()
+    assert db.session.get(DrillAction, action.id).done_at is None
+    # the team's supervisor may
+    sign_out(client)
+    assert sign_in(client, c.supervisor.username).status_code == 302
+    assert f"/supervision/drills/actions/{action.id}/done" in client.get(f"/supervision/drills/{drill.id}").get_data(
+        as_text=True)
+    assert form_post(client, f"/supervision/drills/actions/{action.id}/done", {"back": "drill"},
+                     page=f"/supervision/drills/{drill.id}").status_code == 302
+    again = form_post(client, f"/supervision/drills/actions/{action.id}/done", {},
+                      page="/supervision/drills/actions", follow_redirects=True)
+    assert "already marked done" in again.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(DrillAction, action.id).done_by_id == c.supervisor.id
+    # a form without its CSRF token is refused
+    assert client.post(f"/supervision/drills/actions/{action.id}/done", data={}).status_code == 400

@@ -2,6 +2,7 @@
 off by default, bodies hold only a link, `carecycle notify send` delivers, `notify overdue` tells once."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -157,3 +158,17 @@ def test_assignment_by_someone_else_is_notified(db, client, crew, make_case):
     told = {(n.user_id, n.kind) for n in db.session.scalars(select(Notification))}
     assert (c.social_worker.id, "case_assigned") in told
     assert not any(user == c.supervisor.id for user, _kind in told)  # never one's own action
+
+
+def test_email_settings_are_saved_and_a_refusal_keeps_the_input(db, client, login_as):
+    me = login_as("counsellor")
+    missing = form_post(client, "/notifications/settings", {"email": "", "email_enabled": "y"})
+    body = missing.get_data(as_text=True)
+    assert missing.status_code == 400 and "Enter the address to send to, or leave e-mail off." in body
+    assert re.search(r'<input[^>]*\bchecked\b[^>]*name="email_enabled"|<input[^>]*name="email_enabled"[^>]*\bchecked\b',
+                     body)  # the choice is kept
+    saved = form_post(client, "/notifications/settings", {"email": "me@example.org", "email_enabled": "y"})
+    assert saved.status_code == 302
+    pref = db.session.scalar(select(NotificationSetting).where(NotificationSetting.user_id == me.id))
+    assert pref.email == "me@example.org" and pref.email_enabled
+    assert 'value="me@example.org"' in client.get("/notifications/settings").get_data(as_text=True)

@@ -88,3 +88,19 @@ def test_only_supervisors_reassign(client, login_as, make_user, make_case, db):
     response = form_post(client, f"/supervision/caseload/workers/{worker.id}/reassign",
                          {"case_ids": [str(case.id)], "to_worker": str(worker.id), "reason": REASON}, page="/")
     assert response.status_code == 403
+
+
+def test_a_reason_too_long_is_refused_with_a_message(db, client, crew, make_case):
+    c = crew()
+    case = make_case(c.counsellor, risk_level="low")
+    assert sign_in(client, c.supervisor.username).status_code == 302
+    response = _reassign(client, c.counsellor, {"case_ids": [str(case.id)], "to_worker": str(c.counsellor2.id),
+                                                "reason": "x" * 1001})
+    assert response.status_code == 302
+    page = client.get(f"/supervision/caseload/workers/{c.counsellor.id}").get_data(as_text=True)
+    assert "Keep the reason under 1000 characters." in page
+    assert client.post(f"/supervision/caseload/workers/{c.counsellor.id}/reassign",
+                       data={"case_ids": [str(case.id)], "to_worker": str(c.counsellor2.id),
+                             "reason": REASON}).status_code == 400  # no CSRF token
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).assigned_counsellor_id == c.counsellor.id

@@ -172,3 +172,33 @@ def test_cases_closed_count(db, crew, app, make_case):
         shown = stats.present(stats.compute(stats.scope_for(c.supervisor), period_from(None, None)))
     assert shown["cases"]["closed"] == 5 and shown["cases"]["opened"] == 5
     assert db.session.scalar(select(Case.id).where(Case.phase == "closed")) is not None
+
+
+def test_workers_have_no_statistics(client, login_as):
+    login_as("counsellor")
+    for path in ("/supervision/stats", "/supervision/stats.csv", "/supervision/stats/monthly", "/supervision/reviews"):
+        assert client.get(path).status_code == 403, path
+
+
+def test_a_bad_month_keeps_what_was_typed(db, client, crew):
+    c = crew()
+    assert sign_in(client, c.supervisor.username).status_code == 302
+    response = client.get("/supervision/stats/monthly?month=2026-13")
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "Enter the month as YYYY-MM." in body and 'value="2026-13"' in body
+
+
+def test_emergency_figures_are_the_whole_services(db, crew, make_case, make_referral):
+    ours, theirs = crew("Ours"), crew("Theirs")
+    start = utcnow() - timedelta(minutes=1)
+    raise_alert("hotline", "crisis", team_id=ours.team.id)
+    raise_alert("hotline", "urgent", team_id=theirs.team.id)
+    make_case(theirs.counsellor, risk_level="low")
+    make_referral(ours.social_worker, "sent", tier=1)
+    make_referral(theirs.social_worker, "draft", tier=2)  # never sent: not counted
+    db.session.commit()
+    figures = stats.emergency_figures(start, utcnow() + timedelta(minutes=1))
+    assert figures["alerts"] == {"crisis": 1, "urgent": 1}
+    assert figures["cases_opened"] == 3
+    assert figures["referrals"] == {"1": {"sent": 1, "completed": 0}}
