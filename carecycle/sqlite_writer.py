@@ -35,11 +35,18 @@ class QueuedWriterConnection(sqlite3.Connection):
         self._lock_path = None if memory or not path else path + "-writer.lock"
         self._lock_fd: int | None = None
         self._locked = False
+        self._changes_at_begin = 0
+
+    @property
+    def wrote(self) -> bool:
+        """Has the open transaction changed any row?"""
+        return self.in_transaction and self.total_changes != self._changes_at_begin
 
     def begin_immediate(self) -> None:
         self._acquire()
         try:
             self.execute("BEGIN IMMEDIATE")
+            self._changes_at_begin = self.total_changes
         except BaseException:
             if not self.in_transaction:  # a refused nested BEGIN leaves the open transaction its lock
                 self._release()
@@ -97,3 +104,23 @@ def begin_immediate(dbapi_connection) -> None:
         dbapi_connection.begin_immediate()
     else:
         dbapi_connection.execute("BEGIN IMMEDIATE")
+
+
+def release_reads(session) -> bool:
+    """End the session's transaction early when it has only read, so that a page does not hold
+    the writers' queue while its template renders. The loaded objects are kept as they are (not
+    expired); a lazy load while rendering begins a new transaction, as it would after any commit.
+    Nothing happens when the transaction has written or has changes waiting to be flushed, or on
+    another database."""
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return False
+    driver = session.connection().connection.driver_connection
+    if not isinstance(driver, QueuedWriterConnection) or driver.wrote:
+        return False
+    keep = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()  # nothing to write: it only ends the transaction and frees the queue
+    finally:
+        session.expire_on_commit = keep
+    return True

@@ -6,25 +6,36 @@ from datetime import datetime, timezone
 from functools import lru_cache
 
 from babel import Locale, dates
-from flask import current_app, g, request
+from flask import current_app, g, has_request_context, request
+from flask.signals import before_render_template
 from flask_babel import get_locale, get_timezone
 from flask_login import current_user
 
+from carecycle import sqlite_writer
 from carecycle.accounts.models import User
 from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
 from carecycle.mode import current_mode
 from carecycle.notifications import UNREAD_CAP, unread_count
-from carecycle.permissions import Permission, can
+from carecycle.permissions import Permission, can, role_has
 from carecycle.roles import Role
 from carecycle.urls import url_maker
+
+
+def _nav_links(role: str | None) -> list:
+    """The navigation of a role (None: signed out), made once per role and process."""
+    cache = current_app.extensions.setdefault("carecycle_nav_by_role", {})
+    if role not in cache:
+        cache[role] = [(endpoint, label) for permission, endpoint, label
+                       in current_app.extensions.get("carecycle_nav_links", [])
+                       if permission is Permission.PUBLIC or (role is not None and role_has(role, permission))]
+    return cache[role]
 
 
 def register_template_helpers(app) -> None:
     @app.context_processor
     def shell_context():
-        nav = [(endpoint, label) for permission, endpoint, label
-               in current_app.extensions.get("carecycle_nav_links", []) if can(permission)]
+        nav = _nav_links(current_user.role if current_user.is_authenticated else None)
         context = {"nav_links": nav, "can": can, "Permission": Permission, "Role": Role, "confirm_form": ConfirmForm,
                    "languages": current_app.config["LANGUAGES"], "current_locale": str(get_locale())}
         if current_user.is_authenticated and current_user.is_staff:
@@ -36,6 +47,15 @@ def register_template_helpers(app) -> None:
             if page and can(Permission.NOTIFICATIONS):
                 context["notifications_nav"] = (page, unread_count(current_user))
         return context
+
+    @before_render_template.connect_via(app)
+    def _release_reads(_app, template, context, **_extra):
+        """On SQLite, a page that has only read lets other requests write while it renders."""
+        if not has_request_context():
+            return
+        if current_user.is_authenticated:
+            current_user.team  # noqa: B018 (every page's header names it: load it inside the transaction)
+        sqlite_writer.release_reads(db.session())
 
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.globals["unread_cap"] = UNREAD_CAP

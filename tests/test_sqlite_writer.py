@@ -110,3 +110,57 @@ def test_a_uri_filename_locks_next_to_the_file(tmp_path):
     connection.begin_immediate()
     connection.commit()
     assert (tmp_path / "u.db-writer.lock").exists()
+
+
+def _sqlite_only(db):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the writers' queue is SQLite's")
+
+
+def test_a_transaction_that_only_read_is_ended_before_rendering_keeping_its_objects(db, make_user):
+    from sqlalchemy import inspect, select
+
+    from carecycle.accounts.models import User
+    _sqlite_only(db)
+    user_id = make_user("counsellor").id
+    user = db.session.scalar(select(User).where(User.id == user_id))
+    driver = db.session.connection().connection.driver_connection
+    assert driver._locked
+    assert sqlite_writer.release_reads(db.session())
+    assert not driver._locked and not db.session().in_transaction()
+    assert not inspect(user).expired and user.username  # read without a new transaction
+    assert not db.session().in_transaction()
+
+
+def test_a_transaction_that_wrote_or_has_changes_waiting_keeps_its_lock(db, make_user):
+    from sqlalchemy import func, select
+
+    from carecycle.accounts.models import User
+    _sqlite_only(db)
+    user = make_user("counsellor")
+    user.display_name = "Changed, not flushed"
+    assert not sqlite_writer.release_reads(db.session())  # dirty: would write
+    db.session.flush()
+    driver = db.session.connection().connection.driver_connection
+    assert driver.wrote and not sqlite_writer.release_reads(db.session())
+    assert driver._locked and db.session().in_transaction()
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(User).where(
+        User.display_name == "Changed, not flushed")) == 0  # nothing was committed on the way
+
+
+def test_a_page_renders_without_holding_the_queue(app, client, login_as, db):
+    from flask import template_rendered
+    _sqlite_only(db)
+    login_as("counsellor")
+    held = []
+
+    def record(sender, template, context, **extra):
+        from carecycle.extensions import db as app_db
+        held.append(app_db.session().in_transaction())
+    template_rendered.connect(record, app)
+    try:
+        assert client.get("/cases").status_code == 200
+    finally:
+        template_rendered.disconnect(record, app)
+    assert held and held[-1] is False
