@@ -7,11 +7,10 @@ from datetime import timedelta
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
+from flask_login import current_user
 
 from carecycle import ratelimit
 from carecycle.accounts import service as accounts
-from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.forms import ConfirmForm, place_errors
 from carecycle.permissions import PUBLIC, Permission, requires
@@ -265,13 +264,7 @@ def register():
                 place_errors(form, error)
             else:
                 claimed = results.claim(pending, user) if form.keep_results.data else 0
-                language = session.get("locale")
-                session.clear()
-                session["sid"] = accounts.start_session(user)
-                if language:
-                    user.locale = language
-                login_user(user)
-                record_event("login", "user", user.id, actor=user)
+                accounts.sign_in(user)  # keeps the language chosen before signing up
                 db.session.commit()
                 flash(_("Your account is ready. Your screenings are private to you.") + (
                     " " + _("%(n)d screening(s) from this visit were added to your history.", n=claimed)

@@ -238,6 +238,12 @@ def test_resident_registers_is_signed_in_and_keeps_this_visits_results(client, d
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "login")).actor_id == user.id
 
 
+def test_registering_keeps_the_language_chosen_before(client, db):
+    form_post(client, "/language", {"language": "zh_Hant", "next": "/register"}, page="/")
+    assert register(client).status_code == 302
+    assert db.session.scalar(select(User.locale).where(User.username == "river.walker")) == "zh_Hant"
+
+
 def test_registering_without_keeping_leaves_results_anonymous(client, db):
     take_phq9(client, [1] * 9)
     register(client)
