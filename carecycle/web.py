@@ -47,6 +47,13 @@ def healthz():
     return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
 
+@bp.route("/favicon.ico")
+@requires(PUBLIC)
+def favicon():
+    """Browsers ask for /favicon.ico before they read the page's icon link: answer it, not 404."""
+    return current_app.send_static_file("img/favicon.svg")
+
+
 @bp.route("/language", methods=["POST"])
 @requires(PUBLIC)
 def set_language():

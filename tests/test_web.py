@@ -152,3 +152,13 @@ def test_service_refusals_go_under_their_fields_and_the_rest_is_flashed(app):
     with app.test_request_context("/", method="POST"):
         place_errors(BreakGlassForm(meta={"csrf": False}), Invalid({}, "Nothing names a field."))
         assert get_flashed_messages() == ["Nothing names a field."]
+
+
+def test_favicon_is_served_so_no_page_logs_a_404(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    assert response.get_data().startswith(b"<svg")
+    response.close()
+    page = client.get("/").get_data(as_text=True)
+    assert 'rel="icon"' in page and "/static/img/favicon.svg" in page

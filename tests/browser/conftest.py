@@ -1,0 +1,139 @@
+"""Browser fixtures: the test app served on a loopback port from a thread, Debian's Chromium
+driven by Playwright (never `playwright install`), and a page that records console errors and
+Content-Security-Policy violations so a test can assert there were none.
+
+Skipped with a reason when Chromium or Playwright is missing on a developer machine; in CI
+(`CI` set) a missing browser fails instead."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--no-first-run"]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+def _browser_problem() -> str | None:
+    if not CHROMIUM.exists():
+        return f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install -e '.[test]')"
+    return None
+
+
+def need_browser() -> None:
+    problem = _browser_problem()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser test cannot run in CI: {problem}")
+        pytest.skip(problem)
+
+
+@pytest.fixture
+def live_server(app, db):
+    """The test app served on a loopback port from a thread, on the test database. The test's
+    own session holds no transaction while the server runs (the server thread writes)."""
+    from werkzeug.serving import make_server
+
+    need_browser()
+    db.session.commit()
+    db.session.remove()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def _playwright():
+    need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(_playwright):
+    browser = _playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+    yield browser
+    browser.close()
+
+
+class PageProblems:
+    """Console errors and CSP violations seen by the pages of one browser context."""
+
+    def __init__(self):
+        self.console_errors: list[str] = []
+        self.csp_violations: list[str] = []
+
+    def watch(self, page) -> None:
+        def on_console(message):
+            if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+                self.csp_violations.append(message.text)
+            elif message.type == "error":
+                self.console_errors.append(f"{page.url}: {message.text}")
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: self.console_errors.append(f"{page.url}: {error}"))
+
+    def assert_none(self) -> None:
+        assert self.csp_violations == [], self.csp_violations
+        assert self.console_errors == [], self.console_errors
+
+
+@pytest.fixture
+def open_page(browser, live_server):
+    """open_page(locale="en-GB", viewport=DESKTOP) -> (page, problems): a fresh browser context
+    (its own cookies) with one page, watched for console errors and CSP violations."""
+    contexts = []
+
+    def make(locale: str = "en-GB", viewport: dict | None = None):
+        context = browser.new_context(locale=locale, viewport=viewport or DESKTOP)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        problems = PageProblems()
+        page = context.new_page()
+        problems.watch(page)
+        return page, problems
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def sign_in_page(page, base_url: str, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the login form, as a person does."""
+    page.goto(base_url + "/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    assert "/login" not in page.url, f"sign-in as {username} failed: {page.url}"
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def horizontal_overflow(page) -> int:
+    """How many CSS pixels the page is wider than its viewport (0 when nothing scrolls sideways)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")

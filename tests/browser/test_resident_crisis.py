@@ -1,0 +1,53 @@
+"""End to end in a real browser (Debian's Chromium through Playwright): a resident takes the PHQ-9
+from the home page with item 9 positive and a low total, sees the crisis resources before the
+score, asks to be contacted; a counsellor then signs in and sees the alert."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from carecycle.alerts import Alert
+from tests.browser.conftest import screenshot, sign_in_page
+from tests.screening_helpers import make_crisis_resource  # noqa: F401 (fixture)
+
+
+def test_resident_in_crisis_is_shown_help_first_and_a_counsellor_sees_the_alert(live_server, open_page, db,
+                                                                                 make_user, make_crisis_resource):
+    make_crisis_resource(name="Night Line", phone="555-0199", hours="24 hours, every day")
+    counsellor_name = make_user("counsellor").username
+    db.session.remove()  # the server thread writes; hold no transaction here
+
+    page, problems = open_page()
+    page.goto(live_server + "/")
+    page.get_by_role("link", name="Check how you are doing").first.click()
+    page.get_by_role("link", name="Depression check (PHQ-9)").click()
+    assert page.url.endswith("/screening/phq9")
+    for number in range(1, 9):
+        page.get_by_role("group", name=f"{number}.", exact=False).get_by_label("Not at all").check()
+    page.locator("#item-9").get_by_label("Several days").check()
+    page.get_by_role("button", name="See my result").click()
+
+    crisis = page.locator("section.crisis")
+    score = page.get_by_text("Score: 1 out of 27")
+    assert crisis.is_visible() and score.is_visible()
+    assert crisis.get_by_text("Night Line").is_visible()
+    assert crisis.bounding_box()["y"] + crisis.bounding_box()["height"] <= score.bounding_box()["y"]
+    screenshot(page, "phq9-crisis-result")
+
+    crisis.get_by_label("Your name", exact=True).fill("Ann")
+    crisis.get_by_label("Phone number", exact=True).fill("555 0123 456")
+    crisis.get_by_label("Evening (17:00–20:00)").check()
+    crisis.get_by_label("I agree that the service stores my name").check()
+    crisis.get_by_role("button", name="Please call me").click()
+    assert page.get_by_text("We have your request").is_visible()
+
+    staff, staff_problems = open_page()
+    sign_in_page(staff, live_server, counsellor_name)
+    staff.goto(live_server + "/alerts")
+    row = staff.locator("table tbody tr").first
+    assert row.get_by_text("Crisis").is_visible() and row.get_by_text("screening").is_visible()
+    screenshot(staff, "counsellor-alerts")
+
+    problems.assert_none()
+    staff_problems.assert_none()
+    alert = db.session.scalar(select(Alert))
+    assert (alert.kind, alert.urgency, alert.subject_type) == ("screening", "crisis", "contact_request")
