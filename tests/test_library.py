@@ -292,7 +292,8 @@ def test_topic_filter_search_and_pagination(client, db):
     assert "Grief after loss" in found and "Stress note" not in found
     none = client.get("/library/?q=%25").get_data(as_text=True)  # LIKE wildcards are literal
     assert "No articles match" in none
-    assert client.get("/library/?topic=bogus&page=x").status_code == 200
+    assert client.get("/library/?topic=bogus").status_code == 200
+    assert client.get("/library/?page=x").status_code == 400  # a page number that is not one is refused
 
 
 def test_language_preference_of_the_list(client, db):

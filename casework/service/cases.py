@@ -14,7 +14,7 @@ from carecycle.extensions import db
 from carecycle.mode import scaled
 from carecycle.pagination import CappedPage
 from carecycle.roles import Role
-from carecycle.validation import Conflict, Invalid
+from carecycle.validation import Conflict, Invalid, whole_number
 from casework.enums import Phase, Priority, RiskLevel, Source
 from casework.models import Case, CaseEvent, Client, Task
 from casework.service.access import visible_cases
@@ -38,10 +38,10 @@ def add_event(case: Case, kind: str, actor=None, detail: str | None = None) -> C
 
 def parse_version(value) -> int:
     """The record version a form or API body sent back; anything but a whole number is invalid."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+    version = whole_number(value)
+    if version is None:
         raise Invalid({"version": _("Send the version you edited.")})
+    return version
 
 
 def _enum(enum, value, field: str):

@@ -14,7 +14,7 @@ from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.roles import Role
-from carecycle.validation import Conflict, Invalid
+from carecycle.validation import Conflict, Invalid, iso_date
 from casework.enums import SEX_LABELS, ConsentScope
 from casework.models import Client, Consent
 from casework.service.access import visible_clients
@@ -51,7 +51,7 @@ def clean_client_fields(data: dict, *, partial: bool = False) -> dict:
     dob = clean.get("date_of_birth")
     if dob:
         try:
-            born = date.fromisoformat(dob)
+            born = iso_date(dob)
         except ValueError:
             errors["date_of_birth"] = _("Enter the date as YYYY-MM-DD.")
         else:

@@ -16,7 +16,7 @@ from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.permissions import Permission, role_has
 from carecycle.urls import as_uuid
-from carecycle.validation import Conflict, Invalid
+from carecycle.validation import Conflict, Invalid, iso_datetime
 from casework.models import Case, ContactNote
 from casework.models.notes import ContactMode, NoteKind
 from casework.service.careplans import require_open
@@ -94,7 +94,7 @@ def parse_time(value) -> datetime:
         parsed = value
     elif isinstance(value, str) and value.strip():
         try:
-            parsed = datetime.fromisoformat(value.strip())
+            parsed = iso_datetime(value.strip())
         except ValueError:
             raise Invalid({"at": _("Give the time as ISO 8601, e.g. 2026-03-01T14:30:00+08:00.")})
     else:

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.validation import Invalid
+from carecycle.validation import Invalid, iso_datetime
 from referrals.enums import Capacity, ServiceType
 from referrals.models import Location, Organisation, Service, ServiceAtLocation
 from referrals.service import directory
@@ -367,7 +367,7 @@ def _read_service(raw, row: str, org_id, location_ids: set, out: _Collector) -> 
     updated = None
     if capacity and capacity[0][1]:
         try:
-            updated = datetime.fromisoformat(str(capacity[0][1]).replace("Z", "+00:00"))
+            updated = iso_datetime(str(capacity[0][1]).replace("Z", "+00:00"))
             if updated.tzinfo is None:
                 updated = updated.replace(tzinfo=timezone.utc)
         except ValueError:

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import insert, inspect as sa_inspect, select, update
 
-from carecycle import ratelimit
 from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.roles import Role
@@ -54,10 +51,6 @@ def new_result(instrument: Instrument, outcome: Outcome, *, language: str, user_
     return result
 
 
-class RateLimited(Exception):
-    """Too many screenings from one client address within the window."""
-
-
 def catalogue(all_instruments: dict[str, Instrument]) -> list[Instrument]:
     """The instruments in the order the list page shows them (added files come last, by id)."""
     rank = {ident: index for index, ident in enumerate(CATALOGUE_ORDER)}
@@ -69,10 +62,10 @@ def links_to_account(user) -> bool:
     return bool(user is not None and getattr(user, "is_authenticated", False) and Role(user.role) is Role.RESIDENT)
 
 
-def submit(instrument: Instrument, answers, *, sex: str | None = None, language: str = "en", user=None,
-           address: str | None = None) -> tuple[ScreeningResult, Outcome]:
-    """Score and store one screening (the caller commits). Raises InvalidAnswers (nothing stored)
-    or RateLimited.
+def submit(instrument: Instrument, answers, *, sex: str | None = None, language: str = "en",
+           user=None) -> tuple[ScreeningResult, Outcome]:
+    """Score and store one screening (the caller commits). Raises InvalidAnswers (nothing stored).
+    The per-address limit is counted by the routes (`ratelimit.counted`), before the body is read.
 
     The row is written with one Core insert of the built object's column values, outside the
     session's unit of work (this is the public hot path): the returned object is for reading its
@@ -81,10 +74,6 @@ def submit(instrument: Instrument, answers, *, sex: str | None = None, language:
     owner = user if links_to_account(user) else None
     # Built (and encrypted) before the first statement, so the write transaction stays short.
     result = new_result(instrument, outcome, language=language, user_id=owner.id if owner else None)
-    cfg = current_app.config
-    if not ratelimit.allow("screening", address or "-", cfg["SCREENING_RATE_LIMIT"],
-                           timedelta(seconds=cfg["SCREENING_RATE_WINDOW"])):
-        raise RateLimited()
     db.session.connection().execute(_INSERT, _row(result))
     if owner is not None:
         record_event("create", "screening_result", result.id, actor=owner)

@@ -14,7 +14,7 @@ from carecycle.accounts.models import User
 from carecycle.extensions import db
 from carecycle.roles import Role
 from carecycle.urls import as_uuid  # noqa: F401 (supervision's services take it from here)
-from carecycle.validation import Invalid
+from carecycle.validation import Invalid, iso_date
 
 # ------------------------------------------------------------------ the small-count rule
 SMALL = 5
@@ -121,7 +121,7 @@ def parse_day(value, field: str) -> date | None:
     if value in (None, ""):
         return None
     try:
-        return date.fromisoformat(str(value).strip())
+        return iso_date(str(value).strip())
     except ValueError:
         raise Invalid({field: _("Enter the date as YYYY-MM-DD.")})
 
@@ -157,7 +157,7 @@ def month_period(value: str | None, today: date | None = None) -> Period:
     if value:
         try:
             year, month = (int(part) for part in str(value).split("-", 1))
-            first = date(year, month, 1)
+            first = iso_date(f"{year:04d}-{month:02d}-01")
         except ValueError:
             raise Invalid({"month": _("Enter the month as YYYY-MM.")})
     else:
