@@ -50,14 +50,32 @@ _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typograp
 ALLOWED_TAGS = {"p", "h2", "h3", "h4", "ul", "ol", "li", "strong", "em", "a", "blockquote", "code", "pre", "hr",
                 "br", "table", "thead", "tbody", "tr", "th", "td"}
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
-URL_SCHEMES = {"http", "https", "mailto", "tel"}
+URL_SCHEMES = {"http", "https"}
+
+
+def _safe_link(tag: str, attribute: str, value: str) -> str | None:
+    """Links to `http:`/`https:` addresses and to paths of this site only: a protocol-relative
+    `//host/...` (or `/\\host`, which browsers read the same way) would leave the site unnoticed."""
+    if tag != "a" or attribute != "href":
+        return value
+    link = re.sub(r"[\t\n\r]", "", value).strip()  # browsers drop these inside a URL: "/\n/host" is "//host"
+    lowered = link.lower()
+    if lowered.startswith(("https://", "http://")) and len(link) > len("https://"):
+        return link
+    if link.startswith("/") and not link.startswith(("//", "/\\")):
+        return link
+    if link.startswith("#"):
+        return link
+    return None
 
 
 def render_markdown(source: str) -> Markup:
-    """Markdown to HTML that is safe to show: no raw HTML, scripts, event handlers, styles or javascript: links."""
+    """Markdown to HTML that is safe to show: no raw HTML, scripts, event handlers, styles, and links
+    only to http(s) addresses and this site's own paths."""
     html = _markdown.render(source or "")
     return Markup(nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
-                            link_rel="noopener noreferrer nofollow", strip_comments=True))
+                            attribute_filter=_safe_link, link_rel="noopener noreferrer nofollow",
+                            strip_comments=True))
 
 
 # ------------------------------------------------------------------ validation

@@ -54,9 +54,10 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def neutralise(value) -> str:
     """One CSV cell that a spreadsheet shows as text: a value starting with =, +, -, @, a tab or a
-    carriage return gets a leading apostrophe (OWASP's advice for CSV injection)."""
+    carriage return, also after leading spaces or other whitespace (spreadsheets skip them), gets a
+    leading apostrophe (OWASP's advice for CSV injection)."""
     text = "" if value is None else str(value)
-    if text.startswith(FORMULA_STARTS):
+    if text.startswith(FORMULA_STARTS) or text.lstrip(" \t\r\n\u00a0\u3000").startswith(FORMULA_STARTS):
         return "'" + text
     return text
 

@@ -28,6 +28,13 @@ def test_formula_cells_are_neutralised_in_csv():
     assert neutralise("-") == "'-" and neutralise("1-2") == "1-2"
 
 
+@pytest.mark.parametrize("cell", [" =1+1", "  +1", " -1", "\u00a0@SUM(1)", "\u3000=HYPERLINK(\"x\")", "\n=1"])
+def test_formulas_after_leading_whitespace_are_neutralised(cell):
+    """A spreadsheet skips leading spaces and still reads a formula: the cell must start with ' too."""
+    assert neutralise(cell) == "'" + cell
+    assert neutralise(" plain") == " plain"
+
+
 def test_capped_counts_add_up_and_say_at_least():
     assert str(Count(3) + Count(200, True)) == "203+"
     assert Count(0).as_json() == {"count": 0, "at_least": False}
