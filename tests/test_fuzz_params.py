@@ -130,7 +130,9 @@ def world(app):
         _db.session.commit()
         patch.setitem(app.config, "WTF_CSRF_ENABLED", False)  # forms
         patch.setitem(app.config, "WTF_CSRF_METHODS", [])  # the shell's csrf.protect()
-        patch.setitem(app.config, "LOGIN_ADDRESS_LIMIT", 10_000)
+        for limit in ("LOGIN_ADDRESS_LIMIT", "SCREENING_RATE_LIMIT", "SCREENING_CONTACT_RATE_LIMIT",
+                      "SCREENING_REGISTER_RATE_LIMIT", "REFERRALS_INBOUND_RATE_LIMIT"):
+            patch.setitem(app.config, limit, 10**6)  # the limits have their own tests
         patch.setattr(app, "request_class", RecordingRequest)
         clients = {}
         for role in ROLES:
