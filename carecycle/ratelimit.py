@@ -115,3 +115,9 @@ def count_request() -> None:
 def within_limit() -> bool:
     """False when this request was over its route's limit (see `counted`)."""
     return g.get("rate_limit_allowed", True)
+
+
+def recent(bucket: str, key: str, window: timedelta) -> int:
+    """How many attempts of `key` were counted within `window` (without counting one more)."""
+    return db.session.scalar(select(func.count()).select_from(_hits).where(
+        _hits.c.bucket == bucket, _hits.c.key == _key(key), _hits.c.at >= utcnow() - window)) or 0

@@ -17,6 +17,10 @@ def init_app(app) -> None:
     from casework.views import bp
 
     app.register_blueprint(bp)
+    # A phone or ID number that matches a client tells the user the person is on record (and which team
+    # holds them): each match is audited, and a user may meet at most this many per window.
+    app.config.setdefault("CLIENT_MATCH_LIMIT", 20)
+    app.config.setdefault("CLIENT_MATCH_WINDOW", 3600)  # seconds
     demo.register(app)
     register_target(app, "case", case_team_of, page=("casework.case_detail", "case_id"))
     set_alert_page(app, Permission.TRIAGE_WORK, "casework.triage_detail")

@@ -34,6 +34,12 @@ def api_client_create():
             client = service.register_client(current_user, body, confirm_duplicate=body.get("confirm_duplicate") is True)
         except service.DuplicateFound as found:
             db.session.rollback()
+            service.note_duplicate_matches(current_user, found)
+            db.session.commit()  # the audit of the match stays, whatever is answered
+            if found.refused:
+                raise ApiError(429, "You have met many records already on file in a short time: checks by phone "
+                                    "or ID number are paused for you for up to an hour. Ask your supervisor.",
+                               code="match_limit")
             teams = "; ".join(f"{team} (supervisor: {', '.join(names) or 'none'})" for team, names in found.elsewhere)
             fields = {"phone_or_id_number": "A client with this phone or ID number is already on record."}
             if found.visible:
