@@ -3,7 +3,8 @@
 A case's plan is a series of versions. The one unsigned version (the draft) is edited in place;
 a counsellor signs it, which freezes it; the next change starts a new version. The counsellor
 can share the current signed version with the client's resident account, which the client
-links once with a one-time code (random, shown once, stored as a keyed hash, valid 7 days).
+links once with a one-time code (random, shown once, stored as a keyed hash, valid 7 days) that the
+case's counsellor or social worker, or the team's supervisor, gives them.
 The resident then reads only that shared version at /my/safety-plan. Every share, every link
 and every resident view is audited."""
 from __future__ import annotations
@@ -239,10 +240,22 @@ def format_code(code: str) -> str:
     return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
 
 
+def may_give_link_code(user, case: Case) -> bool:
+    """The case's assigned counsellor or social worker, or a supervisor of the case's team, gives the
+    client a link code (from the safety-plan or the care-plan page); a break-glass reader does not."""
+    if Role(user.role) is Role.SUPERVISOR:
+        return user.team_id is not None and case.team_id == user.team_id
+    return case.assigned_to(user)
+
+
 def issue_link_code(user, case: Case) -> tuple[ResidentLinkCode, str]:
     """A new one-time code for the case's client; earlier unused codes stop working. The plain code
-    is returned once, for the counsellor to give to the client; only its keyed hash is stored."""
-    _may_write(user, case, "resident link code")
+    is returned once, for the worker to give to the client; only its keyed hash is stored."""
+    if not may_give_link_code(user, case):
+        raise Forbidden(_("Only the case's counsellor or social worker, or their supervisor, gives the client a "
+                          "link code."), "case", case.id, reason="resident link code")
+    if case.phase == Phase.CLOSED.value:
+        raise Conflict(_("This case is closed; reopen it first."), current_version=case.version)
     now = utcnow()
     db.session.execute(update(ResidentLinkCode).where(
         ResidentLinkCode.client_id == case.client_id, ResidentLinkCode.used_at.is_(None),
@@ -284,7 +297,7 @@ def redeem_link_code(resident, code: str, address: str | None) -> Client:
         record_event("link_resident", "resident_link_code", row.id if row else None, outcome="denied",
                      reason="code not valid")
         raise Invalid({"code": _("This code is not valid. It may be mistyped, expired or already used. "
-                                 "Ask your counsellor for a new one.")})
+                                 "Ask your worker for a new one.")})
     client = db.session.get(Client, row.client_id)
     client.resident_user_id = resident.id
     db.session.flush()

@@ -148,21 +148,27 @@ def safety_plan_unshare(case_id):
     return redirect(_back(case))
 
 
-@bp.route("/cases/<case_id>/resident-link", methods=["POST"])
-@requires(Permission.RISK_ASSESS)
-def resident_link_code(case_id):
-    """A new one-time code, shown once on this page (never stored in plain text, never flashed)."""
-    case = access.load_case(case_id, current_user, audit=False)
+def link_code_page(case, back: str, from_page: str):
+    """Make a new one-time code and show it once (never stored in plain text, never flashed); the
+    safety-plan and the care-plan pages both give codes through here. `from_page`: "safety" or "care"."""
     if not ConfirmForm().validate_on_submit():
-        return redirect(_back(case))
+        return redirect(back)
     try:
         with forbidden_as_403():
             row, code = service.issue_link_code(current_user, case)
     except Conflict as error:
         db.session.rollback()
-        return conflict_page(error, _back(case))
+        return conflict_page(error, back)
     db.session.commit()
-    return render_template("casework/safety/link_code.html", case=case, code=code, expires_at=row.expires_at)
+    return render_template("casework/safety/link_code.html", case=case, code=code, expires_at=row.expires_at,
+                           back=back, from_page=from_page)
+
+
+@bp.route("/cases/<case_id>/resident-link", methods=["POST"])
+@requires(Permission.RISK_ASSESS)
+def resident_link_code(case_id):
+    case = access.load_case(case_id, current_user, audit=False)
+    return link_code_page(case, _back(case), "safety")
 
 
 @bp.route("/cases/<case_id>/resident-unlink", methods=["POST"])
@@ -196,7 +202,8 @@ def my_link():
             status = 400
         else:
             db.session.commit()
-            flash(_("Your account is linked. When your counsellor shares your safety plan, you will find it here."),
+            flash(_("Your account is linked. When your worker shares your plans with you, you will find them under "
+                    "\"My safety plan\" and \"My plan\"."),
                   "success")
             return redirect(url_for("casework.my_safety_plan"))
     elif form.errors:
