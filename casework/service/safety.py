@@ -12,16 +12,18 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from flask import abort
+from flask import abort, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from carecycle import ratelimit
+from carecycle.accounts.models import User
 from carecycle.audit import record_event
 from carecycle.crypto import blind_index
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.notifications import notify
 from carecycle.permissions import Permission, role_has
 from carecycle.roles import Role
 from carecycle.validation import Conflict, Invalid
@@ -273,7 +275,8 @@ def issue_link_code(user, case: Case) -> tuple[ResidentLinkCode, str]:
 def redeem_link_code(resident, code: str, address: str | None) -> Client:
     """Link the signed-in resident's account to the client the code was made for.
 
-    A wrong, expired, revoked or used code gets the same answer. Attempts are counted per account
+    A wrong, expired, revoked or used code gets the same answer. An account already linked to
+    another client is refused (one account, one client) and the code is revoked. Attempts are counted per account
     and per address (RateLimited); the caller commits in every case, so the count and the audit
     of a refused attempt are kept."""
     limit, window = CODE_ATTEMPTS_PER_ACCOUNT
@@ -289,6 +292,11 @@ def redeem_link_code(resident, code: str, address: str | None) -> Client:
     now = utcnow()
     claimed = 0
     if row is not None and row.usable:
+        # the account's row is locked, so two codes entered at once by one account are taken in turn
+        db.session.execute(select(User.id).where(User.id == resident.id).with_for_update())
+        linked = linked_client_id(resident)
+        if linked is not None and linked != row.client_id:
+            _refuse_for_another_client(resident, row, now)
         # only one redemption of a code can win, even at the same moment
         claimed = db.session.execute(update(ResidentLinkCode).where(
             ResidentLinkCode.id == row.id, ResidentLinkCode.used_at.is_(None), ResidentLinkCode.revoked_at.is_(None),
@@ -305,6 +313,31 @@ def redeem_link_code(resident, code: str, address: str | None) -> Client:
         add_event(case, "resident_linked", resident)
     record_event("link_resident", "client", client.id)
     return client
+
+
+def _refuse_for_another_client(resident, row: ResidentLinkCode, now) -> None:
+    """A resident account links to one client only: a code made for another client is refused and
+    revoked (it was seen by an account that is not that client's), the worker who gave it is told,
+    the client's open cases say so on their timeline, and both sides are audited. Raises Invalid."""
+    revoked = db.session.execute(update(ResidentLinkCode).where(
+        ResidentLinkCode.id == row.id, ResidentLinkCode.used_at.is_(None),
+        ResidentLinkCode.revoked_at.is_(None)).values(revoked_at=now)).rowcount
+    record_event("link_resident", "resident_link_code", row.id, outcome="denied",
+                 reason="account already linked to another client")
+    if revoked == 1:
+        open_cases = list(db.session.scalars(select(Case).where(
+            Case.client_id == row.client_id, Case.phase != Phase.CLOSED.value).order_by(Case.opened_at.desc())))
+        for case in open_cases:
+            add_event(case, "resident_code_refused", resident)
+        link = (url_for("casework.case_detail", case_id=open_cases[0].id) if open_cases
+                else url_for("casework.client_detail", client_id=row.client_id))
+        notify(row.created_by_id, "link_code_refused", link, object_type="resident_link_code", object_id=row.id)
+        record_event("refuse", "resident_link_code", row.id, reason="entered in an account linked to another "
+                     "client; code revoked, worker told")
+    raise Invalid({"code": _("This account is already linked to another person's record, and an account can be "
+                             "linked to one person only. The code was not used and no longer works; the worker "
+                             "who gave it has been told. If the code is for someone else, they need their own "
+                             "account and a new code from their worker.")})
 
 
 def unlink_resident(user, case: Case) -> None:
@@ -326,8 +359,13 @@ def unlink_resident(user, case: Case) -> None:
 
 
 # ------------------------------------------------------------------ the resident's view
+def linked_client_id(resident):
+    """The id of the one client this resident account is linked to, or None."""
+    return db.session.scalar(select(Client.id).where(Client.resident_user_id == resident.id).limit(1))
+
+
 def resident_linked(resident) -> bool:
-    return db.session.scalar(select(Client.id).where(Client.resident_user_id == resident.id).limit(1)) is not None
+    return linked_client_id(resident) is not None
 
 
 def shared_plan_for(resident) -> SafetyPlanVersion | None:

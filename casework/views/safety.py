@@ -10,6 +10,7 @@ from flask_login import current_user
 from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
+from carecycle.notifications import KIND_LABELS
 from carecycle.permissions import Permission, can, requires
 from carecycle.validation import Conflict, Invalid
 from casework.forms import LinkCodeForm, SafetyPlanForm
@@ -24,7 +25,11 @@ EVENT_LABELS.update({
     "safety_plan_unshared": _l("Safety plan no longer shared"),
     "resident_code_issued": _l("Link code given for the client's own account"),
     "resident_linked": _l("Client linked their own account"), "resident_unlinked": _l("Client's own account unlinked"),
+    "resident_code_refused": _l("Link code refused: it was entered in an account already linked to another "
+                                "person. The code no longer works; give the client a new one."),
 })
+KIND_LABELS.update({"link_code_refused": _l("A link code you gave was refused: the account it was entered in is "
+                                            "linked to another person")})
 
 
 def safety_section(case):

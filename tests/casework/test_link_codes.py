@@ -7,14 +7,16 @@ from sqlalchemy import func, select
 
 from carecycle import breakglass
 from carecycle.audit import AuditEvent
+from carecycle.notifications import Notification
 from casework.models import CaseEvent, Client, ResidentLinkCode
-from casework.service import careplans
+from casework.service import careplans, safety
 from tests.casework.recovery_helpers import GOAL, recovery_case
 from tests.conftest import csrf_from, sign_in
 from tests.htmlform import forms_of, submit
 
 CODE_RE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\b")
 MAKE_CODE = "Make a link code for the client"
+NOTIFICATIONS = "/notifications"
 
 
 def social_worker_led_case(make_user, make_case, db):
@@ -104,3 +106,71 @@ def test_an_unrelated_worker_cannot_give_a_link_code(app, db, make_user, make_ca
     assert codes(db) == 0
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "permission_denied",
                                                       AuditEvent.reason == "resident link code"))
+
+
+# ------------------------------------------------------------------ one account, one client
+SAFETY = {"warning_signs": "Not sleeping, the first person plan", "professionals": "Counsellor Lee 2345 6789"}
+
+
+def linked_resident_with_shared_plans(app, db, make_user, make_case):
+    """Client A (in recovery) linked to a resident account, with A's safety plan and care plan shared."""
+    case, counsellor, social = recovery_case(make_user, make_case)
+    safety.sign(counsellor, case, safety.save_draft(counsellor, case, SAFETY))
+    careplans.save_plan(social, case, 0, {"goals": [dict(GOAL)], "client_note": "Well done"})
+    _row, code = safety.issue_link_code(social, case)
+    db.session.commit()
+    resident = make_user("resident")
+    own = signed_in(app, resident)
+    assert submit(own, "/my/link", "Link my account", {"code": code}).status_code == 302
+    safety.share_current(counsellor, case)
+    careplans.share(social, case)
+    db.session.commit()
+    return case, social, resident, own
+
+
+def test_a_code_for_another_client_is_refused_and_the_worker_is_told(app, db, make_user, make_case, make_client):
+    first, _social, resident, own = linked_resident_with_shared_plans(app, db, make_user, make_case)
+    other_counsellor = make_user("counsellor")
+    second = make_case(other_counsellor, make_client(other_counsellor.team, other_counsellor, full_name="Bo Other"))
+    other_row, other_code = safety.issue_link_code(other_counsellor, second)
+    db.session.commit()
+
+    refused = submit(own, "/my/link", "Link my account", {"code": other_code})
+    assert refused.status_code == 400
+    assert "already linked to another person" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Client, first.client_id).resident_user_id == resident.id
+    assert db.session.get(Client, second.client_id).resident_user_id is None
+    assert SAFETY["warning_signs"] in own.get("/my/safety-plan").get_data(as_text=True)
+    assert GOAL["title"] in own.get("/my/plan").get_data(as_text=True)
+    # the code is spent: nobody can use it now
+    row = db.session.get(ResidentLinkCode, other_row.id)
+    assert row.used_at is None and row.revoked_at is not None
+    stranger = signed_in(app, make_user("resident"))
+    assert submit(stranger, "/my/link", "Link my account", {"code": other_code}).status_code == 400
+    db.session.expire_all()
+    assert db.session.get(Client, second.client_id).resident_user_id is None
+
+    # the worker who gave the code is told, and the case page says so
+    note = db.session.scalar(select(Notification).where(Notification.user_id == other_counsellor.id,
+                                                        Notification.kind == "link_code_refused"))
+    assert note is not None and note.link == f"/cases/{second.id}"
+    worker = signed_in(app, other_counsellor)
+    assert "Link code refused" in worker.get(f"/cases/{second.id}").get_data(as_text=True)
+    assert "A link code you gave was refused" in worker.get(NOTIFICATIONS).get_data(as_text=True)
+    events = {(e.action, e.outcome, e.reason) for e in db.session.scalars(
+        select(AuditEvent).where(AuditEvent.object_id == str(other_row.id)))}
+    assert ("link_resident", "denied", "account already linked to another client") in events
+    assert any(action == "refuse" for action, _outcome, _reason in events)
+
+
+def test_a_new_code_for_the_same_client_is_accepted(app, db, make_user, make_case):
+    first, social, resident, own = linked_resident_with_shared_plans(app, db, make_user, make_case)
+    _row, again = safety.issue_link_code(social, first)
+    db.session.commit()
+    assert submit(own, "/my/link", "Link my account", {"code": again}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Client, first.client_id).resident_user_id == resident.id
+    assert GOAL["title"] in own.get("/my/plan").get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Notification)
+                             .where(Notification.kind == "link_code_refused")) == 0
