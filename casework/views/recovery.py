@@ -673,8 +673,10 @@ def group_session(group_id, session_id):
     members = group_service.members_of(group, current_user)
     attendance = group_service.attendance_of(session)
     db.session.commit()
+    joined_later = {m.row.id for m in members if group_service.joined_after(m.row, session)}
     return render_template("casework/recovery/session.html", group=group, session=session, members=members,
-                           attendance=attendance, form=form, errors=errors, statuses=list(Attendance)), status
+                           attendance=attendance, form=form, errors=errors, statuses=list(Attendance),
+                           joined_later=joined_later), status
 
 
 @bp.route("/groups/<group_id>/sessions/<session_id>/cancel", methods=["POST"])
