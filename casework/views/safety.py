@@ -57,7 +57,8 @@ def safety_plan(case_id):
     db.session.commit()
     return render_template("casework/safety/plan.html", case=case, plan=signed, versions=all_versions,
                            draft=service.draft_of(case) if writer else None, shared=service.shared_with(case),
-                           sections=SECTIONS, confirm=ConfirmForm())
+                           sections=SECTIONS, confirm=ConfirmForm(),
+                           may_give_link_code=service.may_give_link_code(current_user, case))
 
 
 @bp.route("/cases/<case_id>/safety-plan/edit", methods=["GET", "POST"])

@@ -174,3 +174,16 @@ def test_a_new_code_for_the_same_client_is_accepted(app, db, make_user, make_cas
     assert GOAL["title"] in own.get("/my/plan").get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Notification)
                              .where(Notification.kind == "link_code_refused")) == 0
+
+
+def test_a_break_glass_counsellor_gets_no_link_code_from_the_safety_plan_page(app, db, make_user, make_case):
+    case, _social = social_worker_led_case(make_user, make_case, db)
+    reader = make_user("counsellor")
+    breakglass.grant(reader, "case", case.id, case.team_id, "Client called the duty line, worker away")
+    db.session.commit()
+    glass = signed_in(app, reader)
+    page = glass.get(f"/cases/{case.id}/safety-plan")
+    assert page.status_code == 200
+    assert all(MAKE_CODE not in form.button_texts() for form in forms_of(page.get_data(as_text=True)))
+    refused = glass.post(f"/cases/{case.id}/resident-link", data={"csrf_token": csrf_from(page)})
+    assert refused.status_code == 403 and codes(db) == 0
