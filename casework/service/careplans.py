@@ -492,8 +492,8 @@ def share(user, case: Case) -> CarePlan:
     if plan is None or not goals_of(plan):
         raise Invalid({"share": _("Write the care plan before sharing it.")})
     if case.client.resident_user_id is None:
-        raise Invalid({"share": _("The client has no linked account yet. The counsellor can give them a link "
-                                  "code from the safety-plan page.")})
+        raise Invalid({"share": _("The client has no linked account yet. Give them a link code from the care-plan "
+                                  "page first.")})
     if plan.shared:
         return plan
     plan.shared_at, plan.shared_by_id, plan.share_ended_at = utcnow(), user.id, None

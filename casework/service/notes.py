@@ -165,8 +165,9 @@ def _clean(case: Case, values: dict, current: ContactNote | None = None) -> dict
 
 def _check_kind(user, kind: NoteKind, object_id=None) -> None:
     if kind not in writable_kinds(user):
-        raise Forbidden(_("Your role cannot write %(kind)s notes.", kind=kind.label), "contact_note", object_id,
-                        reason=f"write {kind.value} note")
+        message = (_("Your role cannot write clinical notes.") if kind is NoteKind.CLINICAL
+                   else _("Your role cannot write casework notes."))
+        raise Forbidden(message, "contact_note", object_id, reason=f"write {kind.value} note")
 
 
 # ------------------------------------------------------------------ changes

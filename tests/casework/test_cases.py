@@ -10,6 +10,7 @@ from carecycle.audit import AuditEvent
 from carecycle.database import utcnow
 from casework.models import Case, Task
 from tests.conftest import csrf_from, form_post, sign_in
+from tests.htmlform import submit
 
 
 def bearer(user, db):
@@ -126,10 +127,34 @@ def test_stale_edit_gets_409_with_what_changed_and_no_overwrite(app, client, log
         "assigned_social_worker": "", "csrf_token": csrf_from(page)})
     assert stale.status_code == 409
     body = stale.get_data(as_text=True)
-    assert "risk_level=high" in body
+    assert "Risk level: High risk" in body and "risk_level=high" not in body
     db.session.expire_all()
     current = db.session.get(Case, case.id)
     assert current.risk_level == "high" and current.priority == "normal"
+
+
+def test_the_conflict_page_says_in_words_what_the_other_person_changed(app, make_user, make_case, db):
+    """Two people edit the case through its form; the second is shown the first one's change in
+    words and in their language ("Priority: Urgent"), never the stored "priority=urgent"."""
+    me = make_user("counsellor", locale="zh_Hant")
+    colleague = make_user("supervisor", team=me.team, display_name="Lee Ka Yan")  # the team supervisor
+    case = make_case(me, risk_level="moderate")
+    mine, theirs = app.test_client(), app.test_client()
+    sign_in(mine, me.username)
+    sign_in(theirs, colleague.username)
+    edit = f"/cases/{case.id}/edit"
+    my_page = mine.get(edit)
+    assert submit(theirs, edit, "Save", {"priority": "urgent", "assigned_social_worker": ""}).status_code == 302
+    stale = submit(mine, my_page, "儲存", {"risk_level": "low"})
+    assert stale.status_code == 409
+    html = stale.get_data(as_text=True)
+    assert "priority=urgent" not in html and "updated:" not in html
+    assert "個案已更新" in html and "優先次序：緊急" in html
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).risk_level == "moderate"
+    # the case timeline says it in words too
+    timeline = theirs.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Case updated · Lee Ka Yan: Priority: Urgent" in timeline
 
 
 def test_assignment_only_to_staff_of_the_team(client, login_as, make_user, make_case, db):
