@@ -186,10 +186,11 @@ def result(result_id):
     stored, shown = _result_or_404(result_id)
     db.session.commit()  # the audited view of a linked result
     resources = crisis.for_language(locale()) if stored.crisis else []
-    related = library_service.for_result(stored.instrument, stored.band, reader_languages())
+    related = library_service.for_result(stored.instrument, stored.band, reader_languages(), crisis=stored.crisis)
     requested = contact.existing_request(stored)
     return render_template("screening/result.html", result=stored, shown=shown, instrument=shown.instrument,
-                           resources=resources, articles=related, requested=requested, form=ContactForm())
+                           resources=resources, articles=related, requested=requested, form=ContactForm(),
+                           crisis_note=results.CRISIS_NOTE)
 
 
 @screening.route("/screening/results/<result_id>/contact", methods=["GET", "POST"])
