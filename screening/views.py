@@ -36,6 +36,12 @@ def localized(value, language=None) -> str:
     return text(value, language or locale())
 
 
+@screening.app_template_global("emergency_number")
+def emergency_number() -> str:
+    """The emergency number the service is in (CARECYCLE_SCREENING_EMERGENCY_NUMBER), or "" when not set."""
+    return current_app.config.get("SCREENING_EMERGENCY_NUMBER", "")
+
+
 @screening.app_template_global("form_value")
 def form_value(value) -> str:
     """An answer as the radio value of the form: yes/no for true/false, digits for numbers."""
