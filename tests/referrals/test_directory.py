@@ -198,3 +198,30 @@ def test_each_row_of_hours_and_phones_has_its_own_accessible_labels(client, db, 
     service = db.session.scalar(select(Service))
     assert [(s.byday, s.opens_at, s.closes_at) for s in service.schedules] == [
         ("MO,TU,WE,TH,FR", "09:00", "17:00"), ("SA,SU", "10:00", "14:00")]
+
+
+def test_an_organisation_saved_without_a_service_is_found_again_from_the_directory(client, db, login_as,
+                                                                                   make_service):
+    from tests.htmlform import submit
+
+    login_as("supervisor")
+    make_service(name="Food parcels")
+    response = submit(client, "/directory/organisations/new", "Save",
+                      {"name": "Harbour Youth Outreach", "tier": "3", "description": "Street outreach at night."})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    org = db.session.scalar(select(Organisation).where(Organisation.name == "Harbour Youth Outreach"))
+    assert org.services == []
+
+    listing = client.get("/directory")
+    assert f'href="/directory/organisations/{org.id}"' in listing.get_data(as_text=True)
+    found = submit(client, listing, "Filter", {"Search": "youth outreach"}).get_data(as_text=True)
+    assert "Organisations without a service yet" in found
+    assert f'href="/directory/organisations/{org.id}"' in found
+    assert f'href="/directory/organisations/{org.id}/services/new"' in found
+    assert "Food parcels" not in found
+    by_description = submit(client, listing, "Filter", {"Search": "street outreach"}).get_data(as_text=True)
+    assert f'href="/directory/organisations/{org.id}"' in by_description
+    other_tier = submit(client, listing, "Filter", {"Search": "youth", "Tier": "1"}).get_data(as_text=True)
+    assert f'/directory/organisations/{org.id}"' not in other_tier
+    by_type = submit(client, listing, "Filter", {"Type": "counselling"}).get_data(as_text=True)
+    assert "Food parcels" in by_type and "Harbour Youth Outreach" not in by_type  # a service filter
