@@ -59,7 +59,10 @@ def create_screening():
                        fields={key: str(message) for key, message in invalid.fields.items()})
     result_id, linked = result.id, result.user_id is not None  # read before commit expires them
     db.session.commit()
-    response = jsonify(outcome.as_dict(result_id))
+    body = outcome.as_dict(result_id)
+    if outcome.crisis:
+        body.update(results.crisis_guidance(instrument.id, outcome.band))
+    response = jsonify(body)
     response.status_code = 201
     if linked:
         response.headers["Location"] = url_for("screening.result", result_id=result_id)

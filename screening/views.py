@@ -35,6 +35,12 @@ def localized(value, language=None) -> str:
     return text(value, language or locale())
 
 
+@screening.app_template_global("emergency_number")
+def emergency_number() -> str:
+    """The emergency number the service is in (CARECYCLE_SCREENING_EMERGENCY_NUMBER), or "" when not set."""
+    return current_app.config.get("SCREENING_EMERGENCY_NUMBER", "")
+
+
 @screening.app_template_global("form_value")
 def form_value(value) -> str:
     """An answer as the radio value of the form: yes/no for true/false, digits for numbers."""
@@ -185,10 +191,11 @@ def result(result_id):
     stored, shown = _result_or_404(result_id)
     db.session.commit()  # the audited view of a linked result
     resources = crisis.for_language(locale()) if stored.crisis else []
-    related = library_service.for_result(stored.instrument, stored.band, reader_languages())
+    related = library_service.for_result(stored.instrument, stored.band, reader_languages(), crisis=stored.crisis)
     requested = contact.existing_request(stored)
     return render_template("screening/result.html", result=stored, shown=shown, instrument=shown.instrument,
-                           resources=resources, articles=related, requested=requested, form=ContactForm())
+                           resources=resources, articles=related, requested=requested, form=ContactForm(),
+                           crisis_note=results.CRISIS_NOTE)
 
 
 @screening.route("/screening/results/<result_id>/contact", methods=["GET", "POST"])

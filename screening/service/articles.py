@@ -271,16 +271,33 @@ def related(article: Article, limit: int = 4) -> list[Article]:
     return list(db.session.scalars(stmt))
 
 
-def for_result(instrument_id: str, band: str, languages: tuple[str, ...], limit: int = 5) -> list[Article]:
-    """Published articles tagged for this instrument and band (or the instrument as a whole)."""
+CRISIS_TOPIC = "crisis"
+CRISIS_FIRST = 2  # crisis articles put before the band's own on a crisis result
+
+
+def _published_where(condition, languages: tuple[str, ...], limit: int) -> list[Article]:
+    """Published articles meeting `condition` in the reader's languages (else in any), newest first."""
+    base = select(Article).where(Article.status == ArticleStatus.PUBLISHED.value, condition)
+    order = (Article.published_at.desc(), Article.title)
+    rows = list(db.session.scalars(base.where(Article.language.in_(languages)).order_by(*order).limit(limit)))
+    if not rows:
+        rows = list(db.session.scalars(base.order_by(*order).limit(limit)))
+    return rows
+
+
+def for_result(instrument_id: str, band: str, languages: tuple[str, ...], limit: int = 5, *,
+               crisis: bool = False) -> list[Article]:
+    """Published articles tagged for this instrument and band (or the instrument as a whole).
+
+    On a result that meets the crisis rule the library's Crisis articles (suicide prevention) come
+    first, whatever the band: a low total says nothing about the answers on self-harm."""
     tagged = Article.band_tags.any((ArticleBandTag.instrument == instrument_id)
                                    & ArticleBandTag.band.in_([band, ""]))
-    base = select(Article).where(Article.status == ArticleStatus.PUBLISHED.value, tagged)
-    rows = list(db.session.scalars(base.where(Article.language.in_(languages))
-                                   .order_by(Article.published_at.desc()).limit(limit)))
-    if not rows:
-        rows = list(db.session.scalars(base.order_by(Article.published_at.desc()).limit(limit)))
-    return rows
+    rows = _published_where(tagged, languages, limit)
+    if not crisis:
+        return rows
+    first = _published_where(Article.topics.any(ArticleTopic.topic == CRISIS_TOPIC), languages, CRISIS_FIRST)
+    return (first + [row for row in rows if row not in first])[:limit]
 
 
 def manage_list(user, status: str | None, page: int):

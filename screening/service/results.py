@@ -8,6 +8,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from flask import url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, inspect as sa_inspect, select, update
 
 from carecycle.audit import record_event
@@ -15,9 +18,14 @@ from carecycle.extensions import db
 from carecycle.roles import Role
 from carecycle.urls import as_uuid
 from screening.models import ScreeningResult
-from screening.service import get_instrument, instruments
+from screening.service import articles, get_instrument, instruments
 from screening.service.definitions import Instrument
 from screening.service.scoring import Outcome, evaluate, score
+
+# Shown instead of the band's meaning when a scored result meets the crisis rule (PHQ-9 item 9 >= 1
+# with a low total): the band describes the total, and the total must not reassure.
+CRISIS_NOTE = _l("Some of your answers are about thoughts of death or of hurting yourself. Those answers matter "
+                 "more than the total score: whatever the score, please talk to someone today.")
 
 CATALOGUE_ORDER = ("phq9", "phq2", "gad7", "gad2", "who5", "k10", "k6", "pcl5", "auditc", "cssrs")
 
@@ -101,6 +109,19 @@ class ShownResult:
         return self.instrument.band(self.result.band)
 
     @property
+    def crisis_outweighs_band(self) -> bool:
+        """A crisis on a scored instrument: the band speaks of the total, so its meaning is not shown.
+
+        (A level instrument such as the C-SSRS has no total; its level is the suicide risk itself.)"""
+        return bool(self.result.crisis) and self.result.score is not None
+
+    @property
+    def concern(self) -> int:
+        """How strongly the score card is marked: the highest on any crisis result."""
+        band = self.band
+        return 3 if self.result.crisis else (band.concern if band else 0)
+
+    @property
     def flags(self):
         return [flag for flag in (self.instrument.flag(code) for code in self.result.flag_codes) if flag]
 
@@ -170,3 +191,13 @@ def history(user) -> list[tuple[Instrument, list[ScreeningResult]]]:
     if rows:
         record_event("view", "screening_history", user.id)
     return out
+
+
+def crisis_guidance(instrument_id: str, band: str) -> dict:
+    """What the API adds to a result that meets the crisis rule, in the request's language: the note
+    that the answers on self-harm outweigh the total, and the articles to read, crisis ones first."""
+    languages = articles.READER_LANGUAGES.get(str(get_locale() or "en"), ("en",))
+    reading = articles.for_result(instrument_id, band, languages, crisis=True)
+    return {"crisis_note": str(CRISIS_NOTE),
+            "crisis_articles": [{"id": str(a.id), "title": a.title, "language": a.language,
+                                 "url": url_for("library.article", article_id=a.id)} for a in reading]}

@@ -11,6 +11,7 @@ from carecycle.database import utcnow
 from casework.models import Case, Task
 from tests.conftest import csrf_from, form_post, sign_in
 from tests.htmlform import submit
+from tests.race import Contenders, needs_concurrent_transactions
 
 
 def bearer(user, db):
@@ -227,34 +228,37 @@ def test_api_duplicate_client_is_409_without_other_teams_details(client, make_us
 
 
 def test_concurrent_edits_one_wins(app, make_user, make_case, db):
-    """Two writers with the same version at the same moment: one saves, the other is refused."""
+    """Two writers that both read the same version, then save at once: one saves, the other is refused.
+    PostgreSQL only (see tests/race.py): SQLite runs one transaction at a time; the serial stale edit
+    is test_stale_edit_gets_409_with_what_changed_and_no_overwrite."""
     from carecycle.extensions import db as _db
     from casework.service import cases as service
     from carecycle.validation import Conflict
     from sqlalchemy.orm.exc import StaleDataError
+    needs_concurrent_transactions(db)
     me = make_user("counsellor")
     case = make_case(me)
     case_id, user_id, version = case.id, me.id, case.version
-    db.session.commit()  # end this test's transaction: it would hold SQLite's write lock
-    barrier = threading.Barrier(2)
-    outcomes = []
+    db.session.commit()  # end this test's transaction
+    contenders = Contenders(2)
+    outcomes, errors = [], []
 
     def edit(priority):
         with app.app_context():
             from carecycle.accounts.models import User
-            barrier.wait()
             try:
                 user = _db.session.get(User, user_id)
                 row = _db.session.get(Case, case_id)
-                service.update_case(user, row, version, {"priority": priority})
+                contenders.ready(row.version)  # both hold the same version before either saves
+                service.update_case(user, row, row.version, {"priority": priority})
                 _db.session.commit()
                 outcomes.append("saved")
             except (Conflict, StaleDataError):
                 _db.session.rollback()
                 outcomes.append("refused")
-            except Exception as error:  # SQLite: the second writer may be told the database is busy
+            except Exception as error:  # surfaced below
                 _db.session.rollback()
-                outcomes.append(f"refused:{type(error).__name__}")
+                errors.append(error)
             finally:
                 _db.session.remove()
 
@@ -262,8 +266,10 @@ def test_concurrent_edits_one_wins(app, make_user, make_case, db):
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
-    assert sorted(o.split(":")[0] for o in outcomes) == ["refused", "saved"]
+        t.join(60)
+    assert not errors, errors
+    contenders.assert_overlapped(version)
+    assert sorted(outcomes) == ["refused", "saved"]
     db.session.expire_all()
     assert db.session.get(Case, case_id).version == version + 1
 
