@@ -161,3 +161,26 @@ def test_the_surge_view(db, client, crew, make_client, make_referral, app):
     page = client.get("/supervision/surge").get_data(as_text=True)
     assert "Walk-in" in page and "Red Tier Person" in page and f"/referrals/{waiting.id}" in page
     assert "normal operation" not in page
+
+
+def test_the_mode_page_s_own_buttons_switch_to_emergency_and_back(db, client, crew):
+    """Pressing the page's buttons as a browser sends the form (one `mode` input, with the target)."""
+    from tests.htmlform import find_form, submit
+    c = crew()
+    assert sign_in(client, c.supervisor.username).status_code == 302
+    page = client.get("/supervision/mode")
+    form = find_form(page.get_data(as_text=True), button="Switch to emergency operation")
+    assert [ctl.attrs.get("value") for ctl in form.controls if ctl.name == "mode"] == ["emergency"]
+    on = submit(client, page, "Switch to emergency operation", {"Reason": "Typhoon signal 8 raised"})
+    assert on.status_code == 302, on.get_data(as_text=True)
+    db.session.expire_all()
+    assert current_mode().emergency and current_mode().reason == "Typhoon signal 8 raised"
+    page = client.get("/supervision/mode")
+    assert "Switch back to normal operation" in page.get_data(as_text=True)
+    off = submit(client, page, "Switch back to normal operation",
+                 {"Reason": "Signal lowered", "What happened": REVIEW["what_happened"],
+                  "What worked": REVIEW["what_worked"], "What to change": REVIEW["what_to_change"]})
+    assert off.status_code == 302 and "/supervision/reviews/" in off.headers["Location"]
+    db.session.expire_all()
+    assert not current_mode().emergency
+    assert db.session.scalar(select(AfterActionReview)).what_worked == REVIEW["what_worked"]
