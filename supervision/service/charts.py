@@ -1,7 +1,7 @@
 """Bar charts drawn as inline SVG on the server (no script, no inline style: CSS classes only).
 
-A bar whose value falls under the small-count rule is not drawn: its row says "<5", so that the
-chart never shows more than the table beside it."""
+A bar whose value falls under the small-count rule is not drawn: its row says "<5" or "hidden", so
+that the chart never shows more than the table beside it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,7 +17,7 @@ TOP = 6
 @dataclass(frozen=True)
 class Bar:
     label: str
-    shown: str          # the value as text ("12", "<5", "48 %")
+    shown: str          # the value as text ("12", "<5", "hidden", "48 %")
     y: float
     width: float        # 0: nothing drawn
     text_y: float
