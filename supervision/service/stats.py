@@ -264,8 +264,8 @@ def _band_label(instrument, code: str) -> str:
 
 
 def small_count_rule() -> str:
-    return _("Counts below 5 are shown as %(small)s. A count of 5 or more is shown as %(hidden)s when it is "
-             "hidden so that a count below 5 cannot be worked out from the total.",
+    return _("Counts below 5 are shown as %(small)s. A count of 5 or more that is hidden so that a count "
+             "below 5 cannot be worked out from the total is shown as %(hidden)s.",
              small=SMALL_LABEL, hidden=marker_text(HIDDEN_LABEL))
 
 

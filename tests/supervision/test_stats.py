@@ -236,7 +236,7 @@ def test_a_count_hidden_to_protect_a_small_one_says_hidden_never_less_than_five(
     assert cells["Crisis"] == "21" and cells["Routine"] == "12"
     chart = page[page.index('id="chart-alerts-title"'):page.index("</svg>", page.index('id="chart-alerts-title"'))]
     assert chart.count("<rect") == 2 and ">hidden</text>" in chart and ">&lt;5</text>" in chart  # no bar for either
-    assert "shown as hidden when it is hidden so that a count below 5 cannot be worked out" in page
+    assert "A count of 5 or more that is hidden so that a count below 5 cannot be worked out" in page
 
     rows = list(csv.reader(io.StringIO(client.get("/supervision/stats.csv").get_data(as_text=True).lstrip("\ufeff"))))
     values = {(r[0], r[1]): r[2] for r in rows[1:]}
