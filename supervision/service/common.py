@@ -18,7 +18,12 @@ from carecycle.validation import Invalid, iso_date
 
 # ------------------------------------------------------------------ the small-count rule
 SMALL = 5
-SMALL_LABEL = "<5"
+# The two markers a presented count can be instead of a number (stable codes: the API answers them
+# as they are; pages and the CSV show them through `marker_text`).
+SMALL_LABEL = "<5"        # the count is below 5
+HIDDEN_LABEL = "hidden"   # the count is 5 or more, hidden so that a small count beside it cannot be
+                          # worked out from the total (complementary suppression)
+MARKERS = (SMALL_LABEL, HIDDEN_LABEL)
 
 
 def small(n: int | None):
@@ -34,8 +39,8 @@ def suppressed(n: int | None) -> bool:
 
 def small_group(counts: dict) -> dict:
     """Counts of one breakdown whose total is shown too: each count below 5 becomes "<5", and when
-    exactly one is hidden, the next smallest is hidden as well, so that it cannot be worked out by
-    subtracting the others from the total."""
+    exactly one is hidden, the next smallest (5 or more) becomes "hidden", so that the small one
+    cannot be worked out by subtracting the others from the total."""
     shown = {key: small(value) for key, value in counts.items()}
     hidden = [key for key, value in counts.items() if suppressed(value)]
     if len(hidden) == 1:
@@ -44,8 +49,23 @@ def small_group(counts: dict) -> dict:
             smallest = others[0][1]
             for key in counts:
                 if str(key) == smallest:
-                    shown[key] = SMALL_LABEL
+                    shown[key] = HIDDEN_LABEL
     return shown
+
+
+def marker_text(value):
+    """A presented count as a person reads it (page, chart, CSV): "hidden" in the reader's language,
+    "<5" and numbers as they are."""
+    if value == HIDDEN_LABEL:
+        return _("hidden")
+    return value
+
+
+def markers_explained() -> dict[str, str]:
+    """What each marker means, for the API's answer and the pages' note."""
+    return {SMALL_LABEL: _("The count is below 5."),
+            HIDDEN_LABEL: _("The count is 5 or more, hidden so that a count below 5 beside it cannot be worked "
+                            "out from the total.")}
 
 
 # ------------------------------------------------------------------ CSV
