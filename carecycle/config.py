@@ -59,6 +59,8 @@ class BaseConfig:
     LANGUAGES = {"en": "English", "zh_Hant": "繁體中文", "zh_Hans": "简体中文"}
     PASSWORD_MIN_LENGTH = 12
     PASSWORD_MAX_LENGTH = 256
+    REFUSE_WEAK_SECRETS = False
+    HSTS: str | None = None  # Strict-Transport-Security header value, sent when set
 
     def __init__(self) -> None:
         self.INSTANCE_PATH = str(instance_path())
@@ -73,6 +75,8 @@ class BaseConfig:
         self.AUDIT_CHECKPOINT_FILE = os.environ.get("CARECYCLE_AUDIT_CHECKPOINT_FILE") or None
         self.AUDIT_CHECKPOINT_EVERY = whole_number("CARECYCLE_AUDIT_CHECKPOINT_EVERY", 1000)
         self.AUDIT_CHECKPOINT_MINUTES = whole_number("CARECYCLE_AUDIT_CHECKPOINT_MINUTES", 60)
+        # proxies in front of the app whose X-Forwarded-* headers are believed (0: none)
+        self.TRUSTED_PROXIES = whole_number("CARECYCLE_TRUSTED_PROXIES", 0)
 
 
 class DevelopmentConfig(BaseConfig):
@@ -89,8 +93,10 @@ class TestingConfig(BaseConfig):
 class ProductionConfig(BaseConfig):
     ENV_NAME = "production"
     GENERATE_MISSING_SECRETS = False
+    REFUSE_WEAK_SECRETS = True
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    HSTS = "max-age=31536000; includeSubDomains"
 
 
 CONFIGS = {
