@@ -19,7 +19,7 @@ import json
 import logging
 import os
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -259,7 +259,7 @@ class ChainReport:
     problem: str = ""
     checkpoint: Checkpoint | None = None          # the checkpoint the chain fails, if any
     checkpoints_reached: int = 0
-    last_checkpoint: Checkpoint | None = field(default=None)
+    last_checkpoint: Checkpoint | None = None
 
 
 def verify_chain(session: Session | None = None, key: bytes | None = None, batch: int = 2000,
