@@ -53,9 +53,24 @@ SKIP = {"auth.logout", "auth.password", "static", "web.favicon"}
 
 
 def _ids(db) -> dict[str, str]:
+    """One id per path argument, of a record of the demo supervisor's team where the table says whose
+    it is (so the supervisor's requests reach the handlers instead of a 404)."""
+    team = db.session.execute(text("SELECT team_id FROM user_account WHERE username = 'supervisor'")).scalar()
     found = {}
     for argument, table in ID_TABLES.items():
-        value = db.session.execute(text(f'SELECT id FROM "{table}" LIMIT 1')).scalar()
+        columns = set(db.metadata.tables[table].c.keys())
+        if "team_id" in columns:
+            where = f'WHERE team_id = :team'
+        elif "case_id" in columns:
+            where = "WHERE case_id IN (SELECT id FROM case_file WHERE team_id = :team)"
+        elif "client_id" in columns:
+            where = "WHERE client_id IN (SELECT id FROM client WHERE team_id = :team)"
+        else:
+            where = ""
+        value = db.session.execute(text(f'SELECT id FROM "{table}" {where} ORDER BY id LIMIT 1'),
+                                   {"team": team} if where else {}).scalar()
+        if value is None:
+            value = db.session.execute(text(f'SELECT id FROM "{table}" ORDER BY id LIMIT 1')).scalar()
         if value is not None:
             found[argument] = str(value)
     return found
