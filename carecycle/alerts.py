@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Integer, String, or_, select
+from sqlalchemy import Boolean, ForeignKey, Integer, String, false, func, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carecycle.audit import record_event
@@ -87,6 +87,10 @@ class Alert(UUIDPrimaryKey, db.Model):
     closed_at: Mapped[datetime | None]
     closed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # raised from a public form (contact request, inbound referral), and whether it arrived past the
+    # service-wide ceiling of such alerts (a possible flood the duty worker checks before acting)
+    public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    possible_flood: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     _summary: Mapped[str | None] = mapped_column("summary", Sealed)
     summary = Encrypted("_summary")
     _close_reason: Mapped[str | None] = mapped_column("close_reason", Sealed)
@@ -116,18 +120,36 @@ def alert_deadline(urgency: Urgency | str, raised_at: datetime) -> datetime:
 
 
 def raise_alert(kind: str, urgency: Urgency | str, *, subject_type: str | None = None,
-                subject_id=None, team_id: uuid.UUID | None = None, summary: str | None = None) -> Alert:
-    """Put an item on the triage queue (the caller commits)."""
+                subject_id=None, team_id: uuid.UUID | None = None, summary: str | None = None,
+                public: bool = False) -> Alert:
+    """Put an item on the triage queue (the caller commits).
+
+    `public`: raised from a public form. Besides each form's per-address limit, public alerts are
+    counted service-wide; past PUBLIC_ALERT_CEILING in PUBLIC_ALERT_WINDOW_MINUTES a new one is
+    still stored and queued, never dropped, but marked `possible_flood` for the duty worker."""
     urgency = Urgency(urgency)
     now = utcnow()
+    flood = public and public_alerts_since(now - public_alert_window()) >= current_app.config["PUBLIC_ALERT_CEILING"]
     alert = Alert(kind=kind, urgency=urgency.value, subject_type=subject_type,
                   subject_id=str(subject_id) if subject_id is not None else None, team_id=team_id,
-                  created_at=now, deadline=alert_deadline(urgency, now))
+                  created_at=now, deadline=alert_deadline(urgency, now), public=public, possible_flood=flood)
     alert.summary = summary
     db.session.add(alert)
     db.session.flush()
-    record_event("create", "alert", alert.id, reason=f"{kind}:{urgency.value}")
+    record_event("create", "alert", alert.id, reason=f"{kind}:{urgency.value}{':possible-flood' if flood else ''}")
     return alert
+
+
+def public_alert_window() -> timedelta:
+    return timedelta(minutes=current_app.config["PUBLIC_ALERT_WINDOW_MINUTES"])
+
+
+def public_alerts_since(since: datetime) -> int:
+    """How many alerts public forms raised service-wide since `since`."""
+    return db.session.scalar(select(func.count(Alert.id)).where(Alert.public.is_(True), Alert.created_at >= since))
+
+
+FLOOD_NOTICE = _l("Possible flood: many requests arrived at once — check before acting.")
 
 
 def alerts_for(user):

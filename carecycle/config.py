@@ -77,6 +77,10 @@ class BaseConfig:
         self.AUDIT_CHECKPOINT_MINUTES = whole_number("CARECYCLE_AUDIT_CHECKPOINT_MINUTES", 60)
         # proxies in front of the app whose X-Forwarded-* headers are believed (0: none)
         self.TRUSTED_PROXIES = whole_number("CARECYCLE_TRUSTED_PROXIES", 0)
+        # service-wide ceiling on alerts raised from public forms (contact requests, inbound
+        # referrals) per window; past it alerts are still stored but marked as a possible flood
+        self.PUBLIC_ALERT_CEILING = whole_number("CARECYCLE_PUBLIC_ALERT_CEILING", 30, minimum=1)
+        self.PUBLIC_ALERT_WINDOW_MINUTES = whole_number("CARECYCLE_PUBLIC_ALERT_WINDOW_MINUTES", 10, minimum=1)
 
 
 class DevelopmentConfig(BaseConfig):

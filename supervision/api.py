@@ -12,7 +12,7 @@ from carecycle.mode import current_mode
 from carecycle.permissions import Permission, requires
 from carecycle.validation import Invalid
 from supervision.service import caseload, operating, stats
-from supervision.service.common import period_from
+from supervision.service.common import period_from_args
 
 api = area_api("supervision")
 
@@ -29,11 +29,11 @@ def team_caseload():
 @api.route("/stats")
 @requires(Permission.STATS_VIEW)
 def statistics():
-    unknown = set(request.args) - {"from", "to"}
+    unknown = set(request.args) - {"from", "to", "period", "date"}
     if unknown:
         raise ApiError(422, _("Unknown parameter."), {name: _("Unknown parameter.") for name in sorted(unknown)})
     try:
-        period = period_from(request.args.get("from"), request.args.get("to"))
+        period = period_from_args(request.args)
     except Invalid as error:
         raise ApiError(422, _("The period is not valid."), error.fields)
     scope = stats.scope_for(current_user)

@@ -63,7 +63,7 @@ def submit(data: dict) -> InboundReferral:
     db.session.flush()
     urgency = Urgency.CRISIS if clean["danger_now"] else Urgency.URGENT
     alert = raise_alert("inbound_referral", urgency, subject_type="inbound_referral", subject_id=inbound.id,
-                        summary=summary_of(inbound))
+                        summary=summary_of(inbound), public=True)
     inbound.alert_id = alert.id
     record_event("create", "inbound_referral", inbound.id, reason=urgency.value)
     return inbound

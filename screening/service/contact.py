@@ -69,7 +69,7 @@ def request_contact(result: ScreeningResult, *, name: str, phone: str, preferred
     summary = (f"Self-screening {instrument.name if instrument else result.instrument}: band {result.band}"
                f"{', crisis' if result.crisis else ''}; asks to be called ({preferred_time}).")
     alert = raise_alert(kind="screening", urgency=urgency, subject_type="contact_request",
-                        subject_id=request.id, summary=summary)
+                        subject_id=request.id, summary=summary, public=True)
     request.alert_id = alert.id
     record_event("create", "contact_request", request.id, reason=urgency.value)
     return request

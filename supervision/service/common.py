@@ -147,8 +147,8 @@ def parse_day(value, field: str) -> date | None:
         raise Invalid({field: _("Enter the date as YYYY-MM-DD.")})
 
 
-def period_from(first, last, *, default_days: int = 30, today: date | None = None) -> Period:
-    """A period from two ISO dates (either may be empty: the last `default_days` days up to today)."""
+def _free_period(first, last, *, default_days: int = 30, today: date | None = None) -> Period:
+    """Any period from two ISO dates (either may be empty: the last `default_days` days up to today)."""
     today = today or datetime.now(timezone.utc).date()
     errors = {}
     try:
@@ -170,6 +170,80 @@ def period_from(first, last, *, default_days: int = 30, today: date | None = Non
     if (end - start).days + 1 > MAX_PERIOD_DAYS:
         raise Invalid({"from": _("Choose a period of at most %(n)d days.", n=MAX_PERIOD_DAYS)})
     return Period(start, end)
+
+
+# Statistics are offered for whole ISO weeks, calendar months and calendar quarters only: two
+# overlapping free periods (30 days against 29) could be subtracted to reveal a count under 5.
+PERIOD_KINDS = ("week", "month", "quarter")
+
+
+def whole_period(kind: str, day: date) -> Period:
+    """The whole week (Monday to Sunday), calendar month or calendar quarter holding `day`."""
+    if kind == "week":
+        first = day - timedelta(days=day.weekday())
+        return Period(first, first + timedelta(days=6))
+    if kind == "quarter":
+        first = day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+        months = 3
+    else:
+        first = day.replace(day=1)
+        months = 1
+    year, month = divmod(first.month - 1 + months, 12)
+    following = first.replace(year=first.year + year, month=month + 1)
+    return Period(first, following - timedelta(days=1))
+
+
+def period_kind(period: Period) -> str | None:
+    """Which whole period `period` is ("week", "month", "quarter"), or None."""
+    for kind in PERIOD_KINDS:
+        if whole_period(kind, period.first) == period:
+            return kind
+    return None
+
+
+def period_from(first, last, *, today: date | None = None) -> Period:
+    """A whole ISO week, calendar month or calendar quarter from two ISO dates; both empty: this month."""
+    today = today or datetime.now(timezone.utc).date()
+    if first in (None, "") and last in (None, ""):
+        return whole_period("month", today)
+    errors = {}
+    if first in (None, ""):
+        errors["from"] = _("Enter the first day of the period.")
+    if last in (None, ""):
+        errors["to"] = _("Enter the last day of the period.")
+    if errors:
+        raise Invalid(errors)
+    period = _free_period(first, last, today=today)
+    if period_kind(period) is None:
+        raise Invalid({"from": _("Statistics cover a whole week (Monday to Sunday), a calendar month or a "
+                                 "calendar quarter only.")})
+    return period
+
+
+def chosen_period(kind, day, *, today: date | None = None) -> Period:
+    """The page's choice: a kind of period (week, month, quarter) and any date inside it."""
+    today = today or datetime.now(timezone.utc).date()
+    errors = {}
+    kind = (kind or "month").strip() if isinstance(kind, str) or kind is None else kind
+    if kind not in PERIOD_KINDS:
+        errors["period"] = _("Choose a week, a month or a quarter.")
+    try:
+        inside = parse_day(day, "date") or today
+    except Invalid as invalid:
+        errors.update(invalid.fields)
+        inside = today
+    if errors:
+        raise Invalid(errors)
+    return whole_period(kind, inside)
+
+
+def period_from_args(args, *, today: date | None = None) -> Period:
+    """A statistics period from request arguments: `period` and `date`, or `from` and `to`."""
+    if args.get("period") or args.get("date"):
+        if args.get("from") or args.get("to"):
+            raise Invalid({"period": _("Choose either a period and a date, or from and to, not both.")})
+        return chosen_period(args.get("period"), args.get("date"), today=today)
+    return period_from(args.get("from"), args.get("to"), today=today)
 
 
 def month_period(value: str | None, today: date | None = None) -> Period:

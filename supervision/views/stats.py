@@ -11,14 +11,14 @@ from carecycle.extensions import db
 from carecycle.permissions import Permission, requires
 from carecycle.validation import Invalid
 from supervision.service import stats as service
-from supervision.service.common import month_period, period_from
+from supervision.service.common import PERIOD_KINDS, month_period, period_from, period_from_args, period_kind
 from supervision.views import bp
 
 
 def _period():
-    """The period asked for, or the last 30 days with the errors to show."""
+    """The whole week, month or quarter asked for, or this month with the errors to show."""
     try:
-        return period_from(request.args.get("from"), request.args.get("to")), {}
+        return period_from_args(request.args), {}
     except Invalid as error:
         return period_from(None, None), error.fields
 
@@ -32,7 +32,8 @@ def stats():
     record_event("view", "statistics", scope.team_id, reason=f"{period.first}..{period.last}")
     db.session.commit()
     return render_template("supervision/stats.html", shown=shown, charts=service.charts(shown), period=period,
-                           errors=errors, args={"from": request.args.get("from", ""), "to": request.args.get("to", "")}), \
+                           errors=errors, kinds=PERIOD_KINDS, kind=period_kind(period) or "month",
+                           day=request.args.get("date", "") if errors else period.first.isoformat()), \
         400 if errors else 200
 
 

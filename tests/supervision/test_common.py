@@ -4,8 +4,8 @@ from datetime import date
 import pytest
 
 from carecycle.validation import Invalid
-from supervision.service.common import (Count, csv_text, month_period, neutralise, percentile, period_from, small,
-                                        small_group)
+from supervision.service.common import (Count, Period, csv_text, month_period, neutralise, percentile, period_from, small,
+                                        small_group, whole_period)
 
 
 @pytest.mark.parametrize("n, shown", [(0, "<5"), (1, "<5"), (4, "<5"), (5, 5), (6, 6), (1234, 1234)])
@@ -50,15 +50,22 @@ def test_percentile_is_nearest_rank():
 
 def test_periods_are_checked():
     today = date(2026, 3, 15)
-    assert period_from(None, None, today=today).first == date(2026, 2, 14)
+    assert period_from(None, None, today=today) == Period(date(2026, 3, 1), date(2026, 3, 31))
     assert period_from("2026-01-01", "2026-01-31", today=today).days == 31
+    assert period_from("2026-03-09", "2026-03-15", today=today).days == 7          # ISO week Mon-Sun
+    assert period_from("2026-01-01", "2026-03-31", today=today).days == 90         # calendar quarter
+    for first, last in (("2026-01-01", "2026-01-30"), ("2026-03-10", "2026-03-16"), ("2026-02-01", "2026-04-30")):
+        with pytest.raises(Invalid) as free:
+            period_from(first, last, today=today)
+        assert set(free.value.fields) == {"from"}
+    assert whole_period("week", date(2026, 3, 15)) == Period(date(2026, 3, 9), date(2026, 3, 15))
+    assert whole_period("quarter", date(2026, 11, 2)) == Period(date(2026, 10, 1), date(2026, 12, 31))
+    assert whole_period("month", date(2024, 2, 10)).last == date(2024, 2, 29)
     with pytest.raises(Invalid) as bad:
         period_from("2026-02-30", "yesterday", today=today)
     assert set(bad.value.fields) == {"from", "to"}
     with pytest.raises(Invalid):
         period_from("2026-03-02", "2026-03-01", today=today)
-    with pytest.raises(Invalid):
-        period_from("2016-01-01", "2026-01-01", today=today)
     assert month_period("2026-02").last == date(2026, 2, 28)
     assert month_period(None, today=today).first == date(2026, 2, 1)
     with pytest.raises(Invalid):

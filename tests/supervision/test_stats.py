@@ -146,6 +146,9 @@ def test_the_stats_api_checks_its_parameters(db, client, crew, bearer, make_user
     bad = _api(client, bearer, c.supervisor, "?from=2026-02-30&to=soon")
     assert bad.status_code == 422 and set(bad.get_json()["error"]["fields"]) == {"from", "to"}
     assert _api(client, bearer, c.supervisor, "?from=2026-03-01&to=2026-02-01").status_code == 422
+    week = _api(client, bearer, c.supervisor, "?period=week&date=2026-03-11")
+    assert week.status_code == 200 and week.get_json()["period"] == {"from": "2026-03-09", "to": "2026-03-15"}
+    assert "period" in _api(client, bearer, c.supervisor, "?period=day&date=2026-03-11").get_json()["error"]["fields"]
     assert _api(client, bearer, c.supervisor, "?team=other").status_code == 422
     good = _api(client, bearer, c.supervisor, "?from=2026-01-01&to=2026-01-31")
     assert good.status_code == 200 and good.get_json()["period"] == {"from": "2026-01-01", "to": "2026-01-31"}
@@ -156,8 +159,9 @@ def test_the_stats_api_checks_its_parameters(db, client, crew, bearer, make_user
 def test_bad_dates_on_the_page_show_a_message(db, client, crew):
     c = crew()
     assert sign_in(client, c.supervisor.username).status_code == 302
-    page = client.get("/supervision/stats?from=tomorrow")
+    page = client.get("/supervision/stats?from=tomorrow&to=2026-01-31")
     assert page.status_code == 400 and "YYYY-MM-DD" in page.get_data(as_text=True)
+    assert client.get("/supervision/stats?period=week&date=soon").status_code == 400
     assert client.get("/supervision/stats/monthly?month=2026-13").status_code == 400
     assert client.get("/supervision/stats.csv?from=x").status_code == 422
 
