@@ -94,6 +94,25 @@ def test_attempts_per_address_are_limited(client, make_user, app, monkeypatch):
     assert response.status_code == 302, response.get_data(as_text=True)
 
 
+def test_successful_sign_ins_from_one_address_are_not_limited(app, make_user, db):
+    """A team behind one office address at shift change: 25 sign-ins within the window all succeed
+    (the limit is 20 per 5 minutes), and failed attempts from that address are still counted up to it."""
+    assert app.config["LOGIN_ADDRESS_LIMIT"] == 20
+    team = [make_user("counsellor") for _ in range(5)]
+    for i in range(25):
+        browser = app.test_client()  # one browser per sign-in, all from 127.0.0.1
+        response = sign_in(browser, team[i % 5].username)
+        assert response.status_code == 302, (i, response.status_code)
+        assert "My day" in browser.get("/").get_data(as_text=True)
+    assert len(events(db, "login")) == 25
+    attacker = app.test_client()
+    for i in range(20):
+        assert sign_in(attacker, f"nobody{i}", "a wrong password here").status_code == 401
+    limited = sign_in(app.test_client(), team[0].username)  # the 21st attempt, even with the right password
+    assert limited.status_code == 429 and "Too many" in limited.get_data(as_text=True)
+    assert len(events(db, "login")) == 25
+
+
 def test_logout_ends_the_session_and_a_replayed_cookie_is_refused(client, login_as, db):
     login_as("counsellor")
     stolen = client.get_cookie(COOKIE).value

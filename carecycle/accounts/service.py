@@ -81,9 +81,13 @@ class SignInRefused(Exception):
 
 
 def authenticate(username: str, password: str, address: str) -> User:
-    """Check credentials. Unknown user, wrong password, disabled and locked accounts fail alike."""
+    """Check credentials. Unknown user, wrong password, disabled and locked accounts fail alike.
+
+    The per-address limit counts failed attempts only: each attempt takes a slot before the check
+    (so attempts running at once cannot pass the limit together) and a successful one gives it back."""
     cfg = current_app.config
-    if not ratelimit.allow("login", address or "-", cfg["LOGIN_ADDRESS_LIMIT"], cfg["LOGIN_ADDRESS_WINDOW"]):
+    attempt = ratelimit.take("login", address or "-", cfg["LOGIN_ADDRESS_LIMIT"], cfg["LOGIN_ADDRESS_WINDOW"])
+    if attempt is None:
         record_event("login_failed", outcome="rate_limited")
         db.session.commit()
         raise SignInRefused(rate_limited=True)
@@ -110,6 +114,7 @@ def authenticate(username: str, password: str, address: str) -> User:
         record_event("login_failed", "user", user.id, outcome=reason, actor=user)
         db.session.commit()
         raise SignInRefused()
+    ratelimit.give_back(attempt)
     user.failed_logins, user.locked_until = 0, None
     if HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
