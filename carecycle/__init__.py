@@ -29,6 +29,7 @@ def create_app(config: str | Mapping | BaseConfig | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = with_driver(app.config["SQLALCHEMY_DATABASE_URI"])
     load_keys(app)
     register_extensions(app)
+    register_limits(app)
     register_blueprints(app)
     register_handlers(app)
     register_commands(app)
@@ -82,6 +83,12 @@ def register_extensions(app: Flask) -> None:
         if is_api_request():
             return None
         return accounts.user_for_session(user_id, session.get("sid"))
+
+
+def register_limits(app: Flask) -> None:
+    from carecycle.limits import register_limits as add
+
+    add(app)
 
 
 def register_blueprints(app: Flask) -> None:

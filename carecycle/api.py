@@ -4,6 +4,8 @@ Each area defines its own `api.py` Blueprint with `area_api(name)`; `create_app`
 under /api/v1 with `build_api(...)`, so the token check and JSON errors apply to all."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -26,12 +28,27 @@ def area_api(name: str) -> Blueprint:
     return Blueprint(f"api_{name}", __name__)
 
 
-def json_body() -> dict:
-    """The request's JSON object, or a 400 (415-style problems are 400 here too)."""
-    data = request.get_json(silent=True)
+def json_body(allowed: Iterable[str] | None = None, *, optional: bool = False) -> dict:
+    """The request's JSON object, or a 400 (415-style problems are 400 here too). With `allowed`,
+    a field the endpoint does not take is refused with 422 naming it (never silently ignored).
+    `optional`: an empty body is an empty object."""
+    if optional and not request.get_data(cache=True):
+        data = {}
+    else:
+        data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiError(400, _("The body must be a JSON object (Content-Type: application/json)."))
+    if allowed is not None:
+        refuse_unknown(data, allowed)
     return data
+
+
+def refuse_unknown(data: dict, allowed: Iterable[str], prefix: str = "") -> None:
+    """422 naming every field of `data` that is not in `allowed` (`prefix` for nested objects)."""
+    unknown = sorted(str(key) for key in set(data) - set(allowed))
+    if unknown:
+        raise ApiError(422, _("The body has fields this endpoint does not take."),
+                       fields={f"{prefix}{key[:60]}": _("Unknown field.") for key in unknown[:20]})
 
 
 def _authenticate():
@@ -73,4 +90,4 @@ def build_api(*area_blueprints: Blueprint) -> Blueprint:
     return api
 
 
-__all__ = ["ApiError", "area_api", "build_api", "json_body"]
+__all__ = ["ApiError", "area_api", "build_api", "json_body", "refuse_unknown"]

@@ -28,3 +28,10 @@ def set_alert_page(app, permission: Permission, endpoint: str) -> None:
     """Where one alert is worked on (`endpoint` takes `alert_id`); the shell's alert lists link
     each alert there for users who hold `permission`."""
     app.extensions["carecycle_alert_page"] = (permission, endpoint)
+
+
+def add_mode_switch_hook(app, hook) -> None:
+    """Run `hook(state, change)` whenever the operating mode is switched, in the switch's own
+    transaction: `state` is the new carecycle.mode.ModeState, `change` the ModeChange row. An area
+    re-times what is already waiting here (emergency deadlines), so the shell never imports it."""
+    app.extensions.setdefault("carecycle_mode_switch_hooks", []).append(hook)

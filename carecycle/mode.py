@@ -1,6 +1,8 @@
 """The operating mode (`normal` / `emergency`): who switched it, when and why.
 
-Areas read `current_mode()` to set deadlines; the switch page comes with supervision."""
+Areas read `current_mode()` to set deadlines of what they create, and register a hook
+(carecycle.areas.add_mode_switch_hook) to re-time what is already waiting when the mode is
+switched; the switch page comes with supervision."""
 from __future__ import annotations
 
 import uuid
@@ -8,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from flask import current_app
 from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -55,8 +58,9 @@ def current_mode() -> ModeState:
     return ModeState(Mode(row.mode), row.switched_at, row.switched_by_id, row.reason)
 
 
-def switch_mode(mode: Mode | str, user, reason: str) -> ModeChange:
-    """Record a switch (the caller checks the permission and commits)."""
+def switch_mode(mode: Mode | str, user, reason: str, *, retime: bool = True) -> ModeChange:
+    """Record a switch and run the areas' mode-switch hooks (the caller checks the permission and
+    commits). `retime=False` only records the row, for a period replayed in the past (demo data)."""
     try:
         mode = Mode(mode)
     except ValueError:
@@ -70,6 +74,10 @@ def switch_mode(mode: Mode | str, user, reason: str) -> ModeChange:
     db.session.add(row)
     db.session.flush()
     record_event("update", "operating_mode", row.id, reason=mode.value, actor=user)
+    if retime:
+        state = ModeState(mode, row.switched_at, row.switched_by_id, reason)
+        for hook in current_app.extensions.get("carecycle_mode_switch_hooks", []):
+            hook(state, row)
     return row
 
 

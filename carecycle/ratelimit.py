@@ -7,7 +7,9 @@ import time
 from datetime import datetime, timedelta
 
 import uuid
+from dataclasses import dataclass
 
+from flask import current_app, g, request
 from sqlalchemy import Index, String, and_, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -89,3 +91,44 @@ def give_back(hit: uuid.UUID) -> None:
 def allow(bucket: str, key: str, limit: int, window: timedelta) -> bool:
     """Count one attempt; False when `limit` attempts were already made within `window`."""
     return take(bucket, key, limit, window) is not None
+
+
+@dataclass(frozen=True)
+class RouteLimit:
+    bucket: str
+    limit_setting: str   # config key: attempts per address per window
+    window_setting: str  # config key: seconds, or a timedelta
+
+
+def counted(bucket: str, limit_setting: str, window_setting: str):
+    """Declare that every POST to a route counts against a per-address limit: the count is taken and
+    committed before the view reads the body, so refused requests (too large, invalid) count too.
+    The view asks `within_limit()` and answers 429 in its own words when it is False."""
+    def decorate(view):
+        view.rate_limit = RouteLimit(bucket, limit_setting, window_setting)
+        return view
+    return decorate
+
+
+def count_request() -> None:
+    """before_request: count a POST to a route declared with `counted`."""
+    view = current_app.view_functions.get(request.endpoint)
+    rule: RouteLimit | None = getattr(view, "rate_limit", None)
+    if rule is None or request.method != "POST":
+        return
+    cfg = current_app.config
+    window = cfg[rule.window_setting]
+    window = window if isinstance(window, timedelta) else timedelta(seconds=window)
+    g.rate_limit_allowed = allow(rule.bucket, request.remote_addr or "-", cfg[rule.limit_setting], window)
+    db.session.commit()
+
+
+def within_limit() -> bool:
+    """False when this request was over its route's limit (see `counted`)."""
+    return g.get("rate_limit_allowed", True)
+
+
+def recent(bucket: str, key: str, window: timedelta) -> int:
+    """How many attempts of `key` were counted within `window` (without counting one more)."""
+    return db.session.scalar(select(func.count()).select_from(_hits).where(
+        _hits.c.bucket == bucket, _hits.c.key == _key(key), _hits.c.at >= utcnow() - window)) or 0

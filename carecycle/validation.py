@@ -1,6 +1,8 @@
 """Errors that services raise and both pages and the API turn into answers."""
 from __future__ import annotations
 
+from datetime import date, datetime
+
 
 class Invalid(ValueError):
     """Bad input: `fields` maps each field to its message. Pages re-show the form; the API answers 422."""
@@ -20,3 +22,38 @@ class Conflict(Exception):
                  current_version: int | None = None):
         super().__init__(message)
         self.message, self.changes, self.current_version = message, changes or [], current_version
+
+
+INT_MAX = 2**31 - 1  # what every database's INTEGER holds
+
+
+def whole_number(value, low: int = 0, high: int = INT_MAX) -> int | None:
+    """A whole number from a form, query or JSON body within [low, high] (a database integer holds
+    it), or None: `int()` alone lets through values that overflow the database."""
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if low <= number <= high else None
+
+
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2999, 12, 31)  # far enough both ways; date arithmetic
+# on them (a period's end + 1 day, a month's next month) never overflows
+
+
+def iso_date(value: str) -> date:
+    """`date.fromisoformat` limited to years 1900 to 2999; ValueError otherwise (as for a bad date)."""
+    day = date.fromisoformat(value)
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ValueError("date out of range")
+    return day
+
+
+def iso_datetime(value: str) -> datetime:
+    """`datetime.fromisoformat` limited to years 1900 to 2999; ValueError otherwise."""
+    moment = datetime.fromisoformat(value)
+    if not EARLIEST_DAY <= moment.date() <= LATEST_DAY:
+        raise ValueError("date out of range")
+    return moment

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from carecycle.areas import add_alert_subject, add_home_link, add_nav_link, set_alert_page
+from carecycle.areas import add_alert_subject, add_home_link, add_mode_switch_hook, add_nav_link, set_alert_page
 from carecycle.breakglass import register_target
 from carecycle.permissions import Permission
 from casework.api import api  # noqa: F401 (nested under /api/v1 by create_app)
@@ -12,16 +12,21 @@ from casework.api import api  # noqa: F401 (nested under /api/v1 by create_app)
 def init_app(app) -> None:
     from casework import demo, models  # noqa: F401 (tables)
     from casework.cli import bench_cli
-    from casework.service import triage
+    from casework.service import emergency, triage
     from casework.service.access import case_team_of
     from casework.views import bp
 
     app.register_blueprint(bp)
+    # A phone or ID number that matches a client tells the user the person is on record (and which team
+    # holds them): each match is audited, and a user may meet at most this many per window.
+    app.config.setdefault("CLIENT_MATCH_LIMIT", 20)
+    app.config.setdefault("CLIENT_MATCH_WINDOW", 3600)  # seconds
     demo.register(app)
     register_target(app, "case", case_team_of, page=("casework.case_detail", "case_id"))
     set_alert_page(app, Permission.TRIAGE_WORK, "casework.triage_detail")
     add_alert_subject(app, "case", triage.case_subject)
     add_alert_subject(app, "client", triage.client_subject)
+    add_mode_switch_hook(app, emergency.tighten_waiting)
     add_nav_link(app, Permission.CASES_VIEW, "casework.cases", _l("Cases"))
     add_nav_link(app, Permission.CLIENTS_VIEW, "casework.clients", _l("Clients"))
     add_nav_link(app, Permission.REGISTER_MANAGE, "casework.vulnerable_register", _l("Vulnerable-person register"))

@@ -6,7 +6,7 @@ import os
 
 from flask_babel import lazy_gettext as _l
 
-from carecycle.areas import add_alert_subject, add_home_link, add_nav_link
+from carecycle.areas import add_alert_subject, add_home_link, add_mode_switch_hook, add_nav_link
 from carecycle.demo import register_loader
 from carecycle.permissions import PUBLIC, Permission
 from referrals.api import api  # noqa: F401 (nested under /api/v1 by create_app)
@@ -41,7 +41,8 @@ def init_app(app) -> None:
     register_case_section("referrals/_case_section.html", case_section)
     from referrals.service import inbound
     add_alert_subject(app, "inbound_referral", inbound.alert_subject)
-    from referrals.service.referrals import goal_links
+    from referrals.service.referrals import goal_links, tighten_unanswered
+    add_mode_switch_hook(app, tighten_unanswered)
     if goal_links not in GOAL_LINK_PROVIDERS:
         GOAL_LINK_PROVIDERS.append(goal_links)  # the care plan lists the referrals serving each goal
     EVENT_LABELS.update({

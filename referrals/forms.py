@@ -161,6 +161,14 @@ class VolunteerTeamForm(FlaskForm):
     description = TextAreaField(_l("Description"))
 
 
+class MobiliseForm(FlaskForm):
+    team_id = SelectField(_l("Mobilise for staff team"), validate_choice=False)
+
+
+class EndMobilisationForm(FlaskForm):
+    mobilisation = HiddenField()
+
+
 class VolunteerForm(FlaskForm):
     version = HiddenField()
     full_name = StringField(_l("Full name"))

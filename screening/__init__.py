@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 from flask_babel import lazy_gettext as _l
 
@@ -28,6 +29,12 @@ def configure(app) -> None:
             raise SystemExit(f"CareCycle will not start: CARECYCLE_{key} must be a whole number, not {env!r}")
         if key not in app.config:
             app.config[key] = int(env) if env is not None else default
+    if "SCREENING_EMERGENCY_NUMBER" not in app.config:
+        number = " ".join(os.environ.get("CARECYCLE_SCREENING_EMERGENCY_NUMBER", "").split())
+        if number and not re.fullmatch(r"\+?[0-9][0-9 -]{0,19}", number):
+            raise SystemExit("CareCycle will not start: CARECYCLE_SCREENING_EMERGENCY_NUMBER must be a phone number "
+                             f"such as 999 or 112, not {number!r}")
+        app.config["SCREENING_EMERGENCY_NUMBER"] = number  # "" -> pages say "your local emergency number"
     extra = os.environ.get("CARECYCLE_INSTRUMENTS_DIR")
     app.config.setdefault("SCREENING_INSTRUMENT_DIRS", [])
     if extra and extra not in app.config["SCREENING_INSTRUMENT_DIRS"]:

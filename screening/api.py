@@ -2,9 +2,10 @@
 no token is needed; a resident's token links the screening to the account."""
 from __future__ import annotations
 
-from flask import jsonify, request, url_for
+from flask import jsonify, url_for
 from flask_login import current_user
 
+from carecycle import ratelimit
 from carecycle.api import ApiError, area_api, json_body
 from carecycle.extensions import db
 from carecycle.permissions import PUBLIC, requires
@@ -37,12 +38,11 @@ def instrument_definition(instrument_id):
 
 @api.post("/screenings")
 @requires(PUBLIC)
+@ratelimit.counted("screening", "SCREENING_RATE_LIMIT", "SCREENING_RATE_WINDOW")
 def create_screening():
-    body = json_body()
-    unknown = sorted(set(body) - SCREENING_KEYS)
-    if unknown:
-        raise ApiError(422, "The body has fields this endpoint does not take.",
-                       fields={key[:40]: "Unknown field." for key in unknown[:20]})
+    if not ratelimit.within_limit():
+        raise ApiError(429, "Too many screenings from this address; wait a few minutes.")
+    body = json_body(SCREENING_KEYS)
     instrument = get_instrument(body.get("instrument"))
     if instrument is None:
         raise ApiError(422, "Unknown instrument.", fields={
@@ -53,16 +53,16 @@ def create_screening():
             "language": f"{instrument.name} is offered in: {', '.join(instrument.languages)}."})
     try:
         result, outcome = results.submit(instrument, body.get("answers"), sex=body.get("sex"), language=language,
-                                         user=current_user if current_user.is_authenticated else None,
-                                         address=request.remote_addr)
+                                         user=current_user if current_user.is_authenticated else None)
     except InvalidAnswers as invalid:
         raise ApiError(422, "The answers are not valid; nothing was stored.",
                        fields={key: str(message) for key, message in invalid.fields.items()})
-    except results.RateLimited:
-        raise ApiError(429, "Too many screenings from this address; wait a few minutes.")
     result_id, linked = result.id, result.user_id is not None  # read before commit expires them
     db.session.commit()
-    response = jsonify(outcome.as_dict(result_id))
+    body = outcome.as_dict(result_id)
+    if outcome.crisis:
+        body.update(results.crisis_guidance(instrument.id, outcome.band))
+    response = jsonify(body)
     response.status_code = 201
     if linked:
         response.headers["Location"] = url_for("screening.result", result_id=result_id)

@@ -2,7 +2,6 @@
 results, "ask to be contacted", history, resident sign-up, crisis resources, and the library."""
 from __future__ import annotations
 
-from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
@@ -34,6 +33,12 @@ KEEP_IN_SESSION = 20
 def localized(value, language=None) -> str:
     """A per-language text of a definition in the reader's language (or the one given), else English."""
     return text(value, language or locale())
+
+
+@screening.app_template_global("emergency_number")
+def emergency_number() -> str:
+    """The emergency number the service is in (CARECYCLE_SCREENING_EMERGENCY_NUMBER), or "" when not set."""
+    return current_app.config.get("SCREENING_EMERGENCY_NUMBER", "")
 
 
 @screening.app_template_global("form_value")
@@ -105,6 +110,7 @@ def _read_form(instrument, form):
 
 @screening.route("/screening/<instrument_id>", methods=["GET", "POST"])
 @requires(PUBLIC)
+@ratelimit.counted("screening", "SCREENING_RATE_LIMIT", "SCREENING_RATE_WINDOW")
 def take(instrument_id):
     instrument = get_instrument(instrument_id)
     if instrument is None:
@@ -112,6 +118,10 @@ def take(instrument_id):
     language = item_language(instrument, locale())
     given, errors, sex, shown, general = {}, {}, None, set(), []
     step = scoring.plan(instrument, {})
+    if request.method == "POST" and not ratelimit.within_limit():
+        flash(_("Many screenings were sent from your connection in a short time. Wait a few minutes "
+                "and try again."), "error")
+        return _render_form(instrument, language, step, given, errors, sex, shown, general), 429
     if request.method == "POST":
         given, errors, sex, shown = _read_form(instrument, request.form)
         step = scoring.plan(instrument, given)
@@ -130,7 +140,7 @@ def take(instrument_id):
             answers = [step.known[item.number] for item in instrument.items]
             try:
                 result, _outcome = results.submit(instrument, answers, sex=sex, language=language,
-                                                  user=current_user, address=request.remote_addr)
+                                                  user=current_user)
             except InvalidAnswers as invalid:  # the form checks first; this is the service's word
                 db.session.rollback()
                 for key, message in invalid.fields.items():
@@ -139,11 +149,6 @@ def take(instrument_id):
                         errors[int(index) + 1] = str(message)
                     else:
                         general.append(str(message))
-            except results.RateLimited:
-                db.session.rollback()
-                flash(_("Many screenings were sent from your connection in a short time. Wait a few minutes "
-                        "and try again."), "error")
-                return _render_form(instrument, language, step, given, errors, sex, shown, general), 429
             else:
                 result_id = result.id  # read before commit expires it
                 db.session.commit()
@@ -186,35 +191,35 @@ def result(result_id):
     stored, shown = _result_or_404(result_id)
     db.session.commit()  # the audited view of a linked result
     resources = crisis.for_language(locale()) if stored.crisis else []
-    related = library_service.for_result(stored.instrument, stored.band, reader_languages())
+    related = library_service.for_result(stored.instrument, stored.band, reader_languages(), crisis=stored.crisis)
     requested = contact.existing_request(stored)
     return render_template("screening/result.html", result=stored, shown=shown, instrument=shown.instrument,
-                           resources=resources, articles=related, requested=requested, form=ContactForm())
+                           resources=resources, articles=related, requested=requested, form=ContactForm(),
+                           crisis_note=results.CRISIS_NOTE)
 
 
 @screening.route("/screening/results/<result_id>/contact", methods=["GET", "POST"])
 @requires(PUBLIC)
+@ratelimit.counted("contact_request", "SCREENING_CONTACT_RATE_LIMIT", "SCREENING_CONTACT_RATE_WINDOW")
 def contact_request(result_id):
     stored, _shown = _result_or_404(result_id)
     requested = contact.existing_request(stored)
     form = ContactForm()
     status = 200
-    if request.method == "POST" and requested is None:
+    if request.method == "POST" and requested is None and not ratelimit.within_limit():
+        flash(_("Several requests were sent from your connection recently. If you need help now, call one of "
+                "the numbers below."), "error")
+        status = 429
+    elif request.method == "POST" and requested is None:
         try:
             requested = contact.request_contact(stored, name=form.name.data, phone=form.phone.data,
                                                 preferred_time=form.preferred_time.data,
                                                 consent=bool(form.consent.data), language=locale(),
-                                                user=current_user if current_user.is_authenticated else None,
-                                                address=request.remote_addr)
+                                                user=current_user if current_user.is_authenticated else None)
         except contact.ContactError as error:
             db.session.rollback()
             place_errors(form, error)
             status = 400
-        except contact.ContactRateLimited:
-            db.session.rollback()
-            flash(_("Several requests were sent from your connection recently. If you need help now, call one of "
-                    "the numbers below."), "error")
-            status = 429
         else:
             db.session.commit()
             flash(_("Thank you. The duty counsellor has your request and will call you."), "success")
@@ -238,20 +243,17 @@ def history():
 # ------------------------------------------------------------------ resident sign-up
 @screening.route("/register", methods=["GET", "POST"])
 @requires(PUBLIC)
+@ratelimit.counted("register", "SCREENING_REGISTER_RATE_LIMIT", "SCREENING_REGISTER_RATE_WINDOW")
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("web.home"))
     form = RegisterForm()
     pending = session_results()
     status = 200
+    if request.method == "POST" and not ratelimit.within_limit():
+        flash(_("Too many accounts were created from your connection. Try again later."), "error")
+        return render_template("screening/register.html", form=form, pending=pending), 429
     if form.validate_on_submit():
-        cfg = current_app.config
-        allowed = ratelimit.allow("register", request.remote_addr or "-", cfg["SCREENING_REGISTER_RATE_LIMIT"],
-                                  timedelta(seconds=cfg["SCREENING_REGISTER_RATE_WINDOW"]))
-        db.session.commit()
-        if not allowed:
-            flash(_("Too many accounts were created from your connection. Try again later."), "error")
-            return render_template("screening/register.html", form=form, pending=pending), 429
         problem = contact.phone_problem(form.phone.data) if form.phone.data else None
         if problem:
             form.phone.errors = [str(problem)]

@@ -19,6 +19,8 @@ def init_app(app) -> None:
     from supervision.views import bp
 
     app.register_blueprint(bp)
+    from supervision.service.common import HIDDEN_LABEL, marker_text
+    app.jinja_env.globals.update(sv_hidden=HIDDEN_LABEL, sv_marker_text=marker_text)  # also in imported macros
     register_page(app, "supervision.notifications")
     notifications.install()
     if "overdue" not in notify_cli.commands:

@@ -5,7 +5,7 @@ from flask import jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from carecycle.api import ApiError, area_api, json_body
+from carecycle.api import ApiError, area_api, json_body, refuse_unknown
 from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.mode import current_mode
@@ -59,14 +59,13 @@ def mode_state():
 @api.route("/mode", methods=["POST"])
 @requires(Permission.MODE_SWITCH)
 def mode_switch():
-    body = json_body()
-    unknown = set(body) - {"mode", "reason", "review"}
-    if unknown:
-        raise ApiError(422, _("Unknown field."), {name: _("Unknown field.") for name in sorted(unknown)})
+    body = json_body({"mode", "reason", "review"})
     review = body.get("review")
     if review is not None and not isinstance(review, dict):
         raise ApiError(422, _("The review must be an object."), {"review": _("Send what_happened, what_worked and "
                                                                             "what_to_change.")})
+    if review is not None:
+        refuse_unknown(review, operating.REVIEW_FIELDS, prefix="review.")
     mode = body.get("mode")
     try:
         _change, review_row = operating.switch(current_user, mode if isinstance(mode, str) else None,

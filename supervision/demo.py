@@ -58,7 +58,8 @@ def _past_emergency(staff, teams, rng, echo) -> None:
         echo("supervision demo: after-action review already there")
         return
     start, end = utcnow() - timedelta(days=40), utcnow() - timedelta(days=37)
-    on = switch_mode("emergency", staff["supervisor"], "Black rainstorm warning; landslip on Hill Road")
+    on = switch_mode("emergency", staff["supervisor"], "Black rainstorm warning; landslip on Hill Road",
+                     retime=False)  # a past period: today's work keeps its deadlines
     on.switched_at = start
     db.session.flush()
     for index in range(9):  # the calls of that night, claimed and closed by the duty counsellors
@@ -71,7 +72,7 @@ def _past_emergency(staff, teams, rng, echo) -> None:
         alert.state, alert.closed_at, alert.closed_by_id = "closed", alert.claimed_at + timedelta(minutes=30), \
             alert.claimed_by_id
         alert.close_reason = "Talked through; safe at a relative's flat."
-    off = switch_mode("normal", staff["supervisor"], "Warning cancelled; roads reopened")
+    off = switch_mode("normal", staff["supervisor"], "Warning cancelled; roads reopened", retime=False)
     off.switched_at = end
     db.session.flush()
     review = AfterActionReview(started_at=start, ended_at=end, emergency_change_id=on.id, normal_change_id=off.id,

@@ -14,6 +14,7 @@ from carecycle.audit import GENESIS, AuditEvent, AuditHead, chain_hash, record_e
 from carecycle.crypto import normalise_phone
 from carecycle.extensions import db as _db
 from tests.conftest import form_post, sign_in
+from tests.race import Contenders, needs_concurrent_transactions
 
 EVENTS = 5
 
@@ -200,14 +201,18 @@ def test_audit_events_contain_no_names_or_phone_numbers(app, client, db, make_us
 
 # ------------------------------------------------------------------ concurrency
 def test_concurrent_writers_do_not_fork_the_chain(app, db, runner):
+    """All writers read the chain head, then append at once: each must chain onto the head it locks.
+    PostgreSQL only (see tests/race.py): SQLite runs one transaction at a time."""
+    needs_concurrent_transactions(db)
     threads, per_thread = 4, 10
-    start = threading.Barrier(threads)
+    contenders = Contenders(threads)
     errors: list[BaseException] = []
 
     def writer(n: int) -> None:
         try:
             with app.app_context():
-                start.wait()
+                head = _db.session.get(AuditHead, 1)  # read in this transaction, before anyone appends
+                contenders.ready(head.seq if head else 0)
                 for i in range(per_thread):
                     record_event("view", "case", f"writer{n}-{i}")
                     _db.session.commit()
@@ -223,6 +228,7 @@ def test_concurrent_writers_do_not_fork_the_chain(app, db, runner):
         worker.join(timeout=120)
     assert not errors, errors
     assert not any(worker.is_alive() for worker in workers)
+    contenders.assert_overlapped(0)  # every writer read the head before any of them appended
 
     total = threads * per_thread
     assert seqs(db) == list(range(1, total + 1))

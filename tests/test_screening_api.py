@@ -43,9 +43,26 @@ def test_post_screening_answers_201_with_the_result_shape(client, db):
     assert response.status_code == 201
     body = response.get_json()
     row = db.session.scalar(select(ScreeningResult))
+    note = ("Some of your answers are about thoughts of death or of hurting yourself. Those answers matter more "
+            "than the total score: whatever the score, please talk to someone today.")
     assert body == {"id": str(row.id), "instrument": "phq9", "score": 1, "max_score": 27, "band": "minimal",
-                    "flags": [], "crisis": True}
+                    "flags": [], "crisis": True, "crisis_note": note, "crisis_articles": []}
     assert row.user_id is None and row.answers == [0, 0, 0, 0, 0, 0, 0, 0, 1]
+
+
+def test_a_crisis_result_with_a_low_total_puts_the_suicide_article_first(client, db):
+    from tests.test_library import published_article
+
+    habits = published_article(db, title="Everyday habits that help", topics=["self_care"],
+                               tags=[("phq9", "minimal")])
+    suicide = published_article(db, title="If you are thinking about suicide", topics=["crisis"])
+    crisis = client.post("/api/v1/screenings", json={"instrument": "phq9", "answers": [0] * 8 + [1]}).get_json()
+    assert crisis["band"] == "minimal" and crisis["crisis"] is True
+    assert "matter more than the total score" in crisis["crisis_note"]
+    assert [a["title"] for a in crisis["crisis_articles"]] == [suicide.title, habits.title]
+    assert crisis["crisis_articles"][0]["url"] == f"/library/{suicide.id}"
+    calm = client.post("/api/v1/screenings", json={"instrument": "phq9", "answers": [0] * 9}).get_json()
+    assert calm["crisis"] is False and "crisis_note" not in calm and "crisis_articles" not in calm
 
 
 def test_cssrs_answers_include_risk(client):

@@ -1,6 +1,9 @@
 """Ask to be contacted, crisis resources (admin), and resident sign-up."""
 from __future__ import annotations
 
+import re
+
+import pytest
 from sqlalchemy import func, select, text
 
 from carecycle.accounts.models import User
@@ -283,3 +286,58 @@ def test_register_is_rate_limited(app, client, db):
 def test_register_is_only_for_visitors(client, login_as):
     login_as("resident")
     assert client.get("/register").status_code == 302
+
+
+def _thank_you_page(client, answers) -> str:
+    from tests.htmlform import submit
+
+    result = client.get(take_phq9(client, answers).headers["Location"])
+    button = "Please call me" if "Please call me" in result.get_data(as_text=True) else None
+    if button is None:  # not a crisis: the offer links to the request form
+        result = client.get(result.request.path + "/contact")
+        button = "Please call me"
+    response = submit(client, result, button, {"Your name": "Ann", "Phone number": "+852 5550 1234",
+                                               "consent": True})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def _after_thanks(page: str) -> str:
+    start = page.index("We have your request")
+    return " ".join(re.sub(r"<[^>]+>", " ", page[start:page.index("Back to your result")]).split())
+
+
+def test_thank_you_page_without_crisis_lines_gives_the_emergency_number(app, client, db):
+    assert count(db, CrisisResource) == 0
+    app.config["SCREENING_EMERGENCY_NUMBER"] = "999"
+    try:
+        calm = _after_thanks(_thank_you_page(client, [1] * 8 + [0]))
+        assert "call one of these numbers" not in calm and "call the emergency number: 999" in calm
+        crisis = _thank_you_page(client, [0] * 8 + [1])  # the number is under "Help now", above the thanks
+        assert crisis.index("call the emergency number:") < crisis.index("We have your request")
+        assert 'href="tel:999"' in crisis and "call one of these numbers" not in crisis
+    finally:
+        app.config["SCREENING_EMERGENCY_NUMBER"] = ""
+    assert count(db, ContactRequest) == 2
+    text = _after_thanks(_thank_you_page(client, [2] * 8 + [0]))  # no number set: the general advice
+    assert "call your local emergency number" in text and "these numbers" not in text
+
+
+def test_an_invalid_emergency_number_stops_start_up(tmp_path, monkeypatch):
+    from tests.conftest import make_app
+
+    monkeypatch.setenv("CARECYCLE_SCREENING_EMERGENCY_NUMBER", "call 999<script>")
+    with pytest.raises(SystemExit) as stop:
+        make_app(tmp_path)
+    assert "CARECYCLE_SCREENING_EMERGENCY_NUMBER must be a phone number" in str(stop.value)
+    monkeypatch.setenv("CARECYCLE_SCREENING_EMERGENCY_NUMBER", " 112 ")
+    assert make_app(tmp_path / "ok").config["SCREENING_EMERGENCY_NUMBER"] == "112"
+
+
+def test_thank_you_page_lists_the_crisis_lines_once(client, db, make_crisis_resource):
+    make_crisis_resource(name="Night Line", phone="555-0199")
+    calm = _after_thanks(_thank_you_page(client, [1] * 8 + [0]))
+    assert "call one of these numbers: Night Line 555-0199" in calm
+    crisis = _thank_you_page(client, [0] * 8 + [1])
+    assert crisis.index("Night Line") < crisis.index("We have your request")
+    assert "call one of the numbers above" in _after_thanks(crisis)

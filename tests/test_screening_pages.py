@@ -282,3 +282,31 @@ def test_history_needs_a_resident(client, login_as):
 def test_empty_history_says_so(client, login_as):
     login_as("resident")
     assert "You have no saved screenings yet." in client.get("/screening/history").get_data(as_text=True)
+
+
+def test_crisis_with_a_low_total_does_not_reassure_and_offers_the_suicide_article_first(client, db,
+                                                                                       make_crisis_resource):
+    from tests.htmlform import submit
+    from tests.test_library import published_article
+
+    make_crisis_resource(name="Night Line")
+    published_article(db, title="Everyday habits that help", topics=["self_care"], tags=[("phq9", "minimal")])
+    published_article(db, title="If you are thinking about suicide", topics=["crisis", "depression"],
+                      tags=[("cssrs", "low")])
+    answers = {f"item-{n}": "0" for n in range(1, 9)} | {"item-9": "1"}
+    response = submit(client, "/screening/phq9", "See my result", answers)
+    assert response.status_code == 302
+    assert db.session.scalar(select(ScreeningResult.crisis)) is True
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    card = page[page.index('class="score-box'):page.index("What this result means")]
+    assert "Score: 1 out of 27" in card and "concern-3" in card
+    assert "Few or no signs" not in page and "Keep doing what helps you feel well" not in page
+    assert "Those answers matter more than the total score" in card
+    reading = page[page.index("Read more"):]
+    assert reading.index("If you are thinking about suicide") < reading.index("Everyday habits that help")
+
+    # the same low total without the answer on self-harm keeps the band's own words and reading
+    response = submit(client, "/screening/phq9", "See my result", answers | {"item-9": "0", "item-1": "1"})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Few or no signs of depression right now" in page and "matter more than the total" not in page
+    assert "If you are thinking about suicide" not in page and "Everyday habits that help" in page

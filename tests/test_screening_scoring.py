@@ -242,7 +242,15 @@ def test_extra_item_is_named(ident):
     valid = [False, False, N, N, N, False, N] if ident == "cssrs" else answers_totalling(ident, instrument.min_score)
     with pytest.raises(InvalidAnswers) as error:
         score(instrument, valid + [0])
-    assert set(error.value.fields) == {f"answers[{instrument.item_count}]"}
+    assert set(error.value.fields) == {"answers"}
+    assert f"{instrument.item_count + 1} answers" in str(error.value.fields["answers"])
+
+
+def test_a_huge_answer_list_is_refused_before_any_item_is_checked():
+    """650,000 answers (the review's attack) get one short error, not one message per extra item."""
+    with pytest.raises(InvalidAnswers) as error:
+        score(INSTRUMENTS["phq9"], [0] * 650_000)
+    assert list(error.value.fields) == ["answers"] and len(str(error.value.fields["answers"])) < 100
 
 
 @pytest.mark.parametrize("ident", SUM_INSTRUMENTS)

@@ -35,7 +35,7 @@ def api_cases():
 @api.route("/cases", methods=["POST"])
 @requires(Permission.CASES_EDIT)
 def api_case_create():
-    body = json_body()
+    body = json_body({"client_id", "risk_level", "source", "priority"})
     missing = {k: "Required." for k in ("client_id", "risk_level", "source") if not body.get(k)}
     if missing:
         raise ApiError(422, "Some fields are missing.", missing)

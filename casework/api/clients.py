@@ -28,12 +28,18 @@ def client_json(client: Client) -> dict:
 @api.route("/clients", methods=["POST"])
 @requires(Permission.CLIENTS_EDIT)
 def api_client_create():
-    body = json_body()
+    body = json_body({*service.CLIENT_FIELDS, "confirm_duplicate"})
     with service_errors():
         try:
             client = service.register_client(current_user, body, confirm_duplicate=body.get("confirm_duplicate") is True)
         except service.DuplicateFound as found:
             db.session.rollback()
+            service.note_duplicate_matches(current_user, found)
+            db.session.commit()  # the audit of the match stays, whatever is answered
+            if found.refused:
+                raise ApiError(429, "You have met many records already on file in a short time: checks by phone "
+                                    "or ID number are paused for you for up to an hour. Ask your supervisor.",
+                               code="match_limit")
             teams = "; ".join(f"{team} (supervisor: {', '.join(names) or 'none'})" for team, names in found.elsewhere)
             fields = {"phone_or_id_number": "A client with this phone or ID number is already on record."}
             if found.visible:
@@ -69,7 +75,7 @@ def api_client_get(client_id):
 @requires(Permission.CLIENTS_EDIT)
 def api_consent_create(client_id):
     client = access.load_client(client_id, current_user, audit=False)
-    body = json_body()
+    body = json_body({"scope"})
     with service_errors():
         consent = service.record_consent(current_user, client, body.get("scope"))
     db.session.commit()
@@ -79,6 +85,7 @@ def api_consent_create(client_id):
 @api.route("/clients/<client_id>/consents/<consent_id>/withdraw", methods=["POST"])
 @requires(Permission.CLIENTS_EDIT)
 def api_consent_withdraw(client_id, consent_id):
+    json_body(set(), optional=True)  # takes no fields
     client = access.load_client(client_id, current_user, audit=False)
     consent = service.withdraw_consent(current_user, client, consent_id)
     db.session.commit()

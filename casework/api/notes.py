@@ -5,7 +5,6 @@ Invisible case or note -> 404 (a social worker never learns a clinical note exis
 signed note -> 409."""
 from __future__ import annotations
 
-from flask import request
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -92,8 +91,8 @@ def api_note_patch(case_id, note_id):
 def api_note_sign(case_id, note_id):
     case = access.load_case(case_id, current_user, audit=False)
     note = service.load_note(case, note_id, current_user, audit=False)
-    body = request.get_json(silent=True)
-    version = body.get("version") if isinstance(body, dict) else None
+    body = json_body({"version"}, optional=True)
+    version = body.get("version")
     with forbidden_as_403(), service_errors():
         service.sign_note(current_user, note, version=version)
     db.session.commit()
@@ -105,7 +104,7 @@ def api_note_sign(case_id, note_id):
 def api_note_addendum(case_id, note_id):
     case = access.load_case(case_id, current_user, audit=False)
     note = service.load_note(case, note_id, current_user, audit=False)
-    body = json_body()
+    body = json_body({"body"})
     with forbidden_as_403(), service_errors():
         addendum = service.add_addendum(current_user, note, body.get("body"))
     db.session.commit()

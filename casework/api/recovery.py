@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask_login import current_user
 
-from carecycle.api import ApiError, json_body
+from carecycle.api import ApiError, json_body, refuse_unknown
 from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.permissions import Permission, requires
@@ -45,7 +45,7 @@ def api_care_plan(case_id):
 def api_care_plan_put(case_id):
     """Replace the plan: `version` (0 for a new plan), `goals` (existing ones with their `id`), `client_note`."""
     case = access.load_case(case_id, current_user, audit=False)
-    body = json_body()
+    body = json_body({"version", "goals", "client_note"})
     if "version" not in body:
         raise ApiError(422, "Send the version you edited (0 for a new plan).", {"version": "Required."})
     version = body.pop("version")
@@ -73,10 +73,8 @@ def api_case_screening(case_id):
     link the client's own self-screening (`result_id`). 201 with the result and the case's markers."""
     case = access.load_case(case_id, current_user, audit=False)
     body = json_body()
-    allowed = {"instrument", "answers", "sex", "taken_at", "language"} if "result_id" not in body else {"result_id"}
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise ApiError(422, "Some fields are not valid.", {k: "Unknown field." for k in unknown})
+    refuse_unknown(body, {"instrument", "answers", "sex", "taken_at", "language"} if "result_id" not in body
+                   else {"result_id"})
     with service_errors():
         if "result_id" in body:
             link, alert = outcomes.link_self_screening(current_user, case, body["result_id"])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_login import current_user
 
+from carecycle.api import json_body
 from carecycle.extensions import db
 from carecycle.permissions import Permission, requires
 from casework.api import api
@@ -31,6 +32,7 @@ def api_triage():
 @api.route("/triage/<alert_id>/claim", methods=["POST"])
 @requires(Permission.TRIAGE_WORK)
 def api_triage_claim(alert_id):
+    json_body(set(), optional=True)  # takes no fields
     alert = triage.load_alert(alert_id, current_user, audit=False)
     with service_errors():  # someone else holds it: 409 "already_claimed", naming them
         triage.claim(current_user, alert)

@@ -17,6 +17,44 @@ def normalise_id_number(value: str) -> str:
     return "".join(ch for ch in value.upper() if ch.isalnum())
 
 
+def _is_cjk(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" or "\U00020000" <= ch <= "\U0002fa1f"
+
+
+def split_family_name(full_name: str | None) -> tuple[str, str]:
+    """(given names, family name) of a full name, as well as it can be told: a name written in
+    Chinese characters without spaces starts with a one-character family name; a spaced name has its
+    family name in capitals when one word is ("CHAN Tai Man"), otherwise last ("Mei Chan")."""
+    words = (full_name or "").split()
+    if not words:
+        return "", ""
+    if len(words) == 1:
+        word = words[0]
+        return (word[1:], word[0]) if len(word) > 1 and _is_cjk(word[0]) else (word, "")
+    capitals = [i for i, w in enumerate(words) if w.isupper() and len(w) > 1]
+    at = capitals[0] if len(capitals) == 1 else len(words) - 1
+    return " ".join(words[:at] + words[at + 1:]), words[at]
+
+
+def list_label(full_name: str | None, preferred_name: str | None, reference: str) -> str:
+    """"Mei C. · C-7F3A": the preferred name with the family-name initial (unless the preferred name
+    already holds the family name); a person without a preferred name is shown by the full name."""
+    name = full_name or ""
+    if preferred_name:
+        name = preferred_name
+        family = split_family_name(full_name)[1]
+        if family and family.casefold() not in name.casefold():
+            name = f"{name} {family_initial(family)}"
+    return f"{name} · {reference}"
+
+
+def family_initial(family: str) -> str:
+    """"C." for Chan; a family name in Chinese characters is one character and is shown whole."""
+    if not family:
+        return ""
+    return family[0] if _is_cjk(family[0]) else family[0].upper() + "."
+
+
 class Client(UUIDPrimaryKey, db.Model):
     __tablename__ = "client"
 
@@ -59,6 +97,17 @@ class Client(UUIDPrimaryKey, db.Model):
     @property
     def display_name(self) -> str:
         return self.preferred_name or self.full_name
+
+    @property
+    def reference(self) -> str:
+        """A short client reference, derived stably from the record's id: "C-7F3A"."""
+        return f"C-{self.id.hex[:4].upper()}" if self.id else ""
+
+    @property
+    def list_label(self) -> str:
+        """How working lists name the person, so two people called Mei cannot be confused: the
+        preferred name, the family-name initial and the short reference ("Mei C. · C-7F3A")."""
+        return list_label(self.full_name, self.preferred_name, self.reference)
 
 
 class Consent(UUIDPrimaryKey, db.Model):

@@ -25,7 +25,7 @@ from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.roles import Role
-from carecycle.validation import Conflict, Invalid
+from carecycle.validation import Conflict, Invalid, iso_date, whole_number
 from casework.enums import Phase
 from casework.models import Case, CarePlan, CarePlanGoal, CarePlanReview, CarePlanVersion, Client, Task
 from casework.models.recovery import GoalDomain, GoalOwner, GoalStatus
@@ -140,10 +140,10 @@ def require_recovery(case: Case) -> None:
 
 
 def _version(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+    version = whole_number(value)
+    if version is None:
         raise Invalid({"version": _("Send the version of the plan you edited (0 for a new plan).")})
+    return version
 
 
 def _text(value, field: str, limit: int, errors: dict, required: bool = False) -> str | None:
@@ -166,7 +166,7 @@ def parse_day(value, field: str, errors: dict) -> date | None:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     try:
-        return date.fromisoformat(str(value).strip())
+        return iso_date(str(value).strip())
     except ValueError:
         errors[field] = _("Give the date as YYYY-MM-DD.")
         return None
@@ -492,8 +492,8 @@ def share(user, case: Case) -> CarePlan:
     if plan is None or not goals_of(plan):
         raise Invalid({"share": _("Write the care plan before sharing it.")})
     if case.client.resident_user_id is None:
-        raise Invalid({"share": _("The client has no linked account yet. The counsellor can give them a link "
-                                  "code from the safety-plan page.")})
+        raise Invalid({"share": _("The client has no linked account yet. Give them a link code from the care-plan "
+                                  "page first.")})
     if plan.shared:
         return plan
     plan.shared_at, plan.shared_by_id, plan.share_ended_at = utcnow(), user.id, None

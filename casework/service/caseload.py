@@ -113,6 +113,8 @@ class ClientNames:
 # and column the ciphertext is bound to).
 ClientNames.full_name = Client.__dict__["full_name"]
 ClientNames.preferred_name = Client.__dict__["preferred_name"]
+ClientNames.reference = Client.reference          # the same helpers as the model: "Mei C. · C-7F3A"
+ClientNames.list_label = Client.list_label
 
 
 @dataclass(slots=True)

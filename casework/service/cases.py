@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -14,7 +14,7 @@ from carecycle.extensions import db
 from carecycle.mode import scaled
 from carecycle.pagination import CappedPage
 from carecycle.roles import Role
-from carecycle.validation import Conflict, Invalid
+from carecycle.validation import Conflict, Invalid, whole_number
 from casework.enums import Phase, Priority, RiskLevel, Source
 from casework.models import Case, CaseEvent, Client, Task
 from casework.service.access import visible_cases
@@ -38,10 +38,10 @@ def add_event(case: Case, kind: str, actor=None, detail: str | None = None) -> C
 
 def parse_version(value) -> int:
     """The record version a form or API body sent back; anything but a whole number is invalid."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+    version = whole_number(value)
+    if version is None:
         raise Invalid({"version": _("Send the version you edited.")})
+    return version
 
 
 def _enum(enum, value, field: str):
@@ -104,6 +104,49 @@ def changes_since(case: Case, version: int) -> list[CaseEvent]:
         CaseEvent.case_id == case.id, CaseEvent.case_version > version).order_by(CaseEvent.at)).all()
 
 
+UPDATED_FIELDS = {"risk_level": (_l("Risk level"), RiskLevel), "priority": (_l("Priority"), Priority),
+                  "assigned_counsellor": (_l("Counsellor"), None),
+                  "assigned_social_worker": (_l("Social worker"), None)}
+
+
+def _staff_name(username: str) -> str:
+    if username in ("", "-"):
+        return _("nobody")
+    user = db.session.scalar(select(User).where(User.username == username))
+    return user.name if user is not None else username
+
+
+def _enum_label(enum, code: str) -> str:
+    try:
+        return str(enum(code).label)
+    except ValueError:
+        return code
+
+
+def describe_event(kind: str, detail: str | None) -> str | None:
+    """An event's detail in words for the timeline and the conflict page: "priority=urgent" (how an
+    edit is stored) reads "Priority: Urgent", "crisis -> recovery" reads "Crisis → Recovery"."""
+    if not detail:
+        return detail
+    if kind == "updated":
+        parts = []
+        for item in detail.split(", "):
+            field, sep, value = item.partition("=")
+            if not sep or field not in UPDATED_FIELDS:
+                parts.append(item)
+                continue
+            label, enum = UPDATED_FIELDS[field]
+            shown = _enum_label(enum, value) if enum else _staff_name(value)
+            parts.append(_("%(field)s: %(value)s", field=label, value=shown))
+        return "; ".join(parts)
+    if kind == "phase_changed":
+        old, sep, new = detail.partition(" -> ")
+        codes = {p.value for p in Phase}
+        if sep and old in codes and new in codes:
+            return f"{_enum_label(Phase, old)} → {_enum_label(Phase, new)}"
+    return detail
+
+
 def update_case(user, case: Case, version, changes: dict) -> Case:
     """Versioned edit: a stale version is refused with what changed meanwhile; never a silent overwrite."""
     version = parse_version(version)
@@ -114,7 +157,8 @@ def update_case(user, case: Case, version, changes: dict) -> Case:
         raise Conflict(_("This case is closed; reopen it first."), current_version=case.version)
     if version != case.version:
         raise Conflict(_("Someone else changed this case since you opened it."),
-                       [(e.kind, e.detail, None) for e in changes_since(case, version)], case.version)
+                       [(e.kind, describe_event(e.kind, e.detail), None) for e in changes_since(case, version)],
+                       case.version)
     done = []
     if "risk_level" in changes:
         risk = _enum(RiskLevel, changes["risk_level"], "risk_level")

@@ -2,19 +2,20 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
-from flask import abort
+from flask import abort, current_app
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
+from carecycle import ratelimit
 from carecycle.accounts.models import Team, User
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.roles import Role
-from carecycle.validation import Conflict, Invalid
+from carecycle.validation import Conflict, Invalid, iso_date
 from casework.enums import SEX_LABELS, ConsentScope
 from casework.models import Client, Consent
 from casework.service.access import visible_clients
@@ -51,7 +52,7 @@ def clean_client_fields(data: dict, *, partial: bool = False) -> dict:
     dob = clean.get("date_of_birth")
     if dob:
         try:
-            born = date.fromisoformat(dob)
+            born = iso_date(dob)
         except ValueError:
             errors["date_of_birth"] = _("Enter the date as YYYY-MM-DD.")
         else:
@@ -67,10 +68,39 @@ def clean_client_fields(data: dict, *, partial: bool = False) -> dict:
 @dataclass
 class DuplicateFound(Exception):
     """Phone or ID number already on record. `visible` are records the user may open; `elsewhere`
-    names only the teams (and their supervisors) holding records the user may not see."""
+    names only the teams (and their supervisors) holding records the user may not see; `matched`
+    is every matching client id with the field that matched (for the audit trail)."""
 
     visible: list[Client]
     elsewhere: list[tuple[str, list[str]]]
+    matched: list[tuple] = field(default_factory=list)
+    refused: bool = False  # the user met too many matches lately: nothing about them is shown
+
+
+def _matched_on(client: Client, phone: str | None, id_number: str | None) -> str:
+    on = []
+    if phone and client.phone_index == Client.phone.index_for(phone):
+        on.append("phone")
+    if id_number and client.id_number_index == Client.id_number.index_for(id_number):
+        on.append("id_number")
+    return "+".join(on) or "phone_or_id_number"
+
+
+def _match_limit() -> tuple[int, timedelta]:
+    cfg = current_app.config
+    return cfg["CLIENT_MATCH_LIMIT"], timedelta(seconds=cfg["CLIENT_MATCH_WINDOW"])
+
+
+def note_duplicate_matches(user, found: DuplicateFound) -> None:
+    """Audit each match shown (or refused) to the user and count it against their limit. The caller
+    commits this even when it rolls back the rest, so a probe of phone numbers always leaves a trace."""
+    if found.refused:
+        record_event("duplicate_match", "client", None, actor=user, outcome="denied", reason="match_limit")
+        return
+    limit, window = _match_limit()
+    ratelimit.allow("client_match", f"user:{user.id}", limit, window)
+    for client_id, matched_on in found.matched:
+        record_event("duplicate_match", "client", client_id, actor=user, reason=f"matched:{matched_on}")
 
 
 def _exact_match(phone: str | None = None, id_number: str | None = None, name: str | None = None) -> list:
@@ -89,22 +119,27 @@ def find_duplicates(user, phone: str | None, id_number: str | None) -> Duplicate
     clauses = _exact_match(phone, id_number)
     if not clauses:
         return None
+    limit, window = _match_limit()
+    if ratelimit.recent("client_match", f"user:{user.id}", window) >= limit:
+        # Past the limit the lookup is not made at all, so the answer says nothing about the number.
+        return DuplicateFound([], [], [], refused=True)
     matches = db.session.scalars(select(Client).where(or_(*clauses))).all()
     if not matches:
         return None
+    matched = [(m.id, _matched_on(m, phone, id_number)) for m in matches]
     visible_ids = set(db.session.scalars(select(Client.id).where(
         Client.id.in_([m.id for m in matches]), visible_clients(user))))
     visible = [m for m in matches if m.id in visible_ids]
     hidden_teams = {m.team_id for m in matches if m.id not in visible_ids}
     if not hidden_teams:
-        return DuplicateFound(visible, [])
+        return DuplicateFound(visible, [], matched)
     supervisors: dict = {}
     for boss in db.session.scalars(select(User).where(User.team_id.in_(hidden_teams), User.role == Role.SUPERVISOR,
                                                       User.active.is_(True)).order_by(User.username)):
         supervisors.setdefault(boss.team_id, []).append(boss.name)
     elsewhere = [(team.name, supervisors.get(team.id, []))
                  for team in db.session.scalars(select(Team).where(Team.id.in_(hidden_teams)).order_by(Team.name))]
-    return DuplicateFound(visible, elsewhere)
+    return DuplicateFound(visible, elsewhere, matched)
 
 
 def register_client(user, data: dict, *, confirm_duplicate: bool = False) -> Client:

@@ -25,6 +25,7 @@ from casework.models.recovery import Attendance, GroupKind
 from casework.service.access import visible_clients
 from casework.service.careplans import require_open
 from casework.service.cases import add_event
+from casework.service.tasks import display_zone
 
 NAME_MAX, FACILITATOR_MAX, SCHEDULE_MAX, LOCATION_MAX, DESCRIPTION_MAX, TOPIC_MAX = 120, 120, 200, 200, 2000, 200
 
@@ -239,8 +240,16 @@ def attendance_of(session: GroupSession) -> dict[str, str]:
     return {member_index(row.client_ref): row.status for row in rows}
 
 
+def joined_after(member: GroupMember, session: GroupSession) -> bool:
+    """The session was held on a day before the member joined (days in the page's zone, so that a
+    person enrolled the evening after the first session they came to can still be marked for it)."""
+    zone = display_zone()
+    return session.starts_at.astimezone(zone).date() < member.joined_at.astimezone(zone).date()
+
+
 def record_attendance(user, session: GroupSession, statuses: dict) -> int:
-    """`{member id: attended | absent | excused}` for members of the session's group; others refused."""
+    """`{member id: attended | absent | excused}` for members of the session's group; others refused,
+    and so is attendance at a session held before the member joined. Nothing is stored on a refusal."""
     if session.cancelled_at is not None:
         raise Conflict(_("This session was cancelled."))
     if session.starts_at > utcnow() + timedelta(hours=1):
@@ -255,6 +264,10 @@ def record_attendance(user, session: GroupSession, statuses: dict) -> int:
             errors[f"member-{member_id}"] = _("Not a member of this group.")
             continue
         if status in (None, ""):
+            continue
+        if joined_after(member, session):
+            errors[f"member-{member_id}"] = _("This person joined the group after this session; attendance can "
+                                              "be recorded only for sessions held since they joined.")
             continue
         try:
             clean[member] = Attendance(status).value

@@ -16,7 +16,7 @@ from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.permissions import Permission, role_has
 from carecycle.urls import as_uuid
-from carecycle.validation import Conflict, Invalid
+from carecycle.validation import Conflict, Invalid, iso_datetime
 from casework.models import Case, ContactNote
 from casework.models.notes import ContactMode, NoteKind
 from casework.service.careplans import require_open
@@ -94,7 +94,7 @@ def parse_time(value) -> datetime:
         parsed = value
     elif isinstance(value, str) and value.strip():
         try:
-            parsed = datetime.fromisoformat(value.strip())
+            parsed = iso_datetime(value.strip())
         except ValueError:
             raise Invalid({"at": _("Give the time as ISO 8601, e.g. 2026-03-01T14:30:00+08:00.")})
     else:
@@ -165,8 +165,9 @@ def _clean(case: Case, values: dict, current: ContactNote | None = None) -> dict
 
 def _check_kind(user, kind: NoteKind, object_id=None) -> None:
     if kind not in writable_kinds(user):
-        raise Forbidden(_("Your role cannot write %(kind)s notes.", kind=kind.label), "contact_note", object_id,
-                        reason=f"write {kind.value} note")
+        message = (_("Your role cannot write clinical notes.") if kind is NoteKind.CLINICAL
+                   else _("Your role cannot write casework notes."))
+        raise Forbidden(message, "contact_note", object_id, reason=f"write {kind.value} note")
 
 
 # ------------------------------------------------------------------ changes

@@ -22,7 +22,7 @@ from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.urls import as_uuid
-from carecycle.validation import Conflict, Invalid
+from carecycle.validation import Conflict, Invalid, iso_date, iso_datetime
 from casework.enums import Phase
 from casework.models import Case, CaseScreening, RescreenSchedule, Task
 from casework.service.careplans import require_open
@@ -199,8 +199,8 @@ def _parse_taken_at(value) -> datetime | None:
     else:
         raw = str(value).strip()
         try:
-            parsed = datetime.fromisoformat(raw.replace("Z", "+00:00")) if "T" in raw or " " in raw \
-                else datetime.combine(date.fromisoformat(raw), time(12))
+            parsed = iso_datetime(raw.replace("Z", "+00:00")) if "T" in raw or " " in raw \
+                else datetime.combine(iso_date(raw), time(12))
         except ValueError:
             raise Invalid({"taken_at": _("Give the date as YYYY-MM-DD (or a full ISO date and time).")})
     if parsed.tzinfo is None:

@@ -3,7 +3,8 @@
 A case's plan is a series of versions. The one unsigned version (the draft) is edited in place;
 a counsellor signs it, which freezes it; the next change starts a new version. The counsellor
 can share the current signed version with the client's resident account, which the client
-links once with a one-time code (random, shown once, stored as a keyed hash, valid 7 days).
+links once with a one-time code (random, shown once, stored as a keyed hash, valid 7 days) that the
+case's counsellor or social worker, or the team's supervisor, gives them.
 The resident then reads only that shared version at /my/safety-plan. Every share, every link
 and every resident view is audited."""
 from __future__ import annotations
@@ -11,16 +12,18 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from flask import abort
+from flask import abort, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from carecycle import ratelimit
+from carecycle.accounts.models import User
 from carecycle.audit import record_event
 from carecycle.crypto import blind_index
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.notifications import notify
 from carecycle.permissions import Permission, role_has
 from carecycle.roles import Role
 from carecycle.validation import Conflict, Invalid
@@ -239,10 +242,22 @@ def format_code(code: str) -> str:
     return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
 
 
+def may_give_link_code(user, case: Case) -> bool:
+    """The case's assigned counsellor or social worker, or a supervisor of the case's team, gives the
+    client a link code (from the safety-plan or the care-plan page); a break-glass reader does not."""
+    if Role(user.role) is Role.SUPERVISOR:
+        return user.team_id is not None and case.team_id == user.team_id
+    return case.assigned_to(user)
+
+
 def issue_link_code(user, case: Case) -> tuple[ResidentLinkCode, str]:
     """A new one-time code for the case's client; earlier unused codes stop working. The plain code
-    is returned once, for the counsellor to give to the client; only its keyed hash is stored."""
-    _may_write(user, case, "resident link code")
+    is returned once, for the worker to give to the client; only its keyed hash is stored."""
+    if not may_give_link_code(user, case):
+        raise Forbidden(_("Only the case's counsellor or social worker, or their supervisor, gives the client a "
+                          "link code."), "case", case.id, reason="resident link code")
+    if case.phase == Phase.CLOSED.value:
+        raise Conflict(_("This case is closed; reopen it first."), current_version=case.version)
     now = utcnow()
     db.session.execute(update(ResidentLinkCode).where(
         ResidentLinkCode.client_id == case.client_id, ResidentLinkCode.used_at.is_(None),
@@ -260,7 +275,8 @@ def issue_link_code(user, case: Case) -> tuple[ResidentLinkCode, str]:
 def redeem_link_code(resident, code: str, address: str | None) -> Client:
     """Link the signed-in resident's account to the client the code was made for.
 
-    A wrong, expired, revoked or used code gets the same answer. Attempts are counted per account
+    A wrong, expired, revoked or used code gets the same answer. An account already linked to
+    another client is refused (one account, one client) and the code is revoked. Attempts are counted per account
     and per address (RateLimited); the caller commits in every case, so the count and the audit
     of a refused attempt are kept."""
     limit, window = CODE_ATTEMPTS_PER_ACCOUNT
@@ -276,6 +292,11 @@ def redeem_link_code(resident, code: str, address: str | None) -> Client:
     now = utcnow()
     claimed = 0
     if row is not None and row.usable:
+        # the account's row is locked, so two codes entered at once by one account are taken in turn
+        db.session.execute(select(User.id).where(User.id == resident.id).with_for_update())
+        linked = linked_client_id(resident)
+        if linked is not None and linked != row.client_id:
+            _refuse_for_another_client(resident, row, now)
         # only one redemption of a code can win, even at the same moment
         claimed = db.session.execute(update(ResidentLinkCode).where(
             ResidentLinkCode.id == row.id, ResidentLinkCode.used_at.is_(None), ResidentLinkCode.revoked_at.is_(None),
@@ -284,7 +305,7 @@ def redeem_link_code(resident, code: str, address: str | None) -> Client:
         record_event("link_resident", "resident_link_code", row.id if row else None, outcome="denied",
                      reason="code not valid")
         raise Invalid({"code": _("This code is not valid. It may be mistyped, expired or already used. "
-                                 "Ask your counsellor for a new one.")})
+                                 "Ask your worker for a new one.")})
     client = db.session.get(Client, row.client_id)
     client.resident_user_id = resident.id
     db.session.flush()
@@ -292,6 +313,31 @@ def redeem_link_code(resident, code: str, address: str | None) -> Client:
         add_event(case, "resident_linked", resident)
     record_event("link_resident", "client", client.id)
     return client
+
+
+def _refuse_for_another_client(resident, row: ResidentLinkCode, now) -> None:
+    """A resident account links to one client only: a code made for another client is refused and
+    revoked (it was seen by an account that is not that client's), the worker who gave it is told,
+    the client's open cases say so on their timeline, and both sides are audited. Raises Invalid."""
+    revoked = db.session.execute(update(ResidentLinkCode).where(
+        ResidentLinkCode.id == row.id, ResidentLinkCode.used_at.is_(None),
+        ResidentLinkCode.revoked_at.is_(None)).values(revoked_at=now)).rowcount
+    record_event("link_resident", "resident_link_code", row.id, outcome="denied",
+                 reason="account already linked to another client")
+    if revoked == 1:
+        open_cases = list(db.session.scalars(select(Case).where(
+            Case.client_id == row.client_id, Case.phase != Phase.CLOSED.value).order_by(Case.opened_at.desc())))
+        for case in open_cases:
+            add_event(case, "resident_code_refused", resident)
+        link = (url_for("casework.case_detail", case_id=open_cases[0].id) if open_cases
+                else url_for("casework.client_detail", client_id=row.client_id))
+        notify(row.created_by_id, "link_code_refused", link, object_type="resident_link_code", object_id=row.id)
+        record_event("refuse", "resident_link_code", row.id, reason="entered in an account linked to another "
+                     "client; code revoked, worker told")
+    raise Invalid({"code": _("This account is already linked to another person's record, and an account can be "
+                             "linked to one person only. The code was not used and no longer works; the worker "
+                             "who gave it has been told. If the code is for someone else, they need their own "
+                             "account and a new code from their worker.")})
 
 
 def unlink_resident(user, case: Case) -> None:
@@ -313,8 +359,13 @@ def unlink_resident(user, case: Case) -> None:
 
 
 # ------------------------------------------------------------------ the resident's view
+def linked_client_id(resident):
+    """The id of the one client this resident account is linked to, or None."""
+    return db.session.scalar(select(Client.id).where(Client.resident_user_id == resident.id).limit(1))
+
+
 def resident_linked(resident) -> bool:
-    return db.session.scalar(select(Client.id).where(Client.resident_user_id == resident.id).limit(1)) is not None
+    return linked_client_id(resident) is not None
 
 
 def shared_plan_for(resident) -> SafetyPlanVersion | None:

@@ -10,6 +10,7 @@ from typing import Callable
 from flask import Blueprint
 
 from casework.enums import LANGUAGE_LABELS, SEX_LABELS, ClosureReason, ConsentScope, Phase, Priority, RiskLevel, Source
+from casework.service.cases import describe_event
 
 bp = Blueprint("casework", __name__)
 
@@ -62,6 +63,7 @@ def casework_labels():
         "priority_label": enum_label(Priority), "source_label": enum_label(Source),
         "consent_label": enum_label(ConsentScope), "closure_reason_label": enum_label(ClosureReason),
         "event_label": _memo(lambda code: EVENT_LABELS.get(code, code)),
+        "event_detail": describe_event,
         "task_label": _memo(lambda code: TASK_LABELS.get(code, code)),
         "sex_label": _memo(lambda code: SEX_LABELS.get(code, code)),
         "language_label": _memo(lambda code: LANGUAGE_LABELS.get(code, code)),

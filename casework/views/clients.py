@@ -41,12 +41,15 @@ def client_new():
         except Invalid as error:
             place_errors(form, error)
         except service.DuplicateFound as found:
+            db.session.rollback()
+            service.note_duplicate_matches(current_user, found)
+            db.session.commit()  # the audit of the match stays
             duplicate = found
         else:
             db.session.commit()
             flash(_("Client registered."), "success")
             return redirect(url_for("casework.client_detail", client_id=client.id))
-    status = 400 if form.errors else (409 if duplicate else 200)
+    status = 400 if form.errors else (429 if duplicate and duplicate.refused else 409 if duplicate else 200)
     return render_template("casework/clients/new.html", form=form, duplicate=duplicate), status
 
 

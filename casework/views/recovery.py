@@ -18,6 +18,7 @@ from casework.models.recovery import (Attendance, FollowUpStatus, GoalDomain, Go
 from casework.service import access, careplans, followup, groups as group_service, outcomes, safety
 from casework.service.guard import forbidden_as_403
 from casework.views import EVENT_LABELS, TASK_LABELS, bp, enum_label, register_case_section
+from casework.views.safety import link_code_page
 from casework.views.common import (change_and_return, conflict_page, flash_errors, form_messages, place_errors,
                                    save_form)
 from screening.service import get_instrument, item_language
@@ -134,7 +135,8 @@ def care_plan(case_id):
     context = {"case": case, "plan": plan, "goals": goals, "links": careplans.goal_links(case, goals),
                "reviews": careplans.reviews_of(plan), "next_review": careplans.next_review(case),
                "goal_names": {str(g.id): g.title for g in goals}, "confirm": ConfirmForm(),
-               "review_form": NextReviewForm(), "domains": list(GoalDomain)}
+               "review_form": NextReviewForm(), "domains": list(GoalDomain),
+               "may_give_link_code": safety.may_give_link_code(current_user, case)}
     db.session.commit()
     return render_template("casework/recovery/plan.html", **context)
 
@@ -335,6 +337,14 @@ def care_plan_share(case_id):
         return redirect(_plan_url(case))
     return change_and_return(_plan_url(case), lambda: careplans.share(current_user, case),
                               _("The plan is shared. The client sees its summary when signed in, under \"My plan\"."))
+
+
+@bp.route("/cases/<case_id>/care-plan/link-code", methods=["POST"])
+@requires(Permission.CASES_EDIT)
+def care_plan_link_code(case_id):
+    """The social worker (or the team's supervisor) gives the client a link code from the care plan."""
+    case = access.load_case(case_id, current_user, audit=False)
+    return link_code_page(case, _plan_url(case), "care")
 
 
 @bp.route("/cases/<case_id>/care-plan/unshare", methods=["POST"])
@@ -663,8 +673,10 @@ def group_session(group_id, session_id):
     members = group_service.members_of(group, current_user)
     attendance = group_service.attendance_of(session)
     db.session.commit()
+    joined_later = {m.row.id for m in members if group_service.joined_after(m.row, session)}
     return render_template("casework/recovery/session.html", group=group, session=session, members=members,
-                           attendance=attendance, form=form, errors=errors, statuses=list(Attendance)), status
+                           attendance=attendance, form=form, errors=errors, statuses=list(Attendance),
+                           joined_later=joined_later), status
 
 
 @bp.route("/groups/<group_id>/sessions/<session_id>/cancel", methods=["POST"])

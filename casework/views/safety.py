@@ -10,6 +10,7 @@ from flask_login import current_user
 from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
+from carecycle.notifications import KIND_LABELS
 from carecycle.permissions import Permission, can, requires
 from carecycle.validation import Conflict, Invalid
 from casework.forms import LinkCodeForm, SafetyPlanForm
@@ -24,7 +25,11 @@ EVENT_LABELS.update({
     "safety_plan_unshared": _l("Safety plan no longer shared"),
     "resident_code_issued": _l("Link code given for the client's own account"),
     "resident_linked": _l("Client linked their own account"), "resident_unlinked": _l("Client's own account unlinked"),
+    "resident_code_refused": _l("Link code refused: it was entered in an account already linked to another "
+                                "person. The code no longer works; give the client a new one."),
 })
+KIND_LABELS.update({"link_code_refused": _l("A link code you gave was refused: the account it was entered in is "
+                                            "linked to another person")})
 
 
 def safety_section(case):
@@ -52,7 +57,8 @@ def safety_plan(case_id):
     db.session.commit()
     return render_template("casework/safety/plan.html", case=case, plan=signed, versions=all_versions,
                            draft=service.draft_of(case) if writer else None, shared=service.shared_with(case),
-                           sections=SECTIONS, confirm=ConfirmForm())
+                           sections=SECTIONS, confirm=ConfirmForm(),
+                           may_give_link_code=service.may_give_link_code(current_user, case))
 
 
 @bp.route("/cases/<case_id>/safety-plan/edit", methods=["GET", "POST"])
@@ -148,21 +154,27 @@ def safety_plan_unshare(case_id):
     return redirect(_back(case))
 
 
-@bp.route("/cases/<case_id>/resident-link", methods=["POST"])
-@requires(Permission.RISK_ASSESS)
-def resident_link_code(case_id):
-    """A new one-time code, shown once on this page (never stored in plain text, never flashed)."""
-    case = access.load_case(case_id, current_user, audit=False)
+def link_code_page(case, back: str, from_page: str):
+    """Make a new one-time code and show it once (never stored in plain text, never flashed); the
+    safety-plan and the care-plan pages both give codes through here. `from_page`: "safety" or "care"."""
     if not ConfirmForm().validate_on_submit():
-        return redirect(_back(case))
+        return redirect(back)
     try:
         with forbidden_as_403():
             row, code = service.issue_link_code(current_user, case)
     except Conflict as error:
         db.session.rollback()
-        return conflict_page(error, _back(case))
+        return conflict_page(error, back)
     db.session.commit()
-    return render_template("casework/safety/link_code.html", case=case, code=code, expires_at=row.expires_at)
+    return render_template("casework/safety/link_code.html", case=case, code=code, expires_at=row.expires_at,
+                           back=back, from_page=from_page)
+
+
+@bp.route("/cases/<case_id>/resident-link", methods=["POST"])
+@requires(Permission.RISK_ASSESS)
+def resident_link_code(case_id):
+    case = access.load_case(case_id, current_user, audit=False)
+    return link_code_page(case, _back(case), "safety")
 
 
 @bp.route("/cases/<case_id>/resident-unlink", methods=["POST"])
@@ -196,7 +208,8 @@ def my_link():
             status = 400
         else:
             db.session.commit()
-            flash(_("Your account is linked. When your counsellor shares your safety plan, you will find it here."),
+            flash(_("Your account is linked. When your worker shares your plans with you, you will find them under "
+                    "\"My safety plan\" and \"My plan\"."),
                   "success")
             return redirect(url_for("casework.my_safety_plan"))
     elif form.errors:

@@ -163,6 +163,8 @@ def triage_convert(alert_id):
                 place_errors(form, error)
             except client_service.DuplicateFound as found:
                 db.session.rollback()
+                client_service.note_duplicate_matches(current_user, found)
+                db.session.commit()  # the audit of the match stays
                 duplicate = found
             except Conflict as error:
                 return refused_back_to(error, url_for("casework.triage_detail", alert_id=alert_id))
@@ -183,7 +185,7 @@ def triage_convert(alert_id):
         known = {c.id for c in candidates}
         candidates = candidates + [c for c in duplicate.visible if c.id not in known]
     db.session.commit()
-    status = 400 if form.errors else (409 if duplicate else 200)
+    status = 400 if form.errors else (429 if duplicate and duplicate.refused else 409 if duplicate else 200)
     return render_template("casework/triage/convert.html", alert=alert, form=form, search=search,
                            candidates=candidates, searched=searched, duplicate=duplicate, subject=subject,
                            **_time_helpers()), status

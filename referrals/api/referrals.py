@@ -43,7 +43,7 @@ def referral_json(referral: Referral, *, detail: bool = False) -> dict:
 @requires(Permission.REFERRALS_MANAGE)
 def api_referral_create(case_id):
     case = access.load_case(case_id, current_user, audit=False)
-    body = json_body()
+    body = json_body({"service_id", "reason", "urgency", "share", "goal_id"})
     missing = {k: "Required." for k in ("service_id", "reason", "urgency") if not body.get(k)}
     if "share" not in body:
         missing["share"] = "Required: the list of fields to share (may be empty)."
@@ -77,7 +77,7 @@ def api_referral_get(referral_id):
 @requires(Permission.REFERRALS_MANAGE)
 def api_referral_status(referral_id):
     referral = service.load_referral(referral_id, current_user, audit=False)
-    body = json_body()
+    body = json_body({"status", "note", "override_reason", "close_reason"})
     status = body.get("status")
     if not isinstance(status, str) or not status:
         raise ApiError(422, "Say which status.", {"status": "Required."})
@@ -102,6 +102,7 @@ def api_referral_status(referral_id):
 @api.route("/referrals/<referral_id>/partner-link", methods=["POST"])
 @requires(Permission.REFERRALS_MANAGE)
 def api_referral_link(referral_id):
+    json_body(set(), optional=True)  # takes no fields
     referral = service.load_referral(referral_id, current_user, audit=False)
     with service_errors():
         link, token = links.issue(current_user, referral)
@@ -113,6 +114,7 @@ def api_referral_link(referral_id):
 @api.route("/referrals/<referral_id>/partner-link", methods=["DELETE"])
 @requires(Permission.REFERRALS_MANAGE)
 def api_referral_link_revoke(referral_id):
+    json_body(set(), optional=True)  # takes no fields
     referral = service.load_referral(referral_id, current_user, audit=False)
     count = links.revoke_all(referral, current_user)
     db.session.commit()

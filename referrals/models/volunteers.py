@@ -91,3 +91,20 @@ class Certificate(UUIDPrimaryKey, db.Model):
     def current(self, today: date | None = None) -> bool:
         today = today or date.today()
         return self.issued_on <= today <= self.expires_on
+
+
+class Mobilisation(UUIDPrimaryKey, db.Model):
+    """A volunteer team lent, in emergency operation, to another staff team: that team's supervisors
+    then see the volunteers' contact details. It counts only in the emergency it was made in."""
+
+    __tablename__ = "volunteer_mobilisation"
+
+    volunteer_team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("volunteer_team.id"), index=True)
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("team.id"), index=True)  # the staff team mobilised for
+    mobilised_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    mobilised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    ended_at: Mapped[datetime | None]
+
+    volunteer_team: Mapped[VolunteerTeam] = relationship()
+    team: Mapped[Team] = relationship()

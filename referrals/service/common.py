@@ -8,7 +8,7 @@ from datetime import date
 from flask_babel import gettext as _
 
 from carecycle.urls import as_uuid  # noqa: F401 (referrals modules import it from here)
-from carecycle.validation import Conflict, Invalid
+from carecycle.validation import Conflict, Invalid, iso_date as parse_iso_date
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_RE = re.compile(r"^[0-9+()\-\s.#*]+$")
@@ -109,7 +109,7 @@ def iso_date(data: dict, name: str, errors: Errors, *, required: bool = False, f
             errors[field] = _("Enter a date.")
         return None
     try:
-        return date.fromisoformat(str(value).strip())
+        return parse_iso_date(str(value).strip())
     except ValueError:
         errors[field] = _("Enter the date as YYYY-MM-DD.")
         return None

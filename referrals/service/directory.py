@@ -447,6 +447,24 @@ def search_services(filters: DirectoryFilters) -> list[Service]:
     return services
 
 
+def organisations_without_services(filters: DirectoryFilters) -> list[Organisation]:
+    """Organisations with no (unarchived) service, matching the search and tier, so one saved before its
+    services can be found again. None when a filter asks about services (type, language, capacity,
+    hours, public listing): an organisation without a service cannot meet it."""
+    if filters.type or filters.language or filters.capacity or filters.open_now or filters.public_only:
+        return []
+    has_service = exists().where(Service.organisation_id == Organisation.id, Service.archived_at.is_(None))
+    stmt = (select(Organisation).where(Organisation.archived_at.is_(None), ~has_service)
+            .order_by(Organisation.tier, Organisation.name))
+    if filters.q:
+        needle = filters.q.lower()
+        stmt = stmt.where(or_(*(func.lower(column).contains(needle, autoescape=True) for column in (
+            Organisation.name, Organisation.alternate_name, Organisation.description))))
+    if filters.tier:
+        stmt = stmt.where(Organisation.tier == int(filters.tier))
+    return list(db.session.scalars(stmt))
+
+
 def language_options() -> list[tuple[str, str]]:
     """Languages some service offers, for the filter."""
     rows = db.session.execute(select(ServiceLanguage.code, ServiceLanguage.name).distinct()).all()

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.validation import Invalid
+from carecycle.validation import Invalid, iso_datetime
 from referrals.enums import Capacity, ServiceType
 from referrals.models import Location, Organisation, Service, ServiceAtLocation
 from referrals.service import directory
@@ -273,8 +273,10 @@ def _read_organisation(raw, row: str, out: _Collector) -> dict | None:
     tiers = _terms(raw, "tier")
     data = {key: raw.get(key) for key in ("name", "alternate_name", "description", "email", "website")}
     data["tier"] = tiers[0][0] if tiers else None
-    phones = [p for p in raw.get("phones") or [] if isinstance(p, dict) and p.get("number")]
-    data["phone"] = phones[0].get("number") if phones else None
+    # CareCycle keeps one phone per organisation: the first with a number (its problems name that row)
+    numbered = [index for index, p in enumerate(raw.get("phones") or []) if isinstance(p, dict) and p.get("number")]
+    data["phone"] = raw["phones"][numbered[0]].get("number") if numbered else None
+    phone_field = f"phones[{numbered[0]}].number" if numbered else "phones"
     agreement = _flag(raw, "standing_agreement")
     if agreement is not None:
         start, _sep, end = str(agreement).partition("/")
@@ -287,7 +289,7 @@ def _read_organisation(raw, row: str, out: _Collector) -> dict | None:
     try:
         clean = directory.clean_organisation(data)
     except Invalid as error:
-        out.invalid(row, error, {"tier": "attributes", "phone": "phones", "agreement_start": "attributes",
+        out.invalid(row, error, {"tier": "attributes", "phone": phone_field, "agreement_start": "attributes",
                                  "agreement_end": "attributes", "agreement_note": "attributes"})
         clean = None
     locations = []
@@ -367,7 +369,7 @@ def _read_service(raw, row: str, org_id, location_ids: set, out: _Collector) -> 
     updated = None
     if capacity and capacity[0][1]:
         try:
-            updated = datetime.fromisoformat(str(capacity[0][1]).replace("Z", "+00:00"))
+            updated = iso_datetime(str(capacity[0][1]).replace("Z", "+00:00"))
             if updated.tzinfo is None:
                 updated = updated.replace(tzinfo=timezone.utc)
         except ValueError:

@@ -5,13 +5,10 @@ encrypted; it lands on the shared duty triage queue as an alert of kind `inbound
 (crisis when the person is in danger now, otherwise urgent)."""
 from __future__ import annotations
 
-from datetime import timedelta
-
-from flask import abort, current_app
+from flask import abort
 from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import select
 
-from carecycle import ratelimit
 from carecycle.alerts import Alert, AlertSubject, Urgency, raise_alert
 from carecycle.audit import record_event
 from carecycle.extensions import db
@@ -20,10 +17,6 @@ from referrals.models import InboundReferral
 from referrals.service.common import Errors, as_uuid, phone, text
 
 SUMMARY_CONCERN = 300
-
-
-class InboundRateLimited(Exception):
-    pass
 
 
 def clean_inbound(data: dict) -> dict:
@@ -56,14 +49,10 @@ def clean_inbound(data: dict) -> dict:
     return clean
 
 
-def submit(data: dict, *, address: str | None) -> InboundReferral:
-    """Store the referral and put it on the triage queue (the caller commits). Raises Invalid or
-    InboundRateLimited; nothing is stored then."""
+def submit(data: dict) -> InboundReferral:
+    """Store the referral and put it on the triage queue (the caller commits). Raises Invalid;
+    nothing is stored then. The per-address limit is counted by the route (`ratelimit.counted`)."""
     clean = clean_inbound(data)
-    cfg = current_app.config
-    if not ratelimit.allow("inbound_referral", address or "-", cfg["REFERRALS_INBOUND_RATE_LIMIT"],
-                           timedelta(seconds=cfg["REFERRALS_INBOUND_RATE_WINDOW"])):
-        raise InboundRateLimited()
     inbound = InboundReferral(relation=clean["relation"], danger_now=clean["danger_now"],
                               person_knows=clean["person_knows"] or clean["relation"] == ReferrerRelation.SELF.value,
                               language=clean["language"])

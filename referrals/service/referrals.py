@@ -19,13 +19,13 @@ from datetime import datetime
 
 from flask import abort, url_for
 from flask_babel import gettext as _
-from sqlalchemy import and_, case as sql_case, func, select
+from sqlalchemy import and_, case as sql_case, func, select, update
 from sqlalchemy.orm import selectinload
 
 from carecycle.audit import record_event, record_view
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.mode import scaled
+from carecycle.mode import ModeState, scaled
 from carecycle.validation import Invalid
 from casework.enums import ConsentScope, Phase, RiskLevel
 from casework.models import Case, CarePlanGoal
@@ -234,8 +234,37 @@ def consent_given(referral: Referral) -> bool:
     return has_consent(referral.client, ConsentScope.REFERRAL_SHARING)
 
 
-def response_deadline(tier: int, sent_at: datetime) -> datetime:
-    return sent_at + scaled(RESPONSE_DEADLINES[Tier(str(tier))])
+def response_deadline(tier: int, sent_at: datetime, state: ModeState | None = None) -> datetime:
+    return sent_at + scaled(RESPONSE_DEADLINES[Tier(str(tier))], state)
+
+
+def tighten_unanswered(state: ModeState, _change=None) -> int:
+    """The mode-switch hook (carecycle.areas.add_mode_switch_hook): on the switch to emergency, each
+    referral still waiting for the partner's answer is due by the earlier of its deadline and its
+    emergency deadline, counted from when it was sent. Going back to normal moves nothing later.
+    Returns how many moved."""
+    if not state.emergency:
+        return 0
+    moved = 0
+    rows = db.session.execute(select(Referral.id, Referral.tier, Referral.sent_at, Referral.respond_by)
+                              .where(Referral.status.in_(WAITING_FOR_ANSWER), Referral.sent_at.is_not(None),
+                                     Referral.respond_by.is_not(None))).all()
+    for referral_id, tier, sent_at, respond_by in rows:
+        try:
+            earlier = response_deadline(tier, sent_at, state)
+        except (ValueError, KeyError):
+            continue
+        if earlier >= respond_by:
+            continue
+        # the deadline alone moves: a partner's answer made meanwhile keeps its version
+        result = db.session.execute(update(Referral).where(Referral.id == referral_id,
+                                                           Referral.status.in_(WAITING_FOR_ANSWER),
+                                                           Referral.respond_by > earlier)
+                                    .values(respond_by=earlier))
+        if result.rowcount:
+            moved += 1
+            record_event("update", "referral", referral_id, reason="emergency deadline")
+    return moved
 
 
 def change_status(actor, referral: Referral, to_status: str, *, note: str | None = None,

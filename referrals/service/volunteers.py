@@ -3,7 +3,8 @@
 A member is *ready* when they are active and hold a current certificate for every training
 required for their team's kind (or, when the kind requires none, at least one current
 certificate). A certificate *expires soon* when it ends within 60 days. In emergency operating
-mode each team has a mobilisation list: its ready members with their contact details."""
+mode each team has a mobilisation list: its ready members, with their contact details for the staff
+team that holds the volunteer team and for the supervisors of the teams it is mobilised for."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,12 +15,16 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from carecycle.accounts.models import Team
 from carecycle.audit import record_event
+from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.mode import current_mode
+from carecycle.roles import Role
 from carecycle.validation import Invalid
+from casework.service.guard import Forbidden
 from referrals.enums import VolunteerRole, VolunteerTeamKind
-from referrals.models import Certificate, Training, Volunteer, VolunteerTeam
+from referrals.models import Certificate, Mobilisation, Training, Volunteer, VolunteerTeam
 from referrals.service.common import Errors, as_uuid, check_version, email, iso_date, phone, text, whole_number
 
 EXPIRY_WARNING = timedelta(days=60)
@@ -257,10 +262,107 @@ def readiness(team: VolunteerTeam, today: date | None = None,
 ROLE_ORDER = {VolunteerRole.LEADER.value: 0, VolunteerRole.DEPUTY.value: 1, VolunteerRole.MEMBER.value: 2}
 
 
-def mobilisation(user, team: VolunteerTeam) -> list[MemberReadiness] | None:
-    """In emergency mode: the team's ready members, leaders first, with contacts (the read is
-    audited). In normal mode: None (the list exists only when the service is in emergency mode)."""
+# ------------------------------------------------------------------ who sees volunteers' contacts
+def holds(user, team: VolunteerTeam) -> bool:
+    """The user belongs to the staff team that holds this volunteer team."""
+    return team.team_id is not None and getattr(user, "team_id", None) == team.team_id
+
+
+def current_mobilisations(team: VolunteerTeam) -> list[Mobilisation]:
+    """The staff teams this volunteer team is mobilised for in the current emergency (none in normal
+    operation: a mobilisation made in an earlier emergency no longer counts)."""
+    state = current_mode()
+    if not state.emergency:
+        return []
+    stmt = (select(Mobilisation).where(Mobilisation.volunteer_team_id == team.id, Mobilisation.ended_at.is_(None))
+            .options(selectinload(Mobilisation.team)).order_by(Mobilisation.mobilised_at))
+    if state.since is not None:
+        stmt = stmt.where(Mobilisation.mobilised_at >= state.since)
+    return list(db.session.scalars(stmt))
+
+
+def mobilised_for(user, team: VolunteerTeam, mobilisations: list[Mobilisation] | None = None) -> bool:
+    """In emergency operation: the user supervises a staff team this volunteer team is mobilised for."""
+    if Role(user.role) is not Role.SUPERVISOR or getattr(user, "team_id", None) is None:
+        return False
+    rows = current_mobilisations(team) if mobilisations is None else mobilisations
+    return any(row.team_id == user.team_id for row in rows)
+
+
+def may_see_contacts(user, team: VolunteerTeam, mobilisations: list[Mobilisation] | None = None) -> bool:
+    """Volunteers' contact details are for the staff team that holds their team and, in emergency
+    operation, for the supervisors of the teams it is mobilised for; admins keep the records."""
+    return Role(user.role) is Role.ADMIN or holds(user, team) or mobilised_for(user, team, mobilisations)
+
+
+def check_contacts(user, member: Volunteer) -> None:
+    """Forbidden unless the user may see this volunteer's contact details."""
+    if not may_see_contacts(user, member.volunteer_team):
+        raise Forbidden(_("Only the staff team that holds this volunteer team sees its volunteers' contact "
+                          "details."), "volunteer", member.id, reason="volunteer contacts of another team")
+
+
+@dataclass
+class MobilisationList:
+    team: VolunteerTeam
+    ready: list[MemberReadiness]
+    contacts: bool                      # phones shown to this user
+    mobilisations: list[Mobilisation]   # the staff teams it is mobilised for, this emergency
+    may_mobilise: bool                  # this user may lend it to another team
+
+
+def mobilisation(user, team: VolunteerTeam) -> MobilisationList | None:
+    """In emergency mode: the team's ready members, leaders first, with contacts when the user may see
+    them (the read is audited; a read by a team it is mobilised for says so). In normal mode: None
+    (the list exists only when the service is in emergency mode)."""
     if not current_mode().emergency:
         return None
-    record_event("view", "volunteer_team", team.id, reason="mobilisation")
-    return readiness(team).ready
+    rows = current_mobilisations(team)
+    held = holds(user, team)
+    contacts = held or mobilised_for(user, team, rows)
+    if contacts and not held:
+        reason = f"mobilisation, contacts as supervisor of a team it is mobilised for ({user.team_id})"
+    elif contacts:
+        reason = "mobilisation"
+    else:
+        reason = "mobilisation, without contacts"
+    record_event("view", "volunteer_team", team.id, reason=reason)
+    return MobilisationList(team, readiness(team).ready, contacts, rows,
+                            held and Role(user.role) is Role.SUPERVISOR)
+
+
+def mobilise(user, team: VolunteerTeam, staff_team_id) -> Mobilisation:
+    """Lend the volunteer team to another staff team for this emergency: only in emergency operation and
+    only by a supervisor of the staff team that holds it. Audited."""
+    if not (holds(user, team) and Role(user.role) is Role.SUPERVISOR):
+        raise Forbidden(_("Only a supervisor of the staff team that holds this volunteer team mobilises it."),
+                        "volunteer_team", team.id, reason="mobilise a volunteer team of another team")
+    if not current_mode().emergency:
+        raise Invalid({"team_id": _("A volunteer team is mobilised for another team only in emergency operation.")})
+    key = as_uuid(staff_team_id) if staff_team_id else None
+    target = db.session.get(Team, key) if key else None
+    if target is None:
+        raise Invalid({"team_id": _("Choose a staff team.")})
+    if target.id == team.team_id:
+        raise Invalid({"team_id": _("Your own team already sees this list. Choose another team.")})
+    if any(row.team_id == target.id for row in current_mobilisations(team)):
+        raise Invalid({"team_id": _("The volunteer team is already mobilised for %(team)s.", team=target.name)})
+    row = Mobilisation(volunteer_team_id=team.id, team_id=target.id, mobilised_by_id=user.id)
+    db.session.add(row)
+    db.session.flush()
+    record_event("create", "volunteer_mobilisation", row.id, reason=f"volunteer team {team.id} for team {target.id}")
+    return row
+
+
+def end_mobilisation(user, team: VolunteerTeam, mobilisation_id) -> Mobilisation:
+    """End a mobilisation: the other team's supervisors no longer see the contacts. Audited."""
+    if not (holds(user, team) and Role(user.role) is Role.SUPERVISOR):
+        raise Forbidden(_("Only a supervisor of the staff team that holds this volunteer team mobilises it."),
+                        "volunteer_team", team.id, reason="end a mobilisation of another team's volunteers")
+    key = as_uuid(mobilisation_id) if mobilisation_id else None
+    row = db.session.get(Mobilisation, key) if key else None
+    if row is None or row.volunteer_team_id != team.id or row.ended_at is not None:
+        raise Invalid({"mobilisation": _("This mobilisation has already ended.")})
+    row.ended_at, row.ended_by_id = utcnow(), user.id
+    record_event("update", "volunteer_mobilisation", row.id, reason="ended")
+    return row

@@ -50,6 +50,7 @@ def directory_search():
     services = directory.search_services(filters)
     page = _page_of(services, page_arg())
     return render_template("referrals/directory/search.html", page=page, flt=filters, tiers=list(Tier),
+                           without_services=directory.organisations_without_services(filters),
                            types=list(ServiceType), capacities=list(Capacity),
                            language_choices=directory.language_options(), is_open=directory.is_open,
                            now=directory.local_now())

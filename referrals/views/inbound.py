@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 
+from carecycle import ratelimit
 from carecycle.extensions import db
 from carecycle.permissions import PUBLIC, Permission, requires
 from carecycle.urls import page_arg
@@ -19,23 +20,23 @@ FIELDS = ("relation", "referrer_name", "referrer_organisation", "referrer_contac
 
 @bp.route("/refer", methods=["GET", "POST"])
 @requires(PUBLIC)
+@ratelimit.counted("inbound_referral", "REFERRALS_INBOUND_RATE_LIMIT", "REFERRALS_INBOUND_RATE_WINDOW")
 def inbound_form():
     form = InboundForm()
     status = 200
-    if form.validate_on_submit():
+    if request.method == "POST" and not ratelimit.within_limit():
+        flash(_("Several referrals were sent from your connection recently. Please call us instead, or try "
+                "again later. If someone is in danger now, call your local emergency number."), "error")
+        status = 429
+    elif form.validate_on_submit():
         data = {name: form[name].data for name in FIELDS}
         data["language"] = str(get_locale())
         try:
-            received = service.submit(data, address=request.remote_addr)
+            received = service.submit(data)
         except Invalid as error:
             db.session.rollback()
             place_errors(form, error)
             status = 400
-        except service.InboundRateLimited:
-            db.session.rollback()
-            flash(_("Several referrals were sent from your connection recently. Please call us instead, or try "
-                    "again later. If someone is in danger now, call your local emergency number."), "error")
-            status = 429
         else:
             db.session.commit()
             return redirect(url_for("referrals.inbound_thanks", danger="1" if received.danger_now else None))

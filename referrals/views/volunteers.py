@@ -15,7 +15,9 @@ from carecycle.extensions import db
 from carecycle.mode import current_mode
 from carecycle.permissions import Permission, requires
 from carecycle.validation import Conflict, Invalid
-from referrals.forms import CertificateForm, TrainingForm, VolunteerForm, VolunteerTeamForm
+from casework.service.guard import forbidden_as_403
+from referrals.forms import (CertificateForm, EndMobilisationForm, MobiliseForm, TrainingForm, VolunteerForm,
+                             VolunteerTeamForm)
 from referrals.service import volunteers as service
 from referrals.views import bp, conflict_page, place_errors
 
@@ -40,16 +42,65 @@ def volunteer_team(team_id):
     record_event("view", "volunteer_team", team.id, reason="readiness")
     db.session.commit()
     return render_template("referrals/volunteers/team.html", row=row, team=team, today=date.today(),
-                           emergency=current_mode().emergency, warning_days=service.EXPIRY_WARNING.days)
+                           emergency=current_mode().emergency, warning_days=service.EXPIRY_WARNING.days,
+                           contacts=service.may_see_contacts(current_user, team))
 
 
 @bp.route("/volunteers/teams/<team_id>/mobilisation")
 @requires(Permission.VOLUNTEERS_VIEW)
 def volunteer_mobilisation(team_id):
-    team = service.get_team(team_id)
-    ready = service.mobilisation(current_user, team)
+    return _mobilisation_page(service.get_team(team_id), MobiliseForm())
+
+
+def _mobilisation_page(team, form, status=200):
+    listing = service.mobilisation(current_user, team)
+    form.team_id.choices = [("", _("Choose a team"))] + [
+        (str(t.id), t.name) for t in db.session.scalars(select(Team).order_by(Team.name))
+        if t.id != team.team_id and listing and all(m.team_id != t.id for m in listing.mobilisations)]
     db.session.commit()
-    return render_template("referrals/volunteers/mobilisation.html", team=team, ready=ready)
+    return render_template("referrals/volunteers/mobilisation.html", team=team, listing=listing, form=form,
+                           end_form=EndMobilisationForm()), status
+
+
+@bp.route("/volunteers/teams/<team_id>/mobilisation/teams", methods=["POST"])
+@requires(Permission.VOLUNTEERS_MANAGE)
+def volunteer_mobilise(team_id):
+    team = service.get_team(team_id)
+    form = MobiliseForm()
+    if form.validate_on_submit():
+        try:
+            with forbidden_as_403():
+                row = service.mobilise(current_user, team, form.team_id.data)
+        except Invalid as error:
+            db.session.rollback()
+            for message in error.fields.values():  # a flash: the page may show no form (normal operation)
+                flash(str(message), "error")
+        else:
+            name = row.team.name
+            db.session.commit()
+            flash(_("The volunteer team is mobilised for %(team)s: its supervisors now see this list with the "
+                    "contact details.", team=name), "success")
+            return redirect(url_for("referrals.volunteer_mobilisation", team_id=team.id))
+    return _mobilisation_page(team, form, 400)
+
+
+@bp.route("/volunteers/teams/<team_id>/mobilisation/end", methods=["POST"])
+@requires(Permission.VOLUNTEERS_MANAGE)
+def volunteer_mobilisation_end(team_id):
+    team = service.get_team(team_id)
+    form = EndMobilisationForm()
+    if form.validate_on_submit():
+        try:
+            with forbidden_as_403():
+                service.end_mobilisation(current_user, team, form.mobilisation.data)
+        except Invalid as error:
+            db.session.rollback()
+            flash(str(next(iter(error.fields.values()))), "error")
+        else:
+            db.session.commit()
+            flash(_("Mobilisation ended."), "success")
+            return redirect(url_for("referrals.volunteer_mobilisation", team_id=team.id))
+    return _mobilisation_page(team, MobiliseForm(), 400)
 
 
 def _staff_teams():
@@ -112,6 +163,15 @@ def volunteer_new(team_id):
         400 if form.errors else 200
 
 
+def _member_with_contacts(member_id, *, audit: bool):
+    """The volunteer's page shows their contact details: only for the team that holds their team (403,
+    audited, for anyone else)."""
+    member = service.get_member(member_id, audit=False)
+    with forbidden_as_403():
+        service.check_contacts(current_user, member)
+    return service.get_member(member_id, audit=audit)
+
+
 def _member_data(form: VolunteerForm) -> dict:
     return {name: form[name].data for name in ("full_name", "phone", "email", "role", "skills", "joined_on", "active")}
 
@@ -119,7 +179,7 @@ def _member_data(form: VolunteerForm) -> dict:
 @bp.route("/volunteers/members/<member_id>", methods=["GET", "POST"])
 @requires(Permission.VOLUNTEERS_MANAGE)
 def volunteer_detail(member_id):
-    member = service.get_member(member_id, audit=request.method == "GET")
+    member = _member_with_contacts(member_id, audit=request.method == "GET")
     form = VolunteerForm(obj=member if request.method == "GET" else None)
     if request.method == "GET":
         form.version.data = member.version
@@ -148,7 +208,7 @@ def volunteer_detail(member_id):
 @bp.route("/volunteers/members/<member_id>/certificates", methods=["POST"])
 @requires(Permission.VOLUNTEERS_MANAGE)
 def volunteer_certificate(member_id):
-    member = service.get_member(member_id, audit=False)
+    member = _member_with_contacts(member_id, audit=False)
     cert_form = CertificateForm()
     cert_form.training_id.choices = [(str(t.id), t.name) for t in service.trainings()]
     if cert_form.validate_on_submit():

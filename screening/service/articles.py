@@ -50,14 +50,32 @@ _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typograp
 ALLOWED_TAGS = {"p", "h2", "h3", "h4", "ul", "ol", "li", "strong", "em", "a", "blockquote", "code", "pre", "hr",
                 "br", "table", "thead", "tbody", "tr", "th", "td"}
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
-URL_SCHEMES = {"http", "https", "mailto", "tel"}
+URL_SCHEMES = {"http", "https"}
+
+
+def _safe_link(tag: str, attribute: str, value: str) -> str | None:
+    """Links to `http:`/`https:` addresses and to paths of this site only: a protocol-relative
+    `//host/...` (or `/\\host`, which browsers read the same way) would leave the site unnoticed."""
+    if tag != "a" or attribute != "href":
+        return value
+    link = re.sub(r"[\t\n\r]", "", value).strip()  # browsers drop these inside a URL: "/\n/host" is "//host"
+    lowered = link.lower()
+    if lowered.startswith(("https://", "http://")) and len(link) > len("https://"):
+        return link
+    if link.startswith("/") and not link.startswith(("//", "/\\")):
+        return link
+    if link.startswith("#"):
+        return link
+    return None
 
 
 def render_markdown(source: str) -> Markup:
-    """Markdown to HTML that is safe to show: no raw HTML, scripts, event handlers, styles or javascript: links."""
+    """Markdown to HTML that is safe to show: no raw HTML, scripts, event handlers, styles, and links
+    only to http(s) addresses and this site's own paths."""
     html = _markdown.render(source or "")
     return Markup(nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
-                            link_rel="noopener noreferrer nofollow", strip_comments=True))
+                            attribute_filter=_safe_link, link_rel="noopener noreferrer nofollow",
+                            strip_comments=True))
 
 
 # ------------------------------------------------------------------ validation
@@ -253,16 +271,33 @@ def related(article: Article, limit: int = 4) -> list[Article]:
     return list(db.session.scalars(stmt))
 
 
-def for_result(instrument_id: str, band: str, languages: tuple[str, ...], limit: int = 5) -> list[Article]:
-    """Published articles tagged for this instrument and band (or the instrument as a whole)."""
+CRISIS_TOPIC = "crisis"
+CRISIS_FIRST = 2  # crisis articles put before the band's own on a crisis result
+
+
+def _published_where(condition, languages: tuple[str, ...], limit: int) -> list[Article]:
+    """Published articles meeting `condition` in the reader's languages (else in any), newest first."""
+    base = select(Article).where(Article.status == ArticleStatus.PUBLISHED.value, condition)
+    order = (Article.published_at.desc(), Article.title)
+    rows = list(db.session.scalars(base.where(Article.language.in_(languages)).order_by(*order).limit(limit)))
+    if not rows:
+        rows = list(db.session.scalars(base.order_by(*order).limit(limit)))
+    return rows
+
+
+def for_result(instrument_id: str, band: str, languages: tuple[str, ...], limit: int = 5, *,
+               crisis: bool = False) -> list[Article]:
+    """Published articles tagged for this instrument and band (or the instrument as a whole).
+
+    On a result that meets the crisis rule the library's Crisis articles (suicide prevention) come
+    first, whatever the band: a low total says nothing about the answers on self-harm."""
     tagged = Article.band_tags.any((ArticleBandTag.instrument == instrument_id)
                                    & ArticleBandTag.band.in_([band, ""]))
-    base = select(Article).where(Article.status == ArticleStatus.PUBLISHED.value, tagged)
-    rows = list(db.session.scalars(base.where(Article.language.in_(languages))
-                                   .order_by(Article.published_at.desc()).limit(limit)))
-    if not rows:
-        rows = list(db.session.scalars(base.order_by(Article.published_at.desc()).limit(limit)))
-    return rows
+    rows = _published_where(tagged, languages, limit)
+    if not crisis:
+        return rows
+    first = _published_where(Article.topics.any(ArticleTopic.topic == CRISIS_TOPIC), languages, CRISIS_FIRST)
+    return (first + [row for row in rows if row not in first])[:limit]
 
 
 def manage_list(user, status: str | None, page: int):

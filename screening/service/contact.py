@@ -4,14 +4,11 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from datetime import timedelta
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from carecycle import ratelimit
 from carecycle.alerts import Alert, AlertState, AlertSubject, Urgency, raise_alert
 from carecycle.audit import record_event
 from carecycle.database import utcnow
@@ -25,10 +22,6 @@ CONSENT_VERSION = "2026-1"
 
 class ContactError(Invalid):
     """A contact request refused: `fields` maps each bad field to its message."""
-
-
-class ContactRateLimited(Exception):
-    pass
 
 
 def phone_problem(phone: str):
@@ -47,7 +40,7 @@ def existing_request(result: ScreeningResult) -> ContactRequest | None:
 
 
 def request_contact(result: ScreeningResult, *, name: str, phone: str, preferred_time: str, consent: bool,
-                    language: str, user=None, address: str | None = None) -> ContactRequest:
+                    language: str, user=None) -> ContactRequest:
     """Store the request and put an alert on the triage queue (the caller commits)."""
     name, phone = " ".join((name or "").split()), (phone or "").strip()
     errors = {}
@@ -64,10 +57,6 @@ def request_contact(result: ScreeningResult, *, name: str, phone: str, preferred
         errors["consent"] = _l("We can only call you with your agreement. Tick the box to agree.")
     if errors:
         raise ContactError(errors)
-    cfg = current_app.config
-    if not ratelimit.allow("contact_request", address or "-", cfg["SCREENING_CONTACT_RATE_LIMIT"],
-                           timedelta(seconds=cfg["SCREENING_CONTACT_RATE_WINDOW"])):
-        raise ContactRateLimited()
     urgency = Urgency.CRISIS if result.crisis else Urgency.CONTACT_REQUEST
     request = ContactRequest(result_id=result.id, user_id=result.user_id, urgency=urgency.value,
                              preferred_time=preferred_time, consent_version=CONSENT_VERSION,

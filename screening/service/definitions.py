@@ -387,7 +387,8 @@ def build_instrument(data: Any) -> Instrument:
     else:
         level_name = check.field(scoring, "level_name", str, "scoring", required=False)
         if level_name is not None and (not level_name.isidentifier() or level_name in
-                                       {"id", "instrument", "score", "max_score", "band", "flags", "crisis"}):
+                                       {"id", "instrument", "score", "max_score", "band", "flags", "crisis",
+                                        "crisis_note", "crisis_articles"}):
             check.fail("scoring.level_name", "must be a simple name that is not already a result key")
 
     raw_bands = check.field(data, "bands", list, "")

@@ -7,20 +7,25 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
-from flask import current_app
+from flask import url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, inspect as sa_inspect, select, update
 
-from carecycle import ratelimit
 from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.roles import Role
 from carecycle.urls import as_uuid
 from screening.models import ScreeningResult
-from screening.service import get_instrument, instruments
+from screening.service import articles, get_instrument, instruments
 from screening.service.definitions import Instrument
 from screening.service.scoring import Outcome, evaluate, score
+
+# Shown instead of the band's meaning when a scored result meets the crisis rule (PHQ-9 item 9 >= 1
+# with a low total): the band describes the total, and the total must not reassure.
+CRISIS_NOTE = _l("Some of your answers are about thoughts of death or of hurting yourself. Those answers matter "
+                 "more than the total score: whatever the score, please talk to someone today.")
 
 CATALOGUE_ORDER = ("phq9", "phq2", "gad7", "gad2", "who5", "k10", "k6", "pcl5", "auditc", "cssrs")
 
@@ -54,10 +59,6 @@ def new_result(instrument: Instrument, outcome: Outcome, *, language: str, user_
     return result
 
 
-class RateLimited(Exception):
-    """Too many screenings from one client address within the window."""
-
-
 def catalogue(all_instruments: dict[str, Instrument]) -> list[Instrument]:
     """The instruments in the order the list page shows them (added files come last, by id)."""
     rank = {ident: index for index, ident in enumerate(CATALOGUE_ORDER)}
@@ -69,10 +70,10 @@ def links_to_account(user) -> bool:
     return bool(user is not None and getattr(user, "is_authenticated", False) and Role(user.role) is Role.RESIDENT)
 
 
-def submit(instrument: Instrument, answers, *, sex: str | None = None, language: str = "en", user=None,
-           address: str | None = None) -> tuple[ScreeningResult, Outcome]:
-    """Score and store one screening (the caller commits). Raises InvalidAnswers (nothing stored)
-    or RateLimited.
+def submit(instrument: Instrument, answers, *, sex: str | None = None, language: str = "en",
+           user=None) -> tuple[ScreeningResult, Outcome]:
+    """Score and store one screening (the caller commits). Raises InvalidAnswers (nothing stored).
+    The per-address limit is counted by the routes (`ratelimit.counted`), before the body is read.
 
     The row is written with one Core insert of the built object's column values, outside the
     session's unit of work (this is the public hot path): the returned object is for reading its
@@ -81,10 +82,6 @@ def submit(instrument: Instrument, answers, *, sex: str | None = None, language:
     owner = user if links_to_account(user) else None
     # Built (and encrypted) before the first statement, so the write transaction stays short.
     result = new_result(instrument, outcome, language=language, user_id=owner.id if owner else None)
-    cfg = current_app.config
-    if not ratelimit.allow("screening", address or "-", cfg["SCREENING_RATE_LIMIT"],
-                           timedelta(seconds=cfg["SCREENING_RATE_WINDOW"])):
-        raise RateLimited()
     db.session.connection().execute(_INSERT, _row(result))
     if owner is not None:
         record_event("create", "screening_result", result.id, actor=owner)
@@ -110,6 +107,19 @@ class ShownResult:
     @property
     def band(self):
         return self.instrument.band(self.result.band)
+
+    @property
+    def crisis_outweighs_band(self) -> bool:
+        """A crisis on a scored instrument: the band speaks of the total, so its meaning is not shown.
+
+        (A level instrument such as the C-SSRS has no total; its level is the suicide risk itself.)"""
+        return bool(self.result.crisis) and self.result.score is not None
+
+    @property
+    def concern(self) -> int:
+        """How strongly the score card is marked: the highest on any crisis result."""
+        band = self.band
+        return 3 if self.result.crisis else (band.concern if band else 0)
 
     @property
     def flags(self):
@@ -181,3 +191,13 @@ def history(user) -> list[tuple[Instrument, list[ScreeningResult]]]:
     if rows:
         record_event("view", "screening_history", user.id)
     return out
+
+
+def crisis_guidance(instrument_id: str, band: str) -> dict:
+    """What the API adds to a result that meets the crisis rule, in the request's language: the note
+    that the answers on self-harm outweigh the total, and the articles to read, crisis ones first."""
+    languages = articles.READER_LANGUAGES.get(str(get_locale() or "en"), ("en",))
+    reading = articles.for_result(instrument_id, band, languages, crisis=True)
+    return {"crisis_note": str(CRISIS_NOTE),
+            "crisis_articles": [{"id": str(a.id), "title": a.title, "language": a.language,
+                                 "url": url_for("library.article", article_id=a.id)} for a in reading]}

@@ -155,6 +155,9 @@ def check_answers(instrument: Instrument, answers) -> dict[str, Any]:
     """Messages per bad item; empty when the answers can be scored."""
     if not isinstance(answers, (list, tuple)):
         return {"answers": _l("Give a list with one answer per item (%(n)d items).", n=instrument.item_count)}
+    if len(answers) > instrument.item_count:  # refused before any per-item work: one short error
+        return {"answers": _l("There are %(given)d answers; this questionnaire has %(count)d items.",
+                              given=len(answers), count=instrument.item_count)}
     errors: dict[str, Any] = {}
     known: dict[int, Any] = {}
     for item in instrument.items:
@@ -181,9 +184,6 @@ def check_answers(instrument: Instrument, answers) -> dict[str, Any]:
                              n=item.number, value=_show(value), allowed=_allowed(item))
             continue
         known[item.number] = value
-    for index in range(instrument.item_count, len(answers)):
-        errors[f"answers[{index}]"] = _l("There is no item %(n)d: this questionnaire has %(count)d items.",
-                                         n=index + 1, count=instrument.item_count)
     return errors
 
 

@@ -1,26 +1,32 @@
 """Bar charts drawn as inline SVG on the server (no script, no inline style: CSS classes only).
 
-A bar whose value falls under the small-count rule is not drawn: its row says "<5", so that the
-chart never shows more than the table beside it."""
+A bar whose value falls under the small-count rule is not drawn: its row says "<5" or "hidden", so
+that the chart never shows more than the table beside it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-WIDTH = 640
-LABEL_W = 210
-VALUE_W = 70
-ROW_H = 26
-BAR_H = 16
-TOP = 6
+# Each row is the label on a line of its own, then the bar with its value: a label gets the whole
+# width (a tier's name does not fit beside a bar once the chart is scaled to a phone).
+WIDTH = 400
+VALUE_W = 64        # room after the longest bar for its value ("hidden", "100 %")
+BAR_X = 2
+LABEL_X = BAR_X + 6
+LABEL_H = 17        # label line above its bar
+BAR_H = 14
+ROW_H = LABEL_H + BAR_H + 9
+TOP = 4
+LABEL_MAX = 48      # characters; longer labels end with "…" (the table beside the chart has them whole)
 
 
 @dataclass(frozen=True)
 class Bar:
     label: str
-    shown: str          # the value as text ("12", "<5", "48 %")
-    y: float
+    shown: str          # the value as text ("12", "<5", "hidden", "48 %")
+    y: float            # top of the bar
     width: float        # 0: nothing drawn
-    text_y: float
+    label_y: float      # baseline of the label
+    text_y: float       # baseline of the value
 
     @property
     def drawn(self) -> bool:
@@ -33,8 +39,10 @@ class BarChart:
     bars: list[Bar]
     width: int
     height: int
-    bar_x: int
-    value_x: float
+    bar_x: int = BAR_X
+    label_x: int = LABEL_X
+    bar_h: int = BAR_H
+    label_max: int = LABEL_MAX
 
     @property
     def empty(self) -> bool:
@@ -46,11 +54,12 @@ def bar_chart(title: str, items: list[tuple[str, float | None, str]], maximum: f
     values = [v for _label, v, _text in items if v is not None and v > 0]
     top = maximum if maximum is not None else (max(values) if values else 1)
     top = top or 1
-    plot = WIDTH - LABEL_W - VALUE_W
+    plot = WIDTH - BAR_X - VALUE_W
     bars = []
     for index, (label, value, text) in enumerate(items):
-        y = TOP + index * ROW_H
+        row = TOP + index * ROW_H
+        y = row + LABEL_H
         width = 0.0 if value is None or value <= 0 else max(1.0, plot * min(value, top) / top)
-        bars.append(Bar(str(label), text, y, round(width, 1), y + BAR_H - 3))
+        bars.append(Bar(str(label), text, y, round(width, 1), row + LABEL_H - 5, y + BAR_H - 3))
     height = TOP * 2 + ROW_H * max(1, len(items))
-    return BarChart(title, bars, WIDTH, height, LABEL_W, LABEL_W + plot + 6)
+    return BarChart(title, bars, WIDTH, height)

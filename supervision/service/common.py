@@ -14,11 +14,16 @@ from carecycle.accounts.models import User
 from carecycle.extensions import db
 from carecycle.roles import Role
 from carecycle.urls import as_uuid  # noqa: F401 (supervision's services take it from here)
-from carecycle.validation import Invalid
+from carecycle.validation import Invalid, iso_date
 
 # ------------------------------------------------------------------ the small-count rule
 SMALL = 5
-SMALL_LABEL = "<5"
+# The two markers a presented count can be instead of a number (stable codes: the API answers them
+# as they are; pages and the CSV show them through `marker_text`).
+SMALL_LABEL = "<5"        # the count is below 5
+HIDDEN_LABEL = "hidden"   # the count is 5 or more, hidden so that a small count beside it cannot be
+                          # worked out from the total (complementary suppression)
+MARKERS = (SMALL_LABEL, HIDDEN_LABEL)
 
 
 def small(n: int | None):
@@ -34,8 +39,8 @@ def suppressed(n: int | None) -> bool:
 
 def small_group(counts: dict) -> dict:
     """Counts of one breakdown whose total is shown too: each count below 5 becomes "<5", and when
-    exactly one is hidden, the next smallest is hidden as well, so that it cannot be worked out by
-    subtracting the others from the total."""
+    exactly one is hidden, the next smallest (5 or more) becomes "hidden", so that the small one
+    cannot be worked out by subtracting the others from the total."""
     shown = {key: small(value) for key, value in counts.items()}
     hidden = [key for key, value in counts.items() if suppressed(value)]
     if len(hidden) == 1:
@@ -44,8 +49,23 @@ def small_group(counts: dict) -> dict:
             smallest = others[0][1]
             for key in counts:
                 if str(key) == smallest:
-                    shown[key] = SMALL_LABEL
+                    shown[key] = HIDDEN_LABEL
     return shown
+
+
+def marker_text(value):
+    """A presented count as a person reads it (page, chart, CSV): "hidden" in the reader's language,
+    "<5" and numbers as they are."""
+    if value == HIDDEN_LABEL:
+        return _("hidden")
+    return value
+
+
+def markers_explained() -> dict[str, str]:
+    """What each marker means, for the API's answer and the pages' note."""
+    return {SMALL_LABEL: _("The count is below 5."),
+            HIDDEN_LABEL: _("The count is 5 or more, hidden so that a count below 5 beside it cannot be worked "
+                            "out from the total.")}
 
 
 # ------------------------------------------------------------------ CSV
@@ -54,9 +74,10 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def neutralise(value) -> str:
     """One CSV cell that a spreadsheet shows as text: a value starting with =, +, -, @, a tab or a
-    carriage return gets a leading apostrophe (OWASP's advice for CSV injection)."""
+    carriage return, also after leading spaces or other whitespace (spreadsheets skip them), gets a
+    leading apostrophe (OWASP's advice for CSV injection)."""
     text = "" if value is None else str(value)
-    if text.startswith(FORMULA_STARTS):
+    if text.startswith(FORMULA_STARTS) or text.lstrip(" \t\r\n\u00a0\u3000").startswith(FORMULA_STARTS):
         return "'" + text
     return text
 
@@ -121,7 +142,7 @@ def parse_day(value, field: str) -> date | None:
     if value in (None, ""):
         return None
     try:
-        return date.fromisoformat(str(value).strip())
+        return iso_date(str(value).strip())
     except ValueError:
         raise Invalid({field: _("Enter the date as YYYY-MM-DD.")})
 
@@ -157,7 +178,7 @@ def month_period(value: str | None, today: date | None = None) -> Period:
     if value:
         try:
             year, month = (int(part) for part in str(value).split("-", 1))
-            first = date(year, month, 1)
+            first = iso_date(f"{year:04d}-{month:02d}-01")
         except ValueError:
             raise Invalid({"month": _("Enter the month as YYYY-MM.")})
     else:

@@ -18,7 +18,7 @@ from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.notifications import notify
 from carecycle.roles import Role
-from carecycle.validation import Conflict, Invalid
+from carecycle.validation import Conflict, Invalid, iso_date
 from referrals.models import Organisation, VolunteerTeam
 from supervision.models import PARTICIPANT_KINDS, Drill, DrillAction, DrillParticipant
 from supervision.service.common import WORKER_ROLES, as_uuid
@@ -48,7 +48,7 @@ def _day(value, field: str, errors: dict) -> date | None:
     if isinstance(value, date):
         return value
     try:
-        return date.fromisoformat(str(value or "").strip())
+        return iso_date(str(value or "").strip())
     except ValueError:
         errors[field] = _("Enter the date as YYYY-MM-DD.")
         return None

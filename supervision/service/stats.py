@@ -4,8 +4,9 @@ completion by tier, and the share of recovery cases with a reliable improvement.
 
 Figures are computed raw here; whatever leaves this module for a person to read (pages, charts,
 CSV, the API, the monthly report, after-action reviews) goes through `present`, which applies the
-small-count rule: a count below 5 is shown as "<5", with a second count hidden when one hidden
-count could be worked out from a total; rates and durations built on fewer than 5 are not shown.
+small-count rule: a count below 5 is shown as "<5"; when one hidden count of a breakdown could be
+worked out from its total, the next smallest (5 or more) is shown as "hidden" (never "<5", which
+would be a false figure); rates and durations built on fewer than 5 are not shown.
 
 Scope: a supervisor's figures are their team's (cases, referrals, the team's alerts and those not
 yet given to any team); an administrator's are the whole service's. Screenings are anonymous and
@@ -32,7 +33,8 @@ from screening.service.definitions import text as definition_text
 from screening.service.results import catalogue
 from screening.service import instruments as all_instruments
 from supervision.service.charts import bar_chart
-from supervision.service.common import SMALL_LABEL, Period, csv_text, percentile, small, small_group, suppressed
+from supervision.service.common import (HIDDEN_LABEL, SMALL_LABEL, Period, csv_text, marker_text, markers_explained,
+                                        percentile, small, small_group, suppressed)
 
 DRAFT = ReferralStatus.DRAFT.value
 COMPLETED = ReferralStatus.COMPLETED.value
@@ -261,6 +263,12 @@ def _band_label(instrument, code: str) -> str:
     return definition_text(band.label, locale) or code
 
 
+def small_count_rule() -> str:
+    return _("Counts below 5 are shown as %(small)s. A count of 5 or more that is hidden so that a count "
+             "below 5 cannot be worked out from the total is shown as %(hidden)s.",
+             small=SMALL_LABEL, hidden=marker_text(HIDDEN_LABEL))
+
+
 def present(figures: Figures) -> dict:
     """What may be shown: every count through the small-count rule (the API answers this as JSON)."""
     locale_order = {inst.id: index for index, inst in enumerate(catalogue(all_instruments()))}
@@ -287,7 +295,8 @@ def present(figures: Figures) -> dict:
         "period": {"from": figures.period.first.isoformat(), "to": figures.period.last.isoformat()},
         "scope": {"team_id": None if figures.scope.whole_service else str(figures.scope.team_id),
                   "label": figures.scope.label},
-        "small_count_rule": _("Counts below 5 are shown as %(mark)s.", mark=SMALL_LABEL),
+        "small_count_rule": small_count_rule(),
+        "markers": markers_explained(),
         "screenings": {"total": small(figures.screenings_total), "by_instrument": screenings,
                        "crisis": small(figures.crisis),
                        "crisis_rate": _rate(figures.crisis, figures.screenings_total)},
@@ -312,7 +321,7 @@ def _bar_value(shown) -> float | None:
 def charts(shown: dict) -> dict:
     """The charts of a presented figure set (bars only for counts that may be shown)."""
     def text(value) -> str:
-        return "—" if value is None else str(value)
+        return "—" if value is None else str(marker_text(value))
 
     return {
         "screenings": bar_chart(_("Screenings by instrument"), [
@@ -331,7 +340,7 @@ def charts(shown: dict) -> dict:
 def stats_csv(shown: dict) -> str:
     """The presented figures as CSV rows (section, item, value): the small-count rule already applied."""
     def v(value):
-        return "" if value is None else value
+        return "" if value is None else marker_text(value)
 
     rows = [[_("Section"), _("Item"), _("Value")],
             [_("Period"), _("From"), shown["period"]["from"]], [_("Period"), _("To"), shown["period"]["to"]],
@@ -370,6 +379,7 @@ def present_stored(raw: dict) -> dict:
     shown_alerts = small_group({u.value: int(alerts.get(u.value, 0)) for u in Urgency})
     referrals = raw.get("referrals") or {}
     return {
+        "small_count_rule": small_count_rule(),
         "alerts_total": small(sum(int(n) for n in alerts.values())),
         "alerts": [{"label": str(u.label), "count": shown_alerts[u.value]} for u in Urgency],
         "time_to_claim": _duration([float(m) for m in raw.get("claim_minutes") or []]),

@@ -21,8 +21,10 @@ def _mode_page(form, status=200):
     state = current_mode()
     changes = operating.history()
     people = operating.users_by_id([c.switched_by_id for c in changes])
-    return render_template("supervision/mode.html", state=state, form=form, changes=changes, people=people,
-                           target=Mode.NORMAL.value if state.emergency else Mode.EMERGENCY.value), status
+    # the page's one `mode` input (rendered by hidden_tag) asks for the other mode
+    form.mode.data = Mode.NORMAL.value if state.emergency else Mode.EMERGENCY.value
+    return render_template("supervision/mode.html", state=state, form=form, changes=changes,
+                           people=people), status
 
 
 @bp.route("/supervision/mode", methods=["GET", "POST"])

@@ -1,6 +1,7 @@
 """End to end in a real browser (Debian's Chromium through Playwright): a resident takes the PHQ-9
 from the home page with item 9 positive and a low total, sees the crisis resources before the
-score, asks to be contacted; a counsellor then signs in and sees the alert."""
+score, a score card that does not reassure and the suicide-prevention article first, asks to be
+contacted; a counsellor then signs in and sees the alert."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -8,11 +9,14 @@ from sqlalchemy import select
 from carecycle.alerts import Alert
 from tests.browser.conftest import screenshot, sign_in_page
 from tests.screening_helpers import make_crisis_resource  # noqa: F401 (fixture)
+from tests.test_library import published_article
 
 
 def test_resident_in_crisis_is_shown_help_first_and_a_counsellor_sees_the_alert(live_server, open_page, db,
                                                                                  make_user, make_crisis_resource):
     make_crisis_resource(name="Night Line", phone="555-0199", hours="24 hours, every day")
+    published_article(db, title="Everyday habits that help", topics=["self_care"], tags=[("phq9", "minimal")])
+    published_article(db, title="If you are thinking about suicide", topics=["crisis"], tags=[("cssrs", "low")])
     counsellor_name = make_user("counsellor").username
     db.session.remove()  # the server thread writes; hold no transaction here
 
@@ -31,6 +35,11 @@ def test_resident_in_crisis_is_shown_help_first_and_a_counsellor_sees_the_alert(
     assert crisis.is_visible() and score.is_visible()
     assert crisis.get_by_text("Night Line").is_visible()
     assert crisis.bounding_box()["y"] + crisis.bounding_box()["height"] <= score.bounding_box()["y"]
+    card = page.locator(".score-box")
+    assert card.get_by_text("Those answers matter more than the total score").is_visible()
+    assert "Keep doing what helps you feel well" not in card.inner_text()
+    reading = page.locator("section.related li a")
+    assert reading.all_inner_texts()[:2] == ["If you are thinking about suicide", "Everyday habits that help"]
     screenshot(page, "phq9-crisis-result")
 
     crisis.get_by_label("Your name", exact=True).fill("Ann")

@@ -12,6 +12,7 @@ from carecycle.database import utcnow
 from casework.models import Case, Task
 from tests.conftest import csrf_from, form_post, sign_in
 from tests.htmlform import submit
+from tests.race import Contenders, needs_concurrent_transactions
 
 
 def bearer(user, db):
@@ -165,10 +166,34 @@ def test_stale_edit_gets_409_with_what_changed_and_no_overwrite(app, client, log
         "assigned_social_worker": "", "csrf_token": csrf_from(page)})
     assert stale.status_code == 409
     body = stale.get_data(as_text=True)
-    assert "risk_level=high" in body
+    assert "Risk level: High risk" in body and "risk_level=high" not in body
     db.session.expire_all()
     current = db.session.get(Case, case.id)
     assert current.risk_level == "high" and current.priority == "normal"
+
+
+def test_the_conflict_page_says_in_words_what_the_other_person_changed(app, make_user, make_case, db):
+    """Two people edit the case through its form; the second is shown the first one's change in
+    words and in their language ("Priority: Urgent"), never the stored "priority=urgent"."""
+    me = make_user("counsellor", locale="zh_Hant")
+    colleague = make_user("supervisor", team=me.team, display_name="Lee Ka Yan")  # the team supervisor
+    case = make_case(me, risk_level="moderate")
+    mine, theirs = app.test_client(), app.test_client()
+    sign_in(mine, me.username)
+    sign_in(theirs, colleague.username)
+    edit = f"/cases/{case.id}/edit"
+    my_page = mine.get(edit)
+    assert submit(theirs, edit, "Save", {"priority": "urgent", "assigned_social_worker": ""}).status_code == 302
+    stale = submit(mine, my_page, "儲存", {"risk_level": "low"})
+    assert stale.status_code == 409
+    html = stale.get_data(as_text=True)
+    assert "priority=urgent" not in html and "updated:" not in html
+    assert "個案已更新" in html and "優先次序：緊急" in html
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).risk_level == "moderate"
+    # the case timeline says it in words too
+    timeline = theirs.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Case updated · Lee Ka Yan: Priority: Urgent" in timeline
 
 
 def test_assignment_only_to_staff_of_the_team(client, login_as, make_user, make_case, db):
@@ -241,34 +266,37 @@ def test_api_duplicate_client_is_409_without_other_teams_details(client, make_us
 
 
 def test_concurrent_edits_one_wins(app, make_user, make_case, db):
-    """Two writers with the same version at the same moment: one saves, the other is refused."""
+    """Two writers that both read the same version, then save at once: one saves, the other is refused.
+    PostgreSQL only (see tests/race.py): SQLite runs one transaction at a time; the serial stale edit
+    is test_stale_edit_gets_409_with_what_changed_and_no_overwrite."""
     from carecycle.extensions import db as _db
     from casework.service import cases as service
     from carecycle.validation import Conflict
     from sqlalchemy.orm.exc import StaleDataError
+    needs_concurrent_transactions(db)
     me = make_user("counsellor")
     case = make_case(me)
     case_id, user_id, version = case.id, me.id, case.version
-    db.session.commit()  # end this test's transaction: it would hold SQLite's write lock
-    barrier = threading.Barrier(2)
-    outcomes = []
+    db.session.commit()  # end this test's transaction
+    contenders = Contenders(2)
+    outcomes, errors = [], []
 
     def edit(priority):
         with app.app_context():
             from carecycle.accounts.models import User
-            barrier.wait()
             try:
                 user = _db.session.get(User, user_id)
                 row = _db.session.get(Case, case_id)
-                service.update_case(user, row, version, {"priority": priority})
+                contenders.ready(row.version)  # both hold the same version before either saves
+                service.update_case(user, row, row.version, {"priority": priority})
                 _db.session.commit()
                 outcomes.append("saved")
             except (Conflict, StaleDataError):
                 _db.session.rollback()
                 outcomes.append("refused")
-            except Exception as error:  # SQLite: the second writer may be told the database is busy
+            except Exception as error:  # surfaced below
                 _db.session.rollback()
-                outcomes.append(f"refused:{type(error).__name__}")
+                errors.append(error)
             finally:
                 _db.session.remove()
 
@@ -276,8 +304,10 @@ def test_concurrent_edits_one_wins(app, make_user, make_case, db):
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
-    assert sorted(o.split(":")[0] for o in outcomes) == ["refused", "saved"]
+        t.join(60)
+    assert not errors, errors
+    contenders.assert_overlapped(version)
+    assert sorted(outcomes) == ["refused", "saved"]
     db.session.expire_all()
     assert db.session.get(Case, case_id).version == version + 1
 

@@ -183,3 +183,67 @@ def test_one_click_withdraw_without_the_csrf_token_changes_nothing(client, login
     assert client.post(f"/clients/{person.id}/consents/{consent.id}/withdraw").status_code == 400
     db.session.expire_all()
     assert db.session.get(Consent, consent.id).current
+
+
+def _matches(db, user):
+    return db.session.scalars(select(AuditEvent).where(AuditEvent.action == "duplicate_match",
+                                                       AuditEvent.actor_id == user.id)).all()
+
+
+def test_a_phone_matching_another_teams_client_is_audited(client, login_as, make_user, make_client, db):
+    """The review's probe: POST /api/v1/clients with a phone of another team's client answers 409
+    naming the team. The match is now in the audit trail, with the client it matched."""
+    from tests.casework.recovery_helpers import bearer
+    me = login_as("counsellor")
+    outsider = make_user("counsellor", team="Elsewhere")
+    theirs = make_client(outsider.team, outsider, full_name="Secret Name", phone="9333 4444")
+    response = client.post("/api/v1/clients", json={"full_name": "Probe", "phone": "93334444"}, headers=bearer(me))
+    assert response.status_code == 409 and outsider.team.name in response.json["error"]["fields"]["contact"]
+    events = _matches(db, me)
+    assert [(e.object_id, e.reason, e.outcome) for e in events] == [(str(theirs.id), "matched:phone", "ok")]
+    # a number that matches nobody is not a match: nothing audited, the client is registered
+    assert client.post("/api/v1/clients", json={"full_name": "New", "phone": "95550000"},
+                       headers=bearer(me)).status_code == 201
+    assert len(_matches(db, me)) == 1
+
+
+def test_matches_are_limited_per_user_and_past_the_limit_nothing_is_looked_up(app, client, login_as, make_user,
+                                                                              make_client, db, monkeypatch):
+    from tests.casework.recovery_helpers import bearer
+    monkeypatch.setitem(app.config, "CLIENT_MATCH_LIMIT", 2)
+    me = login_as("counsellor")
+    headers = bearer(me)
+    outsider = make_user("counsellor", team="Elsewhere")
+    for n in range(3):
+        make_client(outsider.team, outsider, full_name=f"Person {n}", phone=f"9333 000{n}")
+    codes = [client.post("/api/v1/clients", json={"full_name": "Probe", "phone": f"9333000{n}"},
+                         headers=headers) for n in range(3)]
+    assert [r.status_code for r in codes] == [409, 409, 429]
+    assert outsider.team.name not in codes[2].get_data(as_text=True)
+    # past the limit even a number that matches nobody gets the same answer: the lookup is not made
+    unknown = client.post("/api/v1/clients", json={"full_name": "Probe", "phone": "95551234"}, headers=headers)
+    assert unknown.status_code == 429 and unknown.json["error"]["code"] == "match_limit"
+    assert db.session.query(Client).count() == 3
+    outcomes = [e.outcome for e in _matches(db, me)]
+    assert outcomes.count("ok") == 2 and outcomes.count("denied") == 2
+    # another worker is not limited by my probes
+    other = make_user("counsellor", team=me.team)
+    assert client.post("/api/v1/clients", json={"full_name": "Probe", "phone": "93330002"},
+                       headers=bearer(other)).status_code == 409
+
+
+def test_the_register_page_audits_a_match_and_says_when_checks_are_paused(app, client, login_as, make_user,
+                                                                           make_client, db, monkeypatch):
+    from tests.htmlform import submit
+    monkeypatch.setitem(app.config, "CLIENT_MATCH_LIMIT", 1)
+    me = login_as("counsellor")
+    outsider = make_user("counsellor", team="Elsewhere")
+    theirs = make_client(outsider.team, outsider, full_name="Secret Name", phone="9333 4444")
+    fill = {"full_name": "Probe", "phone": "93334444"}
+    first = submit(client, client.get("/clients/new"), "Register", fill)
+    assert first.status_code == 409 and outsider.team.name in first.get_data(as_text=True)
+    assert [e.object_id for e in _matches(db, me)] == [str(theirs.id)]
+    second = submit(client, first, "Register", fill)
+    body = second.get_data(as_text=True)
+    assert second.status_code == 429 and "paused" in body and outsider.team.name not in body
+    assert db.session.query(Client).count() == 1

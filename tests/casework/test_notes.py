@@ -200,6 +200,22 @@ def test_a_social_worker_cannot_write_a_clinical_note_and_the_refusal_is_audited
     assert ok.status_code == 201 and ok.json["kind"] == "casework" and ok.json["status"] == "draft"
 
 
+def test_the_refusal_of_a_clinical_note_says_so_in_plain_words(app, client, shared_case, db):
+    _counsellor, worker, case, _casework, _clinical = shared_case
+    response = client.post(f"/api/v1/cases/{case.id}/notes", json=note_body(body="x"), headers=bearer(worker, db))
+    assert response.json["error"]["message"] == "Your role cannot write clinical notes."
+    chinese = client.post(f"/api/v1/cases/{case.id}/notes", json=note_body(body="x"),
+                          headers={**bearer(worker, db), "Accept-Language": "zh-Hant"})
+    assert chinese.json["error"]["message"] == "你的角色不能撰寫臨床紀錄。"
+    sign_in(client, worker.username)
+    page = form_post(client, f"/cases/{case.id}/notes", {"kind": "clinical", "mode": "phone",
+                                                         "duration_minutes": "5", "body": "x"},
+                     page=f"/cases/{case.id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 403
+    assert "Your role cannot write clinical notes." in html and "Clinical note notes" not in html
+
+
 def test_a_social_worker_cannot_turn_their_draft_into_a_clinical_note(client, shared_case, db):
     _counsellor, worker, case, _casework, _clinical = shared_case
     draft = note_service.create_note(worker, case, note_body(kind="casework", body="Visit"))

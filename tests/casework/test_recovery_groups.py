@@ -3,7 +3,7 @@ sealed with a blind index), attendance per client, the client's groups on their 
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from carecycle.database import utcnow
 from carecycle.validation import Conflict, Invalid
@@ -11,6 +11,7 @@ from casework.models import GroupAttendance, GroupMember
 from casework.service import groups
 from tests.casework.recovery_helpers import recovery_case
 from tests.conftest import form_post, sign_in
+from tests.htmlform import find_form, submit
 
 
 def _group(worker, db, **fields):
@@ -26,6 +27,7 @@ def test_enrolment_and_attendance_are_sealed_and_found_by_blind_index(db, make_u
     case, _counsellor, social = recovery_case(make_user, make_case)
     group = _group(social, db)
     member = groups.enrol(social, group, case)
+    member.joined_at = utcnow() - timedelta(days=3)  # joined before the session
     day = (utcnow() - timedelta(days=2)).date().isoformat()
     session = groups.add_session(social, group, day=day, at="18:00", topic="Sleep")
     groups.record_attendance(social, session, {str(member.id): "attended"})
@@ -79,6 +81,8 @@ def test_group_pages_and_team_rules(client, db, make_user, make_case):
                      page=f"/groups/{group.id}").status_code == 302
     session = groups.sessions_of(group)[0]
     member = db.session.scalar(select(GroupMember))
+    member.joined_at = utcnow() - timedelta(days=2)  # joined before the session
+    db.session.commit()
     path = f"/groups/{group.id}/sessions/{session.id}"
     assert form_post(client, path, {f"member-{member.id}": "attended"}).status_code == 302
     case_page = client.get(f"/cases/{case.id}").get_data(as_text=True)
@@ -142,3 +146,39 @@ def test_the_groups_list_shows_next_session_and_members_with_a_fixed_number_of_q
     with statements_run(db) as three_groups:
         assert client.get("/groups").status_code == 200
     assert len(three_groups) == len(one_group)
+
+
+def test_attendance_before_the_member_joined_is_refused_and_nothing_is_stored(client, db, make_user, make_case):
+    case, _counsellor, social = recovery_case(make_user, make_case)
+    early, _c, _s = recovery_case(make_user, make_case)
+    group = _group(social, db)
+    before = groups.add_session(social, group, day=(utcnow() - timedelta(days=7)).date().isoformat(), at="18:00")
+    since = groups.add_session(social, group, day=(utcnow() - timedelta(days=1)).date().isoformat(), at="18:00")
+    newcomer = groups.enrol(social, group, case)
+    newcomer.joined_at = utcnow() - timedelta(days=3)  # after the first session, before the second
+    regular = groups.enrol(social, group, early)
+    regular.joined_at = utcnow() - timedelta(days=30)
+    db.session.commit()
+    with pytest.raises(Invalid) as refused:
+        groups.record_attendance(social, before, {str(newcomer.id): "attended"})
+    assert f"member-{newcomer.id}" in refused.value.fields
+    db.session.rollback()
+
+    sign_in(client, social.username)
+    path = f"/groups/{group.id}/sessions/{before.id}"
+    page = client.get(path)
+    html = page.get_data(as_text=True)
+    assert "joined after this session" in html
+    # the page offers no choice for the newcomer; a post that sends one anyway is refused whole
+    assert all(c.disabled for c in find_form(html, button="Save attendance").controls
+               if c.name == f"member-{newcomer.id}")
+    answer = form_post(client, path, {f"member-{newcomer.id}": "attended", f"member-{regular.id}": "attended"})
+    assert answer.status_code == 400
+    assert "joined the group after this session" in answer.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(GroupAttendance)) == 0
+    # the regular member is recorded through the page's own form; the session after joining is fine
+    assert submit(client, path, "Save attendance", {f"member-{regular.id}": "attended"}).status_code == 302
+    later = f"/groups/{group.id}/sessions/{since.id}"
+    assert submit(client, later, "Save attendance", {f"member-{newcomer.id}": "attended"}).status_code == 302
+    stored = db.session.scalars(select(GroupAttendance)).all()
+    assert sorted(str(row.session_id) for row in stored) == sorted([str(before.id), str(since.id)])

@@ -13,6 +13,7 @@ from casework.models import Case, CaseEvent, Client, Task
 from casework.service import triage
 from screening.models import ContactRequest
 from tests.conftest import form_post, sign_in
+from tests.race import Contenders, needs_concurrent_transactions
 
 
 def _alert(db, urgency="crisis", kind="screening", team=None, summary="Asks to be called today", **fields):
@@ -149,8 +150,10 @@ def test_claim_then_a_colleague_is_told_who_has_it(client, app, login_as, make_u
 
 
 def test_two_claims_at_the_same_moment_have_exactly_one_winner(app, make_user, db):
-    """Each thread has its own app context and session; a barrier releases them together.
-    Runs on SQLite and, with TEST_DATABASE_URL, on PostgreSQL."""
+    """Each thread has its own app context and session; both read the alert as open, then claim at
+    once, so the conditional UPDATE picks the winner. PostgreSQL only (see tests/race.py): SQLite
+    runs one transaction at a time; the claim of an already claimed alert is tested above."""
+    needs_concurrent_transactions(db)
     team_a = make_user("counsellor")
     team_b = make_user("counsellor", team=team_a.team)
     users = {team_a.id: team_a.username, team_b.id: team_b.username}
@@ -158,7 +161,7 @@ def test_two_claims_at_the_same_moment_have_exactly_one_winner(app, make_user, d
         alert = _alert(db)
         alert_id = alert.id
         db.session.commit()  # reading the id began a transaction; end it so the threads find no lock
-        barrier = threading.Barrier(2, timeout=30)
+        contenders = Contenders(2)
         results, errors = [], []
 
         def attempt(user_id):
@@ -166,8 +169,7 @@ def test_two_claims_at_the_same_moment_have_exactly_one_winner(app, make_user, d
                 with app.app_context():
                     user = db.session.get(User, user_id)
                     target = db.session.get(Alert, alert_id)
-                    db.session.commit()  # hold no lock while waiting at the barrier
-                    barrier.wait()
+                    contenders.ready(target.state)  # both read it open, in their own transactions
                     try:
                         triage.claim(user, target)
                         db.session.commit()
@@ -186,6 +188,7 @@ def test_two_claims_at_the_same_moment_have_exactly_one_winner(app, make_user, d
         for thread in threads:
             thread.join(60)
         assert not errors, errors
+        contenders.assert_overlapped("open")
         winners = [r for r in results if r[0] == "won"]
         losers = [r for r in results if r[0] == "lost"]
         assert len(winners) == 1 and len(losers) == 1, results

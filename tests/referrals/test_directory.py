@@ -177,3 +177,51 @@ def test_a_bad_edit_is_shown_again_with_what_was_entered_and_nothing_is_saved(cl
     db.session.expire_all()
     assert db.session.get(Organisation, org.id).description == "Helps people."
     assert db.session.get(Service, service.id).name == "Befriending"
+
+
+def test_each_row_of_hours_and_phones_has_its_own_accessible_labels(client, db, login_as, make_org):
+    from tests.htmlform import find_form, submit
+
+    login_as("supervisor")
+    org = make_org()
+    page = client.get(f"/directory/organisations/{org.id}/services/new")
+    form = find_form(page.get_data(as_text=True), button="Save")
+    labels = [form.labels[c.attrs["id"]] for c in form.controls
+              if (c.name or "").startswith(("schedules-", "phones-")) and not c.name.endswith("csrf_token")]
+    assert len(labels) == len(set(labels)), "two rows share a label"
+    assert {"Row 1: Days", "Row 2: Days", "Row 2: Opens", "Row 2: Closes", "Row 2: Number"} <= set(labels)
+    response = submit(client, page, "Save", {
+        "Name of the service": "Evening counselling", "Row 1: Number": "555-0321",
+        "Row 1: Days": "MO,TU,WE,TH,FR", "Row 1: Opens": "09:00", "Row 1: Closes": "17:00",
+        "Row 2: Days": "SA,SU", "Row 2: Opens": "10:00", "Row 2: Closes": "14:00"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    service = db.session.scalar(select(Service))
+    assert [(s.byday, s.opens_at, s.closes_at) for s in service.schedules] == [
+        ("MO,TU,WE,TH,FR", "09:00", "17:00"), ("SA,SU", "10:00", "14:00")]
+
+
+def test_an_organisation_saved_without_a_service_is_found_again_from_the_directory(client, db, login_as,
+                                                                                   make_service):
+    from tests.htmlform import submit
+
+    login_as("supervisor")
+    make_service(name="Food parcels")
+    response = submit(client, "/directory/organisations/new", "Save",
+                      {"name": "Harbour Youth Outreach", "tier": "3", "description": "Street outreach at night."})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    org = db.session.scalar(select(Organisation).where(Organisation.name == "Harbour Youth Outreach"))
+    assert org.services == []
+
+    listing = client.get("/directory")
+    assert f'href="/directory/organisations/{org.id}"' in listing.get_data(as_text=True)
+    found = submit(client, listing, "Filter", {"Search": "youth outreach"}).get_data(as_text=True)
+    assert "Organisations without a service yet" in found
+    assert f'href="/directory/organisations/{org.id}"' in found
+    assert f'href="/directory/organisations/{org.id}/services/new"' in found
+    assert "Food parcels" not in found
+    by_description = submit(client, listing, "Filter", {"Search": "street outreach"}).get_data(as_text=True)
+    assert f'href="/directory/organisations/{org.id}"' in by_description
+    other_tier = submit(client, listing, "Filter", {"Search": "youth", "Tier": "1"}).get_data(as_text=True)
+    assert f'/directory/organisations/{org.id}"' not in other_tier
+    by_type = submit(client, listing, "Filter", {"Type": "counselling"}).get_data(as_text=True)
+    assert "Food parcels" in by_type and "Harbour Youth Outreach" not in by_type  # a service filter

@@ -231,3 +231,21 @@ def test_a_list_that_is_not_a_list_is_named_not_a_server_error(client, db, make_
            "service": "organizations[0].services[0]"}[where]
     assert f"{row}.{key}" in response.get_json()["error"]["fields"]
     assert db.session.scalar(select(func.count()).select_from(Organisation)) == 0
+
+
+def test_a_bad_organisation_phone_is_reported_at_its_number(client, db, login_as, make_user, bearer):
+    payload = _valid_file()
+    payload["organizations"][0]["phones"] = [{"id": str(uuid.uuid4()), "number": ""},
+                                             {"id": str(uuid.uuid4()), "number": "call us"}]
+    response = client.post("/api/v1/directory/import", json=payload, headers=bearer(make_user("admin")))
+    assert response.status_code == 422
+    fields = response.get_json()["error"]["fields"]
+    assert "organizations[0].phones[1].number" in fields and "organizations[0].phones" not in fields
+
+    login_as("supervisor")
+    upload = (io.BytesIO(json.dumps(payload).encode()), "directory.json")  # htmlform does not send files
+    refused = client.post("/directory/import", data={"csrf_token": csrf_from(client.get("/directory/import")),
+                                                     "file": upload}, content_type="multipart/form-data")
+    text = refused.get_data(as_text=True)
+    assert refused.status_code in (400, 422) and "<code>phones[1].number</code>" in text
+    assert db.session.scalar(select(func.count()).select_from(Organisation)) == 0

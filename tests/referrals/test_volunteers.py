@@ -1,4 +1,5 @@
 """Volunteer emergency teams: encrypted members, certificates, readiness, mobilisation in emergency mode."""
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -8,17 +9,18 @@ from carecycle.audit import AuditEvent
 from carecycle.mode import switch_mode
 from referrals.models import Certificate, Volunteer
 from referrals.service import volunteers as service
-from tests.conftest import form_post
+from tests.conftest import csrf_from, form_post, sign_in
 
 
 @pytest.fixture
-def team(db):
+def team(db, make_user):
+    holder = make_user("supervisor").team  # the "default" staff team of login_as() holds the crew
     pfa = service.save_training(None, {"name": "Psychological first aid", "validity_months": 24,
                                        "required_for": ["crisis_response"]})
     cpr = service.save_training(None, {"name": "First aid and CPR", "validity_months": 36,
                                        "required_for": "crisis_response,medical_reserve"})
     crew = service.save_team(None, {"name": "Riverside Crisis Response", "kind": "crisis_response",
-                                    "meeting_point": "Community hall"})
+                                    "meeting_point": "Community hall", "team_id": str(holder.id)})
     today = date.today()
 
     def member(name, phone, certs, **extra):
@@ -173,3 +175,121 @@ def test_trainings_are_added_and_edited_and_a_bad_one_is_shown_again(client, db,
     db.session.expire_all()
     assert db.session.get(Training, pfa.id).validity_months == 36
     assert client.get("/volunteers/trainings/not-a-training").status_code == 404
+
+
+# ------------------------------------------------------------------ contact details: the holding team only
+PHONES = ("5550 1001", "5550 1002", "5550 1003", "5550 1004", "5550 1005")
+
+
+def _emergency(db, make_user):
+    switch_mode("emergency", make_user("supervisor"), "Flooding in the district")
+    db.session.commit()
+
+
+def test_another_teams_supervisor_sees_no_volunteer_phones(client, db, login_as, make_user, make_team, team):
+    crew, people, _trainings = team
+    _emergency(db, make_user)
+    login_as("supervisor", team=make_team("Hillside"))
+    page = client.get(f"/volunteers/teams/{crew.id}/mobilisation").get_data(as_text=True)
+    assert "Ho Wing Sze" in page and "Contact details are shown only to" in page
+    assert not any(phone in page for phone in PHONES)
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.object_id == str(crew.id),
+                                                      AuditEvent.reason == "mobilisation, without contacts"))
+    readiness = client.get(f"/volunteers/teams/{crew.id}").get_data(as_text=True)
+    assert f"/volunteers/members/{people['ready'].id}" not in readiness  # no link to the member's page
+    member = client.get(f"/volunteers/members/{people['ready'].id}")
+    assert member.status_code == 403 and "5550 1001" not in member.get_data(as_text=True)
+    denied = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "permission_denied",
+                                                        AuditEvent.object_id == str(people["ready"].id)))
+    assert denied.reason == "volunteer contacts of another team"
+    assert not db.session.scalar(select(AuditEvent).where(AuditEvent.action == "view",
+                                                          AuditEvent.object_type == "volunteer"))
+    certificate = client.post(f"/volunteers/members/{people['ready'].id}/certificates",
+                              data={"csrf_token": csrf_from(client.get("/volunteers")), "training_id": "",
+                                    "issued_on": ""})
+    assert certificate.status_code == 403 and "5550 1001" not in certificate.get_data(as_text=True)
+
+
+def test_a_team_mobilised_for_another_team_shows_that_teams_supervisors_the_phones(client, db, login_as,
+                                                                                   make_user, make_team, team):
+    from referrals.models import Mobilisation
+    from tests.htmlform import submit
+
+    crew, _people, _trainings = team
+    _emergency(db, make_user)
+    hillside = make_team("Hillside")
+    hillside_supervisor = make_user("supervisor", team=hillside)
+    hillside_counsellor = make_user("counsellor", team=hillside)
+    login_as("supervisor")  # of the staff team that holds the crew
+    page = client.get(f"/volunteers/teams/{crew.id}/mobilisation")
+    assert "5550 1001" in page.get_data(as_text=True)
+    response = submit(client, page, "Mobilise", {"Mobilise for staff team": str(hillside.id)})
+    assert response.status_code == 302
+    row = db.session.scalar(select(Mobilisation))
+    assert (row.volunteer_team_id, row.team_id, row.ended_at) == (crew.id, hillside.id, None)
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.object_type == "volunteer_mobilisation",
+                                                      AuditEvent.action == "create"))
+
+    client.post("/logout", data={"csrf_token": csrf_from(client.get("/"))})
+    sign_in(client, hillside_supervisor.username)
+    page = client.get(f"/volunteers/teams/{crew.id}/mobilisation").get_data(as_text=True)
+    assert "5550 1001" in page and "5550 1002" in page
+    read = db.session.scalar(select(AuditEvent).where(AuditEvent.object_id == str(crew.id),
+                                                      AuditEvent.actor_id == hillside_supervisor.id,
+                                                      AuditEvent.reason.like("mobilisation, contacts as supervisor%")))
+    assert read is not None
+    assert "Mobilise" not in [b.strip() for b in re.findall(r"<button[^>]*>([^<]*)</button>", page)]
+    refused = client.post(f"/volunteers/teams/{crew.id}/mobilisation/teams",
+                          data={"csrf_token": csrf_from(client.get("/")), "team_id": str(make_team().id)})
+    assert refused.status_code == 403
+    assert len(db.session.scalars(select(Mobilisation)).all()) == 1
+
+    client.post("/logout", data={"csrf_token": csrf_from(client.get("/"))})
+    sign_in(client, hillside_counsellor.username)  # a counsellor of that team: not a supervisor
+    page = client.get(f"/volunteers/teams/{crew.id}/mobilisation").get_data(as_text=True)
+    assert not any(phone in page for phone in PHONES)
+
+
+def test_ending_the_mobilisation_or_the_emergency_hides_the_phones_again(client, db, login_as, make_user,
+                                                                         make_team, team):
+    from referrals.models import Mobilisation
+    from tests.htmlform import submit
+
+    crew, _people, _trainings = team
+    _emergency(db, make_user)
+    hillside = make_team("Hillside")
+    hillside_supervisor = make_user("supervisor", team=hillside)
+    holder = login_as("supervisor")
+    page = client.get(f"/volunteers/teams/{crew.id}/mobilisation")
+    submit(client, page, "Mobilise", {"Mobilise for staff team": str(hillside.id)})
+    page = client.get(f"/volunteers/teams/{crew.id}/mobilisation")
+    response = submit(client, page, "End the mobilisation for Hillside")
+    assert response.status_code == 302
+    assert db.session.scalar(select(Mobilisation)).ended_at is not None
+
+    submit(client, client.get(f"/volunteers/teams/{crew.id}/mobilisation"), "Mobilise",
+           {"Mobilise for staff team": str(hillside.id)})
+    switch_mode("normal", holder, "Water receding")
+    db.session.commit()
+    switch_mode("emergency", holder, "Second flood")  # a new emergency: the old mobilisation no longer counts
+    db.session.commit()
+    client.post("/logout", data={"csrf_token": csrf_from(client.get("/"))})
+    sign_in(client, hillside_supervisor.username)
+    page = client.get(f"/volunteers/teams/{crew.id}/mobilisation").get_data(as_text=True)
+    assert "Ho Wing Sze" in page and not any(phone in page for phone in PHONES)
+
+
+def test_mobilising_is_refused_in_normal_operation_and_for_the_own_team(client, db, login_as, make_user, team):
+    from referrals.models import Mobilisation
+
+    crew, _people, _trainings = team
+    holder = login_as("supervisor")
+    token = csrf_from(client.get("/volunteers"))
+    normal = client.post(f"/volunteers/teams/{crew.id}/mobilisation/teams",
+                         data={"csrf_token": token, "team_id": str(holder.team_id)})
+    assert normal.status_code == 400
+    _emergency(db, make_user)
+    own = client.post(f"/volunteers/teams/{crew.id}/mobilisation/teams",
+                      data={"csrf_token": token, "team_id": str(holder.team_id)})
+    assert own.status_code == 400 and "Your own team already sees this list" in own.get_data(as_text=True)
+    assert db.session.scalar(select(Mobilisation)) is None

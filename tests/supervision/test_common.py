@@ -15,7 +15,8 @@ def test_counts_below_five_are_shown_as_less_than_five(n, shown):
 
 def test_one_hidden_count_of_a_breakdown_hides_the_next_smallest_too():
     shown = small_group({"minimal": 20, "mild": 9, "moderate": 3, "severe": 12})
-    assert shown == {"minimal": 20, "mild": "<5", "moderate": "<5", "severe": 12}  # 3 = total - others otherwise
+    # 3 = total - others otherwise; the 9 hidden with it is no small count: it says "hidden", never "<5"
+    assert shown == {"minimal": 20, "mild": "hidden", "moderate": "<5", "severe": 12}
     assert small_group({"a": 2, "b": 1, "c": 30}) == {"a": "<5", "b": "<5", "c": 30}  # two hidden already
     assert small_group({"a": 7, "b": 8}) == {"a": 7, "b": 8}
 
@@ -26,6 +27,13 @@ def test_formula_cells_are_neutralised_in_csv():
     assert cells[:4] == ["'=cmd|' /C calc'!A0", "'+1", "'-1", "'@SUM(1)"]
     assert text.count("'\t") == 1 and '"\'\rx"' in text and cells[-2:] == ["plain", "5"]
     assert neutralise("-") == "'-" and neutralise("1-2") == "1-2"
+
+
+@pytest.mark.parametrize("cell", [" =1+1", "  +1", " -1", "\u00a0@SUM(1)", "\u3000=HYPERLINK(\"x\")", "\n=1"])
+def test_formulas_after_leading_whitespace_are_neutralised(cell):
+    """A spreadsheet skips leading spaces and still reads a formula: the cell must start with ' too."""
+    assert neutralise(cell) == "'" + cell
+    assert neutralise(" plain") == " plain"
 
 
 def test_capped_counts_add_up_and_say_at_least():

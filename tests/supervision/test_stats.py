@@ -202,3 +202,51 @@ def test_emergency_figures_are_the_whole_services(db, crew, make_case, make_refe
     assert figures["alerts"] == {"crisis": 1, "urgent": 1}
     assert figures["cases_opened"] == 3
     assert figures["referrals"] == {"1": {"sent": 1, "completed": 0}}
+
+
+def _complementary_case(db, c):
+    """PHQ-9: 21 minimal and 2 mild; alerts: 21 crisis, 10 urgent, 3 contact requests, 12 routine.
+    The 2 and the 3 are small; the 21 and the 10 are hidden with them so they cannot be worked out."""
+    _screenings(db, "phq9", "minimal", 21)
+    _screenings(db, "phq9", "mild", 2)
+    for urgency, n in (("crisis", 21), ("urgent", 10), ("contact_request", 3), ("routine", 12)):
+        for _ in range(n):
+            raise_alert("hotline", urgency, team_id=c.team.id)
+    db.session.commit()
+
+
+def test_a_count_hidden_to_protect_a_small_one_says_hidden_never_less_than_five(db, client, crew, bearer):
+    c = crew()
+    _complementary_case(db, c)
+
+    data = _api(client, bearer, c.supervisor).get_json()
+    by_urgency = {r["urgency"]: r["count"] for r in data["alerts"]["by_urgency"]}
+    assert by_urgency == {"crisis": 21, "urgent": "hidden", "contact_request": "<5", "routine": 12}
+    assert data["alerts"]["total"] == 46
+    phq9 = next(r for r in data["screenings"]["by_instrument"] if r["instrument"] == "phq9")
+    assert {b["band"]: b["count"] for b in phq9["bands"]} == {"minimal": "hidden", "mild": "<5"}
+    assert set(data["markers"]) == {"<5", "hidden"} and "5 or more" in data["markers"]["hidden"]
+
+    assert sign_in(client, c.supervisor.username).status_code == 302
+    page = client.get("/supervision/stats").get_data(as_text=True)
+    table = page[page.index("Alerts raised, by urgency"):]
+    table = table[:table.index("</table>")]
+    cells = dict(re.findall(r'<th scope="row">([^<]+)</th><td class="num">(.*?)</td>', table))
+    assert cells["Urgent"] == '<span class="marker-hidden">hidden</span>' and cells["Contact request"] == "&lt;5"
+    assert cells["Crisis"] == "21" and cells["Routine"] == "12"
+    chart = page[page.index('id="chart-alerts-title"'):page.index("</svg>", page.index('id="chart-alerts-title"'))]
+    assert chart.count("<rect") == 2 and ">hidden</text>" in chart and ">&lt;5</text>" in chart  # no bar for either
+    assert "A count of 5 or more that is hidden so that a count below 5 cannot be worked out" in page
+
+    rows = list(csv.reader(io.StringIO(client.get("/supervision/stats.csv").get_data(as_text=True).lstrip("\ufeff"))))
+    values = {(r[0], r[1]): r[2] for r in rows[1:]}
+    assert values[("Alerts", "Urgent")] == "hidden" and values[("Alerts", "Contact request")] == "<5"
+    assert values[("Alerts", "Crisis")] == "21" and values[("Alerts", "Total")] == "46"
+    phq9_bands = {k[1]: v for k, v in values.items() if k[1].startswith("PHQ-9: ")}
+    assert sorted(phq9_bands.values()) == ["<5", "hidden"]
+
+    with client.session_transaction() as session:
+        session["locale"] = "zh_Hant"
+    chinese = client.get("/supervision/stats.csv").get_data(as_text=True)
+    zh = {(r[0], r[1]): r[2] for r in list(csv.reader(io.StringIO(chinese.lstrip("\ufeff"))))[1:]}
+    assert "hidden" not in zh.values() and list(zh.values()).count("已隱藏") == 2  # PHQ-9 minimal, urgent alerts
