@@ -14,8 +14,9 @@ from carecycle import sqlite_writer
 from carecycle import areas as _area_hooks  # noqa: F401  loaded before `def areas` below, so that an
 # area's later `import carecycle.areas` does not rebind `carecycle.areas` from the function to the module
 from carecycle.config import BaseConfig, config_for, with_driver
+from carecycle.database import private_sqlite_files
 from carecycle.extensions import babel, csrf, db, login_manager, migrate
-from carecycle.keyring import KeyRingError, load_keyring, load_secret_key
+from carecycle.keyring import KeyRingError, check_strength, load_keyring, load_secret_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,6 +29,7 @@ def create_app(config: str | Mapping | BaseConfig | None = None) -> Flask:
     app.config.update(overrides)
     app.config["SQLALCHEMY_DATABASE_URI"] = with_driver(app.config["SQLALCHEMY_DATABASE_URI"])
     load_keys(app)
+    check_settings(app)
     register_extensions(app)
     register_limits(app)
     register_blueprints(app)
@@ -51,17 +53,33 @@ def load_keys(app: Flask) -> None:
     try:
         app.config["SECRET_KEY"] = load_secret_key(app.config.get("SECRET_KEY"), app.instance_path, generate)
         app.extensions["carecycle_keyring"] = load_keyring(app.config["KEY_FILE"], generate)
+        if app.config.get("REFUSE_WEAK_SECRETS"):
+            check_strength(app.config["SECRET_KEY"], app.extensions["carecycle_keyring"])
     except KeyRingError as error:
         raise SystemExit(f"CareCycle will not start: {error}")
+
+
+def check_settings(app: Flask) -> None:
+    """Settings production cannot do without, and the proxies whose forwarded headers are trusted."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from carecycle.notifications import base_url_problem
+    problem = base_url_problem(app.config, production=app.config["ENV_NAME"] == "production")
+    if problem:
+        raise SystemExit(f"CareCycle will not start: {problem}")
+    hops = app.config.get("TRUSTED_PROXIES") or 0
+    if not isinstance(hops, int) or isinstance(hops, bool) or not 0 <= hops <= 10:
+        raise SystemExit(f"CareCycle will not start: CARECYCLE_TRUSTED_PROXIES must be 0 to 10, not {hops!r}")
+    if hops:  # X-Forwarded-For/-Proto/-Host/-Port set by the last `hops` proxies; none by default
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
 
 def register_extensions(app: Flask) -> None:
     from carecycle import alerts, audit, breakglass, i18n, mode, notifications, ratelimit  # noqa: F401 (shell tables)
     from carecycle.accounts import service as accounts
 
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
-        Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        private_sqlite_files(app.config["SQLALCHEMY_DATABASE_URI"])
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options["connect_args"] = {"factory": sqlite_writer.QueuedWriterConnection, **options.get("connect_args", {})}
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options

@@ -2,19 +2,30 @@
 
 Every event carries `hash = HMAC-SHA256(audit key, previous hash + canonical event)`; the
 `audit_head` row holds the last sequence number and hash, so a deleted tail is caught too.
-Events hold codes and ids only: never names, notes or answers."""
+Events hold codes and ids only: never names, notes or answers.
+
+A chain kept only inside the database cannot show that its end was cut off (delete the last
+events and rewind the head, and it is consistent again). Checkpoints keep the end outside:
+a line with a sequence number, its hash and an HMAC made with a key derived from the audit
+key, appended to `CARECYCLE_AUDIT_CHECKPOINT_FILE` (or standard output / the log for a log
+shipper). The web app writes one every `AUDIT_CHECKPOINT_EVERY` events or
+`AUDIT_CHECKPOINT_MINUTES` minutes; `carecycle audit verify --checkpoints FILE` fails when
+the chain no longer reaches a checkpointed sequence with the same hash."""
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import logging
+import os
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
-from flask import current_app, has_request_context, request
+from flask import current_app, has_app_context, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import BigInteger, Integer, String, select
+from sqlalchemy import BigInteger, Integer, String, event as orm_event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from carecycle.database import utcnow
@@ -54,6 +65,7 @@ class AuditHead(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(SEQ_TYPE)
     hash: Mapped[str] = mapped_column(String(64))
+    checkpointed_at: Mapped[datetime | None]  # when the web app last wrote a checkpoint
 
 
 def chain_hash(key: bytes, previous: str, event: AuditEvent) -> str:
@@ -97,6 +109,9 @@ def record_event(action: str, object_type: str | None = None, object_id=None, *,
     event.hash = chain_hash(_audit_key(), head.hash, event)
     head.seq, head.hash = event.seq, event.hash
     session.add(event)
+    if has_app_context() and _checkpoint_due(head, event):
+        head.checkpointed_at = event.at
+        session.info[_CHECKPOINT_DUE] = current_app.config.get("AUDIT_CHECKPOINT_FILE") or None
     return event
 
 
@@ -104,19 +119,165 @@ def record_view(object_type: str, object_id) -> AuditEvent:
     return record_event("view", object_type, object_id)
 
 
+# ------------------------------------------------------------------ checkpoints
+CHECKPOINT_MARK = "carecycle-audit-checkpoint"
+_CHECKPOINT_DUE = "carecycle_audit_checkpoint_due"
+log = logging.getLogger("carecycle.audit")
+
+
+class CheckpointError(Exception):
+    """A checkpoint file that cannot be read or trusted; the message is one line."""
+
+
+@dataclass
+class Checkpoint:
+    seq: int
+    hash: str
+    at: str                  # ISO time the checkpoint was taken (UTC)
+    line: int | None = None  # where it was read from
+    source: str | None = None
+
+    def name(self) -> str:
+        where = f" ({self.source} line {self.line})" if self.line is not None else ""
+        return f"checkpoint of event {self.seq} taken {self.at}{where}"
+
+
+def _checkpoint_key(key: bytes) -> bytes:
+    """A key of its own for signing checkpoints, so a signature is never also a chain hash."""
+    return hmac.new(key, b"carecycle audit checkpoint key", hashlib.sha256).digest()
+
+
+def _signature(key: bytes, seq: int, hash_: str, at: str) -> str:
+    return hmac.new(_checkpoint_key(key), f"{seq}|{hash_}|{at}".encode(), hashlib.sha256).hexdigest()
+
+
+def checkpoint_line(seq: int, hash_: str, key: bytes | None = None, at: datetime | None = None) -> str:
+    """One self-describing line: the mark, then JSON with the sequence, hash, time and signature."""
+    key = key or _audit_key()
+    stamp = (at or utcnow()).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    body = {"seq": seq, "hash": hash_, "at": stamp, "sig": _signature(key, seq, hash_, stamp)}
+    return f"{CHECKPOINT_MARK} {json.dumps(body, separators=(',', ':'))}"
+
+
+def current_checkpoint(session: Session | None = None, key: bytes | None = None) -> str:
+    """The checkpoint line for the chain's committed end (the head row)."""
+    session = session or db.session
+    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one_or_none()
+    seq, hash_ = head if head is not None else (0, GENESIS)
+    return checkpoint_line(seq, hash_, key)
+
+
+def append_checkpoint(path: str | os.PathLike, line: str) -> None:
+    """Append one line (opened for appending only, 0600 when new) and make it durable."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, (line + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_checkpoints(path: str | os.PathLike, key: bytes | None = None) -> list[Checkpoint]:
+    """Every checkpoint line of a file (other lines, such as a log's, are skipped); a line that
+    carries the mark but is malformed or wrongly signed makes the whole file untrusted."""
+    key = key or _audit_key()
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        raise CheckpointError(f"cannot read checkpoints from {source}: {error.strerror or error}")
+    found = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        mark = raw.find(CHECKPOINT_MARK + " ")
+        if mark < 0:
+            continue
+        try:
+            data = json.loads(raw[mark + len(CHECKPOINT_MARK) + 1:])
+            seq, hash_, at, sig = int(data["seq"]), str(data["hash"]), str(data["at"]), str(data["sig"])
+        except (ValueError, KeyError, TypeError):
+            raise CheckpointError(f"{source} line {number} is not a readable checkpoint")
+        if seq < 0 or not hmac.compare_digest(_signature(key, seq, hash_, at), sig):
+            raise CheckpointError(f"{source} line {number} is not signed with this service's audit key "
+                                  "(forged or from another installation)")
+        found.append(Checkpoint(seq, hash_, at, number, source))
+    if not found:
+        raise CheckpointError(f"no checkpoint in {source}")
+    return found
+
+
+def _checkpoint_due(head: AuditHead, event: AuditEvent) -> bool:
+    config = current_app.config
+    every, minutes = config.get("AUDIT_CHECKPOINT_EVERY") or 0, config.get("AUDIT_CHECKPOINT_MINUTES") or 0
+    if every and event.seq % every == 0:
+        return True
+    if minutes and (head.checkpointed_at is None
+                    or event.at - head.checkpointed_at >= timedelta(minutes=minutes)):
+        return True
+    return False
+
+
+@orm_event.listens_for(Session, "before_commit")
+def _read_checkpoint_before_commit(session: Session) -> None:
+    """Read the end the transaction is about to commit (a rolled-back savepoint is not in it)."""
+    if _CHECKPOINT_DUE not in session.info:
+        return
+    target = session.info.pop(_CHECKPOINT_DUE)
+    session.flush()
+    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one_or_none()
+    if head is not None:
+        session.info[_CHECKPOINT_DUE + "_line"] = (target, checkpoint_line(head.seq, head.hash))
+
+
+@orm_event.listens_for(Session, "after_commit")
+def _write_checkpoint_after_commit(session: Session) -> None:
+    """Write it only once committed: a checkpoint of an end that was rolled back would be a false alarm."""
+    pending = session.info.pop(_CHECKPOINT_DUE + "_line", None)
+    if pending is None:
+        return
+    target, line = pending
+    if target is None:
+        log.info("%s", line)
+        return
+    try:
+        append_checkpoint(target, line)
+    except OSError as error:
+        log.error("audit checkpoint not written to %s (%s): %s", target, error.strerror or error, line)
+
+
+@orm_event.listens_for(Session, "after_rollback")
+def _forget_checkpoint(session: Session) -> None:
+    session.info.pop(_CHECKPOINT_DUE, None)
+    session.info.pop(_CHECKPOINT_DUE + "_line", None)
+
+
+# ------------------------------------------------------------------ verification
 @dataclass
 class ChainReport:
     ok: bool
     count: int
     first_bad: int | None = None
     problem: str = ""
+    checkpoint: Checkpoint | None = None          # the checkpoint the chain fails, if any
+    checkpoints_reached: int = 0
+    last_checkpoint: Checkpoint | None = None
 
 
-def verify_chain(session: Session | None = None, key: bytes | None = None, batch: int = 2000) -> ChainReport:
-    """Walk the chain in order; name the first event that was edited, deleted or reordered."""
+def verify_chain(session: Session | None = None, key: bytes | None = None, batch: int = 2000,
+                 checkpoints: list[Checkpoint] | None = None) -> ChainReport:
+    """Walk the chain in order; name the first event that was edited, deleted or reordered, and,
+    given checkpoints, the first one the chain no longer reaches with the same hash."""
     session = session or db.session
     key = key or _audit_key()
+    by_seq: dict[int, list[Checkpoint]] = {}
+    for checkpoint in checkpoints or []:
+        by_seq.setdefault(checkpoint.seq, []).append(checkpoint)
+    reached: list[Checkpoint] = []
     previous, expected, count, last_seq = GENESIS, 1, 0, 0
+    for checkpoint in by_seq.pop(0, []):
+        if checkpoint.hash != GENESIS:
+            return ChainReport(False, 0, 1, f"{checkpoint.name()} does not match the start of the chain",
+                               checkpoint)
+        reached.append(checkpoint)
     stmt = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch)
     with session.scalars(stmt) as events:  # closes the server-side cursor on an early return
         for event in events:
@@ -126,6 +287,12 @@ def verify_chain(session: Session | None = None, key: bytes | None = None, batch
             if not hmac.compare_digest(chain_hash(key, previous, event), event.hash):
                 return ChainReport(False, count, event.seq,
                                    f"event {event.seq} does not match its hash (edited or reordered)")
+            for checkpoint in by_seq.pop(event.seq, []):
+                if not hmac.compare_digest(checkpoint.hash, event.hash):
+                    return ChainReport(False, count, event.seq,
+                                       f"event {event.seq} differs from the {checkpoint.name()} "
+                                       "(the chain was rewritten from there)", checkpoint)
+                reached.append(checkpoint)
             previous, expected, count, last_seq = event.hash, expected + 1, count + 1, event.seq
     head = session.get(AuditHead, 1)
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
@@ -133,4 +300,10 @@ def verify_chain(session: Session | None = None, key: bytes | None = None, batch
         return ChainReport(False, count, last_seq + 1,
                            f"the chain ends at event {last_seq} but the head records event {head_seq} "
                            "(events deleted from the end)")
-    return ChainReport(True, count)
+    if by_seq:
+        beyond = min((c for group in by_seq.values() for c in group), key=lambda c: (c.seq, c.line or 0))
+        return ChainReport(False, count, last_seq + 1,
+                           f"the chain ends at event {last_seq} but the {beyond.name()} recorded event "
+                           f"{beyond.seq} (events deleted from the end)", beyond)
+    last = max(reached, key=lambda c: (c.seq, c.line or 0)) if reached else None
+    return ChainReport(True, count, checkpoints_reached=len(reached), last_checkpoint=last)

@@ -195,16 +195,49 @@ def audit_cli():
 
 
 @audit_cli.command("verify")
+@click.option("--checkpoints", "checkpoint_file", default=None, metavar="FILE",
+              help="Also check that the chain still reaches every checkpoint in FILE with the same hash.")
 @with_appcontext
-def audit_verify():
-    """Exit 0 when the hash chain is intact, 1 naming the first bad event."""
-    from carecycle.audit import verify_chain
-    report = verify_chain()
-    if report.ok:
-        click.echo(f"audit chain intact: {report.count} event(s)")
+def audit_verify(checkpoint_file):
+    """Exit 0 when the hash chain is intact, 1 naming the first bad event (or checkpoint)."""
+    from carecycle.audit import CheckpointError, read_checkpoints, verify_chain
+    checkpoints = None
+    if checkpoint_file is not None:
+        try:
+            checkpoints = read_checkpoints(checkpoint_file)
+        except CheckpointError as error:
+            click.echo(f"audit checkpoints REFUSED: {error}", err=True)
+            sys.exit(1)
+    report = verify_chain(checkpoints=checkpoints)
+    if not report.ok:
+        click.echo(f"audit chain BROKEN at event {report.first_bad}: {report.problem}", err=True)
+        sys.exit(1)
+    message = f"audit chain intact: {report.count} event(s)"
+    if checkpoints is not None:
+        message += f"; it reaches all {report.checkpoints_reached} checkpoint(s)"
+        if report.last_checkpoint is not None:
+            message += f", the last the {report.last_checkpoint.name()}"
+    click.echo(message)
+
+
+@audit_cli.command("checkpoint")
+@click.option("--file", "target", default=None, metavar="FILE",
+              help="Append to FILE (default CARECYCLE_AUDIT_CHECKPOINT_FILE; without either, standard output).")
+@with_appcontext
+def audit_checkpoint(target):
+    """Write the chain's current sequence number and hash, signed with the audit key, to an
+    append-only file outside the database, or to standard output for a log shipper."""
+    from carecycle.audit import append_checkpoint, current_checkpoint
+    line = current_checkpoint()
+    target = target or current_app.config.get("AUDIT_CHECKPOINT_FILE")
+    if not target:
+        click.echo(line)
         return
-    click.echo(f"audit chain BROKEN at event {report.first_bad}: {report.problem}", err=True)
-    sys.exit(1)
+    try:
+        append_checkpoint(target, line)
+    except OSError as error:
+        raise click.ClickException(f"cannot append to {target}: {error.strerror or error}")
+    click.echo(f"checkpoint appended to {target}: {line}")
 
 
 # ------------------------------------------------------------------ demo

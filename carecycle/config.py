@@ -20,6 +20,21 @@ def with_driver(url: str) -> str:
     return url
 
 
+def whole_number(name: str, default: int, minimum: int = 0) -> int:
+    """An integer setting from the environment; a bad value stops the start with a one-line reason."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = None
+    if value is None or value < minimum or value > 10**9:
+        raise SystemExit(f"CareCycle will not start: {name} must be a whole number of at least {minimum}, "
+                         f"not {raw!r}")
+    return value
+
+
 class BaseConfig:
     ENV_NAME = "development"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
@@ -44,6 +59,8 @@ class BaseConfig:
     LANGUAGES = {"en": "English", "zh_Hant": "繁體中文", "zh_Hans": "简体中文"}
     PASSWORD_MIN_LENGTH = 12
     PASSWORD_MAX_LENGTH = 256
+    REFUSE_WEAK_SECRETS = False
+    HSTS: str | None = None  # Strict-Transport-Security header value, sent when set
 
     def __init__(self) -> None:
         self.INSTANCE_PATH = str(instance_path())
@@ -53,6 +70,13 @@ class BaseConfig:
         self.KEY_FILE = os.environ.get(
             "CARECYCLE_KEY_FILE", str(Path(self.INSTANCE_PATH) / "keys.json")
         )
+        # audit checkpoints: appended to this file (best on another machine or a write-once
+        # store), else written to the log; every N events or M minutes (0 turns either off)
+        self.AUDIT_CHECKPOINT_FILE = os.environ.get("CARECYCLE_AUDIT_CHECKPOINT_FILE") or None
+        self.AUDIT_CHECKPOINT_EVERY = whole_number("CARECYCLE_AUDIT_CHECKPOINT_EVERY", 1000)
+        self.AUDIT_CHECKPOINT_MINUTES = whole_number("CARECYCLE_AUDIT_CHECKPOINT_MINUTES", 60)
+        # proxies in front of the app whose X-Forwarded-* headers are believed (0: none)
+        self.TRUSTED_PROXIES = whole_number("CARECYCLE_TRUSTED_PROXIES", 0)
 
 
 class DevelopmentConfig(BaseConfig):
@@ -69,8 +93,10 @@ class TestingConfig(BaseConfig):
 class ProductionConfig(BaseConfig):
     ENV_NAME = "production"
     GENERATE_MISSING_SECRETS = False
+    REFUSE_WEAK_SECRETS = True
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    HSTS = "max-age=31536000; includeSubDomains"
 
 
 CONFIGS = {

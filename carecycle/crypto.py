@@ -4,6 +4,12 @@ A value is sealed with AES-256-GCM under the active key, a random 96-bit nonce a
 associated data `table|column|primary key`, so a ciphertext copied to another row or column
 fails to open. The stored envelope is `ccv1:<key id>:<base64(nonce + ciphertext)>`.
 
+A field can also bind plain columns of its row that decide who may read it (a note's kind and
+case, a case's team): `Encrypted("_body", bind=("kind", "case_id"))` adds their values to the
+associated data, so a database edit of one of them makes the value fail to open instead of
+showing it to people it was never meant for. Changing a bound column through the ORM re-seals
+the row's values under the new binding.
+
 Models declare the stored column with the `Sealed` type and the readable attribute with
 `Encrypted`:
 
@@ -14,6 +20,7 @@ Models declare the stored column with the `Sealed` type and the readable attribu
 from __future__ import annotations
 
 import base64
+import enum
 import hashlib
 import hmac
 import json
@@ -23,14 +30,16 @@ import secrets
 import unicodedata
 import uuid
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
-from sqlalchemy import String, Text, TypeDecorator, inspect
+from sqlalchemy import String, Text, TypeDecorator, event, inspect
+from sqlalchemy.orm import Mapper
+from sqlalchemy.orm.base import NEVER_SET, NO_VALUE
 
 from carecycle.keyring import KeyRing
 
@@ -56,14 +65,34 @@ def _cipher(key: bytes) -> AESGCM:
     return AESGCM(key)
 
 
-def _aad(table: str, column: str, row_id: Any) -> bytes:
-    return f"{table}|{column}|{row_id}".encode()
+Bound = Sequence[tuple[str, Any]]
 
 
-def seal(plaintext: bytes, table: str, column: str, row_id: Any, ring: KeyRing | None = None) -> str:
+def bound_value(value: Any) -> str | None:
+    """A bound column's value as it enters the associated data (an enum by its code, a UUID as text)."""
+    if value is None:
+        return None
+    if isinstance(value, enum.Enum):
+        value = value.value
+    return str(value)
+
+
+def _binding_key(bound: Bound) -> tuple:
+    return tuple(bound_value(value) for _name, value in bound)
+
+
+def _aad(table: str, column: str, row_id: Any, bound: Bound = ()) -> bytes:
+    aad = f"{table}|{column}|{row_id}"
+    if bound:  # JSON, so that no value can pose as another column's
+        aad += "|" + json.dumps([[name, bound_value(value)] for name, value in bound], separators=(",", ":"))
+    return aad.encode()
+
+
+def seal(plaintext: bytes, table: str, column: str, row_id: Any, ring: KeyRing | None = None,
+         bound: Bound = ()) -> str:
     ring = ring or keyring()
     nonce = secrets.token_bytes(12)
-    body = _cipher(ring.keys[ring.active]).encrypt(nonce, plaintext, _aad(table, column, row_id))
+    body = _cipher(ring.keys[ring.active]).encrypt(nonce, plaintext, _aad(table, column, row_id, bound))
     return f"{PREFIX}:{ring.active}:{base64.b64encode(nonce + body).decode()}"
 
 
@@ -72,7 +101,8 @@ def key_id_of(envelope: str) -> str | None:
     return parts[1] if len(parts) == 3 and parts[0] == PREFIX else None
 
 
-def open_sealed(envelope: str, table: str, column: str, row_id: Any, ring: KeyRing | None = None) -> bytes:
+def open_sealed(envelope: str, table: str, column: str, row_id: Any, ring: KeyRing | None = None,
+                bound: Bound = ()) -> bytes:
     ring = ring or keyring()
     parts = envelope.split(":", 2)
     if len(parts) != 3 or parts[0] != PREFIX:
@@ -84,7 +114,7 @@ def open_sealed(envelope: str, table: str, column: str, row_id: Any, ring: KeyRi
             raw = base64.b64decode(parts[2], validate=True)
             if base64.b64encode(raw).decode() != parts[2]:
                 raise ValueError("not canonical base64")  # unused bits changed: still a tampered envelope
-            return _cipher(ring.keys[parts[1]]).decrypt(raw[:12], raw[12:], _aad(table, column, row_id))
+            return _cipher(ring.keys[parts[1]]).decrypt(raw[:12], raw[12:], _aad(table, column, row_id, bound))
         except (InvalidTag, ValueError):
             why = "authentication failed"
     log.error("decryption failed: table=%s column=%s row=%s (%s)", table, column, row_id, why)
@@ -144,11 +174,12 @@ class Encrypted:
     """Readable attribute over a `Sealed` column: assigning seals, reading opens."""
 
     def __init__(self, column_attr: str, kind: str = "text", blind_index: str | None = None,
-                 normalise: Callable[[str], str] = normalise_text):
+                 normalise: Callable[[str], str] = normalise_text, bind: Sequence[str] = ()):
         if kind not in ("text", "json"):
             raise ValueError("kind is 'text' or 'json'")
         self.column_attr, self.kind = column_attr, kind
         self.blind_index_attr, self.normalise = blind_index, normalise
+        self.bind = tuple(bind)  # plain attributes of the row bound into the associated data
 
     def __set_name__(self, owner, name):
         self.name = name
@@ -162,6 +193,10 @@ class Encrypted:
     @property
     def column(self) -> str:
         return inspect(self.owner).attrs[self.column_attr].columns[0].name
+
+    def bound(self, obj, **replaced) -> tuple[tuple[str, Any], ...]:
+        """The bound attributes' values (`replaced` gives some other than the row's current ones)."""
+        return tuple((name, replaced[name] if name in replaced else getattr(obj, name)) for name in self.bind)
 
     def _encode(self, value) -> bytes:
         if self.kind == "json":
@@ -181,12 +216,13 @@ class Encrypted:
         if stored is None:
             return None
         cache = obj.__dict__.setdefault("_carecycle_plain", {})
+        bound = self.bound(obj)
         hit = cache.get(self.name)
-        if hit is not None and hit[0] == stored:
+        if hit is not None and hit[0] == (stored, _binding_key(bound)):  # a bound column edited: open again
             value = hit[1]
         else:
-            value = self._decode(open_sealed(stored, self.table, self.column, obj.id))
-            cache[self.name] = (stored, value)
+            value = self._decode(open_sealed(stored, self.table, self.column, obj.id, bound=bound))
+            cache[self.name] = ((stored, _binding_key(bound)), value)
         return json.loads(json.dumps(value)) if self.kind == "json" else value
 
     def __set__(self, obj, value):
@@ -196,8 +232,10 @@ class Encrypted:
             stored, cached = None, None
         else:
             plain = self._encode(value)
-            stored = seal(plain, self.table, self.column, obj.id)
-            cached = (stored, self._decode(plain))  # what was sealed, not the caller's (mutable) object
+            bound = self.bound(obj)
+            stored = seal(plain, self.table, self.column, obj.id, bound=bound)
+            # what was sealed, not the caller's (mutable) object
+            cached = ((stored, _binding_key(bound)), self._decode(plain))
         setattr(obj, self.column_attr, stored)
         obj.__dict__.setdefault("_carecycle_plain", {})[self.name] = cached
         if self.blind_index_attr:
@@ -218,6 +256,35 @@ class Encrypted:
         stored = getattr(obj, self.column_attr)
         if stored is None or key_id_of(stored) == ring.active:
             return False
-        plain = open_sealed(stored, self.table, self.column, obj.id, ring)
-        setattr(obj, self.column_attr, seal(plain, self.table, self.column, obj.id, ring))
+        bound = self.bound(obj)
+        plain = open_sealed(stored, self.table, self.column, obj.id, ring, bound)
+        setattr(obj, self.column_attr, seal(plain, self.table, self.column, obj.id, ring, bound))
         return True
+
+    def rebind(self, obj, name: str, old, new) -> None:
+        """Bound attribute `name` goes from `old` to `new`: re-seal the stored value to match."""
+        stored = getattr(obj, self.column_attr)
+        if stored is None or bound_value(old) == bound_value(new):
+            return
+        plain = open_sealed(stored, self.table, self.column, obj.id, bound=self.bound(obj, **{name: old}))
+        bound = self.bound(obj, **{name: new})
+        resealed = seal(plain, self.table, self.column, obj.id, bound=bound)
+        setattr(obj, self.column_attr, resealed)
+        obj.__dict__.setdefault("_carecycle_plain", {})[self.name] = ((resealed, _binding_key(bound)),
+                                                                      self._decode(plain))
+
+
+@event.listens_for(Mapper, "mapper_configured")
+def _rebind_on_change(mapper, cls) -> None:
+    """Setting a bound attribute (a note's kind, say) re-seals the row's fields bound to it."""
+    fields = [f for owner, f in ENCRYPTED_FIELDS if f.bind and owner is cls]
+    for name in {name for f in fields for name in f.bind}:
+        bound_here = [f for f in fields if name in f.bind]
+
+        def changed(target, value, oldvalue, _initiator, name=name, bound_here=bound_here):
+            if oldvalue in (NO_VALUE, NEVER_SET):
+                return
+            for field in bound_here:
+                field.rebind(target, name, oldvalue, value)
+
+        event.listen(getattr(cls, name), "set", changed, active_history=True)

@@ -1,10 +1,15 @@
 """Declarative base, UUID keys and timezone-aware UTC timestamps shared by every model."""
 from __future__ import annotations
 
+import logging
+import os
+import stat
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, Uuid
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 
 NAMING_CONVENTION = {
@@ -57,3 +62,30 @@ class UUIDPrimaryKey:
     def __init__(self, **kwargs):
         given = kwargs.pop("id", None)
         super().__init__(id=given or uuid.uuid4(), **kwargs)
+
+
+SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal", "-writer.lock")
+
+
+def private_sqlite_files(url: str) -> Path | None:
+    """Create an SQLite database file 0600 before SQLite does (it would make it 0644, and its
+    -wal and -shm files take the database file's mode), and tighten files an older version
+    left readable by others. Returns the database path, None for an in-memory database."""
+    name = make_url(url).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    path = Path(name).resolve()
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for suffix in SQLITE_COMPANIONS:
+        companion = path.with_name(path.name + suffix)
+        try:
+            mode = companion.stat().st_mode
+        except FileNotFoundError:
+            continue
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            os.chmod(companion, 0o600)
+            logging.getLogger("carecycle").warning("%s was readable by others; its mode is now 0600", companion)
+    return path

@@ -151,6 +151,26 @@ def load_keyring(key_file: str, generate: bool) -> KeyRing:
     return ring
 
 
+SECRET_KEY_MIN_BYTES = 32
+
+
+def check_strength(secret_key: str, ring: KeyRing) -> None:
+    """Production refuses secrets a person made up or left at a placeholder: a short SECRET_KEY,
+    a key that is one byte value repeated (all zeros, say), or two keys that are the same."""
+    if len(secret_key.encode()) < SECRET_KEY_MIN_BYTES:
+        raise KeyRingError(f"SECRET_KEY is shorter than {SECRET_KEY_MIN_BYTES} bytes; make one with "
+                           "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`")
+    named = [(f"encryption key {kid}", raw) for kid, raw in ring.keys.items()]
+    named += [("index_key", ring.index_key), ("audit_key", ring.audit_key)]
+    seen: dict[bytes, str] = {}
+    for name, raw in named:
+        if len(set(raw)) == 1:
+            raise KeyRingError(f"the key ring's {name} is one byte value repeated; generate random keys")
+        if raw in seen:
+            raise KeyRingError(f"the key ring's {name} is the same as its {seen[raw]}; every key must differ")
+        seen[raw] = name
+
+
 def load_secret_key(configured: str | None, instance_path: str, generate: bool) -> str:
     if configured:
         return configured

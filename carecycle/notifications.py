@@ -13,6 +13,7 @@ import ssl
 import uuid
 from datetime import datetime
 from email.message import EmailMessage
+from urllib.parse import urlsplit
 
 import click
 from flask import current_app, has_request_context, request
@@ -106,6 +107,25 @@ def flag(name: str, default: bool = False) -> bool:
 
 def email_enabled() -> bool:
     return flag("NOTIFY_EMAIL_ENABLED", False)
+
+
+def base_url_problem(config, production: bool) -> str | None:
+    """Why the site address for e-mail links is unusable, or None. In production with e-mail on
+    it is required: without it a link would be built from the request's Host header, which the
+    sender of the request chooses."""
+    def value(name):
+        return config[name] if name in config else os.environ.get(f"CARECYCLE_{name}")
+    enabled = value("NOTIFY_EMAIL_ENABLED")
+    enabled = enabled if isinstance(enabled, bool) else str(enabled or "").strip().lower() in ("1", "true", "yes", "on")
+    if not (production and enabled):
+        return None
+    base = (value("NOTIFY_BASE_URL") or "").strip()
+    if not base:
+        return "CARECYCLE_NOTIFY_BASE_URL is not set (needed for e-mail links when CARECYCLE_NOTIFY_EMAIL_ENABLED is on)"
+    parts = urlsplit(base)
+    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment or "@" in parts.netloc:
+        return f"CARECYCLE_NOTIFY_BASE_URL must be the site's https:// address, like https://care.example.org, not {base!r}"
+    return None
 
 
 def register_page(app, endpoint: str) -> None:

@@ -29,6 +29,8 @@ def register_security(app) -> None:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Frame-Options"] = "DENY"
+        if current_app.config.get("HSTS"):  # production: browsers keep to HTTPS for a year
+            response.headers["Strict-Transport-Security"] = current_app.config["HSTS"]
         if request.endpoint != "static":
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -2,6 +2,10 @@
 and concurrent writers that never fork the chain."""
 from __future__ import annotations
 
+import json
+import logging
+import os
+import stat
 import threading
 from datetime import timedelta
 
@@ -13,7 +17,7 @@ from sqlalchemy.orm import Session
 from carecycle.audit import GENESIS, AuditEvent, AuditHead, chain_hash, record_event, verify_chain
 from carecycle.crypto import normalise_phone
 from carecycle.extensions import db as _db
-from tests.conftest import form_post, sign_in
+from tests.conftest import form_post, make_app, sign_in
 from tests.race import Contenders, needs_concurrent_transactions
 
 EVENTS = 5
@@ -256,3 +260,212 @@ def test_a_writer_that_read_the_head_before_another_committed_appends_after_it(a
     db.session.remove()
     assert seqs(db) == [1, 2]
     assert verify_chain().ok
+
+
+# ------------------------------------------------------------------ checkpoints (issue 11)
+@pytest.fixture
+def checkpoints(app, tmp_path, monkeypatch):
+    """The checkpoint file of this test; the web app's own checkpoints are off unless a test turns them on."""
+    path = tmp_path / "audit-checkpoints.log"
+    monkeypatch.setitem(app.config, "AUDIT_CHECKPOINT_FILE", str(path))
+    monkeypatch.setitem(app.config, "AUDIT_CHECKPOINT_EVERY", 0)
+    monkeypatch.setitem(app.config, "AUDIT_CHECKPOINT_MINUTES", 0)
+    return path
+
+
+def checkpoint(runner):
+    _db.session.remove()
+    result = runner.invoke(args=["audit", "checkpoint"])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def verify_with(runner, path):
+    _db.session.remove()
+    return runner.invoke(args=["audit", "verify", "--checkpoints", str(path)])
+
+
+def rewind_head_to(db, seq: int) -> None:
+    """What an attacker with database access does after deleting the tail: point the head at the new end."""
+    previous = GENESIS if seq == 0 else db.session.get(AuditEvent, seq).hash
+    sql(db, "UPDATE audit_head SET seq = :seq, hash = :h WHERE id = 1", seq=seq, h=previous)
+
+
+def test_checkpoint_appends_a_signed_line_to_the_checkpoint_file_0600(runner, chain, checkpoints):
+    first = checkpoint(runner)
+    assert f"checkpoint appended to {checkpoints}" in first.output
+    lines = checkpoints.read_text().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("carecycle-audit-checkpoint ")
+    data = json.loads(lines[0].split(" ", 1)[1])
+    assert data["seq"] == EVENTS
+    assert data["hash"] == _db.session.get(AuditEvent, EVENTS).hash
+    assert set(data) == {"seq", "hash", "at", "sig"}
+    assert stat.S_IMODE(os.stat(checkpoints).st_mode) == 0o600
+    checkpoint(runner)
+    assert len(checkpoints.read_text().splitlines()) == 2  # appended, never rewritten
+
+
+def test_checkpoint_without_a_file_goes_to_standard_output(app, runner, chain, monkeypatch):
+    monkeypatch.setitem(app.config, "AUDIT_CHECKPOINT_FILE", None)
+    result = checkpoint(runner)
+    line = result.output.strip()
+    assert line.startswith("carecycle-audit-checkpoint ") and f'"seq":{EVENTS}' in line
+
+
+def test_verify_with_checkpoints_passes_on_an_intact_chain(runner, chain, checkpoints):
+    checkpoint(runner)
+    record_event("view", "case", "after the checkpoint")
+    _db.session.commit()
+    result = verify_with(runner, checkpoints)
+    assert result.exit_code == 0, result.output
+    assert f"audit chain intact: {EVENTS + 1} event(s); it reaches all 1 checkpoint(s)" in result.output
+    assert f"the last the checkpoint of event {EVENTS} taken" in result.output
+
+
+def test_a_cut_tail_with_a_rewound_head_is_caught_by_the_checkpoint(db, runner, chain, checkpoints):
+    """The attack of the review: delete the last events, rewind audit_head. The chain alone says
+    'intact'; the checkpoint written before does not."""
+    checkpoint(runner)
+    sql(db, "DELETE FROM audit_event WHERE seq > 2")
+    rewind_head_to(db, 2)
+    assert verify(runner).exit_code == 0  # the limit of a chain kept only in the database
+    result = verify_with(runner, checkpoints)
+    assert_broken_at(result, 3, "the chain ends at event 2", f"checkpoint of event {EVENTS} taken",
+                     f"{checkpoints} line 1", "deleted from the end")
+
+
+def test_a_chain_emptied_with_its_head_reset_is_caught_by_the_checkpoint(db, runner, chain, checkpoints):
+    checkpoint(runner)
+    sql(db, "DELETE FROM audit_event")
+    rewind_head_to(db, 0)
+    assert verify(runner).exit_code == 0
+    assert_broken_at(verify_with(runner, checkpoints), 1, "the chain ends at event 0",
+                     f"checkpoint of event {EVENTS}")
+
+
+def test_a_tail_rewritten_consistently_with_the_audit_key_is_caught_by_the_checkpoint(db, runner, chain,
+                                                                                        checkpoints):
+    """Even with the audit key, an attacker who rewrites the end of the chain (new, valid hashes)
+    cannot make it reach the checkpoint kept outside the database."""
+    checkpoint(runner)
+    sql(db, "DELETE FROM audit_event WHERE seq > 3")
+    rewind_head_to(db, 3)
+    for n in range(EVENTS - 3):
+        record_event("view", "case", f"innocent-{n}")
+        db.session.commit()
+    assert seqs(db) == list(range(1, EVENTS + 1))
+    assert verify(runner).exit_code == 0  # every hash is valid
+    result = verify_with(runner, checkpoints)
+    assert_broken_at(result, EVENTS, f"event {EVENTS} differs from the checkpoint of event {EVENTS}",
+                     f"{checkpoints} line 1", "rewritten")
+
+
+def test_the_checkpoint_that_fails_is_named_among_several(db, runner, chain, checkpoints):
+    checkpoint(runner)  # event 5
+    for n in range(3):
+        record_event("view", "case", f"later-{n}")
+        db.session.commit()
+    checkpoint(runner)  # event 8
+    sql(db, "DELETE FROM audit_event WHERE seq > 6")
+    rewind_head_to(db, 6)
+    result = verify_with(runner, checkpoints)
+    assert_broken_at(result, 7, "checkpoint of event 8", f"{checkpoints} line 2")
+
+
+def test_a_forged_checkpoint_line_is_refused_naming_its_line(db, runner, chain, checkpoints):
+    checkpoint(runner)
+    line = checkpoints.read_text().splitlines()[0]
+    data = json.loads(line.split(" ", 1)[1])
+    data["seq"] = 2  # point the checkpoint at an earlier event, keeping the signature
+    data["hash"] = db.session.get(AuditEvent, 2).hash
+    with checkpoints.open("a") as handle:
+        handle.write("carecycle-audit-checkpoint " + json.dumps(data) + "\n")
+    result = verify_with(runner, checkpoints)
+    assert result.exit_code == 1
+    assert f"audit checkpoints REFUSED: {checkpoints} line 2 is not signed with this service's audit key" \
+        in result.stderr
+    assert "intact" not in result.output
+
+
+@pytest.mark.parametrize("content, words", [
+    (None, "cannot read checkpoints"),
+    ("", "no checkpoint in"),
+    ("2026-01-01 INFO carecycle: started\n", "no checkpoint in"),
+    ("carecycle-audit-checkpoint {not json\n", "line 1 is not a readable checkpoint"),
+])
+def test_verify_with_an_unusable_checkpoint_file_fails(runner, chain, checkpoints, content, words):
+    if content is not None:
+        checkpoints.write_text(content)
+    result = verify_with(runner, checkpoints)
+    assert result.exit_code == 1 and words in result.stderr and "intact" not in result.output
+
+
+def test_checkpoints_inside_a_shipped_log_are_read_among_other_lines(db, runner, chain, checkpoints, app,
+                                                                     monkeypatch):
+    monkeypatch.setitem(app.config, "AUDIT_CHECKPOINT_FILE", None)
+    line = checkpoint(runner).output.strip()
+    checkpoints.write_text(f"2026-12-01T10:00:00Z web-1 INFO other line\n2026-12-01T10:00:01Z web-1 {line}\n")
+    assert verify_with(runner, checkpoints).exit_code == 0
+    sql(db, "DELETE FROM audit_event WHERE seq > 1")
+    rewind_head_to(db, 1)
+    assert_broken_at(verify_with(runner, checkpoints), 2, f"{checkpoints} line 2")
+
+
+def test_the_web_app_writes_a_checkpoint_every_n_events(app, client, db, make_user, runner, checkpoints,
+                                                        monkeypatch):
+    monkeypatch.setitem(app.config, "AUDIT_CHECKPOINT_EVERY", 3)
+    user = make_user("counsellor")
+    for _ in range(7):  # each failed sign-in is one audit event
+        assert sign_in(client, user.username, "a wrong password, long enough").status_code == 401
+    written = [json.loads(line.split(" ", 1)[1])["seq"] for line in checkpoints.read_text().splitlines()]
+    assert written == [3, 6]
+    assert verify_with(runner, checkpoints).exit_code == 0
+    sql(db, "DELETE FROM audit_event WHERE seq > 4")
+    rewind_head_to(db, 4)
+    assert_broken_at(verify_with(runner, checkpoints), 5, "checkpoint of event 6", f"{checkpoints} line 2")
+
+
+def test_the_web_app_writes_a_checkpoint_when_the_last_is_older_than_the_interval(app, client, db, make_user,
+                                                                                  checkpoints, monkeypatch):
+    monkeypatch.setitem(app.config, "AUDIT_CHECKPOINT_MINUTES", 30)
+    user = make_user("counsellor")
+    for _ in range(3):
+        sign_in(client, user.username, "a wrong password, long enough")
+    assert [json.loads(line.split(" ", 1)[1])["seq"] for line in checkpoints.read_text().splitlines()] == [1]
+    sql(db, "UPDATE audit_head SET checkpointed_at = :at WHERE id = 1",
+        at=db.session.get(AuditHead, 1).checkpointed_at - timedelta(minutes=31))
+    sign_in(client, user.username, "a wrong password, long enough")
+    sign_in(client, user.username, "a wrong password, long enough")
+    assert [json.loads(line.split(" ", 1)[1])["seq"] for line in checkpoints.read_text().splitlines()] == [1, 4]
+
+
+def test_a_rolled_back_event_writes_no_checkpoint(app, db, checkpoints, monkeypatch):
+    monkeypatch.setitem(app.config, "AUDIT_CHECKPOINT_EVERY", 1)
+    record_event("view", "case", "rolled back")
+    db.session.rollback()
+    assert not checkpoints.exists()
+    record_event("view", "case", "kept")
+    db.session.commit()
+    lines = checkpoints.read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0].split(" ", 1)[1])["hash"] == db.session.get(AuditEvent, 1).hash
+
+
+def test_a_checkpoint_that_cannot_be_written_does_not_fail_the_request(app, client, db, make_user, tmp_path,
+                                                                        monkeypatch, caplog):
+    monkeypatch.setitem(app.config, "AUDIT_CHECKPOINT_FILE", str(tmp_path / "missing-folder" / "checkpoints"))
+    monkeypatch.setitem(app.config, "AUDIT_CHECKPOINT_EVERY", 1)
+    user = make_user("counsellor")
+    with caplog.at_level(logging.ERROR, logger="carecycle.audit"):
+        assert sign_in(client, user.username, "a wrong password, long enough").status_code == 401
+    assert "audit checkpoint not written" in caplog.text
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 1
+
+
+@pytest.mark.parametrize("name", ["CARECYCLE_AUDIT_CHECKPOINT_EVERY", "CARECYCLE_AUDIT_CHECKPOINT_MINUTES"])
+@pytest.mark.parametrize("value", ["often", "-1", "1e3"])
+def test_a_bad_checkpoint_interval_stops_the_start_in_one_line(tmp_path, monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as stopped:
+        make_app(tmp_path)
+    message = str(stopped.value.code)
+    assert message.startswith("CareCycle will not start: ") and name in message and "\n" not in message

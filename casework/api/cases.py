@@ -59,7 +59,7 @@ def api_case_get(case_id):
 @requires(Permission.CASES_EDIT)
 def api_case_patch(case_id):
     case = access.load_case(case_id, current_user, audit=False)
-    body = json_body()
+    body = json_body({*service.EDITABLE, "version"})
     if "version" not in body:
         raise ApiError(422, "Send the version you edited.", {"version": "Required."})
     changes = {k: v for k, v in body.items() if k != "version"}

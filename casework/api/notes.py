@@ -55,7 +55,7 @@ def api_notes(case_id):
 @requires(Permission.CASEWORK_NOTES)
 def api_note_create(case_id):
     case = access.load_case(case_id, current_user, audit=False)
-    body = json_body()
+    body = json_body({*service.FIELDS, "sign"})
     sign = body.pop("sign", False) is True
     with forbidden_as_403(), service_errors():
         note = service.create_note(current_user, case, body, sign=sign)
@@ -78,7 +78,7 @@ def api_note_get(case_id, note_id):
 def api_note_patch(case_id, note_id):
     case = access.load_case(case_id, current_user, audit=False)
     note = service.load_note(case, note_id, current_user, audit=False)
-    body = json_body()
+    body = json_body({*service.FIELDS, "version"})
     version = body.pop("version", None)
     with forbidden_as_403(), service_errors():
         service.update_note(current_user, note, body, version=version)

@@ -31,9 +31,9 @@ class Case(UUIDPrimaryKey, db.Model):
     closed_at: Mapped[datetime | None]
     closure_reason: Mapped[str | None] = mapped_column(String(30))
     _closure_summary: Mapped[str | None] = mapped_column("closure_summary", Sealed)
-    closure_summary = Encrypted("_closure_summary")
+    closure_summary = Encrypted("_closure_summary", bind=("team_id",))  # moved to another team, it fails
     _outcome_snapshot: Mapped[str | None] = mapped_column("outcome_snapshot", Sealed)
-    outcome_snapshot = Encrypted("_outcome_snapshot", kind="json")  # outcomes and goals at closure
+    outcome_snapshot = Encrypted("_outcome_snapshot", kind="json", bind=("team_id",))  # outcomes, goals at closure
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}

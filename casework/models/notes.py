@@ -49,7 +49,7 @@ class ContactNote(UUIDPrimaryKey, db.Model):
     at: Mapped[datetime] = mapped_column(index=True)                # when the contact took place
     duration_minutes: Mapped[int | None] = mapped_column(Integer)  # None on an addendum
     _body: Mapped[str] = mapped_column("body", Sealed)
-    body = Encrypted("_body")
+    body = Encrypted("_body", bind=("kind", "case_id"))  # a clinical note cannot be turned into casework
     author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
