@@ -15,6 +15,7 @@ from typing import Callable
 from flask import current_app, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from carecycle.accounts.models import User
@@ -48,8 +49,11 @@ class BreakGlassGrant(UUIDPrimaryKey, db.Model):
     def object_label(self):
         return OBJECT_LABELS.get(self.object_type, self.object_type)
 
-    @property
-    def active(self) -> bool:
+    @hybrid_property
+    def active(self):
+        """The grant window, the one rule every area uses: a grant opens its record from
+        `granted_at` until `expires_at` (BREAK_GLASS_DURATION later). On a row it is a bool; in a
+        query (`BreakGlassGrant.active`) the same comparison as SQL."""
         return self.expires_at > utcnow()
 
 
@@ -104,13 +108,11 @@ def grant(user: User, object_type: str, object_id, team_id, reason: str) -> Brea
     return row
 
 
-def active_grant(user, object_type: str, object_id) -> BreakGlassGrant | None:
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    return db.session.scalar(select(BreakGlassGrant).where(
-        BreakGlassGrant.user_id == user.id, BreakGlassGrant.object_type == object_type,
-        BreakGlassGrant.object_id == str(object_id), BreakGlassGrant.expires_at > utcnow(),
-    ).order_by(BreakGlassGrant.expires_at.desc()).limit(1))
+def granted_ids(user, object_type: str) -> list[str]:
+    """The ids (as stored) of the records of `object_type` that `user` holds an active grant for:
+    what an area's visibility rule adds to the records assigned to the user."""
+    return list(db.session.scalars(select(BreakGlassGrant.object_id).where(
+        BreakGlassGrant.user_id == user.id, BreakGlassGrant.object_type == object_type, BreakGlassGrant.active)))
 
 
 def grants_for_review(supervisor: User, page: int = 1, per_page: int = 50):

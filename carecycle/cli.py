@@ -75,14 +75,22 @@ def tokens_create(username):
 
 @tokens_cli.command("revoke")
 @click.argument("username")
-@click.option("--token", "prefix", default=None, help="Only the token starting with this (first 12 characters).")
+@click.option("--token", "given", default=None,
+              help="Only this token: the whole token or at least its first 8 characters.")
 @with_appcontext
-def tokens_revoke(username, prefix):
-    """Revoke USERNAME's tokens (all, or the one given)."""
+def tokens_revoke(username, given):
+    """Revoke USERNAME's tokens (all, or the one given); exits 1 when the one given matches none or several."""
     from carecycle.accounts import service
-    count = service.revoke_tokens(_user(username), prefix)
+    user = _user(username)
+    if given is None:
+        done = f"revoked {service.revoke_tokens(user)} token(s)"
+    else:
+        try:
+            done = f"revoked 1 token(s): {service.revoke_token(user, given).prefix}…"
+        except service.AccountError as error:
+            raise click.ClickException(error.message)
     db.session.commit()
-    click.echo(f"revoked {count} token(s)")
+    click.echo(done)
 
 
 # ------------------------------------------------------------------ keys

@@ -70,8 +70,9 @@ _ADD_IF_UNDER = insert(_hits).from_select(
     .where(_RECENT < bindparam("limit"))).returning(_hits.c.id)  # rowcount is not reliable for INSERT..SELECT
 
 
-def allow(bucket: str, key: str, limit: int, window: timedelta) -> bool:
-    """Count one attempt; False when `limit` attempts were already made within `window`."""
+def take(bucket: str, key: str, limit: int, window: timedelta) -> uuid.UUID | None:
+    """Count one attempt and return its hit, or None when `limit` attempts were already made
+    within `window` (the refusal is not counted)."""
     now = utcnow()
     hashed = _key(key)
     if _prune_due(bucket):
@@ -79,7 +80,17 @@ def allow(bucket: str, key: str, limit: int, window: timedelta) -> bool:
     added = db.session.connection().execute(_ADD_IF_UNDER, {
         "new_id": uuid.uuid4(), "new_bucket": bucket, "new_key": hashed, "at": now,
         "bucket": bucket, "key": hashed, "since": now - window, "limit": limit})
-    return added.first() is not None
+    return added.scalar()
+
+
+def give_back(hit: uuid.UUID) -> None:
+    """Withdraw an attempt counted by `take` that turned out not to count (a successful sign-in)."""
+    db.session.connection().execute(delete(_hits).where(_hits.c.id == hit))
+
+
+def allow(bucket: str, key: str, limit: int, window: timedelta) -> bool:
+    """Count one attempt; False when `limit` attempts were already made within `window`."""
+    return take(bucket, key, limit, window) is not None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from carecycle.accounts.models import User, UserSession
 from carecycle.audit import AuditEvent
 from carecycle.database import utcnow
 from tests.conftest import PASSWORD, csrf_from, form_post, sign_in
+from tests.htmlform import submit
 
 COOKIE = "carecycle_session"
 
@@ -94,6 +95,25 @@ def test_attempts_per_address_are_limited(client, make_user, app, monkeypatch):
     assert response.status_code == 302, response.get_data(as_text=True)
 
 
+def test_successful_sign_ins_from_one_address_are_not_limited(app, make_user, db):
+    """A team behind one office address at shift change: 25 sign-ins within the window all succeed
+    (the limit is 20 per 5 minutes), and failed attempts from that address are still counted up to it."""
+    assert app.config["LOGIN_ADDRESS_LIMIT"] == 20
+    team = [make_user("counsellor") for _ in range(5)]
+    for i in range(25):
+        browser = app.test_client()  # one browser per sign-in, all from 127.0.0.1
+        response = sign_in(browser, team[i % 5].username)
+        assert response.status_code == 302, (i, response.status_code)
+        assert "My day" in browser.get("/").get_data(as_text=True)
+    assert len(events(db, "login")) == 25
+    attacker = app.test_client()
+    for i in range(20):
+        assert sign_in(attacker, f"nobody{i}", "a wrong password here").status_code == 401
+    limited = sign_in(app.test_client(), team[0].username)  # the 21st attempt, even with the right password
+    assert limited.status_code == 429 and "Too many" in limited.get_data(as_text=True)
+    assert len(events(db, "login")) == 25
+
+
 def test_logout_ends_the_session_and_a_replayed_cookie_is_refused(client, login_as, db):
     login_as("counsellor")
     stolen = client.get_cookie(COOKIE).value
@@ -173,6 +193,56 @@ def test_password_rules_refuse_and_change_nothing(client, login_as, db, new, mes
     assert message in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(User, user.id).password_hash == before
+
+
+SHORT_BY_ONE, LONG_ENOUGH = "kq7 mzl ftr", "kq7 mzl ftrw"  # 11 and 12 characters, in no common list
+
+
+@pytest.mark.parametrize("password, accepted", [(SHORT_BY_ONE, False), (LONG_ENOUGH, True)])
+def test_password_minimum_on_the_change_password_page(client, login_as, db, password, accepted):
+    user = login_as("counsellor")
+    before = db.session.get(User, user.id).password_hash
+    response = submit(client, "/account/password", "Change password",
+                      {"Current password": PASSWORD, "New password": password, "Repeat the new password": password})
+    db.session.expire_all()
+    if accepted:
+        assert response.status_code == 302 and db.session.get(User, user.id).password_hash != before
+        form_post(client, "/logout", {}, page="/")
+        assert sign_in(client, user.username, password).status_code == 302
+    else:
+        assert response.status_code == 400 and "Use at least 12 characters." in response.get_data(as_text=True)
+        assert db.session.get(User, user.id).password_hash == before
+
+
+@pytest.mark.parametrize("password, accepted", [(SHORT_BY_ONE, False), (LONG_ENOUGH, True)])
+def test_password_minimum_on_the_sign_up_page(client, db, password, accepted):
+    response = submit(client, "/register", "Create account",
+                      {"Username": "new-resident", "Password": password, "Repeat the password": password})
+    created = db.session.scalar(select(User).where(User.username == "new-resident"))
+    if accepted:
+        assert response.status_code == 302 and created is not None
+    else:
+        assert response.status_code == 400 and "Use at least 12 characters." in response.get_data(as_text=True)
+        assert created is None
+
+
+@pytest.mark.parametrize("password, accepted", [(SHORT_BY_ONE, False), (LONG_ENOUGH, True)])
+def test_password_minimum_on_the_admin_pages(client, login_as, make_user, db, password, accepted):
+    login_as("admin")
+    created = submit(client, "/admin/users/new", "Create account",
+                     {"Username": "new-account", "Role": "resident", "Temporary password": password})
+    user = make_user("counsellor")
+    before = user.password_hash
+    reset = submit(client, f"/admin/users/{user.id}", "Reset password", {"Temporary password": password})
+    db.session.expire_all()
+    new_user = db.session.scalar(select(User).where(User.username == "new-account"))
+    if accepted:
+        assert created.status_code == 302 and new_user is not None
+        assert reset.status_code == 302 and db.session.get(User, user.id).password_hash != before
+    else:
+        for response in (created, reset):
+            assert response.status_code == 400 and "Use at least 12 characters." in response.get_data(as_text=True)
+        assert new_user is None and db.session.get(User, user.id).password_hash == before
 
 
 def test_long_passphrases_and_no_composition_rules(client, login_as):

@@ -10,6 +10,7 @@ from carecycle.audit import AuditEvent
 from carecycle.breakglass import BreakGlassGrant, Target
 from carecycle.database import utcnow
 from tests.conftest import csrf_from, form_post
+from tests.htmlform import submit
 
 RECORDS: dict[str, uuid.UUID] = {}
 
@@ -35,6 +36,27 @@ def test_short_reason_is_refused_and_grants_nothing(client, login_as, target, db
     assert db.session.scalar(select(BreakGlassGrant)) is None
 
 
+@pytest.mark.parametrize("reason, granted", [
+    ("a" * 19, False),
+    ("  Client   in crisis no    ", False),  # 19 characters once the spaces are closed up
+    ("a" * 20, True),
+    ("Client in crisis now", True),
+])
+def test_the_reason_needs_twenty_characters(client, login_as, target, db, reason, granted):
+    worker = login_as("counsellor")
+    _team, record_id = target
+    response = submit(client, f"/break-glass/probe/{record_id}", "Open the record",
+                      {"Why do you need to open this record?": reason})
+    rows = db.session.scalars(select(BreakGlassGrant)).all()
+    if granted:
+        assert response.status_code == 302 and response.headers["Location"] == f"/probe/{record_id}"
+        assert [(row.user_id, row.reason) for row in rows] == [(worker.id, " ".join(reason.split()))]
+    else:
+        assert response.status_code == 400
+        assert "Write a reason of at least 20 characters." in response.get_data(as_text=True)
+        assert rows == [] and breakglass.granted_ids(worker, "probe") == []
+
+
 def test_grant_lasts_an_hour_is_audited_and_shown_to_the_teams_supervisor(app, client, login_as, make_user,
                                                                             target, db):
     team, record_id = target
@@ -45,13 +67,14 @@ def test_grant_lasts_an_hour_is_audited_and_shown_to_the_teams_supervisor(app, c
     grant = db.session.scalar(select(BreakGlassGrant))
     assert grant.user_id == worker.id and grant.reason == reason
     assert timedelta(minutes=59) < grant.expires_at - utcnow() <= timedelta(minutes=60)
-    assert breakglass.active_grant(worker, "probe", record_id) is not None
+    assert breakglass.granted_ids(worker, "probe") == [str(record_id)] and grant.active
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "break_glass"))
     assert event.object_id == str(record_id) and reason not in (event.reason or "")
     # the grant expires
     grant.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    assert breakglass.active_grant(worker, "probe", record_id) is None
+    db.session.expire_all()
+    assert breakglass.granted_ids(worker, "probe") == [] and not db.session.get(BreakGlassGrant, grant.id).active
 
     supervisor = make_user("supervisor", team=team)
     other_supervisor = make_user("supervisor")

@@ -1,4 +1,5 @@
 """The carecycle command: users, tokens, demo data."""
+import pytest
 from sqlalchemy import func, select
 
 from carecycle.accounts.models import ApiToken, Team, User
@@ -42,6 +43,77 @@ def test_tokens_create_prints_once_and_revoke(runner, db, make_user, client):
     assert revoked.exit_code == 0 and "revoked 1" in revoked.output
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     assert db.session.scalar(select(ApiToken)).revoked_at is not None
+
+
+def _new_token(runner, user) -> str:
+    result = runner.invoke(args=["tokens", "create", user.username])
+    assert result.exit_code == 0, result.output
+    return result.output.strip()
+
+
+def _api_status(client, token) -> int:
+    return client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code
+
+
+def _live_tokens(db, user) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)))
+
+
+@pytest.mark.parametrize("part", ["whole", 8, 12, 20])
+def test_tokens_revoke_one_token_given_whole_or_by_its_beginning(runner, db, make_user, client, part):
+    user = make_user("counsellor")
+    token, other = _new_token(runner, user), _new_token(runner, user)
+    given = token if part == "whole" else token[:part]
+    result = runner.invoke(args=["tokens", "revoke", user.username, "--token", given])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("revoked 1 token(s)") and token[:12] in result.output
+    assert _api_status(client, token) == 401  # refused by the API from now on
+    assert _api_status(client, other) == 200  # the user's other token is untouched
+    assert _live_tokens(db, user) == 1
+
+
+@pytest.mark.parametrize("given, message", [
+    ("short7c", "at least its first 8 characters"),  # 7 characters
+    ("", "at least its first 8 characters"),
+    ("cct_zzzzzzzz", "No active token"),  # 8+ characters, matching none
+])
+def test_tokens_revoke_refuses_a_short_or_unknown_token_and_revokes_nothing(runner, db, make_user, client,
+                                                                           given, message):
+    user = make_user("counsellor")
+    token = _new_token(runner, user)
+    if given == "short7c":
+        given = token[:7]
+    result = runner.invoke(args=["tokens", "revoke", user.username, "--token", given])
+    assert result.exit_code != 0 and message in result.output, result.output
+    assert _api_status(client, token) == 200  # the token keeps working
+    assert _live_tokens(db, user) == 1
+
+
+def test_tokens_revoke_matches_only_the_users_own_live_tokens(runner, db, make_user, client):
+    user, someone = make_user("counsellor"), make_user("counsellor")
+    theirs = _new_token(runner, someone)
+    _new_token(runner, user)
+    result = runner.invoke(args=["tokens", "revoke", user.username, "--token", theirs])
+    assert result.exit_code != 0 and "No active token" in result.output
+    assert _api_status(client, theirs) == 200
+    mine = _new_token(runner, user)
+    assert runner.invoke(args=["tokens", "revoke", user.username, "--token", mine]).exit_code == 0
+    again = runner.invoke(args=["tokens", "revoke", user.username, "--token", mine])
+    assert again.exit_code != 0 and "No active token" in again.output  # already revoked
+
+
+def test_tokens_revoke_refuses_an_ambiguous_beginning(runner, db, make_user):
+    user = make_user("counsellor")
+    db.session.add_all([ApiToken(user_id=user.id, token_hash=f"{n}" * 64, prefix=f"cct_abcd{n}xyz") for n in (1, 2)])
+    db.session.commit()
+    result = runner.invoke(args=["tokens", "revoke", user.username, "--token", "cct_abcd"])
+    assert result.exit_code != 0 and "2 active tokens" in result.output, result.output
+    assert _live_tokens(db, user) == 2
+    chosen = runner.invoke(args=["tokens", "revoke", user.username, "--token", "cct_abcd1"])
+    assert chosen.exit_code == 0, chosen.output
+    assert _live_tokens(db, user) == 1
 
 
 def test_tokens_for_unknown_user_fail(runner):

@@ -81,9 +81,13 @@ class SignInRefused(Exception):
 
 
 def authenticate(username: str, password: str, address: str) -> User:
-    """Check credentials. Unknown user, wrong password, disabled and locked accounts fail alike."""
+    """Check credentials. Unknown user, wrong password, disabled and locked accounts fail alike.
+
+    The per-address limit counts failed attempts only: each attempt takes a slot before the check
+    (so attempts running at once cannot pass the limit together) and a successful one gives it back."""
     cfg = current_app.config
-    if not ratelimit.allow("login", address or "-", cfg["LOGIN_ADDRESS_LIMIT"], cfg["LOGIN_ADDRESS_WINDOW"]):
+    attempt = ratelimit.take("login", address or "-", cfg["LOGIN_ADDRESS_LIMIT"], cfg["LOGIN_ADDRESS_WINDOW"])
+    if attempt is None:
         record_event("login_failed", outcome="rate_limited")
         db.session.commit()
         raise SignInRefused(rate_limited=True)
@@ -110,6 +114,7 @@ def authenticate(username: str, password: str, address: str) -> User:
         record_event("login_failed", "user", user.id, outcome=reason, actor=user)
         db.session.commit()
         raise SignInRefused()
+    ratelimit.give_back(attempt)
     user.failed_logins, user.locked_until = 0, None
     if HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -325,12 +330,39 @@ def user_for_token(token: str) -> User | None:
     return row.user
 
 
-def revoke_tokens(user: User, prefix: str | None = None) -> int:
-    stmt = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-    if prefix:
-        stmt = stmt.where(ApiToken.prefix == prefix[:12])
-    rows = db.session.scalars(stmt).all()
+def revoke_tokens(user: User) -> int:
+    """Revoke every live token of `user`; returns how many."""
+    rows = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).all()
     for row in rows:
-        row.revoked_at = utcnow()
-        record_event("update", "api_token", row.id, actor=user, reason="token_revoked")
+        _revoke(row, user)
     return len(rows)
+
+
+TOKEN_MATCH_MIN = 8
+
+
+def revoke_token(user: User, given: str) -> ApiToken:
+    """Revoke the one live token of `user` that `given` is (the whole token) or begins (at least
+    TOKEN_MATCH_MIN characters; only the first 12 are stored, so a longer part is compared on those).
+    Too short, no match and more than one match are refused and change nothing."""
+    given = given.strip()
+    live = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    row = db.session.scalar(live.where(ApiToken.token_hash == _token_hash(given)))
+    if row is None:
+        if len(given) < TOKEN_MATCH_MIN:
+            raise AccountError(_("Give the whole token or at least its first %(n)d characters.", n=TOKEN_MATCH_MIN))
+        matches = [r for r in db.session.scalars(live) if r.prefix.startswith(given[:len(r.prefix)])]
+        if not matches:
+            raise AccountError(_("No active token of %(user)s begins with these characters; nothing was revoked.",
+                                 user=user.username))
+        if len(matches) > 1:
+            raise AccountError(_("%(n)d active tokens of %(user)s begin with these characters; give more of "
+                                 "the token. Nothing was revoked.", n=len(matches), user=user.username))
+        row = matches[0]
+    _revoke(row, user)
+    return row
+
+
+def _revoke(row: ApiToken, user: User) -> None:
+    row.revoked_at = utcnow()
+    record_event("update", "api_token", row.id, actor=user, reason="token_revoked")

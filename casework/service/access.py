@@ -12,9 +12,8 @@ import uuid
 from flask import abort
 from sqlalchemy import false, or_, select
 
+from carecycle import breakglass
 from carecycle.audit import record_view
-from carecycle.breakglass import BreakGlassGrant
-from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.permissions import Permission, role_has
 from carecycle.roles import Role
@@ -23,10 +22,7 @@ from casework.models import Case, Client
 
 
 def _grant_case_ids(user) -> list[uuid.UUID]:
-    rows = db.session.scalars(select(BreakGlassGrant.object_id).where(
-        BreakGlassGrant.user_id == user.id, BreakGlassGrant.object_type == "case",
-        BreakGlassGrant.expires_at > utcnow()))
-    return [cid for cid in map(as_uuid, rows) if cid]
+    return [cid for cid in map(as_uuid, breakglass.granted_ids(user, "case")) if cid]
 
 
 def visible_cases(user):

@@ -1,4 +1,5 @@
 """Cases: who sees them, versioned edits, timeline, API."""
+import re
 import threading
 from datetime import timedelta
 
@@ -100,6 +101,43 @@ def test_break_glass_opens_a_case_for_an_hour_and_is_audited(app, client, login_
     reviewer = app.test_client()
     assert sign_in(reviewer, supervisor.username).status_code == 302
     assert f'href="/cases/{case.id}"' in reviewer.get("/break-glass").get_data(as_text=True)  # the grant links its case
+
+
+@pytest.fixture
+def grant_clock(monkeypatch):
+    """Moves the clock the break-glass window is measured by (the shell's, used by every area);
+    sessions keep the real clock, so the worker stays signed in."""
+    from carecycle import breakglass
+    offset = [timedelta(0)]
+    monkeypatch.setattr(breakglass, "utcnow", lambda: utcnow() + offset[0])
+
+    def move_to(minutes: float) -> None:
+        offset[0] = timedelta(minutes=minutes)
+    return move_to
+
+
+def test_break_glass_access_to_a_case_ends_after_sixty_minutes(client, login_as, make_user, make_case, db,
+                                                               grant_clock):
+    me = login_as("counsellor")
+    case = make_case(make_user("counsellor", team=me.team))
+    client_page = client.get(f"/clients/{case.client_id}")
+    link = re.search(r'href="([^"]+)">Open with a reason \(break-glass\)', client_page.get_data(as_text=True))
+    assert link and client.get(f"/cases/{case.id}").status_code == 404
+    response = submit(client, link.group(1), "Open the record",
+                      {"reason": "Client is at the front desk in crisis; assigned counsellor is off sick."})
+    assert response.status_code == 302 and response.headers["Location"] == f"/cases/{case.id}"
+    api = bearer(me, db)
+    grant_clock(59)
+    page = client.get(f"/cases/{case.id}")
+    assert page.status_code == 200 and "Alex Example" in page.get_data(as_text=True)
+    assert client.get(f"/api/v1/cases/{case.id}", headers=api).status_code == 200
+    assert f'href="/cases/{case.id}"' in client.get(f"/clients/{case.client_id}").get_data(as_text=True)
+    grant_clock(61)
+    assert client.get(f"/cases/{case.id}").status_code == 404
+    assert f'href="/cases/{case.id}"' not in client.get(f"/clients/{case.client_id}").get_data(as_text=True)
+    assert client.get(f"/cases/{case.id}/notes").status_code == 404
+    assert client.get(f"/api/v1/cases/{case.id}", headers=api).status_code == 404
+    assert str(case.id) not in client.get("/api/v1/cases", headers=api).get_data(as_text=True)
 
 
 def test_every_case_view_is_audited(client, login_as, make_case, db):
