@@ -36,10 +36,15 @@ def body_limit(size: int):
 
 
 def _depth(value) -> int:
-    """Nesting depth of a decoded JSON value, without recursion."""
+    """Nesting depth of a decoded JSON value, without recursion; a string holding a NUL character
+    (which PostgreSQL cannot store) counts as too deep, so the body is refused the same way."""
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return JSON_MAX_DEPTH + 1
+        if isinstance(item, dict) and any(isinstance(k, str) and "\x00" in k for k in item):
+            return JSON_MAX_DEPTH + 1
         if isinstance(item, (dict, list)):
             deepest = max(deepest, depth)
             if depth > JSON_MAX_DEPTH:
@@ -68,6 +73,22 @@ class BoundedIntegerConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", INT_MAX)
         super().__init__(map, *args, **kwargs)
+
+
+def _refuse_nul_bytes():
+    """A NUL character is never part of a name, a search or a note, and PostgreSQL cannot store one:
+    a query string or form that holds one is refused (400/422), never a 500."""
+    values = list(request.args.items(multi=True))
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        values += list(request.form.items(multi=True))
+    for name, value in values:
+        if "\x00" in name or "\x00" in value:
+            if is_api_request():
+                return json_error(422, "Some fields are not valid.", {name.replace("\x00", "")[:60]:
+                                                                      "Contains a NUL character."})
+            raise InputRefused(str(_l("What was sent contains a character that is not allowed (NUL).")))
+    return None
 
 
 def _check_query_numbers():
@@ -105,3 +126,4 @@ def register_limits(app) -> None:
     app.before_request(ratelimit.count_request)  # first: a request refused below still counts
     app.before_request(_apply_body_limit)
     app.before_request(_check_query_numbers)
+    app.before_request(_refuse_nul_bytes)

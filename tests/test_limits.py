@@ -96,3 +96,13 @@ def test_path_numbers_that_do_not_fit_are_not_found(client, login_as, make_case)
     me = login_as("counsellor")
     case = make_case(me)
     assert client.get(f"/cases/{case.id}/safety-plan/{'9' * 23}").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/admin/users", "/admin/teams"])
+def test_a_nul_character_is_refused_not_a_server_error(client, login_as, path):
+    """PostgreSQL cannot store or compare a NUL character: it is refused before any query."""
+    login_as("admin")
+    assert client.get(path, query_string={"q": "a\x00b"}).status_code == 400
+    assert client.post(path, data={"name": "a\x00b"}).status_code == 400
+    api = client.post("/api/v1/screenings", json={"instrument": "phq9\x00", "answers": [0] * 9})
+    assert api.status_code == 400
