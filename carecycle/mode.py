@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from flask import current_app
 from flask_babel import gettext as _, lazy_gettext as _l
-from sqlalchemy import ForeignKey, String, Text, select
+from sqlalchemy import ForeignKey, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carecycle.audit import record_event
@@ -85,3 +85,25 @@ def scaled(interval: timedelta, state: ModeState | None = None) -> timedelta:
     """Emergency mode halves deadlines and outreach intervals."""
     state = state or current_mode()
     return interval / 2 if state.emergency else interval
+
+
+EMERGENCY_DEADLINE = "emergency deadline"  # the audit reason of a deadline brought forward
+
+
+def bring_deadlines_forward(column, candidates, still_waiting, object_type: str) -> int:
+    """The emergency re-timing every area's mode-switch hook does: for each `(row id, current
+    deadline, emergency deadline)` in `candidates`, set `column` to the emergency deadline when it
+    is earlier and the row is still waiting (`still_waiting`, a SQL condition). The deadline alone
+    moves, so a claim or answer made meanwhile keeps its version; a deadline never moves later.
+    Each move is audited. Returns how many moved."""
+    model = column.class_
+    moved = 0
+    for row_id, current, earlier in candidates:
+        if earlier is None or current is None or earlier >= current:
+            continue
+        result = db.session.execute(update(model).where(model.id == row_id, still_waiting, column > earlier)
+                                    .values({column.key: earlier}))
+        if result.rowcount:
+            moved += 1
+            record_event("update", object_type, row_id, reason=EMERGENCY_DEADLINE)
+    return moved

@@ -7,19 +7,16 @@ Going back to normal leaves deadlines as they are: a deadline is never moved lat
 needs a note explaining why it got more time."""
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from carecycle.alerts import DEADLINES, Alert, Urgency
-from carecycle.audit import record_event
+from carecycle.alerts import DEADLINES, Alert
 from carecycle.extensions import db
-from carecycle.mode import ModeState, scaled
-from casework.enums import Phase, RiskLevel
+from carecycle.mode import ModeState, bring_deadlines_forward, scaled
+from casework.enums import Phase
 from casework.models import Case, Task
 from casework.service.cases import FIRST_CONTACT
 from casework.service.tasks import FIRST_CONTACT as FIRST_CONTACT_KIND
 from casework.service.triage import ACTIVE_STATES
-
-AUDIT_REASON = "emergency deadline"
 
 
 def tighten_waiting(state: ModeState, _change=None) -> None:
@@ -30,48 +27,30 @@ def tighten_waiting(state: ModeState, _change=None) -> None:
     tighten_first_contacts(state)
 
 
+def _emergency_deadline(intervals, code, created_at, state):
+    """created + the emergency interval for `code` (an urgency or risk level code: the enums are
+    string enums, so their dicts take the stored code), or None when it has none."""
+    interval = intervals.get(code)
+    return created_at + scaled(interval, state) if interval is not None else None
+
+
 def tighten_alerts(state: ModeState) -> int:
     """Open and claimed alerts: deadline = min(deadline, created + emergency interval). Returns how many moved."""
-    moved = 0
     rows = db.session.execute(select(Alert.id, Alert.urgency, Alert.created_at, Alert.deadline)
                               .where(Alert.state.in_(ACTIVE_STATES))).all()
-    for alert_id, urgency, created_at, deadline in rows:
-        try:
-            interval = DEADLINES[Urgency(urgency)]
-        except ValueError:
-            continue
-        earlier = created_at + scaled(interval, state)
-        if earlier >= deadline:
-            continue
-        # the deadline alone moves: a worker's claim or close made meanwhile keeps its version
-        result = db.session.execute(update(Alert).where(Alert.id == alert_id, Alert.state.in_(ACTIVE_STATES),
-                                                        Alert.deadline > earlier).values(deadline=earlier))
-        if result.rowcount:
-            moved += 1
-            record_event("update", "alert", alert_id, reason=AUDIT_REASON)
-    return moved
+    return bring_deadlines_forward(
+        Alert.deadline, ((row_id, deadline, _emergency_deadline(DEADLINES, urgency, created, state))
+                         for row_id, urgency, created, deadline in rows),
+        Alert.state.in_(ACTIVE_STATES), "alert")
 
 
 def tighten_first_contacts(state: ModeState) -> int:
     """Pending first-contact tasks of cases not closed: due = min(due, created + emergency interval
     for the case's risk now). Returns how many moved."""
-    moved = 0
     rows = db.session.execute(
         select(Task.id, Task.created_at, Task.due_at, Case.risk_level).join(Case, Case.id == Task.case_id)
         .where(Task.kind == FIRST_CONTACT_KIND, Task.done_at.is_(None), Case.phase != Phase.CLOSED.value)).all()
-    for task_id, created_at, due_at, risk_level in rows:
-        try:
-            interval = FIRST_CONTACT.get(RiskLevel(risk_level))
-        except ValueError:
-            interval = None
-        if interval is None:
-            continue
-        earlier = created_at + scaled(interval, state)
-        if earlier >= due_at:
-            continue
-        result = db.session.execute(update(Task).where(Task.id == task_id, Task.done_at.is_(None),
-                                                       Task.due_at > earlier).values(due_at=earlier))
-        if result.rowcount:
-            moved += 1
-            record_event("update", "task", task_id, reason=AUDIT_REASON)
-    return moved
+    return bring_deadlines_forward(
+        Task.due_at, ((row_id, due_at, _emergency_deadline(FIRST_CONTACT, risk, created, state))
+                      for row_id, created, due_at, risk in rows),
+        Task.done_at.is_(None), "task")

@@ -19,13 +19,13 @@ from datetime import datetime
 
 from flask import abort, url_for
 from flask_babel import gettext as _
-from sqlalchemy import and_, case as sql_case, func, select, update
+from sqlalchemy import and_, case as sql_case, func, select
 from sqlalchemy.orm import selectinload
 
 from carecycle.audit import record_event, record_view
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.mode import ModeState, scaled
+from carecycle.mode import ModeState, bring_deadlines_forward, scaled
 from carecycle.validation import Invalid
 from casework.enums import ConsentScope, Phase, RiskLevel
 from casework.models import Case, CarePlanGoal
@@ -245,26 +245,20 @@ def tighten_unanswered(state: ModeState, _change=None) -> int:
     Returns how many moved."""
     if not state.emergency:
         return 0
-    moved = 0
     rows = db.session.execute(select(Referral.id, Referral.tier, Referral.sent_at, Referral.respond_by)
                               .where(Referral.status.in_(WAITING_FOR_ANSWER), Referral.sent_at.is_not(None),
                                      Referral.respond_by.is_not(None))).all()
-    for referral_id, tier, sent_at, respond_by in rows:
+
+    def emergency_deadline(tier, sent_at):
         try:
-            earlier = response_deadline(tier, sent_at, state)
+            return response_deadline(tier, sent_at, state)
         except (ValueError, KeyError):
-            continue
-        if earlier >= respond_by:
-            continue
-        # the deadline alone moves: a partner's answer made meanwhile keeps its version
-        result = db.session.execute(update(Referral).where(Referral.id == referral_id,
-                                                           Referral.status.in_(WAITING_FOR_ANSWER),
-                                                           Referral.respond_by > earlier)
-                                    .values(respond_by=earlier))
-        if result.rowcount:
-            moved += 1
-            record_event("update", "referral", referral_id, reason="emergency deadline")
-    return moved
+            return None
+
+    return bring_deadlines_forward(
+        Referral.respond_by, ((row_id, respond_by, emergency_deadline(tier, sent_at))
+                              for row_id, tier, sent_at, respond_by in rows),
+        Referral.status.in_(WAITING_FOR_ANSWER), "referral")
 
 
 def change_status(actor, referral: Referral, to_status: str, *, note: str | None = None,
