@@ -14,6 +14,7 @@ from carecycle.accounts import service as accounts
 from carecycle.errors import json_error
 from carecycle.extensions import db
 from carecycle.permissions import Permission, requires
+from carecycle.validation import unknown_fields
 
 
 class ApiError(Exception):
@@ -45,10 +46,9 @@ def json_body(allowed: Iterable[str] | None = None, *, optional: bool = False) -
 
 def refuse_unknown(data: dict, allowed: Iterable[str], prefix: str = "") -> None:
     """422 naming every field of `data` that is not in `allowed` (`prefix` for nested objects)."""
-    unknown = sorted(str(key) for key in set(data) - set(allowed))
-    if unknown:
-        raise ApiError(422, _("The body has fields this endpoint does not take."),
-                       fields={f"{prefix}{key[:60]}": _("Unknown field.") for key in unknown[:20]})
+    fields = unknown_fields(data, allowed, prefix)
+    if fields:
+        raise ApiError(422, _("The body has fields this endpoint does not take."), fields=fields)
 
 
 def _authenticate():

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask_babel import gettext as _
+
 
 class Invalid(ValueError):
     """Bad input: `fields` maps each field to its message. Pages re-show the form; the API answers 422."""
@@ -22,6 +24,20 @@ class Conflict(Exception):
                  current_version: int | None = None):
         super().__init__(message)
         self.message, self.changes, self.current_version = message, changes or [], current_version
+
+
+def unknown_fields(data: dict, allowed, prefix: str = "") -> dict[str, str]:
+    """The one rule for fields a receiver does not take: each is named (at most 20, names cut to
+    60 characters) with "Unknown field.", never silently ignored. Empty when all are known."""
+    unknown = sorted(str(key) for key in set(data) - set(allowed))
+    return {f"{prefix}{key[:60]}": _("Unknown field.") for key in unknown[:20]}
+
+
+def refuse_unknown_fields(data: dict, allowed, prefix: str = "") -> None:
+    """Raise Invalid naming the fields of `data` not in `allowed`."""
+    fields = unknown_fields(data, allowed, prefix)
+    if fields:
+        raise Invalid(fields)
 
 
 INT_MAX = 2**31 - 1  # what every database's INTEGER holds

@@ -25,7 +25,7 @@ from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.roles import Role
-from carecycle.validation import Conflict, Invalid, iso_date, whole_number
+from carecycle.validation import Conflict, Invalid, iso_date, refuse_unknown_fields, unknown_fields, whole_number
 from casework.enums import Phase
 from casework.models import Case, CarePlan, CarePlanGoal, CarePlanReview, CarePlanVersion, Client, Task
 from casework.models.recovery import GoalDomain, GoalOwner, GoalStatus
@@ -195,8 +195,7 @@ def clean_goals(raw, existing: dict) -> list[dict]:
         if not isinstance(item, dict):
             errors[at] = _("Each goal is an object.")
             continue
-        for key in sorted(set(item) - set(GOAL_FIELDS)):
-            errors[f"{at}.{key}"] = _("Unknown field.")
+        errors.update(unknown_fields(item, GOAL_FIELDS, prefix=f"{at}."))
         goal_id = None
         if item.get("id") not in (None, ""):
             try:
@@ -266,9 +265,7 @@ def save_plan(user, case: Case, version, data: dict) -> CarePlan:
     version = _version(version)
     if not isinstance(data, dict):
         raise Invalid({"plan": _("Send the plan as an object.")})
-    unknown = sorted(set(data) - {"client_note", "goals", "version"})
-    if unknown:
-        raise Invalid({name: _("Unknown field.") for name in unknown})
+    refuse_unknown_fields(data, {"client_note", "goals", "version"})
     plan = plan_of(case)
     current_version = plan.version if plan else 0
     if version != current_version:

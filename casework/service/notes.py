@@ -16,7 +16,7 @@ from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.permissions import Permission, role_has
 from carecycle.urls import as_uuid
-from carecycle.validation import Conflict, Invalid, iso_datetime
+from carecycle.validation import Conflict, Invalid, iso_datetime, refuse_unknown_fields
 from casework.models import Case, ContactNote
 from casework.models.notes import ContactMode, NoteKind
 from casework.service.careplans import require_open
@@ -176,9 +176,7 @@ def create_note(user, case: Case, values: dict, *, sign: bool = False, allow_clo
     case takes no new note (Conflict): only addenda (`allow_closed` is for loading earlier records)."""
     if not allow_closed:
         require_open(case)
-    unknown = set(values) - set(FIELDS)
-    if unknown:
-        raise Invalid({name: _("Unknown field.") for name in sorted(unknown)})
+    refuse_unknown_fields(values, FIELDS)
     if isinstance(values.get("kind"), str) and values["kind"] in {k.value for k in NoteKind}:
         _check_kind(user, NoteKind(values["kind"]))  # refuse the kind before judging the rest
     clean = _clean(case, values)
