@@ -59,10 +59,10 @@ def prune(bucket: str, window: timedelta, now: datetime | None = None) -> int:
 _hits = RateLimitHit.__table__
 # One Core statement on the session's connection, counting and adding at once: this runs on public
 # endpoints' hot path, where the ORM's unit of work would cost more than the statement itself.
-_RECENT = (select(func.count()).select_from(_hits)
-           .where(and_(_hits.c.bucket == bindparam("bucket"), _hits.c.key == bindparam("key"),
-                       _hits.c.at >= bindparam("since")))
-           .scalar_subquery())
+_COUNT_RECENT = (select(func.count()).select_from(_hits)
+                 .where(and_(_hits.c.bucket == bindparam("bucket"), _hits.c.key == bindparam("key"),
+                             _hits.c.at >= bindparam("since"))))
+_RECENT = _COUNT_RECENT.scalar_subquery()
 _ADD_IF_UNDER = insert(_hits).from_select(
     ["id", "bucket", "key", "at"],
     select(bindparam("new_id", type_=_hits.c.id.type), bindparam("new_bucket", type_=_hits.c.bucket.type),
@@ -130,5 +130,5 @@ def within_limit() -> bool:
 
 def recent(bucket: str, key: str, window: timedelta) -> int:
     """How many attempts of `key` were counted within `window` (without counting one more)."""
-    return db.session.scalar(select(func.count()).select_from(_hits).where(
-        _hits.c.bucket == bucket, _hits.c.key == _key(key), _hits.c.at >= utcnow() - window)) or 0
+    return db.session.connection().execute(_COUNT_RECENT, {
+        "bucket": bucket, "key": _key(key), "since": utcnow() - window}).scalar_one()
