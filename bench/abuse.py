@@ -16,13 +16,11 @@ abusive client, which the rate limits soon answer with 429)."""
 from __future__ import annotations
 
 import argparse
-import http.client
 import itertools
 import json
 import multiprocessing
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,25 +28,9 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-from harness import BIN, HOST, ROOT, Gunicorn, free_port, instance_env
+from harness import BIN, ROOT, Gunicorn, free_port, instance_env, percentile, timed_request
 
 LIMIT = 16 * 1024
-
-
-def send(port: int, method: str, path: str, body: bytes | None, content_type: str | None,
-         source: str) -> tuple[int, float]:
-    started = time.perf_counter()
-    connection = http.client.HTTPConnection(HOST, port, timeout=30, source_address=(source, 0))
-    try:
-        headers = {"Content-Type": content_type} if content_type else {}
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        response.read()
-        return response.status, time.perf_counter() - started
-    except (OSError, http.client.HTTPException):
-        return 0, time.perf_counter() - started
-    finally:
-        connection.close()
 
 
 def abusive_bodies() -> list[tuple[str, bytes, str]]:
@@ -76,12 +58,12 @@ def measure(port: int, seconds: float) -> dict[str, list[float]]:
     deadline = time.monotonic() + seconds
     screening = json.dumps({"instrument": "phq9", "answers": [1, 0, 2, 1, 0, 1, 0, 0, 0]}).encode()
     while time.monotonic() < deadline:
-        status, elapsed = send(port, "GET", "/login", None, None, next(source))
+        status, elapsed = timed_request(port, "GET", "/login", None, None, next(source))
         if status == 200:
             latencies["GET /login"].append(elapsed)
         else:
             failures += 1
-        status, elapsed = send(port, "POST", "/api/v1/screenings", screening, "application/json", next(source))
+        status, elapsed = timed_request(port, "POST", "/api/v1/screenings", screening, "application/json", next(source))
         if status == 201:
             latencies["POST /api/v1/screenings"].append(elapsed)
         else:
@@ -97,7 +79,7 @@ def abuse(port: int, stop, index: int, rotate: bool, counts) -> None:
     mine: dict[int, int] = {}
     while not stop.is_set():
         path, body, content_type = next(bodies)
-        status, _elapsed = send(port, "POST", path, body, content_type, next(source))
+        status, _elapsed = timed_request(port, "POST", path, body, content_type, next(source))
         mine[status] = mine.get(status, 0) + 1
     counts.put(mine)
 
@@ -106,8 +88,8 @@ def percentiles(values: list[float]) -> str:
     if not values:
         return "no successful requests"
     values = sorted(values)
-    p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
-    return f"p50 {statistics.median(values) * 1000:7.1f} ms  p99 {p99 * 1000:7.1f} ms  ({len(values)} requests)"
+    return (f"p50 {percentile(values, 0.5) * 1000:7.1f} ms  p99 {percentile(values, 0.99) * 1000:7.1f} ms  "
+            f"({len(values)} requests)")
 
 
 def main() -> int:

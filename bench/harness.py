@@ -111,6 +111,30 @@ def request(port, method, path, body=None, headers=None, conn=None):
             conn.close()
 
 
+def timed_request(port: int, method: str, path: str, body: bytes | None = None, content_type: str | None = None,
+                  source: str = HOST, timeout: float = 30) -> tuple[int, float]:
+    """One request on a new connection from address `source`: (status, seconds); status 0 when the
+    connection failed or was cut."""
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection(HOST, port, timeout=timeout, source_address=(source, 0))
+    try:
+        connection.request(method, path, body=body, headers={"Content-Type": content_type} if content_type else {})
+        response = connection.getresponse()
+        response.read()
+        return response.status, time.perf_counter() - started
+    except (OSError, http.client.HTTPException):
+        return 0, time.perf_counter() - started
+    finally:
+        connection.close()
+
+
+def percentile(ordered: list[float], fraction: float) -> float:
+    """The value at `fraction` (0.5, 0.9, 0.99) of an ascending list, nan when empty."""
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
 def session_cookie(response) -> str | None:
     for header, value in response.getheaders():
         if header.lower() == "set-cookie" and value.startswith(COOKIE + "="):
@@ -172,11 +196,9 @@ def load(port: int, path: str, cookie: str, threads: int, max_requests: int, max
     wall = time.perf_counter() - started
     latencies.sort()
 
-    def pct(p):
-        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else float("nan")
-
     return {"count": len(latencies), "failures": failures, "wall": wall,
-            "p50": statistics.median(latencies) * 1000 if latencies else float("nan"), "p90": pct(0.9),
+            "p50": statistics.median(latencies) * 1000 if latencies else float("nan"),
+            "p90": percentile(latencies, 0.9) * 1000,
             "throughput": len(latencies) / wall if wall else 0.0}
 
 

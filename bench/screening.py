@@ -13,12 +13,10 @@ Only loopback addresses are contacted; the server is stopped and the folder remo
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from harness import BIN, HOST, ROOT, Gunicorn, free_port, instance_env
+from harness import BIN, ROOT, Gunicorn, free_port, instance_env, percentile, timed_request
 
 
 class ThrowawayPostgres:
@@ -52,19 +50,6 @@ class ThrowawayPostgres:
         self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-def one_request(port: int, method: str, path: str, body: bytes | None, source: str) -> tuple[int, float]:
-    started = time.perf_counter()
-    connection = http.client.HTTPConnection(HOST, port, timeout=10, source_address=(source, 0))
-    try:
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        response.read()
-        return response.status, time.perf_counter() - started
-    finally:
-        connection.close()
-
-
 def drive(port: int, make_request, seconds: float, threads: int, max_requests: int, expect: int) -> dict:
     """Run `threads` workers for at most `seconds` and `max_requests` requests in all."""
     lock = threading.Lock()
@@ -81,10 +66,8 @@ def drive(port: int, make_request, seconds: float, threads: int, max_requests: i
                     return
                 budget[0] -= 1
             method, path, body = make_request(rng)
-            try:
-                status, latency = one_request(port, method, path, body, source)
-            except OSError:
-                status, latency = 0, 0.0
+            status, latency = timed_request(port, method, path, body,
+                                            "application/json" if body is not None else None, source, timeout=10)
             with lock:
                 if status == expect:
                     stats["ok"] += 1
@@ -113,9 +96,8 @@ def screening(rng):
 
 
 def describe(name: str, stats: dict) -> str:
-    latencies = sorted(stats["latencies"]) or [0.0]
-    p50 = statistics.median(latencies) * 1000
-    p95 = latencies[int(len(latencies) * 0.95) - 1 if len(latencies) > 1 else 0] * 1000
+    latencies = sorted(stats["latencies"])
+    p50, p95 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.95) * 1000
     return (f"{name:<28} {stats['rate']:8.1f} req/s   {stats['ok']:6d} ok  {stats['errors']:4d} errors   "
             f"p50 {p50:6.1f} ms  p95 {p95:6.1f} ms")
 
