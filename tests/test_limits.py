@@ -8,10 +8,12 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from carecycle.accounts.models import Team, User
 from carecycle.limits import PUBLIC_BODY_LIMIT
 from carecycle.ratelimit import RateLimitHit
 from screening.models import ScreeningResult
 from tests.casework.conftest import make_case, make_client  # noqa: F401 (fixtures)
+from tests.conftest import form_post
 
 
 def test_the_reviews_huge_screening_is_refused_before_it_is_read(client, db):
@@ -98,11 +100,19 @@ def test_path_numbers_that_do_not_fit_are_not_found(client, login_as, make_case)
     assert client.get(f"/cases/{case.id}/safety-plan/{'9' * 23}").status_code == 404
 
 
-@pytest.mark.parametrize("path", ["/admin/users", "/admin/teams"])
-def test_a_nul_character_is_refused_not_a_server_error(client, login_as, path):
+@pytest.mark.parametrize("path, form, created", [
+    ("/admin/users/new", {"username": "a\x00b", "password": "a long enough password", "role": "counsellor"},
+     lambda: select(func.count()).select_from(User).where(User.username.like("a%b"))),
+    ("/admin/teams", {"name": "a\x00b"}, lambda: select(func.count()).select_from(Team).where(Team.name.like("a%b"))),
+])
+def test_a_nul_character_is_refused_not_a_server_error(client, db, login_as, path, form, created):
     """PostgreSQL cannot store or compare a NUL character: it is refused before any query."""
     login_as("admin")
-    assert client.get(path, query_string={"q": "a\x00b"}).status_code == 400
-    assert client.post(path, data={"name": "a\x00b"}).status_code == 400
+    assert client.get("/admin/users", query_string={"q": "a\x00b"}).status_code == 400
+    # with a valid CSRF token, so that it is the NUL rule (not the CSRF check) that refuses it
+    refused = form_post(client, path, form)
+    assert refused.status_code == 400
+    assert "character that is not allowed (NUL)" in refused.get_data(as_text=True)
+    assert db.session.scalar(created()) == 0
     api = client.post("/api/v1/screenings", json={"instrument": "phq9\x00", "answers": [0] * 9})
     assert api.status_code == 400
