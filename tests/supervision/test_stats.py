@@ -19,10 +19,17 @@ from supervision.service.common import period_from
 from tests.conftest import sign_in
 
 
+def recently(ago: timedelta):
+    """`ago` before now, but never before this month began: the statistics default to this month,
+    so a test run on the 1st still finds its data inside the period."""
+    now = utcnow()
+    return max(now - ago, now.replace(day=1, hour=0, minute=0, second=0, microsecond=0))
+
+
 def _screenings(db, instrument, band, n, *, crisis=False, score=5, at=None):
     for _ in range(n):
         row = ScreeningResult(instrument=instrument, instrument_version="1", band=band, score=score, crisis=crisis,
-                              language="en", created_at=at or utcnow() - timedelta(days=1))
+                              language="en", created_at=at or recently(timedelta(days=1)))
         row.answers = [0]
         db.session.add(row)
     db.session.commit()
@@ -85,7 +92,7 @@ def test_figures_of_a_period(db, crew, app, make_case, make_client):
     now = utcnow()
     for i in range(6):  # alerts turned into cases, claimed after 10 minutes, first contact after 30
         alert = raise_alert("walk_in", "crisis", team_id=c.team.id)
-        alert.created_at = now - timedelta(hours=5)
+        alert.created_at = recently(timedelta(hours=5))
         alert.claimed_at = alert.created_at + timedelta(minutes=10 * (i + 1))
         case = make_case(c.counsellor, risk_level="high")
         case.alert_id = alert.id
@@ -109,9 +116,9 @@ def test_recovery_share_with_reliable_improvement(db, crew, app, make_case):
     for i in range(6):
         case = make_case(c.counsellor, risk_level="low")
         case.phase = "recovery"
-        for days, score in ((40, 17), (5, 8 if i < 3 else 15)):
+        for at, score in ((utcnow() - timedelta(days=40), 17), (recently(timedelta(days=5)), 8 if i < 3 else 15)):
             result = ScreeningResult(instrument="phq9", instrument_version="1", band="x", score=score, language="en",
-                                     created_at=utcnow() - timedelta(days=days))
+                                     created_at=at)
             result.answers = [0]
             db.session.add(result)
             db.session.flush()
