@@ -247,9 +247,30 @@ def joined_after(member: GroupMember, session: GroupSession) -> bool:
     return session.starts_at.astimezone(zone).date() < member.joined_at.astimezone(zone).date()
 
 
+def left_before(member: GroupMember, session: GroupSession) -> bool:
+    """The session was held on a day after the member left the group (the day they left still counts)."""
+    if member.left_at is None:
+        return False
+    zone = display_zone()
+    return session.starts_at.astimezone(zone).date() > member.left_at.astimezone(zone).date()
+
+
+def outside_membership(member: GroupMember, session: GroupSession) -> str | None:
+    """Why attendance cannot be recorded for this member at this session, or None: it is recorded
+    only for sessions held while the person was a member."""
+    if joined_after(member, session):
+        return _("This person joined the group after this session; attendance can be recorded only for "
+                 "sessions held while they were a member.")
+    if left_before(member, session):
+        return _("This person had left the group before this session; attendance can be recorded only for "
+                 "sessions held while they were a member.")
+    return None
+
+
 def record_attendance(user, session: GroupSession, statuses: dict) -> int:
     """`{member id: attended | absent | excused}` for members of the session's group; others refused,
-    and so is attendance at a session held before the member joined. Nothing is stored on a refusal."""
+    and so is attendance at a session held before the member joined or after they left. Nothing is
+    stored on a refusal."""
     if session.cancelled_at is not None:
         raise Conflict(_("This session was cancelled."))
     if session.starts_at > utcnow() + timedelta(hours=1):
@@ -265,9 +286,9 @@ def record_attendance(user, session: GroupSession, statuses: dict) -> int:
             continue
         if status in (None, ""):
             continue
-        if joined_after(member, session):
-            errors[f"member-{member_id}"] = _("This person joined the group after this session; attendance can "
-                                              "be recorded only for sessions held since they joined.")
+        outside = outside_membership(member, session)
+        if outside:
+            errors[f"member-{member_id}"] = outside
             continue
         try:
             clean[member] = Attendance(status).value

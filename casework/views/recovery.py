@@ -673,10 +673,12 @@ def group_session(group_id, session_id):
     members = group_service.members_of(group, current_user)
     attendance = group_service.attendance_of(session)
     db.session.commit()
-    joined_later = {m.row.id for m in members if group_service.joined_after(m.row, session)}
+    not_member = {m.row.id: (_("joined after this session") if group_service.joined_after(m.row, session)
+                             else _("had left before this session")) for m in members
+                  if group_service.outside_membership(m.row, session)}
     return render_template("casework/recovery/session.html", group=group, session=session, members=members,
                            attendance=attendance, form=form, errors=errors, statuses=list(Attendance),
-                           joined_later=joined_later), status
+                           not_member=not_member), status
 
 
 @bp.route("/groups/<group_id>/sessions/<session_id>/cancel", methods=["POST"])

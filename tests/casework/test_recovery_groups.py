@@ -182,3 +182,32 @@ def test_attendance_before_the_member_joined_is_refused_and_nothing_is_stored(cl
     assert submit(client, later, "Save attendance", {f"member-{newcomer.id}": "attended"}).status_code == 302
     stored = db.session.scalars(select(GroupAttendance)).all()
     assert sorted(str(row.session_id) for row in stored) == sorted([str(before.id), str(since.id)])
+
+
+def test_attendance_after_the_member_left_is_refused_but_sessions_before_still_count(client, db, make_user, make_case):
+    case, _counsellor, social = recovery_case(make_user, make_case)
+    group = _group(social, db)
+    while_member = groups.add_session(social, group, day=(utcnow() - timedelta(days=7)).date().isoformat(), at="18:00")
+    after_leaving = groups.add_session(social, group, day=(utcnow() - timedelta(days=1)).date().isoformat(), at="18:00")
+    member = groups.enrol(social, group, case)
+    member.joined_at = utcnow() - timedelta(days=30)
+    db.session.commit()
+    groups.leave(social, group, member.id, case)
+    member.left_at = utcnow() - timedelta(days=3)  # after the first session, before the second
+    db.session.commit()
+
+    with pytest.raises(Invalid) as refused:
+        groups.record_attendance(social, after_leaving, {str(member.id): "attended"})
+    assert "had left the group before this session" in refused.value.fields[f"member-{member.id}"]
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(GroupAttendance)) == 0
+
+    sign_in(client, social.username)
+    answer = form_post(client, f"/groups/{group.id}/sessions/{after_leaving.id}", {f"member-{member.id}": "absent"})
+    assert answer.status_code == 400
+    assert "had left the group before this session" in answer.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(GroupAttendance)) == 0
+    # the session held while they were a member is still recorded
+    assert groups.record_attendance(social, while_member, {str(member.id): "attended"}) == 1
+    db.session.commit()
+    assert db.session.scalar(select(GroupAttendance.status)) == "attended"
