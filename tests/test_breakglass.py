@@ -194,3 +194,15 @@ def test_the_review_list_names_each_worker_in_one_query(app, client, login_as, m
         event.remove(db.engine, "before_cursor_execute", listener)
     assert sorted(names) == ["Worker 0", "Worker 1", "Worker 2"]
     assert sum("FROM user_account" in s for s in statements) == 1
+
+
+@pytest.mark.parametrize("locale, message", [
+    ("zh_Hant", "請填寫至少 20 個字元、包含至少 4 個不同字詞的原因"),
+    ("zh_Hans", "请填写至少 20 个字符、包含至少 4 个不同字词的原因"),
+])
+def test_the_refusal_is_translated(client, login_as, target, db, locale, message):
+    login_as("counsellor", locale=locale)
+    _team, record_id = target
+    response = form_post(client, f"/break-glass/probe/{record_id}", {"reason": "aaaaaaaaaaaaaaaaaaaa"})
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    assert db.session.scalar(select(BreakGlassGrant)) is None
