@@ -64,6 +64,11 @@ def test_a_note_written_under_a_grant_is_listed_on_the_review(app, client, login
     assert _listed(page) == [("create", "contact_note"), ("sign", "contact_note")]
     assert "Written under this grant by Grace Grantee" in page and NOTHING not in page
     assert verify_chain().ok  # the grant id is part of each event's hash
+    # the approvals queue shows the same list with the grant waiting for review
+    boss = app.test_client()
+    assert sign_in(boss, supervisor.username).status_code == 302
+    queue = boss.get("/supervision/approvals").get_data(as_text=True)
+    assert "create · contact_note" in queue and "sign · contact_note" in queue
 
 
 def test_writes_through_the_api_under_a_grant_are_listed(app, client, login_as, make_user, make_case, db):
@@ -107,6 +112,10 @@ def test_writes_by_others_or_outside_the_grant_are_not_listed(app, client, login
                                                       AuditEvent.action != "view")) is None
     page = _review(app, make_user("supervisor", team=me.team))
     assert _listed(page) == [] and "Nothing written under this grant." in page
+    boss = app.test_client()
+    assert sign_in(boss, make_user("supervisor", team=me.team).username).status_code == 302
+    queue = boss.get("/supervision/approvals").get_data(as_text=True)
+    assert "Nothing written under this grant." in queue and "· contact_note ·" not in queue
 
 
 def test_an_event_whose_grant_is_erased_breaks_the_chain(app, client, login_as, make_user, make_case, db):
