@@ -92,14 +92,15 @@ class BreakGlassRefused(ValueError):
 
 # Han, kana and Hangul are written without spaces: each such character counts as a word
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
-_WORD = re.compile(f"[{_CJK}]|(?:(?![{_CJK}])[^\\W_])+")
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+_WORD = re.compile(f"[{_CJK}]|(?:(?![{_CJK}])[^\\W_])+")  # one CJK character, or a run of other letters/digits
 
 
 def reason_words(reason: str) -> set[str]:
     """The different words of a reason: runs of letters or digits of two or more characters
     (case ignored), and single Chinese, Japanese or Korean characters. "help help help help"
     has one word, "a b c d e" none."""
-    return {w.casefold() for w in _WORD.findall(reason or "") if len(w) >= 2 or re.fullmatch(f"[{_CJK}]", w)}
+    return {w.casefold() for w in _WORD.findall(reason or "") if len(w) >= 2 or _CJK_CHAR.fullmatch(w)}
 
 
 def duration_minutes() -> int:
