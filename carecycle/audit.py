@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from flask import current_app, has_app_context, has_request_context, request
+from flask import current_app, g, has_app_context, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import BigInteger, Integer, String, event as orm_event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -48,12 +48,16 @@ class AuditEvent(db.Model):
     address: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(String(300))
+    # the break-glass grant the actor was using when the event happened (None: ordinary access)
+    grant_id: Mapped[str | None] = mapped_column(String(36), index=True)
     hash: Mapped[str] = mapped_column(String(64))
 
     def canonical(self) -> bytes:
         at = self.at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         fields = [self.seq, at, str(self.actor_id) if self.actor_id else None, self.actor_role,
                   self.action, self.object_type, self.object_id, self.address, self.outcome, self.reason]
+        if self.grant_id is not None:  # appended only when set, so events from before keep their hash
+            fields.append(self.grant_id)
         return json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -74,6 +78,23 @@ def chain_hash(key: bytes, previous: str, event: AuditEvent) -> str:
 
 def _audit_key() -> bytes:
     return current_app.extensions["carecycle_keyring"].audit_key
+
+
+_GRANT_IN_USE = "carecycle_break_glass_grant_in_use"
+
+
+def act_under_grant(user, grant_id) -> None:
+    """From now until the request ends, `user`'s events carry `grant_id`: the access layer calls it
+    when a record is open to the user only through a break-glass grant."""
+    if has_app_context():
+        setattr(g, _GRANT_IN_USE, (user.id, str(grant_id)))
+
+
+def _grant_in_use(actor) -> str | None:
+    if actor is None or not has_app_context():
+        return None
+    in_use = g.get(_GRANT_IN_USE)
+    return in_use[1] if in_use and in_use[0] == actor.id else None
 
 
 def _current_actor():
@@ -105,6 +126,7 @@ def record_event(action: str, object_type: str | None = None, object_id=None, *,
         address=request.remote_addr if has_request_context() else None,
         outcome=outcome,
         reason=(reason or None) and reason[:300],
+        grant_id=_grant_in_use(actor),
     )
     event.hash = chain_hash(_audit_key(), head.hash, event)
     head.seq, head.hash = event.seq, event.hash

@@ -7,6 +7,7 @@ a function that returns the record's team id and the URL to open (or None when t
 does not exist)."""
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from carecycle.accounts.models import User
-from carecycle.audit import record_event
+from carecycle.audit import AuditEvent, act_under_grant, record_event
 from carecycle.crypto import Encrypted, Sealed
 from carecycle.database import UUIDPrimaryKey, utcnow
 from carecycle.extensions import db
@@ -89,14 +90,39 @@ class BreakGlassRefused(ValueError):
     pass
 
 
+# Han, kana and Hangul are written without spaces: each such character counts as a word
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+_WORD = re.compile(f"[{_CJK}]|(?:(?![{_CJK}])[^\\W_])+")  # one CJK character, or a run of other letters/digits
+
+
+def reason_words(reason: str) -> set[str]:
+    """The different words of a reason: runs of letters or digits of two or more characters
+    (case ignored), and single Chinese, Japanese or Korean characters. "help help help help"
+    has one word, "a b c d e" none."""
+    return {w.casefold() for w in _WORD.findall(reason or "") if len(w) >= 2 or _CJK_CHAR.fullmatch(w)}
+
+
+def duration_minutes() -> int:
+    return int(current_app.config["BREAK_GLASS_DURATION"].total_seconds() // 60)
+
+
+def check_reason(reason: str) -> str:
+    """The reason, whitespace collapsed, or BreakGlassRefused: at least BREAK_GLASS_MIN_REASON
+    characters and BREAK_GLASS_MIN_WORDS different words, so a row of one letter is not a reason."""
+    reason = " ".join((reason or "").split())
+    minimum, words = current_app.config["BREAK_GLASS_MIN_REASON"], current_app.config["BREAK_GLASS_MIN_WORDS"]
+    if len(reason) < minimum or len(reason_words(reason)) < words:
+        raise BreakGlassRefused(_("Write a reason of at least %(n)d characters and %(w)d different words: "
+                                  "what happened and why you must open this record now.", n=minimum, w=words))
+    return reason
+
+
 def grant(user: User, object_type: str, object_id, team_id, reason: str) -> BreakGlassGrant:
     """Open a record outside one's assignment; the caller commits."""
     if not role_has(user.role, Permission.BREAK_GLASS):
         raise PermissionError("this role cannot break glass")
-    reason = " ".join((reason or "").split())
-    minimum = current_app.config["BREAK_GLASS_MIN_REASON"]
-    if len(reason) < minimum:
-        raise BreakGlassRefused(_("Write a reason of at least %(n)d characters.", n=minimum))
+    reason = check_reason(reason)
     now = utcnow()
     row = BreakGlassGrant(user_id=user.id, object_type=object_type, object_id=str(object_id),
                           team_id=team_id, granted_at=now,
@@ -113,6 +139,35 @@ def granted_ids(user, object_type: str) -> list[str]:
     what an area's visibility rule adds to the records assigned to the user."""
     return list(db.session.scalars(select(BreakGlassGrant.object_id).where(
         BreakGlassGrant.user_id == user.id, BreakGlassGrant.object_type == object_type, BreakGlassGrant.active)))
+
+
+def use_grant(user, object_type: str, object_id) -> BreakGlassGrant | None:
+    """The record is open to `user` only through a grant: find the active one (the newest) and tag
+    the request's events with it, so the supervisor's review lists what was written under it."""
+    row = db.session.scalar(select(BreakGlassGrant).where(
+        BreakGlassGrant.user_id == user.id, BreakGlassGrant.object_type == object_type,
+        BreakGlassGrant.object_id == str(object_id), BreakGlassGrant.active)
+        .order_by(BreakGlassGrant.granted_at.desc()).limit(1))
+    if row is not None:
+        act_under_grant(user, row.id)
+    return row
+
+
+def writes_under(grants) -> dict[uuid.UUID, list[AuditEvent]]:
+    """For each grant, the events its holder recorded while using it, oldest first — every action
+    but views (one query for a page of grants)."""
+    by_id = {str(row.id): row for row in grants}
+    found: dict[uuid.UUID, list[AuditEvent]] = {row.id: [] for row in grants}
+    if not by_id:
+        return found
+    events = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.grant_id.in_(list(by_id)), AuditEvent.action != "view").order_by(AuditEvent.seq))
+    for event in events:
+        row = by_id[event.grant_id]
+        # belt and braces: only the holder's own events inside the grant's window
+        if event.actor_id == row.user_id and row.granted_at <= event.at <= row.expires_at:
+            found[row.id].append(event)
+    return found
 
 
 def grants_for_review(supervisor: User, page: int = 1, per_page: int = 50):

@@ -81,6 +81,8 @@ class BaseConfig:
         # referrals) per window; past it alerts are still stored but marked as a possible flood
         self.PUBLIC_ALERT_CEILING = whole_number("CARECYCLE_PUBLIC_ALERT_CEILING", 30, minimum=1)
         self.PUBLIC_ALERT_WINDOW_MINUTES = whole_number("CARECYCLE_PUBLIC_ALERT_WINDOW_MINUTES", 10, minimum=1)
+        # a break-glass reason needs this many different words besides BREAK_GLASS_MIN_REASON characters
+        self.BREAK_GLASS_MIN_WORDS = whole_number("CARECYCLE_BREAK_GLASS_MIN_WORDS", 4, minimum=1)
 
 
 class DevelopmentConfig(BaseConfig):

@@ -1,6 +1,6 @@
 """Forms shared across the shell, and how a service's refusal is shown on a form."""
-from flask import flash
-from flask_babel import lazy_gettext as _l
+from flask import current_app, flash
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, TextAreaField
 from wtforms.validators import InputRequired, Length
@@ -21,8 +21,14 @@ class MultiCheckboxField(SelectMultipleField):
 class BreakGlassForm(FlaskForm):
     reason = TextAreaField(
         _l("Why do you need to open this record?"),
-        validators=[InputRequired(), Length(max=2000)],
-        description=_l("At least 20 characters. Your reason is recorded and shown to the team's supervisor."))
+        validators=[InputRequired(), Length(max=2000)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        config = current_app.config
+        self.reason.description = _(
+            "At least %(n)d characters and %(w)d different words. Your reason is recorded and shown to the "
+            "team's supervisor.", n=config["BREAK_GLASS_MIN_REASON"], w=config["BREAK_GLASS_MIN_WORDS"])
 
 
 def place_errors(form, error) -> None:

@@ -98,17 +98,19 @@ def break_glass(object_type, object_id):
             form.reason.errors = [str(refused)]
         else:
             db.session.commit()
-            flash(_("Access granted for 60 minutes. Your reason is recorded and shown to the team's supervisor."),
-                  "warning")
+            flash(_("Access granted for %(minutes)d minutes. Your reason is recorded and shown to the team's "
+                    "supervisor.", minutes=breakglass.duration_minutes()), "warning")
             return redirect(target.url)
-    return render_template("breakglass/request.html", form=form), 400 if form.errors else 200
+    return (render_template("breakglass/request.html", form=form, minutes=breakglass.duration_minutes()),
+            400 if form.errors else 200)
 
 
 @bp.route("/break-glass")
 @requires(Permission.BREAK_GLASS_REVIEW)
 def break_glass_review():
-    return render_template("breakglass/review.html",
-                           pagination=breakglass.grants_for_review(current_user, page=page_arg()),
+    pagination = breakglass.grants_for_review(current_user, page=page_arg())
+    return render_template("breakglass/review.html", pagination=pagination,
+                           writes=breakglass.writes_under(pagination.items),
                            form=ConfirmForm(), target_page=breakglass.target_page)
 
 

@@ -36,13 +36,25 @@ def test_short_reason_is_refused_and_grants_nothing(client, login_as, target, db
     assert db.session.scalar(select(BreakGlassGrant)) is None
 
 
+REFUSAL = ("Write a reason of at least 20 characters and 4 different words: "
+           "what happened and why you must open this record now.")
+
+
 @pytest.mark.parametrize("reason, granted", [
     ("a" * 19, False),
     ("  Client   in crisis no    ", False),  # 19 characters once the spaces are closed up
-    ("a" * 20, True),
-    ("Client in crisis now", True),
+    ("a" * 20, False),                      # one word
+    ("aaaaaaaaaaaaaaaaaaaa", False),
+    ("help help help help help", False),    # five words, one of them different
+    ("Help HELP help, help! hElp", False),  # case and punctuation do not make a word new
+    ("a b c d e f g h i j k l m n", False),  # single letters are not words
+    ("Client in crisis now", True),          # four different words, 20 characters
+    ("Client is at the front desk in crisis", True),
+    ("個案在接待處情緒崩潰，負責社工今天休假，需要立即跟進處理", True),  # Chinese: each character a word
+    ("啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊啊", False),
 ])
-def test_the_reason_needs_twenty_characters(client, login_as, target, db, reason, granted):
+def test_the_reason_needs_twenty_characters_and_four_different_words(client, login_as, target, db, reason,
+                                                                      granted):
     worker = login_as("counsellor")
     _team, record_id = target
     response = submit(client, f"/break-glass/probe/{record_id}", "Open the record",
@@ -53,8 +65,40 @@ def test_the_reason_needs_twenty_characters(client, login_as, target, db, reason
         assert [(row.user_id, row.reason) for row in rows] == [(worker.id, " ".join(reason.split()))]
     else:
         assert response.status_code == 400
-        assert "Write a reason of at least 20 characters." in response.get_data(as_text=True)
+        assert REFUSAL in response.get_data(as_text=True)
         assert rows == [] and breakglass.granted_ids(worker, "probe") == []
+        assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "break_glass")) is None
+
+
+def test_the_word_minimum_is_a_setting(app, client, login_as, target, db):
+    app.config["BREAK_GLASS_MIN_WORDS"] = 6
+    try:
+        login_as("counsellor")
+        _team, record_id = target
+        page = client.get(f"/break-glass/probe/{record_id}").get_data(as_text=True)
+        assert "At least 20 characters and 6 different words." in page
+        response = form_post(client, f"/break-glass/probe/{record_id}", {"reason": "Client is in crisis now"})
+        assert response.status_code == 400 and "6 different words" in response.get_data(as_text=True)
+        assert db.session.scalar(select(BreakGlassGrant)) is None
+    finally:
+        app.config["BREAK_GLASS_MIN_WORDS"] = 4
+
+
+def test_the_page_states_the_configured_duration(app, client, login_as, target, db):
+    app.config["BREAK_GLASS_DURATION"] = timedelta(minutes=25)
+    try:
+        login_as("counsellor")
+        _team, record_id = target
+        page = client.get(f"/break-glass/probe/{record_id}").get_data(as_text=True)
+        assert "You may open it for 25 minutes" in page and "60 minutes" not in page
+        response = form_post(client, f"/break-glass/probe/{record_id}",
+                             {"reason": "Client called the hotline in distress tonight."})
+        assert response.status_code == 302
+        assert "Access granted for 25 minutes." in client.get("/").get_data(as_text=True)
+        grant = db.session.scalar(select(BreakGlassGrant))
+        assert timedelta(minutes=24) < grant.expires_at - utcnow() <= timedelta(minutes=25)
+    finally:
+        app.config["BREAK_GLASS_DURATION"] = timedelta(minutes=60)
 
 
 def test_grant_lasts_an_hour_is_audited_and_shown_to_the_teams_supervisor(app, client, login_as, make_user,
@@ -150,3 +194,15 @@ def test_the_review_list_names_each_worker_in_one_query(app, client, login_as, m
         event.remove(db.engine, "before_cursor_execute", listener)
     assert sorted(names) == ["Worker 0", "Worker 1", "Worker 2"]
     assert sum("FROM user_account" in s for s in statements) == 1
+
+
+@pytest.mark.parametrize("locale, message", [
+    ("zh_Hant", "請填寫至少 20 個字元、包含至少 4 個不同字詞的原因"),
+    ("zh_Hans", "请填写至少 20 个字符、包含至少 4 个不同字词的原因"),
+])
+def test_the_refusal_is_translated(client, login_as, target, db, locale, message):
+    login_as("counsellor", locale=locale)
+    _team, record_id = target
+    response = form_post(client, f"/break-glass/probe/{record_id}", {"reason": "aaaaaaaaaaaaaaaaaaaa"})
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    assert db.session.scalar(select(BreakGlassGrant)) is None

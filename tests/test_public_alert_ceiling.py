@@ -90,3 +90,27 @@ def test_staff_raised_alerts_do_not_count(app, db, ceiling):
     db.session.commit()
     _refer(app, 1)
     assert db.session.scalar(select(Alert).where(Alert.public.is_(True))).possible_flood is False
+
+
+def test_the_flood_mark_shows_on_the_alert_lists_my_day_and_the_api(app, db, ceiling, client, runner, login_as):
+    """Not only the triage queue: /alerts, the home page's alert list, My day and /api/v1/triage carry it."""
+    from casework.service import triage
+    for n in range(1, 5):
+        _refer(app, n)
+    alerts = list(db.session.scalars(select(Alert).order_by(Alert.created_at)))
+    flooded = [a for a in alerts if a.possible_flood]
+    assert len(flooded) == 1
+    worker = login_as("counsellor")
+    for alert in alerts:  # unassigned public alerts are on the shared queue: claim them all for My day
+        triage.claim(worker, alert)
+    db.session.commit()
+
+    assert client.get("/alerts").get_data(as_text=True).count(NOTICE) == 1
+    assert client.get("/").get_data(as_text=True).count(NOTICE) == 1
+    assert client.get("/my-day").get_data(as_text=True).count(NOTICE) == 1
+
+    token = runner.invoke(args=["tokens", "create", worker.username]).output.strip()
+    body = client.get("/api/v1/triage", headers={"Authorization": f"Bearer {token}"}).get_json()
+    marks = {a["id"]: a["possible_flood"] for a in body["alerts"]}
+    assert marks == {str(a.id): a.possible_flood for a in alerts}
+    assert marks[str(flooded[0].id)] is True and list(marks.values()).count(False) == 3

@@ -15,7 +15,7 @@ def alert_json(alert, people: dict) -> dict:
     claimer = people.get(alert.claimed_by_id)
     return {"id": str(alert.id), "kind": alert.kind, "urgency": alert.urgency, "state": alert.state,
             "created_at": iso(alert.created_at), "deadline": iso(alert.deadline), "overdue": alert.overdue,
-            "claimed_by": claimer.username if claimer else None}
+            "possible_flood": bool(alert.possible_flood), "claimed_by": claimer.username if claimer else None}
 
 
 @api.route("/triage", methods=["GET"])

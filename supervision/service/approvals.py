@@ -118,14 +118,19 @@ def _break_glass_items(supervisor) -> list[Item]:
         BreakGlassGrant.team_id == supervisor.team_id, BreakGlassGrant.reviewed_at.is_(None))
         .order_by(BreakGlassGrant.granted_at).limit(QUEUE_LIMIT)
         .options(selectinload(BreakGlassGrant.user))) if supervisor.team_id else []
+    rows = list(rows)
+    writes = breakglass.writes_under(rows)
     items = []
     for g in rows:
         target = breakglass.resolve_target(g.object_type, g.object_id)
+        done = "\n".join(f"{e.action} · {e.object_type or ''} · {format_datetime(e.at, 'short')}"
+                         for e in writes[g.id]) or _l("Nothing written under this grant.")
         items.append(Item("break_glass", str(g.id), g.granted_at, g.user,
                           target.url if target else url_for("web.break_glass_review"),
                           own=g.user_id == supervisor.id,
                           facts=[(_l("Record"), g.object_label), (_l("Reason given"), g.reason),
-                                 (_l("Access until"), format_datetime(g.expires_at, "short"))]))
+                                 (_l("Access until"), format_datetime(g.expires_at, "short")),
+                                 (_l("Written under it"), done)]))
     return items
 
 

@@ -405,8 +405,8 @@ def test_api_lists_visible_open_and_claimed_alerts(client, runner, make_user, ma
     assert [a["id"] for a in body["alerts"]] == [str(mine.id), str(shared.id)]
     assert str(finished.id) not in str(body)
     first = body["alerts"][0]
-    assert set(first) == {"id", "kind", "urgency", "state", "created_at", "deadline", "overdue", "claimed_by"}
-    assert first["urgency"] == "crisis" and first["overdue"] is False and first["claimed_by"] is None
+    assert set(first) == {"id", "kind", "urgency", "state", "created_at", "deadline", "overdue", "possible_flood", "claimed_by"}
+    assert first["urgency"] == "crisis" and first["overdue"] is False and first["possible_flood"] is False and first["claimed_by"] is None
 
 
 def test_api_claim_answers_200_then_409_naming_the_holder(client, runner, make_user, make_team, db):
