@@ -186,7 +186,7 @@ def search_clients_page(user, page: int, per_page: int = 20, *, phone: str | Non
                         id_number: str | None = None, name: str | None = None):
     """The same exact-match search, a page at a time (the client list pages it by POST), or None
     when no criterion is given."""
-    clauses = _exact_match(phone, id_number, name)
+    clauses = _exact_match(*((value or "").strip() or None for value in (phone, id_number, name)))
     if not clauses:
         return None
     stmt = select(Client).where(*clauses, visible_clients(user)).order_by(Client.created_at)
