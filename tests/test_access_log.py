@@ -143,3 +143,18 @@ def test_the_access_log_holds_no_personal_data_and_no_secret(data, server):
     for secret in secrets:
         for form in _encodings(secret):
             assert form not in text, f"{secret!r} is in the access log"
+
+
+@pytest.mark.parametrize("logged, expected", [
+    ("GET /p/abc-DEF_123 HTTP/1.1", "GET /p/*** HTTP/1.1"),
+    ("GET /p/ HTTP/1.1", "GET /p/ HTTP/1.1"),
+    ("/login?next=%2Fp%2Fabc", "/login?next=%2Fp%2F***"),
+    ("GET /clients?phone=5123+4567&page=2 HTTP/1.1", "GET /clients?phone=***&page=2 HTTP/1.1"),
+    ("/api/v1/clients?ID_Number=A1234567", "/api/v1/clients?ID_Number=***"),
+    ("/fhir/R4/Patient?identifier=A1&name=Wong%20Siu&_count=5", "/fhir/R4/Patient?identifier=***&name=***&_count=5"),
+    ("/library?q=self+harm&topic=sleep", "/library?q=***&topic=sleep"),
+    ("/referrals?status=sent&overdue=1", "/referrals?status=sent&overdue=1"),
+])
+def test_the_logger_masks_partner_paths_and_sensitive_query_values(logged, expected):
+    from carecycle.gunicorn_conf import mask
+    assert mask(logged) == expected

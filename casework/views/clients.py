@@ -12,7 +12,7 @@ from carecycle.validation import Conflict, Invalid
 from casework.forms import ConsentForm, EditClientForm, NewClientForm, OpenCaseForm, SearchForm
 from casework.service import access, cases as case_service, clients as service
 from casework.views import CLIENT_SECTIONS, bp
-from casework.views.common import URL_SEARCH_REFUSED, conflict_page, personal_data_in_url, place_errors
+from casework.views.common import conflict_page, personal_data_in_url, place_errors, url_search_refused
 
 FIELDS = service.CLIENT_FIELDS
 
@@ -40,7 +40,7 @@ def clients():
     else:
         search = SearchForm(formdata=None)
         if personal_data_in_url():  # not searched: the values would be in logs and history
-            message, status = URL_SEARCH_REFUSED(), 400
+            message, status = url_search_refused(), 400
         pagination = service.recent_clients(current_user, page_arg())
     return render_template("casework/clients/list.html", search=search, results=results, pagination=pagination,
                            message=message), status

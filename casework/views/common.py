@@ -83,6 +83,7 @@ def personal_data_in_url() -> bool:
     return any(request.args.get(k) for k in PERSONAL_SEARCH_ARGS)
 
 
-def URL_SEARCH_REFUSED() -> str:  # noqa: N802 - a message, read like a constant
+def url_search_refused() -> str:
+    """The answer to a GET whose URL carries such criteria: it searches nothing."""
     return _("A search by phone, ID number or name is not taken from the address, to keep it out of logs and "
              "browser history. Enter it in the search form.")

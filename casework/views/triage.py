@@ -17,7 +17,7 @@ from casework.forms import CloseAlertForm, ConvertAlertForm, RecordAlertForm, Se
 from casework.service import access, clients as client_service, triage
 from casework.service.guard import forbidden_as_403
 from casework.views import EVENT_LABELS, bp
-from casework.views.common import URL_SEARCH_REFUSED, personal_data_in_url, place_errors, refused_back_to
+from casework.views.common import personal_data_in_url, place_errors, refused_back_to, url_search_refused
 
 EVENT_LABELS.update({"from_alert": _l("Opened from a triage alert")})
 
@@ -191,7 +191,7 @@ def triage_convert(alert_id):
     db.session.commit()
     status = 400 if form.errors or refused_url else (429 if duplicate and duplicate.refused else 409 if duplicate
                                                      else 200)
-    message = URL_SEARCH_REFUSED() if refused_url else None
+    message = url_search_refused() if refused_url else None
     return render_template("casework/triage/convert.html", alert=alert, form=form, search=search,
                            candidates=candidates, searched=searched, duplicate=duplicate, subject=subject,
                            message=message, **_time_helpers()), status
