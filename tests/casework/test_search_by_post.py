@@ -86,3 +86,26 @@ def test_the_triage_lookup_posts_and_keeps_the_criteria_out_of_the_url(client, l
     assert old.status_code == 400 and "Existing Person" not in old.get_data(as_text=True)
     refused = client.post(path, data={"find": "1", "find-id_number": "Q1112223"})  # no CSRF token
     assert refused.status_code == 400 and "Existing Person" not in refused.get_data(as_text=True)
+
+
+def test_a_link_code_is_never_taken_from_a_url(app, db, make_user, make_case):
+    """The resident types the code into a POST form; a code in the query string links nothing."""
+    from casework.models import ResidentLinkCode
+    from casework.service import safety
+    from sqlalchemy import select
+    from tests.conftest import sign_in
+    counsellor = make_user("counsellor")
+    case = make_case(counsellor)
+    _row, code = safety.issue_link_code(counsellor, case)
+    resident = make_user("resident")
+    db.session.commit()
+    browser = app.test_client()
+    assert sign_in(browser, resident.username).status_code == 302
+    for query in (f"code={code}", f"link_code={code}"):
+        response = browser.get(f"/my/link?{query}")
+        assert response.status_code == 200 and "Your account is linked" not in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalar(select(ResidentLinkCode)).used_at is None
+    assert not safety.resident_linked(db.session.get(type(resident), resident.id))
+    page = browser.get("/my/link").get_data(as_text=True)
+    assert re.search(r'<form method="post" action="" novalidate>', page)
