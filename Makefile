@@ -31,7 +31,7 @@ install: $(STAMP) translations
 run: install
 	$(BIN)/carecycle db upgrade
 	$(BIN)/carecycle demo load
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile - wsgi:app
+	$(BIN)/gunicorn --config python:carecycle.gunicorn_conf --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile - wsgi:app
 
 test: $(TEST_STAMP) translations
 	$(BIN)/python -m pytest

@@ -60,7 +60,19 @@ def register_template_helpers(app) -> None:
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.globals["unread_cap"] = UNREAD_CAP
     app.jinja_env.globals["url_maker"] = url_maker
-    app.jinja_env.globals["request_path"] = lambda: request.full_path.rstrip("?")
+    app.jinja_env.globals["request_path"] = request_path
+
+
+# Query arguments that can identify a person (an old search link): never echoed back into a page.
+PERSONAL_ARGS = frozenset({"phone", "id_number", "name", "code", "token"})
+
+
+def request_path() -> str:
+    """This page's path and query, for a form that comes back here (the language switch); without
+    the query when it carries personal data, so the page repeats none of it."""
+    if PERSONAL_ARGS & set(request.args):
+        return request.path
+    return request.full_path.rstrip("?")
 
 
 STANDARD_FORMATS = ("short", "medium", "long", "full")

@@ -182,6 +182,17 @@ def search_clients(user, *, phone: str | None = None, id_number: str | None = No
     return db.session.scalars(stmt).all()
 
 
+def search_clients_page(user, page: int, per_page: int = 20, *, phone: str | None = None,
+                        id_number: str | None = None, name: str | None = None):
+    """The same exact-match search, a page at a time (the client list pages it by POST), or None
+    when no criterion is given."""
+    clauses = _exact_match(*((value or "").strip() or None for value in (phone, id_number, name)))
+    if not clauses:
+        return None
+    stmt = select(Client).where(*clauses, visible_clients(user)).order_by(Client.created_at)
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+
+
 def recent_clients(user, page: int, per_page: int = 25):
     """The clients the user may see, newest first, a page at a time."""
     stmt = select(Client).where(visible_clients(user)).order_by(Client.created_at.desc())

@@ -12,21 +12,38 @@ from carecycle.validation import Conflict, Invalid
 from casework.forms import ConsentForm, EditClientForm, NewClientForm, OpenCaseForm, SearchForm
 from casework.service import access, cases as case_service, clients as service
 from casework.views import CLIENT_SECTIONS, bp
-from casework.views.common import conflict_page, place_errors
+from casework.views.common import conflict_page, personal_data_in_url, place_errors, url_search_refused
 
 FIELDS = service.CLIENT_FIELDS
 
 
-@bp.route("/clients")
+def _posted_page() -> int:
+    try:
+        return max(1, int(request.form.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+@bp.route("/clients", methods=["GET", "POST"])
 @requires(Permission.CLIENTS_VIEW)
 def clients():
-    search = SearchForm(request.args)
-    results = None
-    if any(request.args.get(k) for k in ("phone", "id_number", "name")):
-        results = service.search_clients(current_user, phone=search.phone.data, id_number=search.id_number.data,
-                                         name=search.name.data)
-    pagination = service.recent_clients(current_user, page_arg())
-    return render_template("casework/clients/list.html", search=search, results=results, pagination=pagination)
+    """Recent clients (paged by GET), and the search by phone, ID number or full name: POSTed (CSRF-checked
+    for every POST), its results shown on the POST response and paged by POST, so none is in a URL."""
+    results, message, status = None, None, 200
+    if request.method == "POST":
+        search = SearchForm()
+        results = service.search_clients_page(current_user, _posted_page(), phone=search.phone.data,
+                                              id_number=search.id_number.data, name=search.name.data)
+        if results is None:
+            message, status = _("Enter a phone number, an ID number or a full name to search."), 400
+        pagination = service.recent_clients(current_user, 1)
+    else:
+        search = SearchForm(formdata=None)
+        if personal_data_in_url():  # not searched: the values would be in logs and history
+            message, status = url_search_refused(), 400
+        pagination = service.recent_clients(current_user, page_arg())
+    return render_template("casework/clients/list.html", search=search, results=results, pagination=pagination,
+                           message=message), status
 
 
 @bp.route("/clients/new", methods=["GET", "POST"])

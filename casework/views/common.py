@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import flash, redirect, render_template
+from flask import flash, redirect, render_template, request
+from flask_babel import gettext as _
 
 from carecycle.extensions import db
 from carecycle.forms import place_errors
@@ -71,3 +72,18 @@ def save_form(form, back: str, save: Callable, success, place=place_errors, conf
     db.session.commit()
     flash(_said(success, result), "success")
     return redirect(back)
+
+
+# Search criteria that identify a person: sent in a POST body only, never read from a URL.
+PERSONAL_SEARCH_ARGS = ("phone", "id_number", "name")
+
+
+def personal_data_in_url() -> bool:
+    """Does this request's URL carry search criteria that identify a person (an old link or bookmark)?"""
+    return any(request.args.get(k) for k in PERSONAL_SEARCH_ARGS)
+
+
+def url_search_refused() -> str:
+    """The answer to a GET whose URL carries such criteria: it searches nothing."""
+    return _("A search by phone, ID number or name is not taken from the address, to keep it out of logs and "
+             "browser history. Enter it in the search form.")

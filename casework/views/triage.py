@@ -17,7 +17,7 @@ from casework.forms import CloseAlertForm, ConvertAlertForm, RecordAlertForm, Se
 from casework.service import access, clients as client_service, triage
 from casework.service.guard import forbidden_as_403
 from casework.views import EVENT_LABELS, bp
-from casework.views.common import place_errors, refused_back_to
+from casework.views.common import personal_data_in_url, place_errors, refused_back_to, url_search_refused
 
 EVENT_LABELS.update({"from_alert": _l("Opened from a triage alert")})
 
@@ -139,18 +139,22 @@ def triage_close(alert_id):
 @requires(Permission.TRIAGE_WORK)
 def triage_convert(alert_id):
     alert = triage.load_alert(alert_id, current_user, audit=False)
-    if request.method == "GET" and (alert.state != "claimed" or not triage.may_act(current_user, alert)):
+    finding = request.method == "POST" and request.form.get("find") == "1"
+    if (request.method == "GET" or finding) and (alert.state != "claimed" or not triage.may_act(current_user, alert)):
         flash(_("Claim this alert first; only the worker who claimed it, or a supervisor of the team, "
                 "may turn it into a case.") if alert.state in ("open", "claimed")
               else _("This alert has already left the queue."), "error")
         return redirect(url_for("casework.triage_detail", alert_id=alert.id))
-    form = ConvertAlertForm()
-    search = SearchForm(request.args)
+    # The "is the person already a client?" search is POSTed (prefix find-: its fields beside the new
+    # client's); the criteria ride along in the case form as hidden fields, never in the URL.
+    form = ConvertAlertForm(formdata=None) if finding else ConvertAlertForm()
+    search = SearchForm(prefix="find") if request.method == "POST" else SearchForm(formdata=None, prefix="find")
     subject = triage.subject_of(alert)
     duplicate = None
-    if request.method == "GET" and subject is not None and not form.full_name.data:
+    refused_url = request.method == "GET" and personal_data_in_url()
+    if (request.method == "GET" or finding) and subject is not None and not form.full_name.data:
         form.full_name.data, form.phone.data = subject.name, subject.phone
-    if form.validate_on_submit():
+    if not finding and form.validate_on_submit():
         choice = (form.client_choice.data or "new").strip()
         new_client = {name: form[name].data for name in NEW_CLIENT_FIELDS} if choice == "new" else None
         with forbidden_as_403():
@@ -173,7 +177,7 @@ def triage_convert(alert_id):
                 flash(_("Crisis case opened from the alert. A first-contact task is due."), "success")
                 return redirect(url_for("casework.case_detail", case_id=case.id))
     # Candidates: what the worker searched for, else the phone the person gave.
-    if any(request.args.get(k) for k in ("phone", "id_number", "name")):
+    if any((search.phone.data, search.id_number.data, search.name.data)):
         candidates = client_service.search_clients(current_user, phone=search.phone.data,
                                                    id_number=search.id_number.data, name=search.name.data)
         searched = True
@@ -185,8 +189,10 @@ def triage_convert(alert_id):
         known = {c.id for c in candidates}
         candidates = candidates + [c for c in duplicate.visible if c.id not in known]
     db.session.commit()
-    status = 400 if form.errors else (429 if duplicate and duplicate.refused else 409 if duplicate else 200)
+    status = 400 if form.errors or refused_url else (429 if duplicate and duplicate.refused else 409 if duplicate
+                                                     else 200)
+    message = url_search_refused() if refused_url else None
     return render_template("casework/triage/convert.html", alert=alert, form=form, search=search,
                            candidates=candidates, searched=searched, duplicate=duplicate, subject=subject,
-                           **_time_helpers()), status
+                           message=message, **_time_helpers()), status
 

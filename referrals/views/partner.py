@@ -2,11 +2,16 @@
 
 It shows the shared fields and nothing else, and lets the partner acknowledge, accept, decline,
 start and complete the referral with a note. Every view and action is audited; the link is
-rate-limited; an expired, revoked or unknown link shows a plain message only."""
+rate-limited; an expired, revoked or unknown link shows a plain message only.
+
+The token never stays in a URL (access logs, browser history): the first visit of `/p/<token>`
+checks it, moves it into a short-lived signed cookie (HttpOnly, SameSite=Lax, Path=/p, Secure in
+production) and redirects to `/p/`, which and whose form work from the cookie."""
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from carecycle.audit import record_event
 from carecycle.extensions import db
@@ -34,9 +39,56 @@ def _page(link, form=None, *, status=200, error=None, notice=None):
                            form=form or PartnerForm(), error=error, notice=notice), status
 
 
+PARTNER_COOKIE = "carecycle_partner"
+PARTNER_COOKIE_MAX_AGE = 30 * 60  # seconds; the signature carries the time, so an older cookie is refused too
+
+
+def _cookie_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="carecycle.partner-link")
+
+
+def _token_from_cookie() -> str:
+    """The token the first visit put in the cookie, or "" (none, tampered with or older than 30 minutes)."""
+    raw = request.cookies.get(PARTNER_COOKIE)
+    if not raw:
+        return ""
+    try:
+        token = _cookie_signer().loads(raw, max_age=PARTNER_COOKIE_MAX_AGE)
+    except BadSignature:  # SignatureExpired is one
+        return ""
+    return token if isinstance(token, str) else ""
+
+
 @bp.route("/p/<token>", methods=["GET", "POST"])
 @requires(PUBLIC)
 def partner_page(token):
+    """The link in the letter: check the token once, hand it to the cookie and go on to `/p/` without it.
+    A POST here (a form from before the hand-over) is answered as before, from the URL's token."""
+    if request.method == "POST":
+        return _partner(token)
+    try:
+        resolved = links.resolve(token, request.remote_addr, action="open_link")
+    except links.RateLimited:
+        db.session.commit()
+        return _limited()
+    db.session.commit()
+    if not resolved.ok:
+        return _gone(resolved.state)
+    response = redirect(url_for("referrals.partner_current"), 303)
+    response.set_cookie(PARTNER_COOKIE, _cookie_signer().dumps(token), max_age=PARTNER_COOKIE_MAX_AGE,
+                        path="/p", httponly=True, samesite="Lax",
+                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
+    return response
+
+
+@bp.route("/p/", methods=["GET", "POST"])
+@requires(PUBLIC)
+def partner_current():
+    """The partner's page, working from the cookie; without a valid cookie, the plain "not valid" page."""
+    return _partner(_token_from_cookie())
+
+
+def _partner(token: str):
     action = "view" if request.method == "GET" else "partner_action"
     try:
         resolved = links.resolve(token, request.remote_addr, action=action)

@@ -245,9 +245,11 @@ def test_convert_links_an_existing_client_i_may_see(client, login_as, make_clien
     hidden = make_client(outsider.team, outsider, full_name="Hidden Person", phone="9888 7777")
     alert = _alert(db)
     _claim(client, alert)
-    page = client.get(f"/triage/{alert.id}/convert?phone=92223333").get_data(as_text=True)
-    assert "Existing Person" in page
-    assert "Hidden Person" not in client.get(f"/triage/{alert.id}/convert?phone=98887777").get_data(as_text=True)
+    def found(phone):  # the search is POSTed, never in the URL
+        return form_post(client, f"/triage/{alert.id}/convert", {"find": "1", "find-phone": phone}).get_data(
+            as_text=True)
+    assert "Existing Person" in found("92223333")
+    assert "Hidden Person" not in found("98887777")
     refused = form_post(client, f"/triage/{alert.id}/convert", {"client_choice": str(hidden.id),
                                                                 "risk_level": "high", "priority": "high"})
     assert refused.status_code == 200 and "No client you can see" in refused.get_data(as_text=True)

@@ -38,7 +38,7 @@ def test_the_partner_sees_only_the_shared_fields(client, db, sent, make_client):
     note.body = "Clinical: passive suicidal ideation, no plan."
     db.session.add(note)
     db.session.commit()
-    response = client.get(f"/p/{token}")
+    response = client.get(f"/p/{token}", follow_redirects=True)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "Ming" in page and "5123 4567" in page
@@ -55,7 +55,7 @@ def test_the_shared_values_are_frozen_when_sent(client, db, sent):
     referral, token, _worker = sent
     referral.client.phone = "5999 0000"
     db.session.commit()
-    page = client.get(f"/p/{token}").get_data(as_text=True)
+    page = client.get(f"/p/{token}", follow_redirects=True).get_data(as_text=True)
     assert "5123 4567" in page and "5999 0000" not in page
 
 
@@ -63,9 +63,9 @@ def test_the_partner_acknowledges_accepts_starts_and_completes_with_notes(client
     referral, token, _worker = sent
     for action, note in (("acknowledged", ""), ("accepted", "First visit Monday."), ("in_service", ""),
                          ("completed", "Visited four times; now joins the Tuesday group.")):
-        page = client.get(f"/p/{token}").get_data(as_text=True)
+        page = client.get(f"/p/{token}", follow_redirects=True).get_data(as_text=True)
         assert f'value="{action}"' in page
-        response = client.post(f"/p/{token}", data={"csrf_token": _csrf(page), "action": action, "note": note})
+        response = client.post("/p/", data={"csrf_token": _csrf(page), "action": action, "note": note})
         assert response.status_code == 200, response.get_data(as_text=True)
     db.session.expire_all()
     stored = db.session.get(Referral, referral.id)
@@ -76,22 +76,22 @@ def test_the_partner_acknowledges_accepts_starts_and_completes_with_notes(client
         "acknowledged", "accepted", "in_service", "completed"]
     assert all(e.actor_id is None for e in events)
     # completed: the link closes and shows nothing any more
-    after = client.get(f"/p/{token}")
+    after = client.get(f"/p/{token}", follow_redirects=True)
     assert after.status_code == 410 and "Ming" not in after.get_data(as_text=True)
 
 
 def test_the_partner_declines_with_a_reason_and_cannot_skip_steps(client, db, sent):
     referral, token, _worker = sent
-    page = client.get(f"/p/{token}").get_data(as_text=True)
-    skip = client.post(f"/p/{token}", data={"csrf_token": _csrf(page), "action": "accepted", "note": ""})
+    page = client.get(f"/p/{token}", follow_redirects=True).get_data(as_text=True)
+    skip = client.post("/p/", data={"csrf_token": _csrf(page), "action": "accepted", "note": ""})
     assert skip.status_code == 409
-    close = client.post(f"/p/{token}", data={"csrf_token": _csrf(page), "action": "closed", "note": ""})
+    close = client.post("/p/", data={"csrf_token": _csrf(page), "action": "closed", "note": ""})
     assert close.status_code == 409
-    client.post(f"/p/{token}", data={"csrf_token": _csrf(page), "action": "acknowledged", "note": ""})
-    page = client.get(f"/p/{token}").get_data(as_text=True)
-    empty = client.post(f"/p/{token}", data={"csrf_token": _csrf(page), "action": "declined", "note": " "})
+    client.post("/p/", data={"csrf_token": _csrf(page), "action": "acknowledged", "note": ""})
+    page = client.get(f"/p/{token}", follow_redirects=True).get_data(as_text=True)
+    empty = client.post("/p/", data={"csrf_token": _csrf(page), "action": "declined", "note": " "})
     assert empty.status_code == 400 and "Say why the referral is declined." in empty.get_data(as_text=True)
-    done = client.post(f"/p/{token}", data={"csrf_token": _csrf(page), "action": "declined",
+    done = client.post("/p/", data={"csrf_token": _csrf(page), "action": "declined",
                                             "note": "We only serve people over 65."})
     assert done.status_code == 200
     db.session.expire_all()
@@ -108,8 +108,8 @@ def test_a_post_without_csrf_changes_nothing(client, db, sent):
 
 def test_every_view_and_action_is_audited(client, db, sent):
     referral, token, _worker = sent
-    page = client.get(f"/p/{token}").get_data(as_text=True)
-    client.post(f"/p/{token}", data={"csrf_token": _csrf(page), "action": "acknowledged", "note": ""})
+    page = client.get(f"/p/{token}", follow_redirects=True).get_data(as_text=True)
+    client.post("/p/", data={"csrf_token": _csrf(page), "action": "acknowledged", "note": ""})
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.object_id == str(referral.id))).all()
     views = [e for e in events if e.action == "view" and (e.reason or "").startswith("partner_link:")]
     assert len(views) == 1 and views[0].actor_id is None
@@ -127,7 +127,7 @@ def test_an_expired_or_revoked_link_shows_a_plain_message_only(client, db, sent,
         links.revoke_all(referral, worker)
     db.session.commit()
     csrf = _csrf(client.get("/refer").get_data(as_text=True))
-    for response in (client.get(f"/p/{token}"),
+    for response in (client.get(f"/p/{token}", follow_redirects=True),
                      client.post(f"/p/{token}", data={"action": "acknowledged", "csrf_token": csrf})):
         assert response.status_code == 410
         page = response.get_data(as_text=True)
@@ -154,8 +154,8 @@ def test_an_unknown_token_is_404_and_a_new_link_replaces_the_old(client, db, sen
     assert client.get("/p/not-a-real-token").status_code == 404
     new_link, new_token = links.issue(worker, referral)
     db.session.commit()
-    assert client.get(f"/p/{old_token}").status_code == 410
-    assert client.get(f"/p/{new_token}").status_code == 200
+    assert client.get(f"/p/{old_token}", follow_redirects=True).status_code == 410
+    assert client.get(f"/p/{new_token}", follow_redirects=True).status_code == 200
 
 
 def test_the_worker_revokes_and_renews_from_the_referral_page(client, db, login_as, make_referral):
@@ -166,15 +166,15 @@ def test_the_worker_revokes_and_renews_from_the_referral_page(client, db, login_
     renewed = form_post(client, f"/referrals/{referral.id}/link", {}, page=page)
     assert renewed.status_code == 200
     token = re.search(r"/p/([A-Za-z0-9_\-]+)", renewed.get_data(as_text=True)).group(1)
-    assert client.get(f"/p/{token}").status_code == 200
+    assert client.get(f"/p/{token}", follow_redirects=True).status_code == 200
     assert form_post(client, f"/referrals/{referral.id}/link/revoke", {}, page=page).status_code == 302
-    assert client.get(f"/p/{token}").status_code == 410
+    assert client.get(f"/p/{token}", follow_redirects=True).status_code == 410
 
 
 def test_a_link_gives_no_access_to_anything_else(client, db, sent, make_referral, make_user):
     referral, token, _worker = sent
     other = make_referral(make_user("counsellor"), "sent")
-    client.get(f"/p/{token}")
+    client.get(f"/p/{token}", follow_redirects=True)
     # still anonymous: staff pages and the API refuse
     for path in (f"/referrals/{referral.id}", f"/referrals/{other.id}", f"/cases/{referral.case_id}",
                  f"/referrals/{referral.id}/letter", "/referrals"):
@@ -182,7 +182,7 @@ def test_a_link_gives_no_access_to_anything_else(client, db, sent, make_referral
         assert response.status_code == 302 and "/login" in response.headers["Location"], path
     assert client.get(f"/api/v1/referrals/{referral.id}").status_code == 401
     # the token is bound to its referral only
-    page = client.get(f"/p/{token}").get_data(as_text=True)
+    page = client.get(f"/p/{token}", follow_redirects=True).get_data(as_text=True)
     assert str(other.id) not in page and other.reason not in page
 
 
@@ -191,10 +191,10 @@ def test_partner_links_are_rate_limited(app, client, db, sent):
     limit = app.config["REFERRALS_PARTNER_TOKEN_LIMIT"]
     app.config["REFERRALS_PARTNER_TOKEN_LIMIT"] = 3
     try:
-        responses = [client.get(f"/p/{token}") for _ in range(5)]
+        responses = [client.get(f"/p/{token}") for _ in range(5)]  # each checks the token once
     finally:
         app.config["REFERRALS_PARTNER_TOKEN_LIMIT"] = limit
-    assert [r.status_code for r in responses] == [200, 200, 200, 429, 429]
+    assert [r.status_code for r in responses] == [303, 303, 303, 429, 429]
     assert "Ming" not in responses[-1].get_data(as_text=True)
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.reason == "rate_limited")) is not None
 

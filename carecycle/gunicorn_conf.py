@@ -1,0 +1,49 @@
+"""Gunicorn settings for serving CareCycle: `gunicorn --config python:carecycle.gunicorn_conf wsgi:app`.
+
+The access log must never hold a secret or a person's data. Pages already keep them out of URLs
+(searches are POSTed, a partner link's token is moved into a cookie on first use), but an old
+bookmark, a hand-typed URL or an API call can still carry one, so the logger masks, in every
+logged value (request line, path, query, referrer, headers, environ): whatever follows `/p/` and
+the values of query parameters whose names can carry personal data or a secret."""
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+from gunicorn.glogging import Logger
+
+MASK = "***"
+
+# Query parameter names whose values are masked (compared case-insensitively, after %-decoding).
+SENSITIVE_PARAMS = frozenset({
+    "name", "full_name", "preferred_name", "family", "given", "phone", "telecom", "id_number", "identifier",
+    "birthdate", "date_of_birth", "address", "email", "q", "token", "code", "link_code", "key", "secret",
+    "password", "carecycle_partner",
+})
+
+_PARTNER_PATH = re.compile(r"(/|%2[fF])p(/|%2[fF])[^/?#\s\"]+")
+_QUERY_PAIR = re.compile(r"(?P<sep>^|[?&;])(?P<name>[^=&;?#\s\"]+)=(?P<value>[^&;#\s\"]*)")
+
+
+def _mask_query_pair(match: re.Match) -> str:
+    name = unquote(match.group("name").replace("+", " ")).strip().lower()
+    if name in SENSITIVE_PARAMS and match.group("value"):
+        return f"{match.group('sep')}{match.group('name')}={MASK}"
+    return match.group(0)
+
+
+def mask(value: str) -> str:
+    """The value with partner tokens and sensitive query values replaced by ***."""
+    value = _PARTNER_PATH.sub(lambda m: f"{m.group(1)}p{m.group(2)}{MASK}", value)
+    return _QUERY_PAIR.sub(_mask_query_pair, value)
+
+
+class MaskingLogger(Logger):
+    """Gunicorn's logger, with every access-log atom passed through `mask`."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {key: mask(value) if isinstance(value, str) else value for key, value in atoms.items()}
+
+
+logger_class = MaskingLogger
