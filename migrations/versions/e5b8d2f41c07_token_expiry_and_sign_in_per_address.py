@@ -37,11 +37,13 @@ def upgrade():
         batch_op.alter_column('expires_at', existing_type=carecycle.database.UTCDateTime(timezone=True),
                               nullable=False)
 
-    with op.batch_alter_table('user_account', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('sign_in_cleared_at', carecycle.database.UTCDateTime(timezone=True),
-                                      nullable=True))
-        batch_op.drop_column('locked_until')
-        batch_op.drop_column('failed_logins')
+    # user_account is the parent of most tables: on SQLite a batch (copy, drop, rename) of it fails
+    # or cascades while foreign keys are enforced, so these are plain ALTER TABLE statements
+    # (SQLite 3.35 and later drop columns in place)
+    op.add_column('user_account', sa.Column('sign_in_cleared_at', carecycle.database.UTCDateTime(timezone=True),
+                                            nullable=True))
+    op.drop_column('user_account', 'locked_until')
+    op.drop_column('user_account', 'failed_logins')
 
     op.create_table('user_usual_address',
     sa.Column('user_id', sa.Uuid(), nullable=False),
@@ -58,9 +60,9 @@ def upgrade():
 def downgrade():
     op.drop_index('ix_user_usual_address_lookup', table_name='user_usual_address')
     op.drop_table('user_usual_address')
-    with op.batch_alter_table('user_account', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('failed_logins', sa.Integer(), server_default='0', nullable=False))
-        batch_op.add_column(sa.Column('locked_until', carecycle.database.UTCDateTime(timezone=True), nullable=True))
-        batch_op.drop_column('sign_in_cleared_at')
+    op.add_column('user_account', sa.Column('failed_logins', sa.Integer(), server_default='0', nullable=False))
+    op.add_column('user_account', sa.Column('locked_until', carecycle.database.UTCDateTime(timezone=True),
+                                            nullable=True))
+    op.drop_column('user_account', 'sign_in_cleared_at')
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.drop_column('expires_at')
