@@ -39,8 +39,8 @@ def login():
             if refused.rate_limited:
                 flash(_("Too many sign-in attempts from this address. Wait a few minutes and try again."), "error")
                 return render_template("auth/login.html", form=form), 429
-            flash(_("The username or password is not correct, or sign-in is paused. After 5 failed "
-                    "attempts from one address, sign-in from that address is paused for 15 minutes."), "error")
+            flash(_("The username or password is not correct, or sign-in from this address is paused "
+                    "after repeated failures (5 failed attempts pause it for 15 minutes)."), "error")
             return render_template("auth/login.html", form=form), 401
         target = safe_next(request.args.get("next"))
         service.sign_in(user)
