@@ -16,7 +16,7 @@ def test_existing_tokens_get_ninety_days_and_existing_accounts_survive(db):
     """e5b8d2f41c07 on a database with an account, its session and its token (on SQLite, where
     foreign keys are enforced, a copy-and-rename of user_account would fail here)."""
     import uuid
-    from datetime import datetime, timedelta, timezone
+    from datetime import UTC, datetime, timedelta
 
     import sqlalchemy as sa
     from flask_migrate import downgrade, upgrade
@@ -30,7 +30,7 @@ def test_existing_tokens_get_ninety_days_and_existing_accounts_survive(db):
                         when("last_seen_at", UTCDateTime()))
     tokens = sa.table("api_token", when("id", sa.Uuid()), when("user_id", sa.Uuid()), when("token_hash"),
                       when("prefix"), when("created_at", UTCDateTime()), when("expires_at", UTCDateTime()))
-    created = datetime(2026, 6, 1, 9, 30, tzinfo=timezone.utc)
+    created = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
     user_id, token_id = uuid.uuid4(), uuid.uuid4()
     _db.session.remove()
     try:

@@ -18,7 +18,7 @@ from flask_login import login_user
 from sqlalchemy import select, update
 
 from carecycle import ratelimit
-from carecycle.accounts.models import ApiToken, Team, User, UsualAddress, UserSession
+from carecycle.accounts.models import ApiToken, Team, User, UserSession, UsualAddress
 from carecycle.audit import record_event
 from carecycle.config import API_TOKEN_MAX_DAYS
 from carecycle.crypto import blind_index
