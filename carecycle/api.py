@@ -63,7 +63,7 @@ def _authenticate():
     user = accounts.user_for_token(token.strip())
     if user is None:
         db.session.rollback()
-        return json_error(401, _("The token is not valid or has been revoked."))
+        return json_error(401, _("The token is not valid, has expired or has been revoked."))
     db.session.commit()
     g._login_user = user  # Flask-Login's current_user for this request only; no cookie is set
     return None

@@ -58,19 +58,50 @@ def _user(username):
     from carecycle.accounts.service import normalise_username
     user = db.session.scalar(select(User).where(User.username == normalise_username(username)))
     if user is None:
-        raise click.ClickException(f"no user {username}")
+        raise click.ClickException(f"there is no user {username}")
     return user
 
 
 @tokens_cli.command("create")
 @click.argument("username")
+@click.option("--days", type=int, default=None,
+              help="Days the token lasts, 1 to 365 (default CARECYCLE_API_TOKEN_DAYS, 90).")
 @with_appcontext
-def tokens_create(username):
+def tokens_create(username, days):
     """Print a new token for USERNAME (shown once; stored hashed)."""
     from carecycle.accounts import service
-    token = service.create_token(_user(username))
+    try:
+        token = service.create_token(_user(username), days)
+    except service.AccountError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message)
     db.session.commit()
     click.echo(token)
+
+
+def _when(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "never"
+
+
+@tokens_cli.command("list")
+@click.argument("username")
+@with_appcontext
+def tokens_list(username):
+    """List USERNAME's tokens: prefix, created, last used, expiry and state (active, expired, revoked)."""
+    from carecycle.accounts import service
+    from carecycle.database import utcnow
+    user = _user(username)
+    rows = service.list_tokens(user)
+    if not rows:
+        click.echo(f"{user.username} has no tokens")
+        return
+    now = utcnow()
+    lines = [("prefix", "created", "last used", "expires", "state")]
+    lines += [(row.prefix + "…", _when(row.created_at), _when(row.last_used_at), _when(row.expires_at),
+               row.state(now)) for row in rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(5)]
+    for line in lines:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
 
 
 @tokens_cli.command("revoke")

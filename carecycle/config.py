@@ -20,7 +20,7 @@ def with_driver(url: str) -> str:
     return url
 
 
-def whole_number(name: str, default: int, minimum: int = 0) -> int:
+def whole_number(name: str, default: int, minimum: int = 0, maximum: int = 10**9) -> int:
     """An integer setting from the environment; a bad value stops the start with a one-line reason."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -29,10 +29,13 @@ def whole_number(name: str, default: int, minimum: int = 0) -> int:
         value = int(raw.strip())
     except ValueError:
         value = None
-    if value is None or value < minimum or value > 10**9:
-        raise SystemExit(f"CareCycle will not start: {name} must be a whole number of at least {minimum}, "
-                         f"not {raw!r}")
+    if value is None or value < minimum or value > maximum:
+        bounds = f"of at least {minimum}" if maximum == 10**9 else f"from {minimum} to {maximum}"
+        raise SystemExit(f"CareCycle will not start: {name} must be a whole number {bounds}, not {raw!r}")
     return value
+
+
+API_TOKEN_MAX_DAYS = 365
 
 
 class BaseConfig:
@@ -48,8 +51,16 @@ class BaseConfig:
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     SESSION_IDLE_TIMEOUT = timedelta(minutes=15)
     SESSION_ABSOLUTE_LIFETIME = timedelta(hours=12)
+    # sign-in: 5 failures for one account from one address lock that pair for 15 minutes; past 20
+    # failures for one account from anywhere within 15 minutes, addresses the account has not
+    # signed in from (within 90 days) get one attempt per 30 seconds for it; its usual ones are
+    # never slowed
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCK_DURATION = timedelta(minutes=15)
+    LOGIN_ACCOUNT_SLOW_AFTER = 20
+    LOGIN_ACCOUNT_WINDOW = timedelta(minutes=15)
+    LOGIN_ACCOUNT_SLOW_INTERVAL = timedelta(seconds=30)
+    LOGIN_USUAL_ADDRESS_LIFETIME = timedelta(days=90)
     LOGIN_ADDRESS_LIMIT = 20  # attempts per address per window
     LOGIN_ADDRESS_WINDOW = timedelta(minutes=5)
     BREAK_GLASS_DURATION = timedelta(minutes=60)
@@ -83,6 +94,8 @@ class BaseConfig:
         self.PUBLIC_ALERT_WINDOW_MINUTES = whole_number("CARECYCLE_PUBLIC_ALERT_WINDOW_MINUTES", 10, minimum=1)
         # a break-glass reason needs this many different words besides BREAK_GLASS_MIN_REASON characters
         self.BREAK_GLASS_MIN_WORDS = whole_number("CARECYCLE_BREAK_GLASS_MIN_WORDS", 4, minimum=1)
+        # days an API token lasts unless `carecycle tokens create --days N` says otherwise
+        self.API_TOKEN_DAYS = whole_number("CARECYCLE_API_TOKEN_DAYS", 90, minimum=1, maximum=API_TOKEN_MAX_DAYS)
 
 
 class DevelopmentConfig(BaseConfig):

@@ -132,3 +132,13 @@ def recent(bucket: str, key: str, window: timedelta) -> int:
     """How many attempts of `key` were counted within `window` (without counting one more)."""
     return db.session.connection().execute(_COUNT_RECENT, {
         "bucket": bucket, "key": _key(key), "since": utcnow() - window}).scalar_one()
+
+
+def count(bucket: str, key: str) -> None:
+    """Count one attempt of `key` with no limit (read back with `recent`)."""
+    db.session.connection().execute(insert(_hits).values(id=uuid.uuid4(), bucket=bucket, key=_key(key), at=utcnow()))
+
+
+def forget(bucket: str, key: str) -> None:
+    """Withdraw every attempt counted for `key` (a successful sign-in clears its pair's failures)."""
+    db.session.connection().execute(delete(_hits).where(_hits.c.bucket == bucket, _hits.c.key == _key(key)))

@@ -1,8 +1,11 @@
 """The carecycle command: users, tokens, demo data."""
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
 from carecycle.accounts.models import ApiToken, Team, User
+from carecycle.database import utcnow
 from carecycle.demo import DEMO_PASSWORD, DEMO_USERS
 from tests.conftest import dispose, make_app, sign_in
 
@@ -106,7 +109,8 @@ def test_tokens_revoke_matches_only_the_users_own_live_tokens(runner, db, make_u
 
 def test_tokens_revoke_refuses_an_ambiguous_beginning(runner, db, make_user):
     user = make_user("counsellor")
-    db.session.add_all([ApiToken(user_id=user.id, token_hash=f"{n}" * 64, prefix=f"cct_abcd{n}xyz") for n in (1, 2)])
+    db.session.add_all([ApiToken(user_id=user.id, token_hash=f"{n}" * 64, prefix=f"cct_abcd{n}xyz",
+                                 expires_at=utcnow() + timedelta(days=1)) for n in (1, 2)])
     db.session.commit()
     result = runner.invoke(args=["tokens", "revoke", user.username, "--token", "cct_abcd"])
     assert result.exit_code != 0 and "2 active tokens" in result.output, result.output

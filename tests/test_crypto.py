@@ -135,7 +135,7 @@ def test_sealed_column_refuses_plaintext(db, make_user):
     with pytest.raises(StatementError, match="plaintext given to an encrypted column"):
         db.session.execute(User.__table__.insert().values(
             id=uuid.uuid4(), username="raw", password_hash="x", role="resident", active=True,
-            must_change_password=False, failed_logins=0, created_at=user.created_at, phone="5555 0101"))
+            must_change_password=False, created_at=user.created_at, phone="5555 0101"))
     db.session.rollback()
     assert stored("user_account", "phone", user.id) is None
 

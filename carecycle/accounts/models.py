@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carecycle.crypto import BlindIndex, Encrypted, Sealed, normalise_phone
@@ -35,8 +35,9 @@ class User(UUIDPrimaryKey, db.Model):
     team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("team.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None]
+    # sign-in failures (per account and address, see accounts.service.authenticate) counted
+    # before this moment no longer lock or slow anyone: an administrator's reset sets it
+    sign_in_cleared_at: Mapped[datetime | None]
     locale: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     _phone: Mapped[str | None] = mapped_column("phone", Sealed)
@@ -91,6 +92,26 @@ class ApiToken(UUIDPrimaryKey, db.Model):
     prefix: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+    def state(self, now: datetime) -> str:
+        """`revoked`, `expired` or `active`."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= now else "active"
+
+
+class UsualAddress(UUIDPrimaryKey, db.Model):
+    """An address a user has signed in from successfully, stored as a keyed hash (never the
+    address itself). Failures from other addresses never lock or slow sign-in from it."""
+
+    __tablename__ = "user_usual_address"
+    __table_args__ = (Index("ix_user_usual_address_lookup", "user_id", "address_key"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"))
+    address_key: Mapped[str] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)

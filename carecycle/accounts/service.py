@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from datetime import datetime, timedelta
 from functools import lru_cache
 from importlib import resources
+from typing import NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,8 +18,10 @@ from flask_login import login_user
 from sqlalchemy import select, update
 
 from carecycle import ratelimit
-from carecycle.accounts.models import ApiToken, Team, User, UserSession
+from carecycle.accounts.models import ApiToken, Team, User, UserSession, UsualAddress
 from carecycle.audit import record_event
+from carecycle.config import API_TOKEN_MAX_DAYS
+from carecycle.crypto import blind_index
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.roles import Role
@@ -81,44 +85,103 @@ class SignInRefused(Exception):
 
 
 def authenticate(username: str, password: str, address: str) -> User:
-    """Check credentials. Unknown user, wrong password, disabled and locked accounts fail alike.
+    """Check credentials. Unknown user, wrong password, disabled, locked and slowed accounts fail
+    alike, with the same work (the limits are kept per username, whether or not it exists).
 
     The per-address limit counts failed attempts only: each attempt takes a slot before the check
-    (so attempts running at once cannot pass the limit together) and a successful one gives it back."""
+    (so attempts running at once cannot pass the limit together) and a successful one gives it back.
+    Failures lock one (account, address) pair, never the account: someone who knows a username
+    locks only their own address out. Past a higher number of failures for the account from
+    anywhere, addresses it has not signed in from get one attempt per interval; its usual
+    addresses are never slowed. Nothing sleeps: a refused attempt is answered at once."""
     cfg = current_app.config
     attempt = ratelimit.take("login", address or "-", cfg["LOGIN_ADDRESS_LIMIT"], cfg["LOGIN_ADDRESS_WINDOW"])
     if attempt is None:
         record_event("login_failed", outcome="rate_limited")
         db.session.commit()
         raise SignInRefused(rate_limited=True)
-    user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    name = normalise_username(username)
+    user = db.session.scalar(select(User).where(User.username == name))
     now = utcnow()
-    if user is None:
-        _verify(_dummy_hash(), password)  # same work as a real check
-        record_event("login_failed", outcome="unknown_user")
-        db.session.commit()
-        raise SignInRefused()
-    if user.locked_until and user.locked_until > now:
-        _verify(_dummy_hash(), password)
-        record_event("login_failed", "user", user.id, outcome="locked", actor=user)
-        db.session.commit()
-        raise SignInRefused()
-    if not _verify(user.password_hash, password) or not user.active:
-        reason = "disabled" if user.active is False else "bad_password"
-        if reason == "bad_password":
-            user.failed_logins += 1
-            if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
-                user.locked_until = now + cfg["LOGIN_LOCK_DURATION"]
-                user.failed_logins = 0
-                reason = "locked_now"
-        record_event("login_failed", "user", user.id, outcome=reason, actor=user)
-        db.session.commit()
-        raise SignInRefused()
+    address_key = _address_key(address)
+    usual = _is_usual(name, address_key, now)
+    cleared = user.sign_in_cleared_at if user is not None else None
+    pair_key = f"{name}\n{address_key}"
+    pair = ratelimit.take("login_pair", pair_key, cfg["LOGIN_MAX_FAILURES"],
+                          _since_cleared(cfg["LOGIN_LOCK_DURATION"], cleared, now))
+    if pair is None:
+        _refuse(user, password, "locked")
+    if not usual and _slowed(name, cleared, now):
+        ratelimit.give_back(pair)  # not checked, so not a failure of this pair
+        _refuse(user, password, "slowed")
+    if user is None or not _verify(user.password_hash, password) or not user.active:
+        if user is None:
+            _verify(_dummy_hash(), password)  # same work as a real check
+        ratelimit.count("login_account", name)
+        outcome = "unknown_user" if user is None else "disabled" if not user.active else "bad_password"
+        if ratelimit.recent("login_pair", pair_key, _since_cleared(cfg["LOGIN_LOCK_DURATION"], cleared, now)) \
+                >= cfg["LOGIN_MAX_FAILURES"]:
+            outcome = "locked_now"  # this address, for this account only
+        _refuse(user, None, outcome)
+    ratelimit.give_back(pair)
+    ratelimit.forget("login_pair", pair_key)
     ratelimit.give_back(attempt)
-    user.failed_logins, user.locked_until = 0, None
+    _remember_address(user, address_key, now)
     if HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
+
+
+def _refuse(user: User | None, password: str | None, outcome: str) -> NoReturn:
+    """Audit a refused sign-in, commit the counts and refuse. With `password`, the refusal came
+    before the check: do the work of one anyway."""
+    if password is not None:
+        _verify(_dummy_hash(), password)
+    if user is None:
+        record_event("login_failed", outcome=outcome)
+    else:
+        record_event("login_failed", "user", user.id, outcome=outcome, actor=user)
+    db.session.commit()
+    raise SignInRefused()
+
+
+def _address_key(address: str | None) -> str:
+    """A keyed hash of a client address: the database never holds the address of a sign-in."""
+    return blind_index("user_usual_address.address", address or "-", normalise=str.strip) or "-"
+
+
+def _since_cleared(window: timedelta, cleared: datetime | None, now: datetime) -> timedelta:
+    """The window to count failures in, cut at an administrator's reset."""
+    if cleared is None:
+        return window
+    return max(timedelta(0), min(window, now - cleared))
+
+
+def _is_usual(name: str, address_key: str, now: datetime) -> bool:
+    since = now - current_app.config["LOGIN_USUAL_ADDRESS_LIFETIME"]
+    return db.session.scalar(
+        select(UsualAddress.id).join(User, User.id == UsualAddress.user_id)
+        .where(User.username == name, UsualAddress.address_key == address_key, UsualAddress.last_seen_at >= since)
+        .limit(1)) is not None
+
+
+def _slowed(name: str, cleared: datetime | None, now: datetime) -> bool:
+    """True when the account is past its failure threshold and its one attempt of this interval is taken."""
+    cfg = current_app.config
+    failures = ratelimit.recent("login_account", name, _since_cleared(cfg["LOGIN_ACCOUNT_WINDOW"], cleared, now))
+    if failures < cfg["LOGIN_ACCOUNT_SLOW_AFTER"]:
+        return False
+    return ratelimit.take("login_slow", name, 1, cfg["LOGIN_ACCOUNT_SLOW_INTERVAL"]) is None
+
+
+def _remember_address(user: User, address_key: str, now: datetime) -> None:
+    """A successful sign-in makes its address one of the user's usual ones."""
+    row = db.session.scalar(select(UsualAddress).where(UsualAddress.user_id == user.id,
+                                                       UsualAddress.address_key == address_key).limit(1))
+    if row is None:
+        db.session.add(UsualAddress(user_id=user.id, address_key=address_key, first_seen_at=now, last_seen_at=now))
+    else:
+        row.last_seen_at = now
 
 
 def _token_hash(token: str) -> str:
@@ -196,6 +259,7 @@ def change_password(user: User, current: str, new: str) -> None:
     set_password(user, new, field="new_password")
     user.must_change_password = False
     end_all_sessions(user, "password_changed")
+    revoke_tokens(user, "password_changed")
     record_event("update", "user", user.id, reason="password_changed")
 
 
@@ -264,11 +328,13 @@ def update_user(user: User, *, role: Role | str, team: Team | None, display_name
         raise AccountError(_("You cannot change your own role or disable your own account."))
     _check_role_team(role, team)
     role_changed, disabled = role != user.role, user.active and not active
+    team_changed = (team.id if team is not None else None) != user.team_id
     user.role, user.team, user.display_name, user.active = role, team, display_name or None, active
     if role_changed or disabled:
         end_all_sessions(user, "role_changed" if role_changed else "disabled")
-        db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-                           .values(revoked_at=utcnow()))
+    if role_changed or team_changed or disabled:
+        revoke_tokens(user, ",".join(r for r, on in (("role_changed", role_changed), ("team_changed", team_changed),
+                                                     ("disabled", disabled)) if on))
     record_event("update", "user", user.id,
                  reason=",".join(r for r, on in (("role", role_changed), ("disabled", disabled)) if on) or None)
 
@@ -277,8 +343,9 @@ def reset_password(user: User, temporary: str) -> None:
     """Admin reset: the user must choose a new password at next sign-in."""
     set_password(user, temporary)
     user.must_change_password = True
-    user.locked_until, user.failed_logins = None, 0
+    user.sign_in_cleared_at = utcnow()  # lifts every lock on the account's sign-in
     end_all_sessions(user, "password_reset")
+    revoke_tokens(user, "password_reset")
     record_event("update", "user", user.id, reason="password_reset")
 
 
@@ -314,27 +381,42 @@ def rename_team(team: Team, name: str) -> None:
 TOKEN_PREFIX = "cct_"
 
 
-def create_token(user: User) -> str:
-    """A new bearer token; shown once, stored hashed."""
+def create_token(user: User, days: int | None = None) -> str:
+    """A new bearer token lasting `days` (default API_TOKEN_DAYS); shown once, stored hashed."""
+    days = current_app.config["API_TOKEN_DAYS"] if days is None else days
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= API_TOKEN_MAX_DAYS:
+        raise AccountError(_("A token lasts from 1 to %(most)d days; %(days)s is outside that.",
+                             most=API_TOKEN_MAX_DAYS, days=days))
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), prefix=token[:12]))
+    now = utcnow()
+    db.session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), prefix=token[:12],
+                            created_at=now, expires_at=now + timedelta(days=days)))
     record_event("create", "api_token", None, actor=user, reason="token_created")
     return token
 
 
 def user_for_token(token: str) -> User | None:
+    """The user of a live token: not revoked, not expired, its owner not disabled."""
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
-    if row is None or row.revoked_at is not None or not row.user.active:
+    now = utcnow()
+    if row is None or row.state(now) != "active" or not row.user.active:
         return None
-    row.last_used_at = utcnow()
+    row.last_used_at = now
     return row.user
 
 
-def revoke_tokens(user: User) -> int:
-    """Revoke every live token of `user`; returns how many."""
+def list_tokens(user: User) -> list[ApiToken]:
+    """Every token of `user`, live or not, newest first."""
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                                   .order_by(ApiToken.created_at.desc())))
+
+
+def revoke_tokens(user: User, why: str | None = None) -> int:
+    """Revoke every live token of `user`, auditing each with `why` (a password change, a reset, a
+    role or team change, disabling); returns how many."""
     rows = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).all()
     for row in rows:
-        _revoke(row, user)
+        _revoke(row, user, why)
     return len(rows)
 
 
@@ -363,6 +445,9 @@ def revoke_token(user: User, given: str) -> ApiToken:
     return row
 
 
-def _revoke(row: ApiToken, user: User) -> None:
+def _revoke(row: ApiToken, user: User, why: str | None = None) -> None:
     row.revoked_at = utcnow()
-    record_event("update", "api_token", row.id, actor=user, reason="token_revoked")
+    if why:  # revoked by what someone did to the account: the one who did it is the actor
+        record_event("update", "api_token", row.id, reason=f"token_revoked:{why}")
+    else:
+        record_event("update", "api_token", row.id, actor=user, reason="token_revoked")

@@ -12,7 +12,6 @@ from carecycle.accounts.forms import (ChangePasswordForm, LoginForm, PasswordRes
                                       UserCreateForm, UserEditForm)
 from carecycle.accounts.models import Team, User
 from carecycle.audit import record_event
-from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.forms import place_errors
 from carecycle.permissions import PUBLIC, Permission, requires
@@ -40,8 +39,8 @@ def login():
             if refused.rate_limited:
                 flash(_("Too many sign-in attempts from this address. Wait a few minutes and try again."), "error")
                 return render_template("auth/login.html", form=form), 429
-            flash(_("The username or password is not correct, or the account is locked. "
-                    "After 5 failed attempts an account is locked for 15 minutes."), "error")
+            flash(_("The username or password is not correct, or sign-in from this address is paused "
+                    "after repeated failures (5 failed attempts pause it for 15 minutes)."), "error")
             return render_template("auth/login.html", form=form), 401
         target = safe_next(request.args.get("next"))
         service.sign_in(user)
@@ -103,7 +102,7 @@ def users():
     if query:
         stmt = stmt.where(User.username.contains(query, autoescape=True))
     pagination = db.paginate(stmt, page=page_arg(), per_page=50, error_out=False)
-    return render_template("admin/users.html", pagination=pagination, q=query, now=utcnow())
+    return render_template("admin/users.html", pagination=pagination, q=query)
 
 
 @admin.route("/users/new", methods=["GET", "POST"])
