@@ -12,7 +12,7 @@ from casework.service.guard import forbidden_as_403
 
 
 def conflict_page(error: Conflict, back_url: str):
-    return render_template("casework/conflict.html", error=error, back_url=back_url), 409
+    return render_template("errors/conflict.html", error=error, back_url=back_url), 409
 
 
 def refused_back_to(error: Conflict, url: str, category: str = "error"):
