@@ -26,6 +26,7 @@ from flask.signals import before_render_template
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from carecycle import sqlite_writer
 from carecycle.audit import record_event, record_view
 from carecycle.extensions import db
 from carecycle.urls import as_uuid, safe_next
@@ -69,11 +70,24 @@ def unit_of_work(view: Callable) -> Callable:
 
 def _commit_before_render(_app, template=None, context=None, **_extra) -> None:
     """A page read (GET) commits what it did (its audited views) before it renders, so that rendering
-    never holds a transaction (on SQLite every transaction holds the writer lock). A form sent back
-    (POST) is decided after the view returns: committed below 400, rolled back otherwise, so that a
-    change refused half-way never lands because its form was shown again."""
-    if has_request_context() and request.method in ("GET", "HEAD") and not g.get("_carecycle_failed"):
-        db.session.commit()
+    never holds a transaction (on SQLite every transaction holds the writer lock); the objects it
+    loaded stay loaded, so the template reads them without a query each. A form sent back (POST) is
+    decided after the view returns (committed below 400, rolled back otherwise, so that a change
+    refused half-way never lands because its form was shown again); one that has only read still
+    lets other requests write while it renders."""
+    if not has_request_context() or g.get("_carecycle_failed"):
+        return
+    session = db.session()
+    if request.method in ("GET", "HEAD"):
+        if session.in_transaction():
+            keep = session.expire_on_commit
+            session.expire_on_commit = False
+            try:
+                session.commit()
+            finally:
+                session.expire_on_commit = keep
+    else:
+        sqlite_writer.release_reads(session)
 
 
 def wrap_views(app) -> None:
