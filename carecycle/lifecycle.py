@@ -103,23 +103,31 @@ def wrap_views(app) -> None:
 @dataclass
 class Outcome:
     result: Any = None
-    errors: dict[str, str] | None = None
+    error: Exception | None = None   # the contained domain error, its work undone
 
     @property
     def ok(self) -> bool:
-        return self.errors is None
+        return self.error is None
+
+    @property
+    def errors(self) -> dict[str, str] | None:
+        """The fields of a contained `Invalid` (a message under "" when it named none)."""
+        if isinstance(self.error, Invalid):
+            return dict(self.error.fields) or {"": self.error.message or _("Some fields are not valid.")}
+        return None
 
 
-def attempt(change: Callable[[], Any]) -> Outcome:
-    """Run `change()` in a savepoint. On `Invalid` its work is undone and the fields come back
-    (`outcome.errors`) for the form to show again; other domain errors go on to their one mapping."""
+def attempt(change: Callable[[], Any], contain: tuple[type[Exception], ...] = (Invalid,)) -> Outcome:
+    """Run `change()` in a savepoint. A `contain`ed error (by default `Invalid`: a form to show again)
+    undoes the change's work and comes back in the outcome; what the request did before it stays.
+    Other errors go on to their one mapping (the whole request rolls back)."""
     savepoint = db.session.begin_nested()
     try:
         result = change()
-    except Invalid as error:
+    except contain as error:
         if savepoint.is_active:
             savepoint.rollback()
-        return Outcome(errors=dict(error.fields) or {"": error.message or _("Some fields are not valid.")})
+        return Outcome(error=error)
     except BaseException:
         if savepoint.is_active:
             savepoint.rollback()
@@ -196,7 +204,8 @@ def register_lifecycle(app) -> None:
             fields = ({"version": f"current version is {error.current_version}"}
                       if error.current_version is not None else None)
             return json_error(409, error.message, fields, getattr(error, "code", None) or "conflict")
-        return render_template("errors/conflict.html", error=error, back_url=_back_url()), 409
+        back = getattr(error, "back_url", None) or _back_url()
+        return render_template("errors/conflict.html", error=error, back_url=back), 409
 
     @app.errorhandler(Invalid)
     def invalid(error: Invalid):

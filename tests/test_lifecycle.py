@@ -195,3 +195,92 @@ def test_every_view_of_the_real_app_runs_in_the_unit_of_work(app):
     unwrapped = [endpoint for endpoint, view in app.view_functions.items()
                  if not getattr(view, "_carecycle_unit_of_work", False)]
     assert unwrapped == []
+
+
+@pytest.fixture
+def pages_app(app, db, _tmp):
+    """Routes that use the shell's page helpers (carecycle.pages)."""
+    from flask_wtf import FlaskForm as Form
+    from wtforms import StringField
+
+    from carecycle.pages import change_and_return, save_form, try_transition
+
+    application = make_app(_tmp)
+    pages = Blueprint("pages_test", __name__)
+
+    class NameForm(Form):
+        name = StringField()
+
+    def make(name):
+        _team(name)
+        _db.session.flush()
+        if name == "bad":
+            raise Invalid({"name": "Not that name."})
+        if name == "stale":
+            raise Conflict("Changed meanwhile.")
+        return name
+
+    @pages.route("/t/token")
+    @requires(PUBLIC)
+    def token():
+        return render_template_string("{{ csrf_token() }}")
+
+    @pages.route("/t/save", methods=["POST"])
+    @requires(PUBLIC)
+    def save():
+        _team(f"seen before saving {request.form['name']}")
+        form = NameForm()
+        answer = save_form(form, "/done", lambda: make(request.form["name"]), "Saved.")
+        return answer or (f"again: {form.name.errors}", 400)
+
+    @pages.route("/t/change", methods=["POST"])
+    @requires(PUBLIC)
+    def change():
+        _team(f"seen before changing {request.form['name']}")
+        return change_and_return("/done", lambda: make(request.form["name"]), "Changed.")
+
+    @pages.route("/t/transition", methods=["POST"])
+    @requires(PUBLIC)
+    def transition():
+        _team(f"seen before the transition {request.form['name']}")
+        return try_transition("/done", lambda: make(request.form["name"]), "Moved.")
+
+    application.register_blueprint(pages)
+    wrap_views(application)
+    yield application
+    dispose(application)
+
+
+def _post(client, path, name):
+    token = client.get("/t/token").get_data(as_text=True)
+    return client.post(path, data={"csrf_token": token, "name": name})
+
+
+def test_save_form_shows_a_refusal_again_and_keeps_nothing_of_the_post(pages_app, db):
+    client = pages_app.test_client()
+    again = _post(client, "/t/save", "bad")
+    assert again.status_code == 400 and "Not that name." in again.get_data(as_text=True)
+    assert _teams() == []  # a form shown again with 400: the whole request is rolled back
+    assert _post(client, "/t/save", "good").headers["Location"] == "/done"
+    assert _teams() == ["good", "seen before saving good"]
+    stale = _post(client, "/t/save", "stale")
+    assert stale.status_code == 409 and 'href="/done"' in stale.get_data(as_text=True)
+    assert _teams() == ["good", "seen before saving good"]
+
+
+def test_change_and_return_undoes_a_refused_change_but_keeps_the_rest(pages_app, db):
+    client = pages_app.test_client()
+    refused = _post(client, "/t/change", "bad")
+    assert refused.status_code == 302 and refused.headers["Location"] == "/done"
+    assert _teams() == ["seen before changing bad"]  # the refused change is undone, the rest committed
+
+
+def test_try_transition_sends_a_conflict_back_with_its_reason(pages_app, db):
+    client = pages_app.test_client()
+    moved_on = _post(client, "/t/transition", "stale")
+    assert moved_on.status_code == 302
+    assert _teams() == ["seen before the transition stale"]
+    with client.session_transaction() as session:
+        assert ("error", "Changed meanwhile.") in session["_flashes"]
+    assert _post(client, "/t/transition", "fine").status_code == 302
+    assert "fine" in _teams()
