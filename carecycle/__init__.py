@@ -11,8 +11,6 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from carecycle import sqlite_writer
-from carecycle import areas as _area_hooks  # noqa: F401  loaded before `def areas` below, so that an
-# area's later `import carecycle.areas` does not rebind `carecycle.areas` from the function to the module
 from carecycle.config import BaseConfig, config_for, with_driver
 from carecycle.database import private_sqlite_files
 from carecycle.extensions import babel, csrf, db, login_manager, migrate
@@ -34,6 +32,7 @@ def create_app(config: str | Mapping | BaseConfig | None = None) -> Flask:
     register_limits(app)
     register_blueprints(app)
     register_handlers(app)
+    register_lifecycle(app)
     register_commands(app)
     configure_logging(app)
     return app
@@ -117,13 +116,13 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (web, auth, admin):
         app.register_blueprint(blueprint)
     area_apis = []
-    for area in areas():
+    for area in area_packages():
         area.init_app(app)
         area_apis.append(area.api)
     app.register_blueprint(build_api(*area_apis))
 
 
-def areas() -> list:
+def area_packages() -> list:
     """The area packages, left to right (each imports only the shell and those before it)."""
     import casework
     import referrals
@@ -141,6 +140,13 @@ def register_handlers(app: Flask) -> None:
     register_security(app)
     register_error_handlers(app)
     register_template_helpers(app)
+
+
+def register_lifecycle(app: Flask) -> None:
+    """Every view in one unit of work, domain errors mapped once (carecycle.lifecycle)."""
+    from carecycle.lifecycle import register_lifecycle as add
+
+    add(app)
 
 
 def register_commands(app: Flask) -> None:

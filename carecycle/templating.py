@@ -6,12 +6,10 @@ from datetime import datetime, timezone
 from functools import lru_cache
 
 from babel import Locale, dates
-from flask import current_app, g, has_request_context, request
-from flask.signals import before_render_template
+from flask import current_app, g, request
 from flask_babel import get_locale, get_timezone
 from flask_login import current_user
 
-from carecycle import sqlite_writer
 from carecycle.accounts.models import User
 from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
@@ -38,6 +36,8 @@ def register_template_helpers(app) -> None:
         nav = _nav_links(current_user.role if current_user.is_authenticated else None)
         context = {"nav_links": nav, "can": can, "Permission": Permission, "Role": Role, "confirm_form": ConfirmForm,
                    "languages": current_app.config["LANGUAGES"], "current_locale": str(get_locale())}
+        if current_user.is_authenticated:
+            current_user.team  # noqa: B018 (the header names it: loaded before the transaction ends to render)
         if current_user.is_authenticated and current_user.is_staff:
             context["operating_mode"] = mode = current_mode()
             if mode.emergency and mode.switched_by_id:
@@ -47,15 +47,6 @@ def register_template_helpers(app) -> None:
             if page and can(Permission.NOTIFICATIONS):
                 context["notifications_nav"] = (page, unread_count(current_user))
         return context
-
-    @before_render_template.connect_via(app)
-    def _release_reads(_app, template, context, **_extra):
-        """On SQLite, a page that has only read lets other requests write while it renders."""
-        if not has_request_context():
-            return
-        if current_user.is_authenticated:
-            current_user.team  # noqa: B018 (every page's header names it: load it inside the transaction)
-        sqlite_writer.release_reads(db.session())
 
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.globals["unread_cap"] = UNREAD_CAP

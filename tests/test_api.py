@@ -102,12 +102,12 @@ def test_token_user_without_permission_gets_403_json(tmp_path, db):
         def init_app(app):
             pass
 
-    original = carecycle.areas
-    carecycle.areas = lambda: [ProbeArea]
+    original = carecycle.area_packages
+    carecycle.area_packages = lambda: [ProbeArea]
     try:
         probe_app = make_app(tmp_path)
     finally:
-        carecycle.areas = original
+        carecycle.area_packages = original
     try:
         from carecycle.accounts.models import User
         from carecycle.extensions import db as _db

@@ -10,12 +10,9 @@ from werkzeug.exceptions import Forbidden as HTTPForbidden
 
 from carecycle.audit import record_event
 from carecycle.extensions import db
+from carecycle.lifecycle import Forbidden
 
-
-class Forbidden(Exception):
-    def __init__(self, message: str, object_type: str | None = None, object_id=None, reason: str | None = None):
-        super().__init__(message)
-        self.message, self.object_type, self.object_id, self.reason = message, object_type, object_id, reason
+__all__ = ["Forbidden", "forbidden_as_403"]
 
 
 @contextmanager
