@@ -13,10 +13,11 @@ def init_app(app) -> None:
     from casework import demo, models  # noqa: F401 (tables)
     from casework.cli import bench_cli
     from casework.service import emergency, triage
-    from casework.service.access import case_team_of
+    from casework.service.access import case_team_of, register_kinds
     from casework.views import bp
 
     app.register_blueprint(bp)
+    register_kinds(app)
     # A phone or ID number that matches a client tells the user the person is on record (and which team
     # holds them): each match is audited, and a user may meet at most this many per window.
     app.config.setdefault("CLIENT_MATCH_LIMIT", 20)

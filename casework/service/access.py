@@ -15,6 +15,7 @@ from sqlalchemy import false, or_, select
 from carecycle import breakglass
 from carecycle.audit import record_view
 from carecycle.extensions import db
+from carecycle.lifecycle import register_kind
 from carecycle.permissions import Permission, role_has
 from carecycle.roles import Role
 from carecycle.urls import as_uuid
@@ -46,6 +47,12 @@ def visible_clients(user):
         return false()
     via_cases = select(Case.client_id).where(visible_cases(user))
     return or_(Client.team_id == user.team_id, Client.id.in_(via_cases))
+
+
+def register_kinds(app) -> None:
+    """The casework records `carecycle.lifecycle.load_visible` loads for a user, and who sees them."""
+    register_kind(app, "case", Case, visible_cases)
+    register_kind(app, "client", Client, visible_clients)
 
 
 def load_case(case_id, user, *, audit: bool = True) -> Case:
