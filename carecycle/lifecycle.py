@@ -143,11 +143,14 @@ class Kind:
     model: type
     visible: Callable[[Any], Any]   # user -> a WHERE clause selecting the rows the user may see
     audited: bool = True
+    on_load: Callable[[Any, Any], None] | None = None  # (row, user): e.g. note that a grant is in use
 
 
-def register_kind(app, kind: str, model: type, visible: Callable[[Any], Any], *, audited: bool = True) -> None:
-    """Teach `load_visible` a kind of record: its model and the rule selecting what a user may see."""
-    app.extensions.setdefault("carecycle_kinds", {})[kind] = Kind(model, visible, audited)
+def register_kind(app, kind: str, model: type, visible: Callable[[Any], Any], *, audited: bool = True,
+                  on_load: Callable[[Any, Any], None] | None = None) -> None:
+    """Teach `load_visible` a kind of record: its model, the rule selecting what a user may see,
+    whether a view is audited, and what to do once a user has loaded one (`on_load(row, user)`)."""
+    app.extensions.setdefault("carecycle_kinds", {})[kind] = Kind(model, visible, audited, on_load)
 
 
 def load_visible(kind: str, record_id, user, *, audit: bool = True, where=()):
@@ -161,6 +164,8 @@ def load_visible(kind: str, record_id, user, *, audit: bool = True, where=()):
         row = db.session.scalar(select(spec.model).where(spec.model.id == rid, spec.visible(user), *where))
     if row is None:
         raise NotFound(kind)
+    if spec.on_load is not None:
+        spec.on_load(row, user)
     if audit and spec.audited:
         record_view(kind, row.id)
     return row
