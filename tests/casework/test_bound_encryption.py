@@ -5,14 +5,16 @@ the migration re-seals rows written before."""
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import select, text
 
 from carecycle.crypto import DecryptionError, open_sealed, seal
-from carecycle.database import utcnow
+from carecycle.database import UTCDateTime, utcnow
 from carecycle.extensions import db as _db
 from casework.models import Case, ContactNote
 from casework.service import notes as note_service
@@ -148,22 +150,30 @@ def migrated_app(tmp_path):
 
 
 def test_the_migration_reseals_rows_written_before_the_binding(migrated_app):
-    from carecycle.accounts.models import Team, User
+    from carecycle.accounts.models import Team
     from casework.models import Client
     with migrated_app.app_context():
         upgrade(revision=BEFORE)
         team = Team(name="Riverside")
         _db.session.add(team)
         _db.session.flush()
-        user = User(username="c1", role="counsellor", team_id=team.id, password_hash="x")
+        # the account as the table was then (the model has columns added since): written by hand
+        accounts = sa.table("user_account", sa.column("id", sa.Uuid()), sa.column("username"),
+                            sa.column("password_hash"), sa.column("role"), sa.column("team_id", sa.Uuid()),
+                            sa.column("active"), sa.column("must_change_password"), sa.column("failed_logins"),
+                            sa.column("created_at", UTCDateTime()))
+        user_id = uuid.uuid4()
+        _db.session.execute(accounts.insert().values(id=user_id, username="c1", password_hash="x", role="counsellor",
+                                                     team_id=team.id, active=True, must_change_password=False,
+                                                     failed_logins=0, created_at=utcnow()))
         person = Client(team_id=team.id)
         person.full_name = "Alex Example"
-        _db.session.add_all([user, person])
+        _db.session.add(person)
         _db.session.flush()
         case = Case(client_id=person.id, team_id=team.id, phase="closed", risk_level="low", source="walk_in")
         _db.session.add(case)
         _db.session.flush()
-        note = ContactNote(case_id=case.id, kind="clinical", mode="phone", at=utcnow(), author_id=user.id)
+        note = ContactNote(case_id=case.id, kind="clinical", mode="phone", at=utcnow(), author_id=user_id)
         note.body = "overwritten below"
         _db.session.add(note)
         _db.session.commit()
