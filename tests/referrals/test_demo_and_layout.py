@@ -1,7 +1,5 @@
 """Demo data of the referrals area, and the area's place in the layout."""
-import ast
 from collections import Counter
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -9,7 +7,6 @@ from referrals.enums import ReferralStatus
 from referrals.models import Organisation, Referral, Volunteer, VolunteerTeam
 from referrals.service import volunteers
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_demo_load_fills_every_page_and_is_idempotent(runner, db):
@@ -33,19 +30,3 @@ def test_demo_load_fills_every_page_and_is_idempotent(runner, db):
     assert db.session.scalar(select(func.count()).select_from(Organisation)) == 25
     assert db.session.scalar(select(func.count()).select_from(Referral)) == len(referrals)
     assert db.session.scalar(select(func.count()).select_from(Volunteer)) == sum(len(t.members) for t in teams)
-
-
-def _imports(package: str) -> set[str]:
-    found = set()
-    for path in (ROOT / package).rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                found.update(alias.name.split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                found.add(node.module.split(".")[0])
-    return found
-
-
-def test_dependencies_run_one_way():
-    assert "supervision" not in _imports("referrals")
-    assert "referrals" not in _imports("casework") and "referrals" not in _imports("screening")
