@@ -70,7 +70,9 @@ def check_settings(app: Flask) -> None:
     if not isinstance(hops, int) or isinstance(hops, bool) or not 0 <= hops <= 10:
         raise SystemExit(f"CareCycle will not start: CARECYCLE_TRUSTED_PROXIES must be 0 to 10, not {hops!r}")
     if hops:  # X-Forwarded-For/-Proto/-Host/-Port set by the last `hops` proxies; none by default
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+        # Flask's documented way to add WSGI middleware (mypy types wsgi_app as a method)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
 
 def register_extensions(app: Flask) -> None:

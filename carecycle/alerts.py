@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from carecycle.audit import record_event
 from carecycle.crypto import Encrypted, Sealed
 from carecycle.database import UUIDPrimaryKey, utcnow
-from carecycle.extensions import db
+from carecycle.extensions import Model, db
 from carecycle.mode import scaled
 
 
@@ -71,7 +71,7 @@ KIND_LABELS = {
 }
 
 
-class Alert(UUIDPrimaryKey, db.Model):
+class Alert(UUIDPrimaryKey, Model):
     __tablename__ = "alert"
 
     kind: Mapped[str] = mapped_column(String(30), index=True)
@@ -146,7 +146,7 @@ def public_alert_window() -> timedelta:
 
 def public_alerts_since(since: datetime) -> int:
     """How many alerts public forms raised service-wide since `since`."""
-    return db.session.scalar(select(func.count(Alert.id)).where(Alert.public.is_(True), Alert.created_at >= since))
+    return db.session.scalar(select(func.count(Alert.id)).where(Alert.public.is_(True), Alert.created_at >= since)) or 0
 
 
 FLOOD_NOTICE = _l("Possible flood: many requests arrived at once — check before acting.")

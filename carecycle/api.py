@@ -4,6 +4,8 @@ Each area defines its own `api.py` Blueprint with `area_api(name)`; `create_app`
 under /api/v1 with `build_api(...)`, so the token check and JSON errors apply to all."""
 from __future__ import annotations
 
+from typing import Any
+
 from collections.abc import Iterable
 
 from flask import Blueprint, g, jsonify, request
@@ -33,6 +35,7 @@ def json_body(allowed: Iterable[str] | None = None, *, optional: bool = False) -
     """The request's JSON object, or a 400 (415-style problems are 400 here too). With `allowed`,
     a field the endpoint does not take is refused with 422 naming it (never silently ignored).
     `optional`: an empty body is an empty object."""
+    data: Any
     if optional and not request.get_data(cache=True):
         data = {}
     else:

@@ -29,13 +29,13 @@ from sqlalchemy import BigInteger, Integer, String, event as orm_event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from carecycle.database import utcnow
-from carecycle.extensions import db
+from carecycle.extensions import Model, db
 
 GENESIS = "0" * 64
 SEQ_TYPE = BigInteger().with_variant(Integer, "sqlite")
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     __tablename__ = "audit_event"
 
     seq: Mapped[int] = mapped_column(SEQ_TYPE, primary_key=True, autoincrement=False)
@@ -61,7 +61,7 @@ class AuditEvent(db.Model):
         return json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-class AuditHead(db.Model):
+class AuditHead(Model):
     """The chain's end: one row, updated under a row lock so concurrent writers take turns."""
 
     __tablename__ = "audit_head"
@@ -107,7 +107,7 @@ def record_event(action: str, object_type: str | None = None, object_id=None, *,
                  outcome: str = "ok", reason: str | None = None, actor=None,
                  session: Session | None = None) -> AuditEvent:
     """Append one event in the caller's transaction (the caller commits)."""
-    session = session or db.session
+    session = session or db.session()
     actor = actor or _current_actor()
     # populate_existing: a head this session read earlier may be stale by the time the lock is ours
     head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()
@@ -183,7 +183,7 @@ def checkpoint_line(seq: int, hash_: str, key: bytes | None = None, at: datetime
 
 def current_checkpoint(session: Session | None = None, key: bytes | None = None) -> str:
     """The checkpoint line for the chain's committed end (the head row)."""
-    session = session or db.session
+    session = session or db.session()
     head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one_or_none()
     seq, hash_ = head if head is not None else (0, GENESIS)
     return checkpoint_line(seq, hash_, key)
@@ -288,7 +288,7 @@ def verify_chain(session: Session | None = None, key: bytes | None = None, batch
                  checkpoints: list[Checkpoint] | None = None) -> ChainReport:
     """Walk the chain in order; name the first event that was edited, deleted or reordered, and,
     given checkpoints, the first one the chain no longer reaches with the same hash."""
-    session = session or db.session
+    session = session or db.session()
     key = key or _audit_key()
     by_seq: dict[int, list[Checkpoint]] = {}
     for checkpoint in checkpoints or []:

@@ -11,7 +11,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import Any, Callable
 
 from flask import current_app, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
@@ -23,14 +23,14 @@ from carecycle.accounts.models import User
 from carecycle.audit import AuditEvent, act_under_grant, record_event
 from carecycle.crypto import Encrypted, Sealed
 from carecycle.database import UUIDPrimaryKey, utcnow
-from carecycle.extensions import db
+from carecycle.extensions import Model, db
 from carecycle.permissions import Permission, role_has
 
 
 OBJECT_LABELS = {"case": _l("Case"), "client": _l("Client")}
 
 
-class BreakGlassGrant(UUIDPrimaryKey, db.Model):
+class BreakGlassGrant(UUIDPrimaryKey, Model):
     __tablename__ = "break_glass_grant"
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), index=True)
@@ -78,7 +78,10 @@ def register_target(app, object_type: str, resolver: TargetResolver, page: tuple
 def target_page(grant: "BreakGlassGrant") -> str | None:
     """The URL of the record a grant opened, when its area registered one."""
     page = current_app.extensions.get("carecycle_break_glass_pages", {}).get(grant.object_type)
-    return url_for(page[0], **{page[1]: grant.object_id}) if page else None
+    if not page:
+        return None
+    values: dict[str, Any] = {page[1]: grant.object_id}
+    return url_for(page[0], **values)
 
 
 def resolve_target(object_type: str, object_id: str) -> Target | None:
@@ -163,7 +166,7 @@ def writes_under(grants) -> dict[uuid.UUID, list[AuditEvent]]:
     events = db.session.scalars(select(AuditEvent).where(
         AuditEvent.grant_id.in_(list(by_id)), AuditEvent.action != "view").order_by(AuditEvent.seq))
     for event in events:
-        row = by_id[event.grant_id]
+        row = by_id[str(event.grant_id)]
         # belt and braces: only the holder's own events inside the grant's window
         if event.actor_id == row.user_id and row.granted_at <= event.at <= row.expires_at:
             found[row.id].append(event)

@@ -193,7 +193,7 @@ def count_values_under(kid: str) -> int:
     for model, field in ENCRYPTED_FIELDS:
         column = getattr(model, field.column_attr)
         total += db.session.scalar(select(func.count()).select_from(model)
-                                   .where(column.startswith(f"{PREFIX}:{kid}:")))
+                                   .where(column.startswith(f"{PREFIX}:{kid}:"))) or 0
     return total
 
 

@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, Uuid
+from sqlalchemy import CursorResult, DateTime, MetaData, Result, TypeDecorator, Uuid
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 
@@ -89,3 +89,9 @@ def private_sqlite_files(url: str) -> Path | None:
             os.chmod(companion, 0o600)
             logging.getLogger("carecycle").warning("%s was readable by others; its mode is now 0600", companion)
     return path
+
+
+def rows_changed(result: Result) -> int:
+    """How many rows an UPDATE or DELETE changed (a session's `execute` is typed as a plain Result)."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount or 0

@@ -10,7 +10,7 @@ from carecycle.extensions import db
 
 DEMO_PASSWORD = "carecycle-demo"
 
-DEMO_USERS = [
+DEMO_USERS: list[tuple[str, str, str | None, str | None]] = [
     ("admin", "admin", None, "Ada Admin"),
     ("supervisor", "supervisor", "Riverside", "Sam Supervisor"),
     ("counsellor", "counsellor", "Riverside", "Chris Counsellor"),
@@ -35,9 +35,9 @@ def load_demo(echo=print) -> None:
         team = db.session.scalar(select(Team).where(Team.name == name)) or accounts.create_team(name)
         teams[name] = team
     created = 0
-    for username, role, team, display in DEMO_USERS:
+    for username, role, team_name, display in DEMO_USERS:
         if db.session.scalar(select(User.id).where(User.username == username)) is None:
-            accounts.create_user(username, DEMO_PASSWORD, role, teams.get(team), display)
+            accounts.create_user(username, DEMO_PASSWORD, role, teams.get(team_name) if team_name else None, display)
             created += 1
     db.session.commit()
     echo(f"demo accounts: {created} created, {len(DEMO_USERS) - created} already there")

@@ -38,7 +38,7 @@ CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_fo
 
 
 def json_error(status: int, message: str | None = None, fields: dict | None = None, code: str | None = None):
-    body = {"error": {"code": code or CODES.get(status, "error"),
+    body: dict[str, dict[str, object]] = {"error": {"code": code or CODES.get(status, "error"),
                       "message": message or str(MESSAGES.get(status, MESSAGES[500])[1])}}
     if fields:
         body["error"]["fields"] = fields

@@ -1,6 +1,8 @@
 """Language choice: the user's setting, else the session's, else Accept-Language."""
 from __future__ import annotations
 
+from typing import Any, cast
+
 from functools import lru_cache
 
 from flask import current_app, has_request_context, request, session
@@ -30,7 +32,8 @@ def load_wtforms_translations() -> None:
     if is_api_request():
         return
     from flask_babel import get_locale
-    request.wtforms_translations = _wtforms_catalogue(WTFORMS_LOCALES.get(str(get_locale()), "en"))
+    # read by Flask-WTF from the request object (an attribute Werkzeug's Request does not declare)
+    cast(Any, request).wtforms_translations = _wtforms_catalogue(WTFORMS_LOCALES.get(str(get_locale()), "en"))
 
 
 @lru_cache(maxsize=None)

@@ -16,6 +16,7 @@
 """
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -90,13 +91,20 @@ def _commit_before_render(_app, template=None, context=None, **_extra) -> None:
         sqlite_writer.release_reads(session)
 
 
+_IN_UNIT_OF_WORK: weakref.WeakSet = weakref.WeakSet()  # the views wrapped, so none is wrapped twice
+
+
 def wrap_views(app) -> None:
     """Put every view of `app` in the unit of work (once; views added later need another call)."""
     for endpoint, view in list(app.view_functions.items()):
-        if not getattr(view, "_carecycle_unit_of_work", False):
+        if view not in _IN_UNIT_OF_WORK:
             wrapped = unit_of_work(view)
-            wrapped._carecycle_unit_of_work = True
+            _IN_UNIT_OF_WORK.add(wrapped)
             app.view_functions[endpoint] = wrapped
+
+
+def in_unit_of_work(view: Callable) -> bool:
+    return view in _IN_UNIT_OF_WORK
 
 
 # ------------------------------------------------------------------ refusals a form shows again
@@ -140,7 +148,7 @@ def attempt(change: Callable[[], Any], contain: tuple[type[Exception], ...] = (I
 # ------------------------------------------------------------------ loading a record for a user
 @dataclass(frozen=True)
 class Kind:
-    model: type
+    model: Any   # a mapped class with an `id` primary key
     visible: Callable[[Any], Any]   # user -> a WHERE clause selecting the rows the user may see
     audited: bool = True
     on_load: Callable[[Any, Any], None] | None = None  # (row, user): e.g. note that a grant is in use

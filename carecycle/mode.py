@@ -16,8 +16,8 @@ from sqlalchemy import ForeignKey, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carecycle.audit import record_event
-from carecycle.database import UUIDPrimaryKey, utcnow
-from carecycle.extensions import db
+from carecycle.database import UUIDPrimaryKey, rows_changed, utcnow
+from carecycle.extensions import Model, db
 from carecycle.validation import Invalid
 
 
@@ -30,7 +30,7 @@ class Mode(StrEnum):
         return {Mode.NORMAL: _l("Normal operation"), Mode.EMERGENCY: _l("Emergency operation")}[self]
 
 
-class ModeChange(UUIDPrimaryKey, db.Model):
+class ModeChange(UUIDPrimaryKey, Model):
     __tablename__ = "mode_change"
 
     mode: Mapped[str] = mapped_column(String(20))
@@ -103,7 +103,7 @@ def bring_deadlines_forward(column, candidates, still_waiting, object_type: str)
             continue
         result = db.session.execute(update(model).where(model.id == row_id, still_waiting, column > earlier)
                                     .values({column.key: earlier}))
-        if result.rowcount:
+        if rows_changed(result):
             moved += 1
             record_event("update", object_type, row_id, reason=EMERGENCY_DEADLINE)
     return moved

@@ -23,8 +23,8 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, func, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carecycle.crypto import Encrypted, Sealed
-from carecycle.database import UUIDPrimaryKey, utcnow
-from carecycle.extensions import db
+from carecycle.database import UUIDPrimaryKey, rows_changed, utcnow
+from carecycle.extensions import Model, db
 
 UNREAD_CAP = 100           # the navigation says "99+" beyond this
 MAX_ATTEMPTS = 5           # an outbox message is given up after this many failed deliveries
@@ -32,7 +32,7 @@ MAX_ATTEMPTS = 5           # an outbox message is given up after this many faile
 KIND_LABELS: dict[str, object] = {"general": _l("Something needs your attention")}
 
 
-class Notification(UUIDPrimaryKey, db.Model):
+class Notification(UUIDPrimaryKey, Model):
     __tablename__ = "notification"
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"))
@@ -58,7 +58,7 @@ class Notification(UUIDPrimaryKey, db.Model):
         return self.read_at is None
 
 
-class NotificationSetting(UUIDPrimaryKey, db.Model):
+class NotificationSetting(UUIDPrimaryKey, Model):
     """A user's e-mail address for notifications (encrypted) and whether they want e-mail at all."""
 
     __tablename__ = "notification_setting"
@@ -70,7 +70,7 @@ class NotificationSetting(UUIDPrimaryKey, db.Model):
     email = Encrypted("_email")
 
 
-class OutboxMessage(UUIDPrimaryKey, db.Model):
+class OutboxMessage(UUIDPrimaryKey, Model):
     """An e-mail waiting for `carecycle notify send`: a generic subject and a link, nothing else."""
 
     __tablename__ = "notification_outbox"
@@ -184,7 +184,7 @@ def mark_read(user, notification_id=None) -> int:
     if notification_id is not None:
         stmt = stmt.where(Notification.id == notification_id)
     result = db.session.execute(stmt.values(read_at=utcnow()).execution_options(synchronize_session=False))
-    return result.rowcount or 0
+    return rows_changed(result)
 
 
 # ------------------------------------------------------------------ delivery
@@ -203,6 +203,7 @@ def smtp_settings() -> dict:
 
 def _connect(cfg: dict):
     context = ssl.create_default_context()
+    server: smtplib.SMTP
     if cfg["ssl"]:
         server = smtplib.SMTP_SSL(cfg["host"], cfg["port"], timeout=cfg["timeout"], context=context)
     else:

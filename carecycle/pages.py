@@ -53,7 +53,7 @@ def change_and_return(back: str, change: Callable[[], Any], success, invalid_bac
     action answers 403. `success` is the message, or makes it from what `change()` returned."""
     outcome = _attempt_or_conflict_page(change, back)
     if not outcome.ok:
-        flash_errors(outcome.errors.values())
+        flash_errors((outcome.errors or {}).values())
         return redirect(invalid_back or back)
     flash(_said(success, outcome.result), "success")
     return redirect(back)
@@ -64,10 +64,10 @@ def try_transition(back: str, change: Callable[[], Any], success, category: str 
     reason flashed, and the reader sent back to `back`; invalid input is flashed the same way."""
     outcome = attempt(change, contain=(Invalid, Conflict))
     if not outcome.ok:
-        if isinstance(outcome.error, Invalid):
-            flash_errors(outcome.errors.values())
-        else:
+        if isinstance(outcome.error, Conflict):
             flash(outcome.error.message, category)
+        else:
+            flash_errors((outcome.errors or {}).values())
         return redirect(back)
     flash(_said(success, outcome.result), "success")
     return redirect(back)

@@ -25,7 +25,7 @@ class CappedPage:
         rows = list(rows)
         capped = total is not None and cap is not None and total >= cap
         return cls(rows[:per_page], page, per_page, len(rows) > per_page,
-                   min(total, cap) if capped else total, capped)
+                   min(total, cap) if total is not None and cap is not None and capped else total, capped)
 
     @property
     def has_prev(self) -> bool:

@@ -129,7 +129,8 @@ def enforce(permission: Permission) -> None:
     if not current_user.is_authenticated:
         if is_api_request():
             abort(401)
-        abort(current_app.login_manager.unauthorized())
+        from carecycle.extensions import login_manager
+        abort(login_manager.unauthorized())
     if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
         if is_api_request():
             abort(403)

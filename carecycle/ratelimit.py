@@ -7,14 +7,15 @@ import time
 from datetime import datetime, timedelta
 
 import uuid
+from typing import cast
 from dataclasses import dataclass
 
 from flask import current_app, g, request
-from sqlalchemy import Index, String, and_, bindparam, delete, func, insert, select
+from sqlalchemy import Index, String, Table, and_, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from carecycle.database import UUIDPrimaryKey, utcnow
-from carecycle.extensions import db
+from carecycle.database import UUIDPrimaryKey, rows_changed, utcnow
+from carecycle.extensions import Model, db
 
 # Expired hits are removed by the next counted attempt of their bucket, at most once per this many
 # seconds in each process: the count only looks at the window, so old rows are harmless meanwhile,
@@ -24,7 +25,7 @@ _last_pruned: dict[str, float] = {}
 _prune_lock = threading.Lock()
 
 
-class RateLimitHit(UUIDPrimaryKey, db.Model):
+class RateLimitHit(UUIDPrimaryKey, Model):
     """One counted attempt (logins per address, registrations, partner links)."""
 
     __tablename__ = "rate_limit_hit"
@@ -52,11 +53,11 @@ def _prune_due(bucket: str) -> bool:
 def prune(bucket: str, window: timedelta, now: datetime | None = None) -> int:
     """Delete the bucket's hits older than the window (and at least a day old); returns how many."""
     now = now or utcnow()
-    return db.session.execute(delete(RateLimitHit).where(
-        RateLimitHit.bucket == bucket, RateLimitHit.at < now - max(window, timedelta(days=1)))).rowcount
+    return rows_changed(db.session.execute(delete(RateLimitHit).where(
+        RateLimitHit.bucket == bucket, RateLimitHit.at < now - max(window, timedelta(days=1)))))
 
 
-_hits = RateLimitHit.__table__
+_hits = cast(Table, RateLimitHit.__table__)  # the Core table, for the statements below
 # One Core statement on the session's connection, counting and adding at once: this runs on public
 # endpoints' hot path, where the ORM's unit of work would cost more than the statement itself.
 _COUNT_RECENT = (select(func.count()).select_from(_hits)
@@ -112,7 +113,7 @@ def counted(bucket: str, limit_setting: str, window_setting: str):
 
 def count_request() -> None:
     """before_request: count a POST to a route declared with `counted`."""
-    view = current_app.view_functions.get(request.endpoint)
+    view = current_app.view_functions.get(request.endpoint or "")
     rule: RouteLimit | None = getattr(view, "rate_limit", None)
     if rule is None or request.method != "POST":
         return

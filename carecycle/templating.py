@@ -2,6 +2,8 @@
 unread-notifications count in the navigation."""
 from __future__ import annotations
 
+from typing import Literal, cast
+
 from datetime import datetime, timezone
 from functools import lru_cache
 
@@ -75,8 +77,10 @@ def _datetime_pattern(locale: str, fmt: str):
     glue ("{1}, {0}") with its date and time patterns, else the pattern itself."""
     parsed = Locale.parse(locale)
     if fmt in STANDARD_FORMATS:
-        glue = str(dates.get_datetime_format(fmt, locale=parsed)).replace("'", "")
-        return parsed, glue, dates.get_date_format(fmt, locale=parsed), dates.get_time_format(fmt, locale=parsed)
+        standard = cast(Literal["full", "long", "medium", "short"], fmt)
+        glue = str(dates.get_datetime_format(standard, locale=parsed)).replace("'", "")
+        return (parsed, glue, dates.get_date_format(standard, locale=parsed),
+                dates.get_time_format(standard, locale=parsed))
     return parsed, None, None, dates.parse_pattern(fmt)
 
 

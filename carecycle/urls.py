@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 from collections.abc import Callable
 from urllib.parse import quote, urlsplit
 
@@ -49,7 +50,8 @@ PATH_SAFE = "!$&'()*+,/:;=@"  # what Werkzeug's converters leave unquoted in a p
 def url_maker(endpoint: str, argument: str, **fixed) -> Callable[[object], str]:
     """`url_for(endpoint, argument=value, **fixed)` for many values, built once: long lists link
     every row to the same route (templates: `{% set case_url = url_maker(...) %}`)."""
-    head, hole, tail = url_for(endpoint, **{argument: _HOLE}, **fixed).partition(_HOLE)
+    values: dict[str, Any] = {argument: _HOLE, **fixed}
+    head, hole, tail = url_for(endpoint, **values).partition(_HOLE)
     if not hole:
         raise ValueError(f"{endpoint} does not put {argument} in the URL")
     return lambda value: f"{head}{quote(str(value), safe=PATH_SAFE)}{tail}"

@@ -24,6 +24,7 @@ class Conflict(Exception):
                  current_version: int | None = None):
         super().__init__(message)
         self.message, self.changes, self.current_version = message, changes or [], current_version
+        self.back_url: str | None = None  # where a page's conflict answer links back to (set by the page)
 
 
 def unknown_fields(data: dict, allowed, prefix: str = "") -> dict[str, str]:

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from carecycle.accounts.models import User
 from carecycle.crypto import BlindIndex, Encrypted, Sealed, normalise_phone
 from carecycle.database import UUIDPrimaryKey, utcnow
-from carecycle.extensions import db
+from carecycle.extensions import Model
 
 
-class ScreeningResult(UUIDPrimaryKey, db.Model):
+class ScreeningResult(UUIDPrimaryKey, Model):
     """One completed self-screening. Anonymous unless a signed-in resident took it."""
 
     __tablename__ = "screening_result"
@@ -39,7 +39,7 @@ class ScreeningResult(UUIDPrimaryKey, db.Model):
         return self.flags.split() if self.flags else []
 
 
-class ContactRequest(UUIDPrimaryKey, db.Model):
+class ContactRequest(UUIDPrimaryKey, Model):
     """A request to be called back: who to call and when, with the consent given. Turned into an alert."""
 
     __tablename__ = "contact_request"
@@ -62,7 +62,7 @@ class ContactRequest(UUIDPrimaryKey, db.Model):
     result: Mapped[ScreeningResult | None] = relationship()
 
 
-class CrisisResource(UUIDPrimaryKey, db.Model):
+class CrisisResource(UUIDPrimaryKey, Model):
     """A crisis line or service shown first on a crisis result. Public information, edited by admins."""
 
     __tablename__ = "crisis_resource"
@@ -97,7 +97,7 @@ ARTICLE_STATUS_LABELS = {
 }
 
 
-class Article(UUIDPrimaryKey, db.Model):
+class Article(UUIDPrimaryKey, Model):
     """A psychoeducation article: Markdown body, topics, and tags linking it to instrument bands."""
 
     __tablename__ = "article"
@@ -142,14 +142,14 @@ class Article(UUIDPrimaryKey, db.Model):
         return ArticleStatus(self.status).label
 
 
-class ArticleTopic(db.Model):
+class ArticleTopic(Model):
     __tablename__ = "article_topic"
 
     article_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("article.id", ondelete="CASCADE"), primary_key=True)
     topic: Mapped[str] = mapped_column(String(30), primary_key=True, index=True)
 
 
-class ArticleBandTag(db.Model):
+class ArticleBandTag(Model):
     """Links an article to an instrument's result: `band` empty means every band of it."""
 
     __tablename__ = "article_band_tag"

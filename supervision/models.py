@@ -15,10 +15,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from carecycle.accounts.models import Team, User
 from carecycle.crypto import Encrypted, Sealed
 from carecycle.database import UUIDPrimaryKey, utcnow
-from carecycle.extensions import db
+from carecycle.extensions import Model
 
 
-class Decision(UUIDPrimaryKey, db.Model):
+class Decision(UUIDPrimaryKey, Model):
     """One decision taken from the approvals queue, with the supervisor's comment."""
 
     __tablename__ = "supervision_decision"
@@ -35,7 +35,7 @@ class Decision(UUIDPrimaryKey, db.Model):
     decided_by: Mapped[User] = relationship()
 
 
-class AfterActionReview(UUIDPrimaryKey, db.Model):
+class AfterActionReview(UUIDPrimaryKey, Model):
     """Written when the service goes back to normal: what happened, what worked, what to change,
     with the emergency period's figures (raw counts; the small-count rule applies when shown)."""
 
@@ -67,7 +67,7 @@ PARTICIPANT_KINDS = {
 }
 
 
-class Drill(UUIDPrimaryKey, db.Model):
+class Drill(UUIDPrimaryKey, Model):
     """A preparedness drill run in normal times."""
 
     __tablename__ = "drill"
@@ -90,7 +90,7 @@ class Drill(UUIDPrimaryKey, db.Model):
         back_populates="drill", cascade="all, delete-orphan", order_by="DrillAction.due_on")
 
 
-class DrillParticipant(UUIDPrimaryKey, db.Model):
+class DrillParticipant(UUIDPrimaryKey, Model):
     """Who took part: a school, business, partner organisation, volunteer team or other."""
 
     __tablename__ = "drill_participant"
@@ -108,7 +108,7 @@ class DrillParticipant(UUIDPrimaryKey, db.Model):
         return PARTICIPANT_KINDS.get(self.kind, self.kind)
 
 
-class DrillAction(UUIDPrimaryKey, db.Model):
+class DrillAction(UUIDPrimaryKey, Model):
     """A "must change" from a drill: a task with an owner and a due date."""
 
     __tablename__ = "drill_action"
@@ -134,7 +134,7 @@ class DrillAction(UUIDPrimaryKey, db.Model):
         return self.done_at is None and self.due_on < date.today()
 
 
-class AuditVerification(UUIDPrimaryKey, db.Model):
+class AuditVerification(UUIDPrimaryKey, Model):
     """One run of the audit-chain check from the audit viewer."""
 
     __tablename__ = "audit_verification"

@@ -192,8 +192,8 @@ def test_load_visible_answers_404_alike_for_missing_and_hidden_records_and_audit
 
 
 def test_every_view_of_the_real_app_runs_in_the_unit_of_work(app):
-    unwrapped = [endpoint for endpoint, view in app.view_functions.items()
-                 if not getattr(view, "_carecycle_unit_of_work", False)]
+    from carecycle.lifecycle import in_unit_of_work
+    unwrapped = [endpoint for endpoint, view in app.view_functions.items() if not in_unit_of_work(view)]
     assert unwrapped == []
 
 

@@ -9,14 +9,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carecycle.crypto import BlindIndex, Encrypted, Sealed, normalise_phone
 from carecycle.database import UUIDPrimaryKey, utcnow
-from carecycle.extensions import db
+from carecycle.extensions import Model
 from carecycle.roles import Role
 
 ROLE_TYPE = Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e],
                  validate_strings=True, name="role")
 
 
-class Team(UUIDPrimaryKey, db.Model):
+class Team(UUIDPrimaryKey, Model):
     __tablename__ = "team"
 
     name: Mapped[str] = mapped_column(String(80), unique=True)
@@ -25,7 +25,7 @@ class Team(UUIDPrimaryKey, db.Model):
     members: Mapped[list["User"]] = relationship(back_populates="team", order_by="User.username")
 
 
-class User(UUIDPrimaryKey, db.Model):
+class User(UUIDPrimaryKey, Model):
     __tablename__ = "user_account"
 
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -71,7 +71,7 @@ class User(UUIDPrimaryKey, db.Model):
         return self.display_name or self.username
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """A server-side login session; the cookie holds only its random token."""
 
     __tablename__ = "user_session"
@@ -84,7 +84,7 @@ class UserSession(db.Model):
     end_reason: Mapped[str | None] = mapped_column(String(40))
 
 
-class ApiToken(UUIDPrimaryKey, db.Model):
+class ApiToken(UUIDPrimaryKey, Model):
     __tablename__ = "api_token"
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), index=True)
@@ -104,7 +104,7 @@ class ApiToken(UUIDPrimaryKey, db.Model):
         return "expired" if self.expires_at <= now else "active"
 
 
-class UsualAddress(UUIDPrimaryKey, db.Model):
+class UsualAddress(UUIDPrimaryKey, Model):
     """An address a user has signed in from successfully, stored as a keyed hash (never the
     address itself). Failures from other addresses never lock or slow sign-in from it."""
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from carecycle.accounts.models import User
 from carecycle.crypto import Encrypted, Sealed
 from carecycle.database import UUIDPrimaryKey, utcnow
-from carecycle.extensions import db
+from carecycle.extensions import Model
 from casework.models.cases import Case
 
 # Checklist codes, stored in the encrypted factor lists; labels for the pages.
@@ -49,7 +49,7 @@ PROTECTIVE_FACTORS = {
 }
 
 
-class RiskAssessment(UUIDPrimaryKey, db.Model):
+class RiskAssessment(UUIDPrimaryKey, Model):
     __tablename__ = "risk_assessment"
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_file.id"), index=True)

@@ -10,12 +10,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from carecycle.accounts.models import Team, User
 from carecycle.crypto import Encrypted, Sealed
 from carecycle.database import UUIDPrimaryKey, utcnow
-from carecycle.extensions import db
+from carecycle.extensions import Model
 from casework.enums import Phase, Priority, RiskLevel
 from casework.models.clients import Client
 
 
-class Case(UUIDPrimaryKey, db.Model):
+class Case(UUIDPrimaryKey, Model):
     __tablename__ = "case_file"
 
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("client.id"), index=True)
@@ -54,7 +54,7 @@ class Case(UUIDPrimaryKey, db.Model):
         return user.id in (self.assigned_counsellor_id, self.assigned_social_worker_id)
 
 
-class CaseEvent(UUIDPrimaryKey, db.Model):
+class CaseEvent(UUIDPrimaryKey, Model):
     """One line of a case's timeline: a code and, when needed, an encrypted detail."""
 
     __tablename__ = "case_event"
@@ -71,7 +71,7 @@ class CaseEvent(UUIDPrimaryKey, db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class Task(UUIDPrimaryKey, db.Model):
+class Task(UUIDPrimaryKey, Model):
     """A dated thing to do on a case: first contact, next contact, review, re-screen, follow-up."""
 
     __tablename__ = "case_task"
@@ -104,7 +104,7 @@ Index("ix_case_task_open_by_assignee", Task.assigned_to_id, Task.due_at, Task.id
       sqlite_where=Task.done_at.is_(None), postgresql_where=Task.done_at.is_(None))
 
 
-class CaseRiskChange(UUIDPrimaryKey, db.Model):
+class CaseRiskChange(UUIDPrimaryKey, Model):
     """Each risk level a case has had, from when: written automatically whenever the level changes."""
 
     __tablename__ = "case_risk_change"
@@ -122,7 +122,7 @@ def _record_risk_change(case, value, old, _initiator):
         case.risk_history.append(CaseRiskChange(risk_level=value, at=utcnow()))
 
 
-class ClosureRequest(UUIDPrimaryKey, db.Model):
+class ClosureRequest(UUIDPrimaryKey, Model):
     """Closing a case whose risk was moderate or higher in the last 30 days waits for a supervisor."""
 
     __tablename__ = "closure_request"

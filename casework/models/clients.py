@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carecycle.crypto import BlindIndex, Encrypted, Sealed, normalise_phone
 from carecycle.database import UUIDPrimaryKey, utcnow
-from carecycle.extensions import db
+from carecycle.extensions import Model
 
 
 def normalise_id_number(value: str) -> str:
@@ -55,7 +55,7 @@ def family_initial(family: str) -> str:
     return family[0] if _is_cjk(family[0]) else family[0].upper() + "."
 
 
-class Client(UUIDPrimaryKey, db.Model):
+class Client(UUIDPrimaryKey, Model):
     __tablename__ = "client"
 
     team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("team.id"), index=True)  # the registering team
@@ -110,7 +110,7 @@ class Client(UUIDPrimaryKey, db.Model):
         return list_label(self.full_name, self.preferred_name, self.reference)
 
 
-class Consent(UUIDPrimaryKey, db.Model):
+class Consent(UUIDPrimaryKey, Model):
     __tablename__ = "client_consent"
 
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("client.id"), index=True)

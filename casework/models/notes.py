@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from carecycle.accounts.models import User
 from carecycle.crypto import Encrypted, Sealed
 from carecycle.database import UUIDPrimaryKey, utcnow
-from carecycle.extensions import db
+from carecycle.extensions import Model
 from casework.enums import LABELS, Labelled
 from casework.models.cases import Case
 
@@ -40,7 +40,7 @@ LABELS.update({
 })
 
 
-class ContactNote(UUIDPrimaryKey, db.Model):
+class ContactNote(UUIDPrimaryKey, Model):
     __tablename__ = "contact_note"
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_file.id"), index=True)

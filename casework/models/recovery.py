@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from carecycle.accounts.models import Team, User
 from carecycle.crypto import BlindIndex, Encrypted, Sealed
 from carecycle.database import UUIDPrimaryKey, utcnow
-from carecycle.extensions import db
+from carecycle.extensions import Model
 from casework.enums import LABELS, Labelled
 from casework.models.cases import Case, Task
 from screening.models import ScreeningResult
@@ -101,7 +101,7 @@ LABELS.update({
 
 
 # ------------------------------------------------------------------ care plans
-class CarePlan(UUIDPrimaryKey, db.Model):
+class CarePlan(UUIDPrimaryKey, Model):
     """A case's care plan. `version` moves with every saved change (a guarded UPDATE), and each
     version's content is kept in CarePlanVersion."""
 
@@ -129,7 +129,7 @@ class CarePlan(UUIDPrimaryKey, db.Model):
         return self.shared_at is not None and self.share_ended_at is None
 
 
-class CarePlanGoal(UUIDPrimaryKey, db.Model):
+class CarePlanGoal(UUIDPrimaryKey, Model):
     """One goal. Never deleted: a goal that no longer fits is `dropped` with a reason. Its id is what
     the referrals package links a referral to."""
 
@@ -162,7 +162,7 @@ class CarePlanGoal(UUIDPrimaryKey, db.Model):
         return self.status in (GoalStatus.NOT_STARTED.value, GoalStatus.IN_PROGRESS.value)
 
 
-class CarePlanVersion(UUIDPrimaryKey, db.Model):
+class CarePlanVersion(UUIDPrimaryKey, Model):
     """The whole plan as it was after one saved change (goals and the client note)."""
 
     __tablename__ = "care_plan_version"
@@ -179,7 +179,7 @@ class CarePlanVersion(UUIDPrimaryKey, db.Model):
     saved_by: Mapped[User | None] = relationship()
 
 
-class CarePlanReview(UUIDPrimaryKey, db.Model):
+class CarePlanReview(UUIDPrimaryKey, Model):
     """A progress review: when, what was said, which goals changed status, and the next review."""
 
     __tablename__ = "care_plan_review"
@@ -201,7 +201,7 @@ class CarePlanReview(UUIDPrimaryKey, db.Model):
 
 
 # ------------------------------------------------------------------ outcomes
-class CaseScreening(UUIDPrimaryKey, db.Model):
+class CaseScreening(UUIDPrimaryKey, Model):
     """A screening result counted on a case: recorded by a worker with the client, or the client's
     own self-screening linked by a worker. The result itself stays in screening's table."""
 
@@ -219,7 +219,7 @@ class CaseScreening(UUIDPrimaryKey, db.Model):
     result: Mapped[ScreeningResult] = relationship()
 
 
-class RescreenSchedule(UUIDPrimaryKey, db.Model):
+class RescreenSchedule(UUIDPrimaryKey, Model):
     """Re-screen this case with an instrument every so many days; the due one is an open Task."""
 
     __tablename__ = "rescreen_schedule"
@@ -238,7 +238,7 @@ class RescreenSchedule(UUIDPrimaryKey, db.Model):
 
 
 # ------------------------------------------------------------------ community groups
-class CommunityGroup(UUIDPrimaryKey, db.Model):
+class CommunityGroup(UUIDPrimaryKey, Model):
     """A group a team runs (bereavement support, carers, peer support, return to work)."""
 
     __tablename__ = "community_group"
@@ -266,7 +266,7 @@ class CommunityGroup(UUIDPrimaryKey, db.Model):
         return self.archived_at is None
 
 
-class GroupSession(UUIDPrimaryKey, db.Model):
+class GroupSession(UUIDPrimaryKey, Model):
     __tablename__ = "group_session"
 
     group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("community_group.id"), index=True)
@@ -281,7 +281,7 @@ class GroupSession(UUIDPrimaryKey, db.Model):
     group: Mapped[CommunityGroup] = relationship(back_populates="sessions")
 
 
-class GroupMember(UUIDPrimaryKey, db.Model):
+class GroupMember(UUIDPrimaryKey, Model):
     """A client in a group: the client id is sealed, with a blind index for "this client's groups"."""
 
     __tablename__ = "group_member"
@@ -298,7 +298,7 @@ class GroupMember(UUIDPrimaryKey, db.Model):
     group: Mapped[CommunityGroup] = relationship()
 
 
-class GroupAttendance(UUIDPrimaryKey, db.Model):
+class GroupAttendance(UUIDPrimaryKey, Model):
     """Whether a client came to a session; the client id is sealed as on GroupMember."""
 
     __tablename__ = "group_attendance"
@@ -316,7 +316,7 @@ class GroupAttendance(UUIDPrimaryKey, db.Model):
 
 
 # ------------------------------------------------------------------ follow-up after closure
-class FollowUp(UUIDPrimaryKey, db.Model):
+class FollowUp(UUIDPrimaryKey, Model):
     """A follow-up due 1, 3 or 6 months after a closure, and what it found once recorded."""
 
     __tablename__ = "case_follow_up"

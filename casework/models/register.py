@@ -14,12 +14,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from carecycle.accounts.models import Team, User
 from carecycle.crypto import Encrypted, Sealed
 from carecycle.database import UUIDPrimaryKey, utcnow
-from carecycle.extensions import db
+from carecycle.extensions import Model
 from casework.enums import Tier
 from casework.models.clients import Client
 
 
-class RegisterEntry(UUIDPrimaryKey, db.Model):
+class RegisterEntry(UUIDPrimaryKey, Model):
     """A client on the register (at most one entry per client; taking someone off keeps the row)."""
 
     __tablename__ = "register_entry"
@@ -56,7 +56,7 @@ class RegisterEntry(UUIDPrimaryKey, db.Model):
         return Tier(self.tier)
 
 
-class RegisterChange(UUIDPrimaryKey, db.Model):
+class RegisterChange(UUIDPrimaryKey, Model):
     """One line of an entry's history: added, updated, removed or re-added, with the state after it."""
 
     __tablename__ = "register_change"
@@ -74,7 +74,7 @@ class RegisterChange(UUIDPrimaryKey, db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class RegisterOutreach(UUIDPrimaryKey, db.Model):
+class RegisterOutreach(UUIDPrimaryKey, Model):
     """One outreach attempt: when, by whom, how it went, a note and whether there is a concern."""
 
     __tablename__ = "register_outreach"

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from carecycle.accounts.models import User
 from carecycle.crypto import BlindIndex, Encrypted, Sealed
 from carecycle.database import UUIDPrimaryKey, utcnow
-from carecycle.extensions import db
+from carecycle.extensions import Model
 from casework.models.cases import Case
 from casework.models.clients import Client
 
@@ -38,7 +38,7 @@ SECTION_CODES = tuple(code for code, _h, _d in SECTIONS)
 REQUIRED_TO_SIGN = ("warning_signs", "professionals")
 
 
-class SafetyPlanVersion(UUIDPrimaryKey, db.Model):
+class SafetyPlanVersion(UUIDPrimaryKey, Model):
     """One version of a case's safety plan. A draft is edited in place; signing freezes it, and the
     next change starts a new version. Old versions are kept."""
 
@@ -81,7 +81,7 @@ class SafetyPlanVersion(UUIDPrimaryKey, db.Model):
         return [line.strip() for line in self.section(code).splitlines() if line.strip()]
 
 
-class ResidentLinkCode(UUIDPrimaryKey, db.Model):
+class ResidentLinkCode(UUIDPrimaryKey, Model):
     """A one-time code a counsellor gives a client, so the client's resident account gets linked.
 
     Only a keyed hash of the code is stored; it expires, is used once, and a newer code revokes it."""

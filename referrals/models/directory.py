@@ -12,11 +12,11 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carecycle.database import UUIDPrimaryKey, utcnow
-from carecycle.extensions import db
+from carecycle.extensions import Model
 from referrals.enums import Capacity, ServiceStatus, Tier
 
 
-class Organisation(UUIDPrimaryKey, db.Model):
+class Organisation(UUIDPrimaryKey, Model):
     __tablename__ = "partner_organisation"
 
     name: Mapped[str] = mapped_column(String(200), index=True)
@@ -59,7 +59,7 @@ class Organisation(UUIDPrimaryKey, db.Model):
             (self.agreement_end is None or today <= self.agreement_end)
 
 
-class Location(UUIDPrimaryKey, db.Model):
+class Location(UUIDPrimaryKey, Model):
     """Where an organisation receives people (HSDS location with one physical address)."""
 
     __tablename__ = "partner_location"
@@ -86,7 +86,7 @@ class Location(UUIDPrimaryKey, db.Model):
         return ", ".join(p for p in parts if p)
 
 
-class Service(UUIDPrimaryKey, db.Model):
+class Service(UUIDPrimaryKey, Model):
     __tablename__ = "partner_service"
 
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partner_organisation.id"), index=True)
@@ -146,7 +146,7 @@ class Service(UUIDPrimaryKey, db.Model):
         return (self.phones or [{}])[0].get("number") if self.phones else None
 
 
-class ServiceTypeTag(UUIDPrimaryKey, db.Model):
+class ServiceTypeTag(UUIDPrimaryKey, Model):
     """One service type of a service (exported as an HSDS attribute with a taxonomy term)."""
 
     __tablename__ = "partner_service_type"
@@ -156,7 +156,7 @@ class ServiceTypeTag(UUIDPrimaryKey, db.Model):
     code: Mapped[str] = mapped_column(String(40), index=True)
 
 
-class ServiceLanguage(UUIDPrimaryKey, db.Model):
+class ServiceLanguage(UUIDPrimaryKey, Model):
     """A language spoken at a service (HSDS language)."""
 
     __tablename__ = "partner_service_language"
@@ -168,7 +168,7 @@ class ServiceLanguage(UUIDPrimaryKey, db.Model):
     note: Mapped[str | None] = mapped_column(String(300))
 
 
-class Schedule(UUIDPrimaryKey, db.Model):
+class Schedule(UUIDPrimaryKey, Model):
     """Weekly opening hours (HSDS schedule: freq WEEKLY, byday, opens_at, closes_at), in local time."""
 
     __tablename__ = "partner_schedule"
@@ -185,7 +185,7 @@ class Schedule(UUIDPrimaryKey, db.Model):
         return [d for d in self.byday.split(",") if d]
 
 
-class ServiceAtLocation(UUIDPrimaryKey, db.Model):
+class ServiceAtLocation(UUIDPrimaryKey, Model):
     __tablename__ = "partner_service_at_location"
     __table_args__ = (UniqueConstraint("service_id", "location_id"),)
 

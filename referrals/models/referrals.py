@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from carecycle.accounts.models import Team, User
 from carecycle.crypto import Encrypted, Sealed
 from carecycle.database import UUIDPrimaryKey, utcnow
-from carecycle.extensions import db
+from carecycle.extensions import Model
 from casework.models import Case, CarePlanGoal, Client
 from referrals.enums import ReferralStatus
 from referrals.models.directory import Service
@@ -19,7 +19,7 @@ from referrals.models.directory import Service
 WAITING_FOR_ANSWER = (ReferralStatus.SENT.value,)
 
 
-class Referral(UUIDPrimaryKey, db.Model):
+class Referral(UUIDPrimaryKey, Model):
     __tablename__ = "referral"
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_file.id"), index=True)
@@ -77,7 +77,7 @@ class Referral(UUIDPrimaryKey, db.Model):
         return self.status in WAITING_FOR_ANSWER and self.respond_by is not None and utcnow() > self.respond_by
 
 
-class ReferralEvent(UUIDPrimaryKey, db.Model):
+class ReferralEvent(UUIDPrimaryKey, Model):
     """One status change, by a worker or through the partner link."""
 
     __tablename__ = "referral_event"
@@ -95,7 +95,7 @@ class ReferralEvent(UUIDPrimaryKey, db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class PartnerLink(UUIDPrimaryKey, db.Model):
+class PartnerLink(UUIDPrimaryKey, Model):
     """An unguessable link for the partner, without an account. Only the token's SHA-256 is stored."""
 
     __tablename__ = "referral_partner_link"
@@ -116,7 +116,7 @@ class PartnerLink(UUIDPrimaryKey, db.Model):
         return self.revoked_at is None and utcnow() < self.expires_at
 
 
-class InboundReferral(UUIDPrimaryKey, db.Model):
+class InboundReferral(UUIDPrimaryKey, Model):
     """A referral sent to us through the public form: everything about the person is encrypted."""
 
     __tablename__ = "inbound_referral"

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from carecycle.accounts.models import Team
 from carecycle.crypto import Encrypted, Sealed
 from carecycle.database import UUIDPrimaryKey, utcnow
-from carecycle.extensions import db
+from carecycle.extensions import Model
 
 
-class VolunteerTeam(UUIDPrimaryKey, db.Model):
+class VolunteerTeam(UUIDPrimaryKey, Model):
     __tablename__ = "volunteer_team"
 
     name: Mapped[str] = mapped_column(String(120))
@@ -33,7 +33,7 @@ class VolunteerTeam(UUIDPrimaryKey, db.Model):
                                                       order_by="Volunteer.joined_on")
 
 
-class Training(UUIDPrimaryKey, db.Model):
+class Training(UUIDPrimaryKey, Model):
     """A course volunteers take; a certificate from it is valid for `validity_months`."""
 
     __tablename__ = "volunteer_training"
@@ -49,7 +49,7 @@ class Training(UUIDPrimaryKey, db.Model):
         return [k for k in self.required_for.split(",") if k]
 
 
-class Volunteer(UUIDPrimaryKey, db.Model):
+class Volunteer(UUIDPrimaryKey, Model):
     __tablename__ = "volunteer"
 
     volunteer_team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("volunteer_team.id"), index=True)
@@ -74,7 +74,7 @@ class Volunteer(UUIDPrimaryKey, db.Model):
                                                              order_by="Certificate.expires_on")
 
 
-class Certificate(UUIDPrimaryKey, db.Model):
+class Certificate(UUIDPrimaryKey, Model):
     __tablename__ = "volunteer_certificate"
 
     volunteer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("volunteer.id"), index=True)
@@ -93,7 +93,7 @@ class Certificate(UUIDPrimaryKey, db.Model):
         return self.issued_on <= today <= self.expires_on
 
 
-class Mobilisation(UUIDPrimaryKey, db.Model):
+class Mobilisation(UUIDPrimaryKey, Model):
     """A volunteer team lent, in emergency operation, to another staff team: that team's supervisors
     then see the volunteers' contact details. It counts only in the emergency it was made in."""
 
