@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carecycle.crypto import BlindIndex, Encrypted, Sealed, normalise_phone
@@ -35,6 +35,8 @@ class User(UUIDPrimaryKey, db.Model):
     team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("team.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # an administrator's change that grants case access waits for a supervisor (AccountChange)
+    access_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     locale: Mapped[str | None] = mapped_column(String(10))
@@ -94,3 +96,33 @@ class ApiToken(UUIDPrimaryKey, db.Model):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class AccountChange(UUIDPrimaryKey, db.Model):
+    """An administrator's change that would let an account read cases (a new account, a role or team
+    change, a re-enabled account, a password reset), held until a supervisor of `team` confirms it."""
+
+    __tablename__ = "account_change"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))            # new_account / access_change / password_reset
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("team.id"), index=True)  # whose supervisor confirms
+    requested_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    previous_role: Mapped[Role | None] = mapped_column(ROLE_TYPE)   # restored when an access change is declined
+    previous_team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("team.id"))
+    previous_active: Mapped[bool | None] = mapped_column(Boolean)
+    confirmed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    confirmed_at: Mapped[datetime | None]
+    declined_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    declined_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    team: Mapped[Team | None] = relationship(foreign_keys=[team_id])
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+    confirmed_by: Mapped[User | None] = relationship(foreign_keys=[confirmed_by_id])
+    declined_by: Mapped[User | None] = relationship(foreign_keys=[declined_by_id])
+
+    @property
+    def pending(self) -> bool:
+        return self.confirmed_at is None and self.declined_at is None

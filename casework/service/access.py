@@ -15,7 +15,7 @@ from sqlalchemy import false, or_, select
 from carecycle import breakglass
 from carecycle.audit import record_view
 from carecycle.extensions import db
-from carecycle.permissions import Permission, role_has
+from carecycle.permissions import Permission, access_held, role_has
 from carecycle.roles import Role
 from carecycle.urls import as_uuid
 from casework.models import Case, Client
@@ -28,7 +28,7 @@ def _grant_case_ids(user) -> list[uuid.UUID]:
 def visible_cases(user):
     """A WHERE clause selecting the cases `user` may see."""
     role = Role(user.role)
-    if not role_has(role, Permission.CASES_VIEW):
+    if not role_has(role, Permission.CASES_VIEW) or access_held(user):
         return false()
     if role is Role.SUPERVISOR:
         return Case.team_id == user.team_id
@@ -42,7 +42,7 @@ def visible_cases(user):
 def visible_clients(user):
     """A WHERE clause selecting the clients `user` may see."""
     role = Role(user.role)
-    if not role_has(role, Permission.CLIENTS_VIEW):
+    if not role_has(role, Permission.CLIENTS_VIEW) or access_held(user):
         return false()
     via_cases = select(Case.client_id).where(visible_cases(user))
     return or_(Client.team_id == user.team_id, Client.id.in_(via_cases))
