@@ -12,7 +12,7 @@ say who did). Accounts made at the machine (`carecycle users create`, demo data)
 operator there holds the keys anyway."""
 from __future__ import annotations
 
-from flask import current_app, has_app_context, url_for
+from flask import current_app, has_app_context
 from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import select, update
 
@@ -85,9 +85,15 @@ def register_confirm_page(app, endpoint: str) -> None:
     app.extensions["carecycle_account_confirm_page"] = endpoint
 
 
+def _path(endpoint: str, **values) -> str:
+    """A local path for a notification, inside or outside a request (a service called from a command)."""
+    return current_app.url_map.bind("localhost", script_name=current_app.config.get("APPLICATION_ROOT") or "/"
+                                    ).build(endpoint, values)
+
+
 def _link_for_supervisors() -> str:
     endpoint = current_app.extensions.get("carecycle_account_confirm_page") if has_app_context() else None
-    return url_for(endpoint) if endpoint else url_for("web.home")
+    return _path(endpoint or "web.home")
 
 
 def hold(user: User, kind: str, by: User, *, previous_role: Role | None = None, previous_team_id=None,
@@ -116,7 +122,7 @@ def hold(user: User, kind: str, by: User, *, previous_role: Role | None = None, 
     for supervisor in confirmers(change):
         notify(supervisor, "account_change_pending", _link_for_supervisors(), object_type="account_change",
                object_id=change.id)
-    notify(user, "account_change_pending", url_for("web.home"), object_type="account_change", object_id=change.id)
+    notify(user, "account_change_pending", _path("web.home"), object_type="account_change", object_id=change.id)
     return change
 
 
@@ -170,10 +176,10 @@ def decline(change: AccountChange, by: User) -> None:
 
 
 def _tell(change: AccountChange, kind: str) -> None:
-    link = url_for("web.home")
+    link = _path("web.home")
     notify(change.user_id, kind, link, object_type="account_change", object_id=change.id)
     if change.requested_by_id and change.requested_by_id != change.user_id:
-        notify(change.requested_by_id, kind, url_for("admin.user_edit", user_id=change.user_id),
+        notify(change.requested_by_id, kind, _path("admin.user_edit", user_id=change.user_id),
                object_type="account_change", object_id=change.id)
 
 
