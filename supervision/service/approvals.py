@@ -1,8 +1,8 @@
 """One queue for what needs a supervisor: high and imminent risk assessments to acknowledge, case
 closures to approve, break-glass accesses to review, articles to publish, and consent overrides on
 referrals to review, and administrators' account changes that grant case access (separation of
-duties: the rule is the shell's, carecycle.accounts.separation). Each decision goes through the owning area's service (so its rules hold) and
-is recorded here with the supervisor's comment. A supervisor never decides their own request."""
+duties: the rule is the shell's, carecycle.accounts.separation). Each decision goes through the
+owning area's service (so its rules hold) and is recorded here with the supervisor's comment. A supervisor never decides their own request."""
 from __future__ import annotations
 
 from dataclasses import dataclass
