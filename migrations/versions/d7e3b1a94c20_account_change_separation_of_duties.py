@@ -20,6 +20,8 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.add_column(sa.Column('access_pending', sa.Boolean(), server_default=sa.false(), nullable=False))
+    # an administrator holds no second role: no team (a team never gave an admin case access)
+    op.execute("UPDATE user_account SET team_id = NULL WHERE role = 'admin'")
     op.create_table('account_change',
     sa.Column('user_id', sa.Uuid(), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
