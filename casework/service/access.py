@@ -3,7 +3,9 @@
 A case is visible to its assigned counsellor and social worker, to the supervisor of its team,
 and to a counsellor or social worker holding a current break-glass grant for it. A client is
 visible to staff of the team that registered them, to staff assigned to one of their cases,
-and to the supervisors of those cases' teams. To anyone else the record does not exist: the
+and to the supervisors of those cases' teams. An account whose access waits for a supervisor to
+confirm an administrator's change (`access_pending`, carecycle.accounts.separation) sees none. To
+anyone else the record does not exist: the
 loaders answer 404, exactly as for a missing record, and searches never return it."""
 from __future__ import annotations
 
