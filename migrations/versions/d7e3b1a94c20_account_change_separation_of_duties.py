@@ -18,8 +18,10 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('user_account', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('access_pending', sa.Boolean(), server_default=sa.false(), nullable=False))
+    # a plain ADD COLUMN (SQLite supports it with a constant default): a batch copy of user_account
+    # would have to drop a table every other table refers to
+    op.add_column('user_account', sa.Column('access_pending', sa.Boolean(), server_default=sa.false(),
+                                            nullable=False))
     # an administrator holds no second role: no team (a team never gave an admin case access)
     op.execute("UPDATE user_account SET team_id = NULL WHERE role = 'admin'")
     op.create_table('account_change',
@@ -54,5 +56,4 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_account_change_team_id'))
         batch_op.drop_index(batch_op.f('ix_account_change_user_id'))
     op.drop_table('account_change')
-    with op.batch_alter_table('user_account', schema=None) as batch_op:
-        batch_op.drop_column('access_pending')
+    op.drop_column('user_account', 'access_pending')  # SQLite >= 3.35 drops it in place

@@ -5,11 +5,12 @@ the migration re-seals rows written before."""
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import select, text
+from sqlalchemy import column as sa_column, insert as sa_insert, select, table as sa_table, text
 
 from carecycle.crypto import DecryptionError, open_sealed, seal
 from carecycle.database import utcnow
@@ -155,15 +156,21 @@ def test_the_migration_reseals_rows_written_before_the_binding(migrated_app):
         team = Team(name="Riverside")
         _db.session.add(team)
         _db.session.flush()
-        user = User(username="c1", role="counsellor", team_id=team.id, password_hash="x")
+        # the user row as the schema of that revision has it (the model has gained columns since)
+        old_user = sa_table("user_account", *[sa_column(c.name, c.type) for c in User.__table__.columns
+                                              if c.name != "access_pending"])
+        user_id = uuid.uuid4()
+        _db.session.execute(sa_insert(old_user).values(
+            id=user_id, username="c1", role="counsellor", team_id=team.id, password_hash="x", active=True,
+            must_change_password=False, failed_logins=0, created_at=utcnow()))
         person = Client(team_id=team.id)
         person.full_name = "Alex Example"
-        _db.session.add_all([user, person])
+        _db.session.add(person)
         _db.session.flush()
         case = Case(client_id=person.id, team_id=team.id, phase="closed", risk_level="low", source="walk_in")
         _db.session.add(case)
         _db.session.flush()
-        note = ContactNote(case_id=case.id, kind="clinical", mode="phone", at=utcnow(), author_id=user.id)
+        note = ContactNote(case_id=case.id, kind="clinical", mode="phone", at=utcnow(), author_id=user_id)
         note.body = "overwritten below"
         _db.session.add(note)
         _db.session.commit()
