@@ -45,9 +45,9 @@ def json_error(status: int, message: str | None = None, fields: dict | None = No
     return jsonify(body), status
 
 
-def render_error(status: int, detail: str | None = None):
+def render_error(status: int, detail: str | None = None, code: str | None = None):
     if is_api_request():
-        return json_error(status, detail)
+        return json_error(status, detail, code=code)
     title, text = MESSAGES.get(status, MESSAGES[500])
     return render_template("errors/error.html", status=status, title=title, text=detail or text), status
 
@@ -62,7 +62,7 @@ def register_error_handlers(app) -> None:
         if error.response is not None and not is_api_request():
             return error.response
         detail = getattr(error, "detail_message", None)
-        return render_error(error.code, detail)
+        return render_error(error.code, detail, getattr(error, "api_code", None))
 
     @app.errorhandler(StaleDataError)
     def stale(error: StaleDataError):

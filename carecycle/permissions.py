@@ -7,7 +7,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import wraps
 
-from flask import abort, current_app, redirect, request, url_for
+from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
 from carecycle.roles import Role
@@ -66,6 +66,16 @@ _STAFF = {Permission.SIGNED_IN, Permission.MODE_VIEW, Permission.NOTIFICATIONS, 
 _CASE_STAFF = {Permission.CLIENTS_VIEW, Permission.CLIENTS_EDIT, Permission.REGISTER_MANAGE, Permission.CASES_VIEW,
                Permission.CASES_EDIT, Permission.CASEWORK_NOTES}
 
+# What reads or acts on clients and cases: refused while an account's access waits for a supervisor
+# to confirm an administrator's change (carecycle.accounts.separation).
+CASE_PERMISSIONS = frozenset({
+    Permission.CLIENTS_VIEW, Permission.CLIENTS_EDIT, Permission.REGISTER_MANAGE, Permission.TRIAGE_WORK,
+    Permission.CASES_VIEW, Permission.CASES_EDIT, Permission.CASEWORK_NOTES, Permission.CLINICAL_NOTES,
+    Permission.RISK_ASSESS, Permission.RISK_ACKNOWLEDGE, Permission.CLOSURE_APPROVE, Permission.ALERTS_VIEW,
+    Permission.BREAK_GLASS, Permission.BREAK_GLASS_REVIEW, Permission.REFERRALS_MANAGE,
+    Permission.REFERRAL_OVERRIDE_REVIEW, Permission.CASELOAD_REVIEW, Permission.CASES_REASSIGN,
+    Permission.APPROVALS, Permission.SURGE_VIEW, Permission.AUDIT_VIEW})
+
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.RESIDENT: frozenset({Permission.SIGNED_IN, Permission.SCREENING_HISTORY, Permission.OWN_SAFETY_PLAN,
                               Permission.OWN_CARE_PLAN}),
@@ -96,11 +106,24 @@ def role_has(role: Role | str, permission: Permission) -> bool:
     return permission in ROLE_PERMISSIONS.get(Role(role), frozenset())
 
 
+def user_has(user, permission: Permission) -> bool:
+    """May `user` do this now? Their role's permissions, less the case ones while their access is held."""
+    if permission is Permission.PUBLIC:
+        return True
+    if permission in CASE_PERMISSIONS and access_held(user):
+        return False
+    return role_has(user.role, permission)
+
+
+def access_held(user) -> bool:
+    return bool(getattr(user, "access_pending", False))
+
+
 def can(permission: Permission) -> bool:
     """For templates and services: may the current user do this?"""
     if permission is Permission.PUBLIC:
         return True
-    return bool(current_user.is_authenticated and role_has(current_user.role, permission))
+    return bool(current_user.is_authenticated and user_has(current_user, permission))
 
 
 def requires(permission: Permission):
@@ -135,12 +158,29 @@ def enforce(permission: Permission) -> None:
         if is_api_request():
             abort(403)
         abort(redirect(url_for("auth.change_password")))
+    if permission in CASE_PERMISSIONS and access_held(current_user) and role_has(current_user.role, permission):
+        refuse_held()
     if not role_has(current_user.role, permission):
         from carecycle.audit import record_event
         record_event("permission_denied", outcome="denied", reason=f"{request.endpoint} needs {permission}")
         from carecycle.extensions import db
         db.session.commit()
         abort(403)
+
+
+def refuse_held() -> None:
+    """403 for an account whose case access waits for a supervisor: the page (or JSON) says who must confirm."""
+    from werkzeug.exceptions import Forbidden
+
+    from carecycle.accounts.separation import waiting_message
+    from carecycle.audit import record_event
+    from carecycle.extensions import db
+    record_event("permission_denied", outcome="denied", reason=f"{request.endpoint}: access waiting for confirmation")
+    db.session.commit()
+    answer = Forbidden()
+    answer.detail_message = waiting_message(current_user)
+    answer.api_code = "access_pending"
+    raise answer
 
 
 PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "web.set_language", "static"}

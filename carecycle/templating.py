@@ -17,29 +17,36 @@ from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
 from carecycle.mode import current_mode
 from carecycle.notifications import UNREAD_CAP, unread_count
-from carecycle.permissions import Permission, can, role_has
+from carecycle.permissions import CASE_PERMISSIONS, Permission, access_held, can, role_has
 from carecycle.roles import Role
 from carecycle.urls import url_maker
 
 
-def _nav_links(role: str | None) -> list:
-    """The navigation of a role (None: signed out), made once per role and process."""
+def _nav_links(role: str | None, held: bool = False) -> list:
+    """The navigation of a role (None: signed out), made once per role and process; `held`: without
+    the case pages (the account's access waits for a supervisor to confirm it)."""
     cache = current_app.extensions.setdefault("carecycle_nav_by_role", {})
-    if role not in cache:
-        cache[role] = [(endpoint, label) for permission, endpoint, label
-                       in current_app.extensions.get("carecycle_nav_links", [])
-                       if permission is Permission.PUBLIC or (role is not None and role_has(role, permission))]
-    return cache[role]
+    if (role, held) not in cache:
+        cache[(role, held)] = [(endpoint, label) for permission, endpoint, label
+                               in current_app.extensions.get("carecycle_nav_links", [])
+                               if permission is Permission.PUBLIC or (
+                                   role is not None and role_has(role, permission)
+                                   and not (held and permission in CASE_PERMISSIONS))]
+    return cache[(role, held)]
 
 
 def register_template_helpers(app) -> None:
     @app.context_processor
     def shell_context():
-        nav = _nav_links(current_user.role if current_user.is_authenticated else None)
+        nav = (_nav_links(current_user.role, access_held(current_user)) if current_user.is_authenticated
+               else _nav_links(None))
         context = {"nav_links": nav, "can": can, "Permission": Permission, "Role": Role, "confirm_form": ConfirmForm,
                    "languages": current_app.config["LANGUAGES"], "current_locale": str(get_locale())}
         if current_user.is_authenticated:
             current_user.team  # noqa: B018 (the header names it: loaded before the transaction ends to render)
+        if current_user.is_authenticated and access_held(current_user):
+            from carecycle.accounts.separation import waiting_message
+            context["access_held_text"] = waiting_message(current_user)
         if current_user.is_authenticated and current_user.is_staff:
             context["operating_mode"] = mode = current_mode()
             if mode.emergency and mode.switched_by_id:

@@ -22,6 +22,8 @@ def init_app(app) -> None:
     from supervision.service.common import HIDDEN_LABEL, marker_text
     app.jinja_env.globals.update(sv_hidden=HIDDEN_LABEL, sv_marker_text=marker_text)  # also in imported macros
     register_page(app, "supervision.notifications")
+    from carecycle.accounts.separation import register_confirm_page
+    register_confirm_page(app, "supervision.approvals")
     notifications.install()
     if "overdue" not in notify_cli.commands:
         notify_cli.add_command(notifications.notify_overdue)

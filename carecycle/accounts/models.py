@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, String
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carecycle.crypto import BlindIndex, Encrypted, Sealed, normalise_phone
@@ -38,6 +38,8 @@ class User(UUIDPrimaryKey, Model):
     # sign-in failures (per account and address, see accounts.service.authenticate) counted
     # before this moment no longer lock or slow anyone: an administrator's reset sets it
     sign_in_cleared_at: Mapped[datetime | None]
+    # an administrator's change that grants case access waits for a supervisor (AccountChange)
+    access_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     locale: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     _phone: Mapped[str | None] = mapped_column("phone", Sealed)
@@ -115,3 +117,33 @@ class UsualAddress(UUIDPrimaryKey, Model):
     address_key: Mapped[str] = mapped_column(String(64))
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AccountChange(UUIDPrimaryKey, Model):
+    """An administrator's change that would let an account read cases (a new account, a role or team
+    change, a re-enabled account, a password reset), held until a supervisor of `team` confirms it."""
+
+    __tablename__ = "account_change"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))            # new_account / access_change / password_reset
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("team.id"), index=True)  # whose supervisor confirms
+    requested_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    previous_role: Mapped[Role | None] = mapped_column(ROLE_TYPE)   # restored when an access change is declined
+    previous_team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("team.id"))
+    previous_active: Mapped[bool | None] = mapped_column(Boolean)
+    confirmed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    confirmed_at: Mapped[datetime | None]
+    declined_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    declined_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    team: Mapped[Team | None] = relationship(foreign_keys=[team_id])
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+    confirmed_by: Mapped[User | None] = relationship(foreign_keys=[confirmed_by_id])
+    declined_by: Mapped[User | None] = relationship(foreign_keys=[declined_by_id])
+
+    @property
+    def pending(self) -> bool:
+        return self.confirmed_at is None and self.declined_at is None

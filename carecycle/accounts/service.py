@@ -18,6 +18,7 @@ from flask_login import login_user
 from sqlalchemy import select, update
 
 from carecycle import ratelimit
+from carecycle.accounts import separation
 from carecycle.accounts.models import ApiToken, Team, User, UserSession, UsualAddress
 from carecycle.audit import record_event
 from carecycle.config import API_TOKEN_MAX_DAYS
@@ -285,6 +286,9 @@ def _check_role_team(role: Role, team: Team | None) -> None:
     if role in (Role.COUNSELLOR, Role.SOCIAL_WORKER, Role.SUPERVISOR) and team is None:
         message = _("Counsellors, social workers and supervisors belong to a team.")
         raise AccountError(message, {"team_id": message})
+    if role is Role.ADMIN and team is not None:  # separation of duties: no second role, no case access
+        message = _("An administrator belongs to no team: an administrator account never has case access.")
+        raise AccountError(message, {"team_id": message})
 
 
 def normalise_username(username: str) -> str:
@@ -302,7 +306,9 @@ def username_problem(username: str) -> str | None:
 
 def create_user(username: str, password: str, role: Role | str, team: Team | None = None,
                 display_name: str | None = None, phone: str | None = None,
-                must_change_password: bool = False) -> User:
+                must_change_password: bool = False, requested_by: User | None = None) -> User:
+    """`requested_by`: the administrator making it on the admin pages; an account that reads cases
+    then waits for a supervisor's confirmation (separation.hold). None: the operator at the machine."""
     role = Role(role)
     problem = username_problem(username)
     if problem:
@@ -316,37 +322,46 @@ def create_user(username: str, password: str, role: Role | str, team: Team | Non
     db.session.add(user)
     db.session.flush()
     record_event("create", "user", user.id)
+    if requested_by is not None and role in separation.CASE_ROLES:
+        separation.hold(user, separation.NEW_ACCOUNT, requested_by)
     return user
 
 
 def update_user(user: User, *, role: Role | str, team: Team | None, display_name: str | None,
                 active: bool, by: User | None = None) -> None:
-    """Admin edit by `by`; a role change or a disable ends every session of the user at once.
-    Nobody changes their own role or disables their own account."""
+    """Admin edit by `by`; a role or team change or a disable ends every session and token of the user.
+    Nobody changes their own role or disables their own account. A change that grants case access
+    waits for a supervisor's confirmation (separation.hold)."""
     role = Role(role)
     if by is not None and by.id == user.id and (role != user.role or not active):
         raise AccountError(_("You cannot change your own role or disable your own account."))
     _check_role_team(role, team)
+    before = (Role(user.role), user.team_id, user.active)
     role_changed, disabled = role != user.role, user.active and not active
     team_changed = (team.id if team is not None else None) != user.team_id
     user.role, user.team, user.display_name, user.active = role, team, display_name or None, active
-    if role_changed or disabled:
-        end_all_sessions(user, "role_changed" if role_changed else "disabled")
     if role_changed or team_changed or disabled:
+        end_all_sessions(user, "role_changed" if role_changed else "disabled" if disabled else "team_changed")
         revoke_tokens(user, ",".join(r for r, on in (("role_changed", role_changed), ("team_changed", team_changed),
                                                      ("disabled", disabled)) if on))
-    record_event("update", "user", user.id,
-                 reason=",".join(r for r, on in (("role", role_changed), ("disabled", disabled)) if on) or None)
+    record_event("update", "user", user.id, reason=",".join(
+        r for r, on in (("role", role_changed), ("team", team_changed), ("disabled", disabled)) if on) or None)
+    if by is not None and separation.grants_case_access(*before, role, team.id if team else None, active):
+        separation.hold(user, separation.ACCESS_CHANGE, by, previous_role=before[0], previous_team_id=before[1],
+                        previous_active=before[2])
 
 
-def reset_password(user: User, temporary: str) -> None:
-    """Admin reset: the user must choose a new password at next sign-in."""
+def reset_password(user: User, temporary: str, by: User | None = None) -> None:
+    """Admin reset (by `by`): the user must choose a new password at next sign-in; an account that
+    reads cases then waits for a supervisor's confirmation (the admin knows the password)."""
     set_password(user, temporary)
     user.must_change_password = True
     user.sign_in_cleared_at = utcnow()  # lifts every lock on the account's sign-in
     end_all_sessions(user, "password_reset")
     revoke_tokens(user, "password_reset")
     record_event("update", "user", user.id, reason="password_reset")
+    if by is not None and Role(user.role) in separation.CASE_ROLES and user.active:
+        separation.hold(user, separation.PASSWORD_RESET, by)
 
 
 def create_team(name: str) -> Team:

@@ -7,7 +7,7 @@ from flask_login import current_user, logout_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from carecycle.accounts import service
+from carecycle.accounts import separation, service
 from carecycle.accounts.forms import (ChangePasswordForm, LoginForm, PasswordResetForm, TeamForm,
                                       UserCreateForm, UserEditForm)
 from carecycle.accounts.models import Team, User
@@ -114,7 +114,7 @@ def user_new():
         try:
             user = service.create_user(form.username.data, form.password.data, form.role.data,
                                        _team_from(form.team_id.data), form.display_name.data,
-                                       must_change_password=True)
+                                       must_change_password=True, requested_by=current_user)
         except service.AccountError as error:
             db.session.rollback()
             place_errors(form, error)
@@ -122,8 +122,23 @@ def user_new():
             db.session.commit()
             flash(_("Account %(name)s created. Give the temporary password to the user in person.",
                     name=user.username), "success")
+            _flash_held(user)
             return redirect(url_for("admin.users"))
     return render_template("admin/user_new.html", form=form), _status()
+
+
+def _pending_text(user: User) -> str | None:
+    if not user.access_pending:
+        return None
+    return _("Case access of %(name)s waits for a supervisor of %(team)s to confirm the change; the team's "
+             "supervisors and the account's owner were notified.", name=user.username,
+             team=separation.team_label(separation.pending_change(user)))
+
+
+def _flash_held(user: User) -> None:
+    text = _pending_text(user)
+    if text:
+        flash(text, "info")
 
 
 def _user_or_404(user_id) -> User:
@@ -152,9 +167,10 @@ def user_edit(user_id):
         else:
             db.session.commit()
             flash(_("Account %(name)s saved.", name=user.username), "success")
+            _flash_held(user)
             return redirect(url_for("admin.users"))
-    return (render_template("admin/user_edit.html", form=form, user=user, reset=PasswordResetForm()),
-            _status())
+    return (render_template("admin/user_edit.html", form=form, user=user, reset=PasswordResetForm(),
+                            pending_text=_pending_text(user)), _status())
 
 
 @admin.route("/users/<user_id>/password", methods=["POST"])
@@ -164,7 +180,7 @@ def user_reset_password(user_id):
     reset = PasswordResetForm()
     if reset.validate_on_submit():
         try:
-            service.reset_password(user, reset.password.data)
+            service.reset_password(user, reset.password.data, by=current_user)
         except service.AccountError as error:
             db.session.rollback()
             place_errors(reset, error)
@@ -172,11 +188,13 @@ def user_reset_password(user_id):
             db.session.commit()
             flash(_("Password of %(name)s reset. They must change it at next sign-in.", name=user.username),
                   "success")
+            _flash_held(user)
             return redirect(url_for("admin.user_edit", user_id=user.id))
     form = UserEditForm(obj=user)
     form.team_id.choices = _team_choices()
     form.team_id.data = str(user.team_id) if user.team_id else ""
-    return render_template("admin/user_edit.html", form=form, user=user, reset=reset), 400
+    return render_template("admin/user_edit.html", form=form, user=user, reset=reset,
+                           pending_text=_pending_text(user)), 400
 
 
 # ------------------------------------------------------------------ admin: teams

@@ -3,7 +3,9 @@
 A case is visible to its assigned counsellor and social worker, to the supervisor of its team,
 and to a counsellor or social worker holding a current break-glass grant for it. A client is
 visible to staff of the team that registered them, to staff assigned to one of their cases,
-and to the supervisors of those cases' teams. To anyone else the record does not exist: the
+and to the supervisors of those cases' teams. An account whose access waits for a supervisor to
+confirm an administrator's change (`access_pending`, carecycle.accounts.separation) sees none. To
+anyone else the record does not exist: the
 loaders answer 404, exactly as for a missing record, and searches never return it."""
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from sqlalchemy import false, or_, select
 from carecycle import breakglass
 from carecycle.extensions import db
 from carecycle.lifecycle import load_visible, register_kind
-from carecycle.permissions import Permission, role_has
+from carecycle.permissions import Permission, access_held, role_has
 from carecycle.roles import Role
 from carecycle.urls import as_uuid
 from casework.models import Case, Client
@@ -27,7 +29,7 @@ def _grant_case_ids(user) -> list[uuid.UUID]:
 def visible_cases(user):
     """A WHERE clause selecting the cases `user` may see."""
     role = Role(user.role)
-    if not role_has(role, Permission.CASES_VIEW):
+    if not role_has(role, Permission.CASES_VIEW) or access_held(user):
         return false()
     if role is Role.SUPERVISOR:
         return Case.team_id == user.team_id
@@ -41,7 +43,7 @@ def visible_cases(user):
 def visible_clients(user):
     """A WHERE clause selecting the clients `user` may see."""
     role = Role(user.role)
-    if not role_has(role, Permission.CLIENTS_VIEW):
+    if not role_has(role, Permission.CLIENTS_VIEW) or access_held(user):
         return false()
     via_cases = select(Case.client_id).where(visible_cases(user))
     return or_(Client.team_id == user.team_id, Client.id.in_(via_cases))

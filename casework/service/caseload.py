@@ -20,7 +20,7 @@ from carecycle.alerts import Alert, AlertState
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.pagination import CappedPage
-from carecycle.permissions import Permission, role_has
+from carecycle.permissions import Permission, access_held, role_has
 from carecycle.roles import Role
 from casework.enums import Phase, RiskLevel
 from casework.models import Case, Client, Task
@@ -60,7 +60,7 @@ def caseload_scope(user) -> Scope:
     """The same cases as access.visible_cases(user), split by how they are seen (one grant lookup)."""
     role = Role(user.role)
     params = {"cl_user": user.id, "cl_team": user.team_id}
-    if not role_has(role, Permission.CASES_VIEW):
+    if not role_has(role, Permission.CASES_VIEW) or access_held(user):
         return Scope("none", params)
     if role is Role.SUPERVISOR:
         return Scope("team", params)

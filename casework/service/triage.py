@@ -22,7 +22,7 @@ from carecycle.alerts import KIND_LABELS, Alert, AlertState, AlertSubject, Urgen
 from carecycle.audit import record_event, record_view
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.permissions import Permission, role_has
+from carecycle.permissions import Permission, access_held, role_has
 from carecycle.roles import Role
 from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid
@@ -79,7 +79,7 @@ class AlreadyClaimed(Conflict):
 # ------------------------------------------------------------------ who sees what
 def visible_alerts(user):
     """A WHERE clause selecting the alerts `user` may see on the triage queue."""
-    if user is None or not role_has(Role(user.role), Permission.TRIAGE_WORK):
+    if user is None or not role_has(Role(user.role), Permission.TRIAGE_WORK) or access_held(user):
         return false()
     if user.team_id is None:
         return Alert.team_id.is_(None)

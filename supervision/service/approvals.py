@@ -1,7 +1,8 @@
 """One queue for what needs a supervisor: high and imminent risk assessments to acknowledge, case
 closures to approve, break-glass accesses to review, articles to publish, and consent overrides on
-referrals to review. Each decision goes through the owning area's service (so its rules hold) and
-is recorded here with the supervisor's comment. A supervisor never decides their own request."""
+referrals to review, and administrators' account changes that grant case access (separation of
+duties: the rule is the shell's, carecycle.accounts.separation). Each decision goes through the
+owning area's service (so its rules hold) and is recorded here with the supervisor's comment. A supervisor never decides their own request."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,12 +14,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from carecycle import breakglass
-from carecycle.accounts.models import User
+from carecycle.accounts import separation
+from carecycle.accounts.models import Team, User
 from carecycle.audit import record_event, record_view
 from carecycle.breakglass import BreakGlassGrant
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.permissions import Permission, role_has
+from carecycle.roles import Role
 from carecycle.validation import Conflict, Invalid
 from casework.enums import ClosureReason, Phase, RiskLevel
 from casework.models import Case, ClosureRequest, RiskAssessment
@@ -40,6 +43,7 @@ KINDS = {
     "break_glass": _l("Break-glass access to review"),
     "article": _l("Article to publish"),
     "override": _l("Referral sent without consent"),
+    "account": _l("Account change to confirm"),
 }
 
 # decision code -> (label, comment required)
@@ -49,11 +53,13 @@ DECISIONS = {
     "break_glass": {"reviewed": (_l("Mark reviewed"), False)},
     "article": {"publish": (_l("Approve and publish"), False), "return": (_l("Send back for changes"), True)},
     "override": {"reviewed": (_l("Mark reviewed"), False)},
+    "account": {"confirm": (_l("Confirm the change"), False), "decline": (_l("Decline the change"), False)},
 }
 
 DECISION_LABELS = {
     "acknowledge": _l("Acknowledged"), "approve": _l("Approved"), "reject": _l("Not approved"),
     "reviewed": _l("Reviewed"), "publish": _l("Published"), "return": _l("Sent back"),
+    "confirm": _l("Confirmed"), "decline": _l("Declined"),
 }
 
 
@@ -163,11 +169,31 @@ def _override_items(supervisor) -> list[Item]:
     return items
 
 
+def _account_items(supervisor) -> list[Item]:
+    """Administrators' account changes that wait for a supervisor (the rule is the shell's)."""
+    items = []
+    for c in separation.to_decide(supervisor, QUEUE_LIMIT):
+        user = c.user
+        previous = None
+        if c.previous_role is not None:
+            team = db.session.get(Team, c.previous_team_id) if c.previous_team_id else None
+            previous = Role(c.previous_role).label if team is None else f"{Role(c.previous_role).label} · {team.name}"
+        items.append(Item("account", str(c.id), c.requested_at, c.requested_by,
+                          url_for("supervision.approvals") + f"#item-{c.id}",
+                          own=c.requested_by_id == supervisor.id,
+                          facts=[(_l("Change"), separation.KINDS[c.kind]),
+                                 (_l("Account"), f"{user.name} ({user.username})"),
+                                 (_l("Role"), Role(user.role).label),
+                                 (_l("Team"), user.team.name if user.team else "—"),
+                                 (_l("Before the change"), previous)]))
+    return items
+
+
 def queue(supervisor) -> list[Item]:
     """Everything waiting for the supervisor, most urgent first, then the longest waiting. Showing a
     risk assessment's rationale or a closure summary is a view of the case record: each is audited."""
     items = (_risk_items(supervisor) + _closure_items(supervisor) + _break_glass_items(supervisor)
-             + _article_items(supervisor) + _override_items(supervisor))
+             + _article_items(supervisor) + _override_items(supervisor) + _account_items(supervisor))
     items.sort(key=lambda i: (not i.urgent, i.at))
     record_event("view", "approvals_queue", supervisor.team_id, reason=f"items:{len(items)}")
     return items
@@ -245,6 +271,18 @@ def decide(supervisor, kind: str, item_id, decision: str, comment=None) -> Decis
         if referral.override_reviewed_at is not None:
             raise Conflict(_("This override has already been reviewed."))
         referral_service.review_override(supervisor, referral)
+    elif kind == "account":
+        change = separation.load(iid)
+        if change is None or not (change.team_id == supervisor.team_id
+                                  or supervisor.id in {u.id for u in separation.confirmers(change)}):
+            abort(404)
+        try:
+            (separation.confirm if decision == "confirm" else separation.decline)(change, supervisor)
+        except separation.ConfirmationRefused as refused:
+            if refused.status == 409:
+                raise Conflict(refused.message)
+            raise Forbidden(refused.message, "account_change", iid, reason="account change not theirs to decide")
+        team_id = change.team_id
     row = Decision(item_kind=kind, item_id=str(iid), decision=decision, team_id=team_id,
                    decided_by_id=supervisor.id, decided_at=utcnow())
     row.comment = comment

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from carecycle.crypto import DecryptionError, open_sealed, seal
 from carecycle.database import UTCDateTime, utcnow
