@@ -15,7 +15,7 @@ COOKIE = "carecycle_session"
 
 
 def events(db, action):
-    return db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
+    return db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)).all()
 
 
 def test_sign_in_starts_a_session_and_audits(client, make_user, db):
