@@ -28,8 +28,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness import (Gunicorn, carecycle, describe, free_port, instance_env, loadavg, measure, seed, sign_in,
-                     size_arguments)
+from harness import (
+    Gunicorn,
+    carecycle,
+    describe,
+    free_port,
+    instance_env,
+    loadavg,
+    measure,
+    seed,
+    sign_in,
+    size_arguments,
+)
 
 PAGES = ("/healthz", "/cases", "/my-day")
 

@@ -4,9 +4,8 @@ Each area defines its own `api.py` Blueprint with `area_api(name)`; `create_app`
 under /api/v1 with `build_api(...)`, so the token check and JSON errors apply to all."""
 from __future__ import annotations
 
-from typing import Any
-
 from collections.abc import Iterable
+from typing import Any
 
 from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _

@@ -20,12 +20,13 @@ import logging
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import current_app, g, has_app_context, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import BigInteger, Integer, String, event as orm_event, select
+from sqlalchemy import BigInteger, Integer, String, select
+from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from carecycle.database import utcnow
@@ -53,7 +54,7 @@ class AuditEvent(Model):
     hash: Mapped[str] = mapped_column(String(64))
 
     def canonical(self) -> bytes:
-        at = self.at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        at = self.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         fields = [self.seq, at, str(self.actor_id) if self.actor_id else None, self.actor_role,
                   self.action, self.object_type, self.object_id, self.address, self.outcome, self.reason]
         if self.grant_id is not None:  # appended only when set, so events from before keep their hash
@@ -176,7 +177,7 @@ def _signature(key: bytes, seq: int, hash_: str, at: str) -> str:
 def checkpoint_line(seq: int, hash_: str, key: bytes | None = None, at: datetime | None = None) -> str:
     """One self-describing line: the mark, then JSON with the sequence, hash, time and signature."""
     key = key or _audit_key()
-    stamp = (at or utcnow()).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    stamp = (at or utcnow()).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     body = {"seq": seq, "hash": hash_, "at": stamp, "sig": _signature(key, seq, hash_, stamp)}
     return f"{CHECKPOINT_MARK} {json.dumps(body, separators=(',', ':'))}"
 

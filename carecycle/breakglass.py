@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from flask import current_app, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
@@ -25,7 +27,6 @@ from carecycle.crypto import Encrypted, Sealed
 from carecycle.database import UUIDPrimaryKey, utcnow
 from carecycle.extensions import Model, db
 from carecycle.permissions import Permission, role_has
-
 
 OBJECT_LABELS = {"case": _l("Case"), "client": _l("Client")}
 
@@ -75,7 +76,7 @@ def register_target(app, object_type: str, resolver: TargetResolver, page: tuple
         app.extensions.setdefault("carecycle_break_glass_pages", {})[object_type] = page
 
 
-def target_page(grant: "BreakGlassGrant") -> str | None:
+def target_page(grant: BreakGlassGrant) -> str | None:
     """The URL of the record a grant opened, when its area registered one."""
     page = current_app.extensions.get("carecycle_break_glass_pages", {}).get(grant.object_type)
     if not page:

@@ -29,8 +29,9 @@ import re
 import secrets
 import unicodedata
 import uuid
+from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -167,7 +168,7 @@ def blind_index(field: str, value: str | None, normalise: Callable[[str], str] =
     return hmac.new(key, normalised.encode(), hashlib.sha256).hexdigest()
 
 
-ENCRYPTED_FIELDS: list[tuple[type, "Encrypted"]] = []
+ENCRYPTED_FIELDS: list[tuple[type, Encrypted]] = []
 
 
 class Encrypted:

@@ -1,6 +1,7 @@
 """Forms shared across the shell, and how a service's refusal is shown on a form."""
 from flask import current_app, flash
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, TextAreaField
 from wtforms.validators import InputRequired, Length

@@ -1,9 +1,8 @@
 """Language choice: the user's setting, else the session's, else Accept-Language."""
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, cast
-
-from functools import lru_cache
 
 from flask import current_app, has_request_context, request, session
 from flask_login import current_user
@@ -36,7 +35,7 @@ def load_wtforms_translations() -> None:
     cast(Any, request).wtforms_translations = _wtforms_catalogue(WTFORMS_LOCALES.get(str(get_locale()), "en"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _wtforms_catalogue(locale: str):
     """Read once per process: the catalogues are only looked up, never changed."""
     from babel import support

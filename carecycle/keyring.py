@@ -44,7 +44,7 @@ class KeyRing:
     _derived: dict = field(default_factory=dict, repr=False)
 
     @classmethod
-    def generate(cls, path: Path | None = None) -> "KeyRing":
+    def generate(cls, path: Path | None = None) -> KeyRing:
         return cls(
             active="k1",
             keys={"k1": secrets.token_bytes(32)},
@@ -54,7 +54,7 @@ class KeyRing:
         )
 
     @classmethod
-    def from_json(cls, text: str, path: Path | None = None, from_environment=False) -> "KeyRing":
+    def from_json(cls, text: str, path: Path | None = None, from_environment=False) -> KeyRing:
         try:
             data = json.loads(text)
             active = data["active"]

@@ -33,8 +33,8 @@ from carecycle.extensions import db
 from carecycle.urls import as_uuid, safe_next
 from carecycle.validation import Conflict, Invalid
 
-__all__ = ["Conflict", "Forbidden", "Invalid", "NotFound", "attempt", "load_visible", "register_kind",
-           "register_lifecycle", "unit_of_work", "wrap_views"]
+__all__ = ["Conflict", "Forbidden", "Invalid", "NotFound", "attempt", "command", "keep_refusal", "load_visible",
+           "register_kind", "register_lifecycle", "unit_of_work", "wrap_views"]
 
 
 class NotFound(Exception):
@@ -65,6 +65,30 @@ def unit_of_work(view: Callable) -> Callable:
         else:
             db.session.rollback()
         return response
+
+    return run
+
+
+def keep_refusal() -> None:
+    """Keep what the request has recorded of a refusal (a failed sign-in, a counted attempt, an
+    audited denial) although its answer is an error: committed now, so that the rollback the error
+    brings does not take it away. Only for the record of a refusal, never for the change refused."""
+    db.session.commit()
+
+
+def command(fn: Callable) -> Callable:
+    """A CLI command's unit of work: what it does commits once when it returns and rolls back when it
+    fails (a `click.ClickException` included). Put it under `with_appcontext`."""
+
+    @wraps(fn)
+    def run(*args, **kwargs):
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException:
+            db.session.rollback()
+            raise
+        db.session.commit()
+        return result
 
     return run
 
@@ -207,7 +231,7 @@ def register_lifecycle(app) -> None:
     def forbidden(error: Forbidden):
         _failed()
         record_event("permission_denied", error.object_type, error.object_id, outcome="denied", reason=error.reason)
-        db.session.commit()  # the refusal is recorded even though the request failed
+        keep_refusal()
         return render_error(403, error.message)
 
     @app.errorhandler(Conflict)

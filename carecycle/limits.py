@@ -4,6 +4,7 @@ query strings that do not fit the database's integers."""
 from __future__ import annotations
 
 import json
+
 from flask import current_app, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l

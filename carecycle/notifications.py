@@ -18,7 +18,9 @@ from urllib.parse import urlsplit
 import click
 from flask import current_app, has_request_context, request
 from flask.cli import with_appcontext
-from flask_babel import force_locale, gettext as _, lazy_gettext as _l
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 

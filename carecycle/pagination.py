@@ -20,7 +20,7 @@ class CappedPage:
 
     @classmethod
     def from_rows(cls, rows, page: int, per_page: int, total: int | None = None,
-                  cap: int | None = None) -> "CappedPage":
+                  cap: int | None = None) -> CappedPage:
         """`rows`: up to per_page + 1 rows read from the page's offset; `total` counted up to `cap`."""
         rows = list(rows)
         capped = total is not None and cap is not None and total >= cap

@@ -4,11 +4,10 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from datetime import datetime, timedelta
-
 import uuid
-from typing import cast
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import cast
 
 from flask import current_app, g, request
 from sqlalchemy import Index, String, Table, and_, bindparam, delete, func, insert, select

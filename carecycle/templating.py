@@ -2,10 +2,9 @@
 unread-notifications count in the navigation."""
 from __future__ import annotations
 
-from typing import Literal, cast
-
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Literal, cast
 
 from babel import Locale, dates
 from flask import current_app, g, request
@@ -98,7 +97,7 @@ def format_datetime(value: datetime | None, fmt: str = "medium") -> str:
     if not value:
         return ""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     try:
         zone = g._carecycle_timezone  # one per request; the locale may change (force_locale), so it is asked each time
     except AttributeError:

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from flask import abort, request, url_for

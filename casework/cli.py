@@ -13,13 +13,15 @@ import secrets
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import column as sql_column, func, insert, select, table as sql_table
+from sqlalchemy import column as sql_column
+from sqlalchemy import func, insert, select
+from sqlalchemy import table as sql_table
 
 from carecycle.crypto import blind_index, keyring, normalise_phone, normalise_text, seal
 from carecycle.database import utcnow
@@ -140,8 +142,8 @@ def sqlite_value(value):
     if isinstance(value, uuid.UUID):
         return value.hex
     if isinstance(value, datetime):
-        if value.tzinfo is not timezone.utc:
-            value = value.astimezone(timezone.utc)
+        if value.tzinfo is not UTC:
+            value = value.astimezone(UTC)
         return value.replace(tzinfo=None).isoformat(" ", "microseconds")
     return value
 

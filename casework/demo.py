@@ -13,7 +13,9 @@ from carecycle.alerts import raise_alert
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from casework.models import Client
-from casework.service import cases as case_service, clients as client_service, phases
+from casework.service import cases as case_service
+from casework.service import clients as client_service
+from casework.service import phases
 
 FIRST = ["Chan", "Wong", "Lee", "Cheung", "Lau", "Ng", "Ho", "Leung", "Tam", "Yip", "Lam", "Choi", "Fung", "Kwok",
          "Mak", "Tsang", "Siu", "Poon", "Yuen", "Ma"]

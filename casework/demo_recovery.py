@@ -14,7 +14,7 @@ from carecycle.extensions import db
 from casework.demo import EXTRA_LOADERS
 from casework.demo_care import user_named
 from casework.enums import Phase, RiskLevel
-from casework.models import Case, CarePlan, CommunityGroup, FollowUp, Task
+from casework.models import CarePlan, Case, CommunityGroup, FollowUp, Task
 from casework.service import careplans, followup, groups, outcomes, phases
 
 GOALS = [

@@ -1,16 +1,34 @@
 """Casework forms."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateTimeLocalField, HiddenField, IntegerField, RadioField, SelectField,
-                     StringField, TextAreaField)
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, Optional
 
-from casework.enums import (LANGUAGE_LABELS, SEX_LABELS, ClosureReason, ConsentScope, OutreachOutcome, Priority,
-                            RegisterFlag, RiskLevel, Source, Tier)
+from carecycle.forms import MultiCheckboxField
+from casework.enums import (
+    LANGUAGE_LABELS,
+    SEX_LABELS,
+    ClosureReason,
+    ConsentScope,
+    OutreachOutcome,
+    Priority,
+    RegisterFlag,
+    RiskLevel,
+    Source,
+    Tier,
+)
 from casework.models.assessments import PROTECTIVE_FACTORS, RISK_FACTORS
 from casework.models.notes import ContactMode
 from casework.models.safety import SECTIONS
-from carecycle.forms import MultiCheckboxField
 
 
 def SEX_CHOICES():

@@ -16,7 +16,8 @@ from casework.enums import ConsentScope, Phase
 from casework.models import Case
 from casework.service.clients import has_consent
 from referrals.models import Organisation, Referral, Service, Training, VolunteerTeam
-from referrals.service import directory, referrals as referral_service, volunteers
+from referrals.service import directory, volunteers
+from referrals.service import referrals as referral_service
 
 DEMO_NAMESPACE = uuid.UUID("0b9f7e3a-5a2d-4c41-8f0e-7d6c5b4a3921")
 

@@ -8,10 +8,21 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, SelectField, StringField, TextAreaField
 
-from referrals.enums import (Capacity, CloseReason, PhoneType, ReferralUrgency, ReferrerRelation, ServiceStatus,
-                             ServiceType, Tier, VolunteerRole, VolunteerTeamKind, Weekdays)
-from referrals.service.sharing import SHAREABLE
 from carecycle.forms import MultiCheckboxField as CheckboxList
+from referrals.enums import (
+    Capacity,
+    CloseReason,
+    PhoneType,
+    ReferralUrgency,
+    ReferrerRelation,
+    ServiceStatus,
+    ServiceType,
+    Tier,
+    VolunteerRole,
+    VolunteerTeamKind,
+    Weekdays,
+)
+from referrals.service.sharing import SHAREABLE
 
 
 class MultiCheckboxField(CheckboxList):

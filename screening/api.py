@@ -9,8 +9,7 @@ from carecycle import ratelimit
 from carecycle.api import ApiError, area_api, json_body
 from carecycle.extensions import db
 from carecycle.permissions import PUBLIC, requires
-from screening.service import get_instrument, instruments, text
-from screening.service import results
+from screening.service import get_instrument, instruments, results, text
 from screening.service.scoring import InvalidAnswers
 
 api = area_api("screening")

@@ -1,10 +1,18 @@
 """Forms of the screening pages. The rules live in the service; these parse and show errors."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, HiddenField, IntegerField, PasswordField, RadioField, SelectField, StringField,
-                     TextAreaField)
-from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional
 
 from carecycle.forms import MultiCheckboxField
 from screening.models import AUDIENCES, PREFERRED_TIMES, TOPICS

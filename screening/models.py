@@ -119,9 +119,9 @@ class Article(UUIDPrimaryKey, Model):
     archived_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    topics: Mapped[list["ArticleTopic"]] = relationship(cascade="all, delete-orphan", lazy="selectin",
+    topics: Mapped[list[ArticleTopic]] = relationship(cascade="all, delete-orphan", lazy="selectin",
                                                         order_by="ArticleTopic.topic")
-    band_tags: Mapped[list["ArticleBandTag"]] = relationship(cascade="all, delete-orphan", lazy="selectin",
+    band_tags: Mapped[list[ArticleBandTag]] = relationship(cascade="all, delete-orphan", lazy="selectin",
                                                              order_by="(ArticleBandTag.instrument, "
                                                                       "ArticleBandTag.band)")
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])

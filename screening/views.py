@@ -2,7 +2,6 @@
 results, "ask to be contacted", history, resident sign-up, crisis resources, and the library."""
 from __future__ import annotations
 
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -17,9 +16,18 @@ from carecycle.urls import page_arg, uuid_or_404
 from carecycle.validation import Invalid
 from screening.forms import ArticleForm, ContactForm, CrisisResourceForm, RegisterForm, TransitionForm
 from screening.models import AUDIENCES, PREFERRED_TIMES, TOPICS, ArticleStatus, CrisisResource
-from screening.service import get_instrument, instruments, item_language, scoring, text
 from screening.service import articles as library_service
-from screening.service import charts, contact, crisis, results
+from screening.service import (
+    charts,
+    contact,
+    crisis,
+    get_instrument,
+    instruments,
+    item_language,
+    results,
+    scoring,
+    text,
+)
 from screening.service.scoring import InvalidAnswers
 
 screening = Blueprint("screening", __name__)

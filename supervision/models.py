@@ -84,9 +84,9 @@ class Drill(UUIDPrimaryKey, Model):
 
     team: Mapped[Team] = relationship()
     created_by: Mapped[User | None] = relationship()
-    participants: Mapped[list["DrillParticipant"]] = relationship(
+    participants: Mapped[list[DrillParticipant]] = relationship(
         back_populates="drill", cascade="all, delete-orphan", order_by="DrillParticipant.kind")
-    actions: Mapped[list["DrillAction"]] = relationship(
+    actions: Mapped[list[DrillAction]] = relationship(
         back_populates="drill", cascade="all, delete-orphan", order_by="DrillAction.due_on")
 
 

@@ -75,10 +75,10 @@ def test_bearer_requests_need_no_csrf(client, make_user, db):
 
 
 def test_token_user_without_permission_gets_403_json(tmp_path, db):
+    import carecycle
     from carecycle.api import ApiError, area_api, json_body
     from carecycle.permissions import Permission, requires
     from tests.conftest import dispose, make_app
-    import carecycle
 
     probe = area_api("probe")
 

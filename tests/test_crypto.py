@@ -18,8 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from carecycle import crypto
 from carecycle.accounts.models import User
 from carecycle.alerts import Alert, raise_alert
-from carecycle.crypto import (DecryptionError, Encrypted, Sealed, blind_index, key_id_of, normalise_phone,
-                              open_sealed)
+from carecycle.crypto import DecryptionError, Encrypted, Sealed, blind_index, key_id_of, normalise_phone, open_sealed
 from carecycle.database import UUIDPrimaryKey
 from carecycle.extensions import db as _db
 from carecycle.keyring import KeyRing

@@ -1,5 +1,5 @@
 """Database settings: SQLite with WAL, foreign keys and a busy timeout; aware UTC times."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -18,6 +18,7 @@ def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(db):
 
 def test_foreign_keys_are_enforced(db):
     import uuid
+
     from carecycle.accounts.models import User
     db.session.add(User(username="orphan", role="counsellor", password_hash="x", team_id=uuid.uuid4()))
     with pytest.raises(Exception):
@@ -32,7 +33,7 @@ def test_times_come_back_aware_in_utc(db):
     db.session.expire_all()
     stored = db.session.get(Team, team.id).created_at
     assert stored.tzinfo is not None and stored.utcoffset().total_seconds() == 0
-    assert abs((datetime.now(timezone.utc) - stored).total_seconds()) < 60
+    assert abs((datetime.now(UTC) - stored).total_seconds()) < 60
 
 
 def test_naive_datetimes_are_refused(db):

@@ -8,8 +8,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
 from flask import Request
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, text
 from werkzeug.datastructures import ImmutableMultiDict
 
@@ -60,7 +61,7 @@ def _ids(db) -> dict[str, str]:
     for argument, table in ID_TABLES.items():
         columns = set(db.metadata.tables[table].c.keys())
         if "team_id" in columns:
-            where = f'WHERE team_id = :team'
+            where = 'WHERE team_id = :team'
         elif "case_id" in columns:
             where = "WHERE case_id IN (SELECT id FROM case_file WHERE team_id = :team)"
         elif "client_id" in columns:

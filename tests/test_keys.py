@@ -26,7 +26,6 @@ from carecycle.keyring import KeyRing
 from tests.conftest import _wipe, dispose, make_app
 
 
-
 @pytest.fixture
 def no_key_env(monkeypatch):
     monkeypatch.delenv("CARECYCLE_KEYS", raising=False)

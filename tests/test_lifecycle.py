@@ -13,8 +13,7 @@ from sqlalchemy import select
 from carecycle.accounts.models import Team
 from carecycle.audit import AuditEvent
 from carecycle.extensions import db as _db
-from carecycle.lifecycle import (Conflict, Forbidden, Invalid, NotFound, attempt, load_visible, register_kind,
-                                 wrap_views)
+from carecycle.lifecycle import Conflict, Forbidden, Invalid, NotFound, attempt, load_visible, register_kind, wrap_views
 from carecycle.permissions import PUBLIC, Permission, requires
 from tests.conftest import dispose, make_app, sign_in
 

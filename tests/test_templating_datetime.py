@@ -1,6 +1,6 @@
 """The `datetime` template filter parses its patterns once, and must say exactly what Flask-Babel's
 format_datetime says, in every language, format and time zone."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import flask_babel
 import pytest
@@ -9,7 +9,7 @@ from flask_babel import force_locale
 from carecycle.templating import format_datetime
 from tests.conftest import dispose, make_app
 
-MOMENTS = [datetime(2026, 1, 1, 0, 0, tzinfo=timezone.utc), datetime(2026, 6, 30, 15, 4, 5, tzinfo=timezone.utc),
+MOMENTS = [datetime(2026, 1, 1, 0, 0, tzinfo=UTC), datetime(2026, 6, 30, 15, 4, 5, tzinfo=UTC),
            datetime(2026, 11, 28, 23, 59, 59, tzinfo=timezone(timedelta(hours=-5))),
            datetime(2026, 3, 8, 9, 30)]  # naive: UTC
 FORMATS = ["short", "medium", "long", "full", "yyyy-MM-dd HH:mm", "EEEE d MMMM"]

@@ -22,7 +22,7 @@ class Team(UUIDPrimaryKey, Model):
     name: Mapped[str] = mapped_column(String(80), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    members: Mapped[list["User"]] = relationship(back_populates="team", order_by="User.username")
+    members: Mapped[list[User]] = relationship(back_populates="team", order_by="User.username")
 
 
 class User(UUIDPrimaryKey, Model):

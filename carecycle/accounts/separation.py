@@ -13,7 +13,8 @@ operator there holds the keys anyway."""
 from __future__ import annotations
 
 from flask import current_app, has_app_context
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from carecycle.accounts.models import AccountChange, Team, User, UserSession

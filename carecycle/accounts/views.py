@@ -8,8 +8,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from carecycle.accounts import separation, service
-from carecycle.accounts.forms import (ChangePasswordForm, LoginForm, PasswordResetForm, TeamForm,
-                                      UserCreateForm, UserEditForm)
+from carecycle.accounts.forms import (
+    ChangePasswordForm,
+    LoginForm,
+    PasswordResetForm,
+    TeamForm,
+    UserCreateForm,
+    UserEditForm,
+)
 from carecycle.accounts.models import Team, User
 from carecycle.audit import record_event
 from carecycle.extensions import db

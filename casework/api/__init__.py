@@ -3,5 +3,10 @@ from carecycle.api import area_api
 
 api = area_api("casework")
 
-from casework.api import cases, clients, triage, notes  # noqa: E402,F401  (routes)
-from casework.api import recovery  # noqa: E402,F401  (routes)
+from casework.api import (  # noqa: E402,F401  (routes)
+    cases,
+    clients,
+    notes,
+    recovery,  # noqa: E402,F401  (routes)
+    triage,
+)

@@ -9,7 +9,8 @@ from carecycle.permissions import Permission, requires
 from casework.api import api
 from casework.api.common import iso, page_args, service_errors
 from casework.models import Case
-from casework.service import access, cases as service
+from casework.service import access
+from casework.service import cases as service
 
 
 def case_json(case: Case) -> dict:

@@ -10,7 +10,8 @@ from carecycle.permissions import Permission, requires
 from casework.api import api
 from casework.api.common import iso, service_errors
 from casework.models import Client, Consent
-from casework.service import access, clients as service
+from casework.service import access
+from casework.service import clients as service
 
 
 def consent_json(consent: Consent) -> dict:

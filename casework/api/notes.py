@@ -15,7 +15,8 @@ from carecycle.permissions import Permission, requires
 from casework.api import api
 from casework.api.common import iso, page_args, service_errors
 from casework.models import ContactNote
-from casework.service import access, notes as service
+from casework.service import access
+from casework.service import notes as service
 from casework.service.guard import forbidden_as_403
 
 MAX_PER_PAGE = 200

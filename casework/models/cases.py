@@ -42,8 +42,8 @@ class Case(UUIDPrimaryKey, Model):
     team: Mapped[Team] = relationship()
     counsellor: Mapped[User | None] = relationship(foreign_keys=[assigned_counsellor_id])
     social_worker: Mapped[User | None] = relationship(foreign_keys=[assigned_social_worker_id])
-    events: Mapped[list["CaseEvent"]] = relationship(back_populates="case", order_by="CaseEvent.at.desc()")
-    risk_history: Mapped[list["CaseRiskChange"]] = relationship(
+    events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.at.desc()")
+    risk_history: Mapped[list[CaseRiskChange]] = relationship(
         back_populates="case", order_by="CaseRiskChange.at", cascade="all, delete-orphan")
 
     @property

@@ -92,7 +92,7 @@ class Client(UUIDPrimaryKey, Model):
 
     __mapper_args__ = {"version_id_col": version}
 
-    consents: Mapped[list["Consent"]] = relationship(back_populates="client", order_by="Consent.recorded_at")
+    consents: Mapped[list[Consent]] = relationship(back_populates="client", order_by="Consent.recorded_at")
 
     @property
     def display_name(self) -> str:

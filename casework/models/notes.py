@@ -63,9 +63,9 @@ class ContactNote(UUIDPrimaryKey, Model):
     case: Mapped[Case] = relationship()
     author: Mapped[User] = relationship(foreign_keys=[author_id])
     signed_by: Mapped[User | None] = relationship(foreign_keys=[signed_by_id])
-    addendum_to: Mapped["ContactNote | None"] = relationship(remote_side="ContactNote.id",
+    addendum_to: Mapped[ContactNote | None] = relationship(remote_side="ContactNote.id",
                                                              back_populates="addenda")
-    addenda: Mapped[list["ContactNote"]] = relationship(back_populates="addendum_to",
+    addenda: Mapped[list[ContactNote]] = relationship(back_populates="addendum_to",
                                                         order_by="ContactNote.signed_at")
 
     @property

@@ -122,7 +122,7 @@ class CarePlan(UUIDPrimaryKey, Model):
 
     case: Mapped[Case] = relationship()
     updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
-    goals: Mapped[list["CarePlanGoal"]] = relationship(back_populates="plan", order_by="CarePlanGoal.position")
+    goals: Mapped[list[CarePlanGoal]] = relationship(back_populates="plan", order_by="CarePlanGoal.position")
 
     @property
     def shared(self) -> bool:
@@ -258,7 +258,7 @@ class CommunityGroup(UUIDPrimaryKey, Model):
     __mapper_args__ = {"version_id_col": version}
 
     team: Mapped[Team] = relationship()
-    sessions: Mapped[list["GroupSession"]] = relationship(back_populates="group",
+    sessions: Mapped[list[GroupSession]] = relationship(back_populates="group",
                                                           order_by="GroupSession.starts_at.desc()")
 
     @property

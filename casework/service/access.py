@@ -91,8 +91,9 @@ def cases_of_client(user, client: Client) -> tuple[list[Case], set[uuid.UUID]]:
 
 def case_team_of(case_id: str):
     """Break-glass target resolver for cases: (team id, URL) or None."""
-    from carecycle.breakglass import Target
     from flask import url_for
+
+    from carecycle.breakglass import Target
     cid = as_uuid(case_id)
     case = db.session.get(Case, cid) if cid else None
     return Target(case.team_id, url_for("casework.case_detail", case_id=case.id)) if case else None

@@ -10,7 +10,8 @@ from datetime import datetime
 
 from flask import abort
 from flask_babel import gettext as _
-from sqlalchemy import case as sql_case, false, select
+from sqlalchemy import case as sql_case
+from sqlalchemy import false, select
 from sqlalchemy.orm import joinedload
 
 from carecycle.audit import record_event, record_view
@@ -23,7 +24,8 @@ from carecycle.validation import Conflict, Invalid
 from casework.enums import Phase, RiskLevel
 from casework.models import Case, RiskAssessment, Task
 from casework.models.assessments import PROTECTIVE_FACTORS, RISK_FACTORS
-from casework.service import cases as case_service, tasks
+from casework.service import cases as case_service
+from casework.service import tasks
 from casework.service.guard import Forbidden
 from screening.service import get_instrument
 from screening.service.scoring import InvalidAnswers, score

@@ -14,8 +14,8 @@ Casework only exposes the goal ids (`goal_ids`) and asks `GOAL_LINK_PROVIDERS` w
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Callable
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
@@ -27,7 +27,7 @@ from carecycle.extensions import db
 from carecycle.roles import Role
 from carecycle.validation import Conflict, Invalid, iso_date, refuse_unknown_fields, unknown_fields, whole_number
 from casework.enums import Phase
-from casework.models import Case, CarePlan, CarePlanGoal, CarePlanReview, CarePlanVersion, Client, Task
+from casework.models import CarePlan, CarePlanGoal, CarePlanReview, CarePlanVersion, Case, Client, Task
 from casework.models.recovery import GoalDomain, GoalOwner, GoalStatus
 from casework.service.cases import add_event
 from casework.service.guard import Forbidden

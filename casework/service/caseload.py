@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 
-from sqlalchemy import and_, bindparam, case as sql_case, false, func, literal, or_, select, union_all
+from sqlalchemy import and_, bindparam, false, func, literal, or_, select, union_all
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import contains_eager
 
 from carecycle.alerts import Alert, AlertState
@@ -74,7 +75,7 @@ def _uid():
     return bindparam("cl_user", type_=Case.assigned_counsellor_id.type)
 
 
-@lru_cache(maxsize=None)
+@cache
 def scope_branches(kind: str) -> tuple:
     """Disjoint WHERE clauses whose union is the scope's visible cases, each served by one index
     (an OR of them would make the database collect and sort every match)."""
@@ -132,13 +133,13 @@ class CaseRow:
     client: ClientNames
 
     @classmethod
-    def from_row(cls, row) -> "CaseRow":
+    def from_row(cls, row) -> CaseRow:
         (case_id, client_id, phase, risk, priority, opened, closed, version, full_name, preferred) = row
         return cls(case_id, client_id, phase, risk, priority, opened, closed, version,
                    ClientNames(client_id, full_name, preferred))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _page_statement(kind: str, closed: bool):
     """Per branch and risk level the first `cl_want` index entries, merged; then the page's cases."""
     parts = [select(Case.id.label("id"), literal(-risk.rank).label("rank"), Case.opened_at.label("opened_at"))
@@ -152,7 +153,7 @@ def _page_statement(kind: str, closed: bool):
             .where(Case.id.in_(wanted)).order_by(*ORDER))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _count_statement(kind: str, closed: bool):
     """How many cases, counted up to `cl_cap` per branch."""
     parts = [select(literal(1).label("one")).select_from(Case).where(branch, _phase(closed))
@@ -198,7 +199,7 @@ def _my_open_tasks(kind: str):
             or_(Case.phase != Phase.CLOSED.value, Task.kind == "follow_up"), scope.clause())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _task_statement(kind: str, today: bool):
     """Overdue (or due later today) tasks by due time, with their case and client."""
     when = ((Task.due_at >= bindparam("day_now"), Task.due_at < bindparam("day_end")) if today
@@ -210,7 +211,7 @@ def _task_statement(kind: str, today: bool):
             .offset(bindparam("day_offset")).limit(bindparam("day_limit")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _task_count_statement(kind: str):
     """Overdue and due-later-today task counts, each up to `day_cap`."""
     def capped(*when):

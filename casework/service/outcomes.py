@@ -11,10 +11,12 @@ the last one; the markers compare the two."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app, has_request_context
-from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from carecycle.alerts import Urgency, raise_alert
@@ -28,7 +30,8 @@ from casework.models import Case, CaseScreening, RescreenSchedule, Task
 from casework.service.careplans import require_open
 from casework.service.cases import add_event
 from screening.models import ScreeningResult
-from screening.service import get_instrument, instruments as all_instruments
+from screening.service import get_instrument
+from screening.service import instruments as all_instruments
 from screening.service.charts import score_chart
 from screening.service.results import catalogue, new_result
 from screening.service.scoring import InvalidAnswers, score
@@ -204,7 +207,7 @@ def _parse_taken_at(value) -> datetime | None:
         except ValueError:
             raise Invalid({"taken_at": _("Give the date as YYYY-MM-DD (or a full ISO date and time).")})
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     now = utcnow()
     if parsed > now + timedelta(minutes=5):
         raise Invalid({"taken_at": _("The screening cannot be in the future.")})

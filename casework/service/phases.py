@@ -7,8 +7,8 @@
 - reopening needs a reason."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 from flask import abort
 from flask_babel import gettext as _

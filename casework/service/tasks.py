@@ -2,7 +2,7 @@
 reminders are set here, and any task can be marked done (audited, on the timeline)."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from flask import abort, has_request_context
 from flask_babel import gettext as _
@@ -31,7 +31,7 @@ def display_zone():
     if has_request_context():
         from flask_babel import get_timezone
         return get_timezone()
-    return timezone.utc
+    return UTC
 
 
 def local_to_utc(day: str | None, at: str | None) -> datetime:
@@ -52,7 +52,7 @@ def local_to_utc(day: str | None, at: str | None) -> datetime:
     zone = display_zone()
     naive = datetime.combine(parsed_day, parsed_time)
     local = zone.localize(naive) if hasattr(zone, "localize") else naive.replace(tzinfo=zone)
-    return local.astimezone(timezone.utc)
+    return local.astimezone(UTC)
 
 
 def today_bounds(now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -67,7 +67,7 @@ def today_bounds(now: datetime | None = None) -> tuple[datetime, datetime]:
     else:
         start = start_naive.replace(tzinfo=zone)
         end = start + timedelta(days=1)
-    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 # ------------------------------------------------------------------ next contact

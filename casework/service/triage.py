@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from flask import abort
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import false, or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from carecycle.accounts.models import User
-from carecycle.alerts import KIND_LABELS, Alert, AlertState, AlertSubject, Urgency, raise_alert, subject_of
+from carecycle.alerts import KIND_LABELS, Alert, AlertState, AlertSubject, Urgency, raise_alert
 from carecycle.audit import record_event, record_view
 from carecycle.database import utcnow
 from carecycle.extensions import db
@@ -28,7 +29,8 @@ from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid
 from casework.enums import Priority, RiskLevel, Source
 from casework.models import Case, Client
-from casework.service import cases as case_service, clients as client_service
+from casework.service import cases as case_service
+from casework.service import clients as client_service
 from casework.service.access import may_see_case, visible_clients
 from casework.service.guard import Forbidden
 
@@ -131,7 +133,7 @@ class QueueFilter:
     overdue: bool = False
 
     @classmethod
-    def from_args(cls, args) -> "QueueFilter":
+    def from_args(cls, args) -> QueueFilter:
         state = args.get("state", "active")
         kind = args.get("kind", "")
         urgency = args.get("urgency", "")

@@ -5,7 +5,7 @@ a function `(case) -> dict` giving the fragment's context (`register_client_sect
 for the client page)."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Blueprint
 
@@ -70,5 +70,15 @@ def casework_labels():
     }
 
 
-from casework.views import cases, clients, phases, tasks, triage, register, notes, assessments, safety  # noqa: E402,F401  (routes)
-from casework.views import recovery  # noqa: E402,F401  (routes)
+from casework.views import (  # noqa: E402,F401  (routes)
+    assessments,
+    cases,
+    clients,
+    notes,
+    phases,
+    recovery,  # noqa: E402,F401  (routes)
+    register,
+    safety,
+    tasks,
+    triage,
+)

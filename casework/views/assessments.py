@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from carecycle.audit import record_event
@@ -16,7 +17,8 @@ from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
 from casework.forms import CSSRS_QUESTIONS, AcknowledgeForm, AssessmentForm
 from casework.models.assessments import PROTECTIVE_FACTORS, RISK_FACTORS
-from casework.service import access, assessments as service
+from casework.service import access
+from casework.service import assessments as service
 from casework.service.guard import forbidden_as_403
 from casework.views import EVENT_LABELS, bp, register_case_section
 from casework.views.common import conflict_page, place_errors

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from carecycle.extensions import db
@@ -12,7 +13,8 @@ from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
 from casework.forms import CaseEditForm
 from casework.models import Case
-from casework.service import access, caseload, cases as service
+from casework.service import access, caseload
+from casework.service import cases as service
 from casework.views import CASE_SECTIONS, EVENT_LABELS, TASK_LABELS, bp
 from casework.views.common import conflict_page, place_errors
 

@@ -10,7 +10,9 @@ from carecycle.permissions import Permission, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
 from casework.forms import ConsentForm, EditClientForm, NewClientForm, OpenCaseForm, SearchForm
-from casework.service import access, cases as case_service, clients as service
+from casework.service import access
+from casework.service import cases as case_service
+from casework.service import clients as service
 from casework.views import CLIENT_SECTIONS, bp
 from casework.views.common import conflict_page, personal_data_in_url, place_errors, url_search_refused
 

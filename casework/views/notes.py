@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import get_timezone, gettext as _
+from flask_babel import get_timezone
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from carecycle.audit import record_event
@@ -17,7 +18,8 @@ from carecycle.validation import Conflict, Invalid
 from casework.forms import AddendumForm, NoteForm
 from casework.models import ContactNote
 from casework.models.notes import ContactMode, NoteKind
-from casework.service import access, notes as service
+from casework.service import access
+from casework.service import notes as service
 from casework.service.guard import forbidden_as_403
 from casework.views import bp, enum_label, register_case_section
 from casework.views.common import change_and_return, conflict_page, place_errors, save_form

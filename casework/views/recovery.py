@@ -4,7 +4,9 @@ and follow-ups after closure. The resident reads their shared plan at /my/plan."
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, get_locale, gettext as _, lazy_gettext as _l
+from flask_babel import format_date, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from carecycle.audit import record_event
@@ -12,15 +14,25 @@ from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
 from carecycle.permissions import Permission, can, requires
 from carecycle.validation import Conflict, Invalid
-from casework.forms_recovery import (ClientNoteForm, EnrolForm, FollowUpForm, GoalForm, GroupForm, NextReviewForm,
-                                     RescreenScheduleForm, ReviewForm, ScreeningMetaForm, SessionForm)
-from casework.models.recovery import (Attendance, FollowUpStatus, GoalDomain, GoalOwner, GoalStatus, GroupKind)
-from casework.service import access, careplans, followup, groups as group_service, outcomes, safety
+from casework.forms_recovery import (
+    ClientNoteForm,
+    EnrolForm,
+    FollowUpForm,
+    GoalForm,
+    GroupForm,
+    NextReviewForm,
+    RescreenScheduleForm,
+    ReviewForm,
+    ScreeningMetaForm,
+    SessionForm,
+)
+from casework.models.recovery import Attendance, FollowUpStatus, GoalDomain, GoalOwner, GoalStatus, GroupKind
+from casework.service import access, careplans, followup, outcomes, safety
+from casework.service import groups as group_service
 from casework.service.guard import forbidden_as_403
 from casework.views import EVENT_LABELS, TASK_LABELS, bp, enum_label, register_case_section
+from casework.views.common import change_and_return, conflict_page, flash_errors, form_messages, place_errors, save_form
 from casework.views.safety import link_code_page
-from casework.views.common import (change_and_return, conflict_page, flash_errors, form_messages, place_errors,
-                                   save_form)
 from screening.service import get_instrument, item_language
 
 EVENT_LABELS.update({

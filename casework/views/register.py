@@ -3,7 +3,8 @@ with its history, adding and editing an entry from the client page, taking someo
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_decimal, gettext as _, ngettext
+from flask_babel import format_date, format_decimal, ngettext
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from carecycle.extensions import db
@@ -12,7 +13,8 @@ from carecycle.urls import page_arg, safe_next
 from carecycle.validation import Conflict, Invalid
 from casework.enums import OutreachOutcome, RegisterFlag, Tier
 from casework.forms import OutreachForm, RegisterEntryForm, RegisterFilterForm, RemoveEntryForm
-from casework.service import access, register as service
+from casework.service import access
+from casework.service import register as service
 from casework.views import bp, enum_label, register_client_section
 from casework.views.common import conflict_page, place_errors, refused_back_to
 

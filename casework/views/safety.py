@@ -4,7 +4,9 @@ the code at /my/link and reading the shared plan at /my/safety-plan."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from carecycle.audit import record_event
@@ -15,7 +17,8 @@ from carecycle.permissions import Permission, can, requires
 from carecycle.validation import Conflict, Invalid
 from casework.forms import LinkCodeForm, SafetyPlanForm
 from casework.models.safety import REQUIRED_TO_SIGN, SECTION_CODES, SECTIONS
-from casework.service import access, safety as service
+from casework.service import access
+from casework.service import safety as service
 from casework.service.guard import forbidden_as_403
 from casework.views import EVENT_LABELS, bp, register_case_section
 from casework.views.common import change_and_return, conflict_page, place_errors, save_form

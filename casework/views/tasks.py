@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
@@ -12,7 +13,8 @@ from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg, safe_next
 from carecycle.validation import Conflict, Invalid
 from casework.forms import NextContactForm
-from casework.service import access, caseload, tasks as service
+from casework.service import access, caseload
+from casework.service import tasks as service
 from casework.views import EVENT_LABELS, TASK_LABELS, bp, register_case_section
 from casework.views.common import place_errors, refused_back_to
 

@@ -3,10 +3,12 @@ alert into a crisis case, closing it with a reason."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import format_timedelta, gettext as _, lazy_gettext as _l
+from flask_babel import format_timedelta
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from carecycle.alerts import KIND_LABELS, Urgency
+from carecycle.alerts import KIND_LABELS, Urgency, subject_of
 from carecycle.audit import record_view
 from carecycle.database import utcnow
 from carecycle.extensions import db
@@ -14,7 +16,8 @@ from carecycle.permissions import Permission, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
 from casework.forms import CloseAlertForm, ConvertAlertForm, RecordAlertForm, SearchForm
-from casework.service import access, clients as client_service, triage
+from casework.service import access, triage
+from casework.service import clients as client_service
 from casework.service.guard import forbidden_as_403
 from casework.views import EVENT_LABELS, bp
 from casework.views.common import personal_data_in_url, place_errors, refused_back_to, url_search_refused
@@ -67,7 +70,7 @@ def triage_new():
 def _render_detail(alert, *, close_form=None, status=200):
     """The alert page; showing it is a view of its summary, so it is audited."""
     record_view("alert", alert.id)
-    subject = triage.subject_of(alert)
+    subject = subject_of(alert)
     claimer = triage.claimer_of(alert)
     case = triage.converted_case(alert)
     case_visible = case is not None and access.may_see_case(current_user, case)
@@ -149,7 +152,7 @@ def triage_convert(alert_id):
     # client's); the criteria ride along in the case form as hidden fields, never in the URL.
     form = ConvertAlertForm(formdata=None) if finding else ConvertAlertForm()
     search = SearchForm(prefix="find") if request.method == "POST" else SearchForm(formdata=None, prefix="find")
-    subject = triage.subject_of(alert)
+    subject = subject_of(alert)
     duplicate = None
     refused_url = request.method == "GET" and personal_data_in_url()
     if (request.method == "GET" or finding) and subject is not None and not form.full_name.data:

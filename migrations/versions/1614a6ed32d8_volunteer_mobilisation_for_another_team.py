@@ -5,12 +5,11 @@ Revises: 1cdd1584097f
 Create Date: 2026-12-02 14:50:34.728546
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import carecycle.crypto
 import carecycle.database
-
 
 # revision identifiers, used by Alembic.
 revision = '1614a6ed32d8'

@@ -5,12 +5,11 @@ Revises: 221869923910
 Create Date: 2026-11-28 20:52:26.437575
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import carecycle.crypto
 import carecycle.database
-
 
 # revision identifiers, used by Alembic.
 revision = '1cdd1584097f'

@@ -5,12 +5,11 @@ Revises: 866911b5fd36
 Create Date: 2026-11-28 20:17:56.154484
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import carecycle.crypto
 import carecycle.database
-
 
 # revision identifiers, used by Alembic.
 revision = '221869923910'

@@ -5,11 +5,10 @@ Revises: 1614a6ed32d8
 Create Date: 2026-12-01 10:00:00.000000
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import carecycle.database
-
 
 # revision identifiers, used by Alembic.
 revision = '5e1c0a7d2b90'

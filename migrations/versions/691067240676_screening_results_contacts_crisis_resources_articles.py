@@ -5,12 +5,11 @@ Revises: a32d0e12a3f6
 Create Date: 2026-11-28 19:56:25.406722
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import carecycle.crypto
 import carecycle.database
-
 
 # revision identifiers, used by Alembic.
 revision = '691067240676'

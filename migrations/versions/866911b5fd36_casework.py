@@ -5,12 +5,11 @@ Revises: 691067240676
 Create Date: 2026-11-28 20:06:55.230798
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import carecycle.crypto
 import carecycle.database
-
 
 # revision identifiers, used by Alembic.
 revision = '866911b5fd36'

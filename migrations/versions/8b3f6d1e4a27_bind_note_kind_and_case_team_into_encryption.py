@@ -11,8 +11,8 @@ Revises: 5e1c0a7d2b90
 Create Date: 2026-12-01 12:00:00.000000
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '8b3f6d1e4a27'

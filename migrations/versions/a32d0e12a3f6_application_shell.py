@@ -5,12 +5,11 @@ Revises:
 Create Date: 2026-11-28 19:44:52.511117
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import carecycle.crypto
 import carecycle.database
-
 
 # revision identifiers, used by Alembic.
 revision = 'a32d0e12a3f6'

@@ -5,8 +5,8 @@ Revises: 8b3f6d1e4a27
 Create Date: 2026-12-02 16:30:00.000000
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c4f9a2e71b63'

@@ -5,8 +5,8 @@ Revises: e5b8d2f41c07
 Create Date: 2026-12-02 19:00:00.000000
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import carecycle.database
 

@@ -5,8 +5,8 @@ Revises: c4f9a2e71b63
 Create Date: 2026-12-02 18:55:00.000000
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'd7e3b9a15c42'

@@ -9,8 +9,8 @@ Create Date: 2026-12-02 18:50:00.000000
 """
 from datetime import timedelta
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import carecycle.database
 

@@ -12,7 +12,8 @@ from casework.service import access
 from referrals.api import api, service_errors
 from referrals.enums import ReferralStatus
 from referrals.models import Referral
-from referrals.service import links, referrals as service, sharing
+from referrals.service import links, sharing
+from referrals.service import referrals as service
 
 
 def referral_json(referral: Referral, *, detail: bool = False) -> dict:

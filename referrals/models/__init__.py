@@ -1,5 +1,12 @@
 """Referral tables, one module per topic."""
 from referrals.models.directory import (  # noqa: F401
-    Location, Organisation, Schedule, Service, ServiceAtLocation, ServiceLanguage, ServiceTypeTag)
+    Location,
+    Organisation,
+    Schedule,
+    Service,
+    ServiceAtLocation,
+    ServiceLanguage,
+    ServiceTypeTag,
+)
 from referrals.models.referrals import InboundReferral, PartnerLink, Referral, ReferralEvent  # noqa: F401
 from referrals.models.volunteers import Certificate, Mobilisation, Training, Volunteer, VolunteerTeam  # noqa: F401

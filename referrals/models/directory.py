@@ -38,8 +38,8 @@ class Organisation(UUIDPrimaryKey, Model):
 
     __mapper_args__ = {"version_id_col": version}
 
-    services: Mapped[list["Service"]] = relationship(back_populates="organisation", order_by="Service.name")
-    locations: Mapped[list["Location"]] = relationship(back_populates="organisation", order_by="Location.name",
+    services: Mapped[list[Service]] = relationship(back_populates="organisation", order_by="Service.name")
+    locations: Mapped[list[Location]] = relationship(back_populates="organisation", order_by="Location.name",
                                                        cascade="all, delete-orphan")
 
     @property
@@ -47,7 +47,7 @@ class Organisation(UUIDPrimaryKey, Model):
         return Tier(str(self.tier))
 
     @property
-    def active_services(self) -> list["Service"]:
+    def active_services(self) -> list[Service]:
         return [s for s in self.services if s.archived_at is None]
 
     @property
@@ -116,11 +116,11 @@ class Service(UUIDPrimaryKey, Model):
     __mapper_args__ = {"version_id_col": version}
 
     organisation: Mapped[Organisation] = relationship(back_populates="services")
-    types: Mapped[list["ServiceTypeTag"]] = relationship(cascade="all, delete-orphan", order_by="ServiceTypeTag.code")
-    languages: Mapped[list["ServiceLanguage"]] = relationship(cascade="all, delete-orphan",
+    types: Mapped[list[ServiceTypeTag]] = relationship(cascade="all, delete-orphan", order_by="ServiceTypeTag.code")
+    languages: Mapped[list[ServiceLanguage]] = relationship(cascade="all, delete-orphan",
                                                               order_by="ServiceLanguage.code")
-    schedules: Mapped[list["Schedule"]] = relationship(cascade="all, delete-orphan", order_by="Schedule.position")
-    at_locations: Mapped[list["ServiceAtLocation"]] = relationship(cascade="all, delete-orphan")
+    schedules: Mapped[list[Schedule]] = relationship(cascade="all, delete-orphan", order_by="Schedule.position")
+    at_locations: Mapped[list[ServiceAtLocation]] = relationship(cascade="all, delete-orphan")
 
     @property
     def tier(self) -> int:

@@ -12,7 +12,7 @@ from carecycle.accounts.models import Team, User
 from carecycle.crypto import Encrypted, Sealed
 from carecycle.database import UUIDPrimaryKey, utcnow
 from carecycle.extensions import Model
-from casework.models import Case, CarePlanGoal, Client
+from casework.models import CarePlanGoal, Case, Client
 from referrals.enums import ReferralStatus
 from referrals.models.directory import Service
 
@@ -65,7 +65,7 @@ class Referral(UUIDPrimaryKey, Model):
     goal: Mapped[CarePlanGoal | None] = relationship()
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
     override_by: Mapped[User | None] = relationship(foreign_keys=[override_by_id])
-    events: Mapped[list["ReferralEvent"]] = relationship(back_populates="referral", order_by="ReferralEvent.at")
+    events: Mapped[list[ReferralEvent]] = relationship(back_populates="referral", order_by="ReferralEvent.at")
 
     @property
     def status_enum(self) -> ReferralStatus:

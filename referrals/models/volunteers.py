@@ -29,7 +29,7 @@ class VolunteerTeam(UUIDPrimaryKey, Model):
     __mapper_args__ = {"version_id_col": version}
 
     staff_team: Mapped[Team | None] = relationship()
-    members: Mapped[list["Volunteer"]] = relationship(back_populates="volunteer_team",
+    members: Mapped[list[Volunteer]] = relationship(back_populates="volunteer_team",
                                                       order_by="Volunteer.joined_on")
 
 
@@ -70,7 +70,7 @@ class Volunteer(UUIDPrimaryKey, Model):
     __mapper_args__ = {"version_id_col": version}
 
     volunteer_team: Mapped[VolunteerTeam] = relationship(back_populates="members")
-    certificates: Mapped[list["Certificate"]] = relationship(back_populates="volunteer",
+    certificates: Mapped[list[Certificate]] = relationship(back_populates="volunteer",
                                                              order_by="Certificate.expires_on")
 
 

@@ -8,7 +8,8 @@ from datetime import date
 from flask_babel import gettext as _
 
 from carecycle.urls import as_uuid  # noqa: F401 (referrals modules import it from here)
-from carecycle.validation import Conflict, Invalid, iso_date as parse_iso_date
+from carecycle.validation import Conflict, Invalid
+from carecycle.validation import iso_date as parse_iso_date
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_RE = re.compile(r"^[0-9+()\-\s.#*]+$")

@@ -10,7 +10,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import get_timezone, gettext as _
+from flask_babel import get_timezone
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -18,12 +19,38 @@ from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.validation import Invalid
-from referrals.enums import (DAY_CODES, LANGUAGE_NAMES, LOCALE_LANGUAGES, Capacity, PhoneType, ServiceStatus,
-                             ServiceType, Tier)
-from referrals.models import (Location, Organisation, Schedule, Service, ServiceAtLocation, ServiceLanguage,
-                              ServiceTypeTag)
-from referrals.service.common import (Errors, as_uuid, check_version, clock_time, derived_id, email, iso_date, phone,
-                                      text, url, whole_number)
+from referrals.enums import (
+    DAY_CODES,
+    LANGUAGE_NAMES,
+    LOCALE_LANGUAGES,
+    Capacity,
+    PhoneType,
+    ServiceStatus,
+    ServiceType,
+    Tier,
+)
+from referrals.models import (
+    Location,
+    Organisation,
+    Schedule,
+    Service,
+    ServiceAtLocation,
+    ServiceLanguage,
+    ServiceTypeTag,
+)
+from referrals.service.common import (
+    Errors,
+    as_uuid,
+    check_version,
+    clock_time,
+    derived_id,
+    email,
+    iso_date,
+    phone,
+    text,
+    url,
+    whole_number,
+)
 
 LANGUAGE_CODE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
@@ -400,7 +427,7 @@ class DirectoryFilters:
     public_only: bool = False
 
     @classmethod
-    def from_args(cls, args) -> "DirectoryFilters":
+    def from_args(cls, args) -> DirectoryFilters:
         def pick(name, allowed):
             value = (args.get(name) or "").strip()
             return value if value in allowed else ""

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from carecycle.audit import record_event
@@ -27,7 +28,8 @@ from carecycle.validation import Invalid, iso_datetime
 from referrals.enums import Capacity, ServiceType
 from referrals.models import Location, Organisation, Service, ServiceAtLocation
 from referrals.service import directory
-from referrals.service.common import as_uuid, derived_id as _derived_id
+from referrals.service.common import as_uuid
+from referrals.service.common import derived_id as _derived_id
 
 HSDS_VERSION = "3.0"
 TAXONOMY = {
@@ -62,7 +64,7 @@ def _compact(obj: dict) -> dict:
 
 
 def _stamp(value: datetime) -> str:
-    return value.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 # ------------------------------------------------------------------ export
@@ -371,7 +373,7 @@ def _read_service(raw, row: str, org_id, location_ids: set, out: _Collector) -> 
         try:
             updated = iso_datetime(str(capacity[0][1]).replace("Z", "+00:00"))
             if updated.tzinfo is None:
-                updated = updated.replace(tzinfo=timezone.utc)
+                updated = updated.replace(tzinfo=UTC)
         except ValueError:
             out.add(row, "attributes", _("The capacity attribute's value must be an ISO date and time."))
     data["public"] = _flag(raw, "public") == "true"

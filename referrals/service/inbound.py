@@ -6,7 +6,8 @@ encrypted; it lands on the shared duty triage queue as an alert of kind `inbound
 from __future__ import annotations
 
 from flask import abort
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from carecycle.alerts import Alert, AlertSubject, Urgency, raise_alert

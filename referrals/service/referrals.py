@@ -19,7 +19,8 @@ from datetime import datetime
 
 from flask import abort, url_for
 from flask_babel import gettext as _
-from sqlalchemy import and_, case as sql_case, func, select
+from sqlalchemy import and_, func, select
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import selectinload
 
 from carecycle.audit import record_event, record_view
@@ -28,7 +29,7 @@ from carecycle.extensions import db
 from carecycle.mode import ModeState, bring_deadlines_forward, scaled
 from carecycle.validation import Invalid
 from casework.enums import ConsentScope, Phase, RiskLevel
-from casework.models import Case, CarePlanGoal
+from casework.models import CarePlanGoal, Case
 from casework.service.access import visible_cases
 from casework.service.cases import add_event
 from casework.service.clients import has_consent

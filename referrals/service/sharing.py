@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from carecycle.validation import Invalid
 from casework.enums import LANGUAGE_LABELS, SEX_LABELS, RiskLevel

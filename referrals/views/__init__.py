@@ -4,15 +4,28 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint
-from flask_babel import format_date, format_timedelta, gettext as _
+from flask_babel import format_date, format_timedelta
+from flask_babel import gettext as _
 
 from carecycle.database import utcnow
 from carecycle.forms import place_errors as shell_place_errors
 from carecycle.validation import Invalid
 from casework.views.common import conflict_page  # noqa: F401  (the same "changed by someone else" page)
-from referrals.enums import (LANGUAGE_NAMES, Capacity, CloseReason, PhoneType, ReferralStatus, ReferralUrgency,
-                             ReferrerRelation, ServiceStatus, ServiceType, Tier, VolunteerRole, VolunteerTeamKind,
-                             Weekdays)
+from referrals.enums import (
+    LANGUAGE_NAMES,
+    Capacity,
+    CloseReason,
+    PhoneType,
+    ReferralStatus,
+    ReferralUrgency,
+    ReferrerRelation,
+    ServiceStatus,
+    ServiceType,
+    Tier,
+    VolunteerRole,
+    VolunteerTeamKind,
+    Weekdays,
+)
 
 bp = Blueprint("referrals", __name__)
 
@@ -107,4 +120,4 @@ def _row_field(field_list, name: str):
     return None
 
 
-from referrals.views import directory, findhelp, volunteers, referrals, partner, inbound  # noqa: E402,F401  (routes)
+from referrals.views import directory, findhelp, inbound, partner, referrals, volunteers  # noqa: E402,F401  (routes)

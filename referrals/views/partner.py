@@ -18,7 +18,8 @@ from carecycle.extensions import db
 from carecycle.permissions import PUBLIC, requires
 from carecycle.validation import Invalid
 from referrals.forms import PartnerForm
-from referrals.service import links, referrals as service, sharing
+from referrals.service import links, sharing
+from referrals.service import referrals as service
 from referrals.service.common import TransitionRefused
 from referrals.views import bp
 

@@ -16,7 +16,8 @@ from carecycle.validation import Conflict, Invalid
 from casework.service import access
 from referrals.enums import Capacity, ReferralStatus
 from referrals.forms import ReferralForm, SendForm, StatusForm
-from referrals.service import directory, links, referrals as service, sharing
+from referrals.service import directory, links, sharing
+from referrals.service import referrals as service
 from referrals.service.common import ConsentRequired, TransitionRefused
 from referrals.views import bp, conflict_page, place_errors
 

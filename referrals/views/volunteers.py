@@ -16,8 +16,14 @@ from carecycle.mode import current_mode
 from carecycle.permissions import Permission, requires
 from carecycle.validation import Conflict, Invalid
 from casework.service.guard import forbidden_as_403
-from referrals.forms import (CertificateForm, EndMobilisationForm, MobiliseForm, TrainingForm, VolunteerForm,
-                             VolunteerTeamForm)
+from referrals.forms import (
+    CertificateForm,
+    EndMobilisationForm,
+    MobiliseForm,
+    TrainingForm,
+    VolunteerForm,
+    VolunteerTeamForm,
+)
 from referrals.service import volunteers as service
 from referrals.views import bp, conflict_page, place_errors
 

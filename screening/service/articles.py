@@ -22,8 +22,7 @@ from carecycle.extensions import db
 from carecycle.permissions import Permission, role_has
 from carecycle.urls import as_uuid
 from carecycle.validation import Invalid
-from screening.models import (ARTICLE_LANGUAGES, AUDIENCES, TOPICS, Article, ArticleBandTag, ArticleStatus,
-                              ArticleTopic)
+from screening.models import ARTICLE_LANGUAGES, AUDIENCES, TOPICS, Article, ArticleBandTag, ArticleStatus, ArticleTopic
 from screening.service import instruments
 
 PER_PAGE = 20

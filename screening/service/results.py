@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from flask import url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, inspect as sa_inspect, select, update
+from sqlalchemy import insert, select, update
+from sqlalchemy import inspect as sa_inspect
 
 from carecycle.audit import record_event
 from carecycle.extensions import db

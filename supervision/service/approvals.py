@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import abort, url_for
-from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 

@@ -15,8 +15,10 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from flask import abort
-from flask_babel import gettext as _, lazy_gettext as _l
-from sqlalchemy import and_, bindparam, case as sql_case, func, literal, or_, select, union_all
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, bindparam, func, literal, or_, select, union_all
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import joinedload
 
 from carecycle.accounts.models import User
@@ -27,8 +29,8 @@ from carecycle.pagination import CappedPage
 from carecycle.roles import Role
 from casework.enums import Phase, RiskLevel
 from casework.models import Case, ContactNote, Task
-from referrals.models import Referral
 from referrals.enums import ReferralStatus
+from referrals.models import Referral
 from supervision.service.common import WORKER_ROLES, ZERO, Count, as_uuid, csv_text, team_workers
 
 CELL_CAP = 50         # open cases per worker and risk level ("50+")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -101,7 +101,7 @@ class Count:
     def __str__(self) -> str:
         return f"{self.n}+" if self.more else str(self.n)
 
-    def __add__(self, other: "Count") -> "Count":
+    def __add__(self, other: Count) -> Count:
         return Count(self.n + other.n, self.more or other.more)
 
     def __bool__(self) -> bool:
@@ -124,11 +124,11 @@ class Period:
 
     @property
     def start(self) -> datetime:
-        return datetime.combine(self.first, time(), tzinfo=timezone.utc)
+        return datetime.combine(self.first, time(), tzinfo=UTC)
 
     @property
     def end(self) -> datetime:
-        return datetime.combine(self.last + timedelta(days=1), time(), tzinfo=timezone.utc)
+        return datetime.combine(self.last + timedelta(days=1), time(), tzinfo=UTC)
 
     @property
     def days(self) -> int:
@@ -149,7 +149,7 @@ def parse_day(value, field: str) -> date | None:
 
 def _free_period(first, last, *, default_days: int = 30, today: date | None = None) -> Period:
     """Any period from two ISO dates (either may be empty: the last `default_days` days up to today)."""
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     errors = {}
     try:
         start = parse_day(first, "from")
@@ -203,7 +203,7 @@ def period_kind(period: Period) -> str | None:
 
 def period_from(first, last, *, today: date | None = None) -> Period:
     """A whole ISO week, calendar month or calendar quarter from two ISO dates; both empty: this month."""
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     if first in (None, "") and last in (None, ""):
         return whole_period("month", today)
     errors = {}
@@ -222,7 +222,7 @@ def period_from(first, last, *, today: date | None = None) -> Period:
 
 def chosen_period(kind, day, *, today: date | None = None) -> Period:
     """The page's choice: a kind of period (week, month, quarter) and any date inside it."""
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     errors = {}
     kind = (kind or "month").strip() if isinstance(kind, str) or kind is None else kind
     if kind not in PERIOD_KINDS:
@@ -248,7 +248,7 @@ def period_from_args(args, *, today: date | None = None) -> Period:
 
 def month_period(value: str | None, today: date | None = None) -> Period:
     """A calendar month from YYYY-MM (default: last month)."""
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     if value:
         try:
             year, month = (int(part) for part in str(value).split("-", 1))

@@ -14,7 +14,8 @@ from datetime import timedelta
 import click
 from flask import has_request_context
 from flask.cli import with_appcontext
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session

@@ -134,7 +134,8 @@ SURGE_LIMIT = 25
 def surge(user) -> Surge:
     """The work lists of an emergency, each limited to what the user may see."""
     from casework.service import register, triage
-    from referrals.service import referrals as referral_service, volunteers
+    from referrals.service import referrals as referral_service
+    from referrals.service import volunteers
     view = Surge(current_mode().emergency)
     if role_has(user.role, Permission.TRIAGE_WORK):
         view.triage = triage.queue(user, page=1, per_page=SURGE_LIMIT)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import abort
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from carecycle.accounts.models import User

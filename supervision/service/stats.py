@@ -17,7 +17,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, true
 
 from carecycle.alerts import Alert, Urgency
@@ -29,12 +31,22 @@ from referrals.enums import ReferralStatus, Tier
 from referrals.models import Referral
 from screening.models import ScreeningResult
 from screening.service import get_instrument
+from screening.service import instruments as all_instruments
 from screening.service.definitions import text as definition_text
 from screening.service.results import catalogue
-from screening.service import instruments as all_instruments
 from supervision.service.charts import bar_chart
-from supervision.service.common import (HIDDEN_LABEL, SMALL_LABEL, Period, csv_text, marker_text, markers_explained,
-                                        percentile, small, small_group, suppressed)
+from supervision.service.common import (
+    HIDDEN_LABEL,
+    SMALL_LABEL,
+    Period,
+    csv_text,
+    marker_text,
+    markers_explained,
+    percentile,
+    small,
+    small_group,
+    suppressed,
+)
 
 DRAFT = ReferralStatus.DRAFT.value
 COMPLETED = ReferralStatus.COMPLETED.value

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, ngettext
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from carecycle.extensions import db
@@ -10,7 +11,8 @@ from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Invalid
 from supervision.forms import ReassignForm
-from supervision.service import caseload, reassign as reassign_service
+from supervision.service import caseload
+from supervision.service import reassign as reassign_service
 from supervision.views import bp
 
 

@@ -269,10 +269,11 @@ def test_concurrent_edits_one_wins(app, make_user, make_case, db):
     """Two writers that both read the same version, then save at once: one saves, the other is refused.
     PostgreSQL only (see tests/race.py): SQLite runs one transaction at a time; the serial stale edit
     is test_stale_edit_gets_409_with_what_changed_and_no_overwrite."""
-    from carecycle.extensions import db as _db
-    from casework.service import cases as service
-    from carecycle.validation import Conflict
     from sqlalchemy.orm.exc import StaleDataError
+
+    from carecycle.extensions import db as _db
+    from carecycle.validation import Conflict
+    from casework.service import cases as service
     needs_concurrent_transactions(db)
     me = make_user("counsellor")
     case = make_case(me)

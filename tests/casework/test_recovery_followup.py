@@ -1,7 +1,7 @@
 """Closure and follow-up: the outcome snapshot kept with the closure (the approval rule still
 applies), follow-ups at 1, 3 and 6 months as tasks, closed cases read-only except follow-ups, and a
 follow-up that finds deterioration or a crisis reopening the case into triage with its history."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -32,11 +32,11 @@ def _closed_case(db, make_user, make_case, scores=(14, 8)):
 
 
 def test_add_months_keeps_the_day_or_takes_the_last_of_a_shorter_month():
-    start = datetime(2027, 1, 31, 10, 0, tzinfo=timezone.utc)
-    assert followup.add_months(start, 1) == datetime(2027, 2, 28, 10, 0, tzinfo=timezone.utc)
-    assert followup.add_months(start, 3) == datetime(2027, 4, 30, 10, 0, tzinfo=timezone.utc)
-    assert followup.add_months(datetime(2027, 8, 15, tzinfo=timezone.utc), 6) == \
-        datetime(2028, 2, 15, tzinfo=timezone.utc)
+    start = datetime(2027, 1, 31, 10, 0, tzinfo=UTC)
+    assert followup.add_months(start, 1) == datetime(2027, 2, 28, 10, 0, tzinfo=UTC)
+    assert followup.add_months(start, 3) == datetime(2027, 4, 30, 10, 0, tzinfo=UTC)
+    assert followup.add_months(datetime(2027, 8, 15, tzinfo=UTC), 6) == \
+        datetime(2028, 2, 15, tzinfo=UTC)
 
 
 def test_closing_stores_the_outcome_snapshot_and_schedules_follow_ups(db, make_user, make_case):

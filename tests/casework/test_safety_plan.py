@@ -10,7 +10,8 @@ from carecycle.audit import AuditEvent
 from carecycle.database import utcnow
 from casework.models import CaseEvent, Client, ContactNote, ResidentLinkCode, SafetyPlanVersion
 from casework.models.safety import SECTION_CODES
-from casework.service import phases, safety as service
+from casework.service import phases
+from casework.service import safety as service
 from tests.conftest import form_post, sign_in
 
 PLAN = {

@@ -91,9 +91,10 @@ def test_the_triage_lookup_posts_and_keeps_the_criteria_out_of_the_url(client, l
 
 def test_a_link_code_is_never_taken_from_a_url(app, db, make_user, make_case):
     """The resident types the code into a POST form; a code in the query string links nothing."""
+    from sqlalchemy import select
+
     from casework.models import ResidentLinkCode
     from casework.service import safety
-    from sqlalchemy import select
     from tests.conftest import sign_in
     counsellor = make_user("counsellor")
     case = make_case(counsellor)

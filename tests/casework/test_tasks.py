@@ -281,8 +281,8 @@ def test_bench_seed_is_deterministic_encrypted_and_tops_up(runner, app, db):
     seeded_again = runner.invoke(args=["bench", "seed", "--clients", "345"])
     assert "nothing to add" in seeded_again.output
     # the same seed gives the same people: client 7 in another run has the same name
-    from casework.cli import bench_rows
     from carecycle.crypto import keyring
+    from casework.cli import bench_rows
     client_row = bench_rows(7, 4, found.team_id, [found.created_by_id], utcnow(), keyring())[0]
     assert client_row["id"] == found.id
     app.config["ENV_NAME"] = "production"

@@ -3,7 +3,8 @@ import pytest
 
 from carecycle.accounts.service import create_token
 from casework.service import clients as client_service
-from referrals.service import directory, referrals as referral_service
+from referrals.service import directory
+from referrals.service import referrals as referral_service
 from tests.casework.conftest import make_case, make_client  # noqa: F401  (fixtures)
 
 OFFICE = [{"byday": "MO,TU,WE,TH,FR", "opens_at": "09:00", "closes_at": "17:00"}]
@@ -91,8 +92,9 @@ def bearer(db):
 def make_goal(db):
     """A goal on the case's recovery care plan (made directly: the care-plan pages are casework's)."""
     def factory(case, title="Back to a steady daily routine", status="in_progress"):
-        from casework.models import CarePlan, CarePlanGoal
         from sqlalchemy import select
+
+        from casework.models import CarePlan, CarePlanGoal
         plan = db.session.scalar(select(CarePlan).where(CarePlan.case_id == case.id))
         if plan is None:
             plan = CarePlan(case_id=case.id, created_by_id=case.assigned_counsellor_id)

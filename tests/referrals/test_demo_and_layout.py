@@ -8,7 +8,6 @@ from referrals.models import Organisation, Referral, Volunteer, VolunteerTeam
 from referrals.service import volunteers
 
 
-
 def test_demo_load_fills_every_page_and_is_idempotent(runner, db):
     first = runner.invoke(args=["demo", "load"])
     assert first.exit_code == 0, first.output

@@ -3,14 +3,21 @@ import copy
 import io
 import json
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import delete, func, select
 
 from carecycle.audit import AuditEvent
-from referrals.models import (Location, Organisation, Schedule, Service, ServiceAtLocation, ServiceLanguage,
-                              ServiceTypeTag)
+from referrals.models import (
+    Location,
+    Organisation,
+    Schedule,
+    Service,
+    ServiceAtLocation,
+    ServiceLanguage,
+    ServiceTypeTag,
+)
 from referrals.service import directory, hsds
 from tests.conftest import csrf_from
 
@@ -42,7 +49,7 @@ def _rich_directory(db):
         "eligibility": "Adults without a safe place to sleep.", "minimum_age": "18", "maximum_age": 99,
         "url": "https://shelter.example.org/beds", "email": "beds@shelter.example.org",
         "application_process": "Just come.", "crisis_line": True, "types": ["housing"]})
-    shelter.capacity_updated_at = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=timezone.utc)
+    shelter.capacity_updated_at = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
     gone = directory.create_organisation(None, {"name": "Closed charity", "tier": "3", "description": "Gone."})
     directory.archive_organisation(None, gone)
     db.session.commit()

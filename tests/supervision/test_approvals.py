@@ -111,6 +111,7 @@ def test_deciding_twice_is_a_conflict(db, crew, items, app):
         approvals.decide(c.supervisor, "closure", closure.id, "approve", None)
         db.session.commit()
         import pytest
+
         from carecycle.validation import Conflict
         with pytest.raises(Conflict):
             approvals.decide(c.supervisor, "closure", closure.id, "reject", "no")

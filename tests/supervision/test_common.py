@@ -4,8 +4,18 @@ from datetime import date
 import pytest
 
 from carecycle.validation import Invalid
-from supervision.service.common import (Count, Period, csv_text, month_period, neutralise, percentile, period_from, small,
-                                        small_group, whole_period)
+from supervision.service.common import (
+    Count,
+    Period,
+    csv_text,
+    month_period,
+    neutralise,
+    percentile,
+    period_from,
+    small,
+    small_group,
+    whole_period,
+)
 
 
 @pytest.mark.parametrize("n, shown", [(0, "<5"), (1, "<5"), (4, "<5"), (5, 5), (6, 6), (1234, 1234)])
