@@ -55,7 +55,7 @@ def load_keys(app: Flask) -> None:
         if app.config.get("REFUSE_WEAK_SECRETS"):
             check_strength(app.config["SECRET_KEY"], app.extensions["carecycle_keyring"])
     except KeyRingError as error:
-        raise SystemExit(f"CareCycle will not start: {error}")
+        raise SystemExit(f"CareCycle will not start: {error}") from error
 
 
 def check_settings(app: Flask) -> None:
@@ -111,12 +111,14 @@ def register_limits(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from carecycle.accounts.service import register_account_kinds
     from carecycle.accounts.views import admin, auth
     from carecycle.api import build_api
     from carecycle.web import bp as web
 
     for blueprint in (web, auth, admin):
         app.register_blueprint(blueprint)
+    register_account_kinds(app)
     area_apis = []
     for area in area_packages():
         area.init_app(app)

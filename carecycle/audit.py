@@ -208,7 +208,7 @@ def read_checkpoints(path: str | os.PathLike, key: bytes | None = None) -> list[
     try:
         text = Path(path).read_text(encoding="utf-8", errors="replace")
     except OSError as error:
-        raise CheckpointError(f"cannot read checkpoints from {source}: {error.strerror or error}")
+        raise CheckpointError(f"cannot read checkpoints from {source}: {error.strerror or error}") from error
     found = []
     for number, raw in enumerate(text.splitlines(), start=1):
         mark = raw.find(CHECKPOINT_MARK + " ")
@@ -218,7 +218,7 @@ def read_checkpoints(path: str | os.PathLike, key: bytes | None = None) -> list[
             data = json.loads(raw[mark + len(CHECKPOINT_MARK) + 1:])
             seq, hash_, at, sig = int(data["seq"]), str(data["hash"]), str(data["at"]), str(data["sig"])
         except (ValueError, KeyError, TypeError):
-            raise CheckpointError(f"{source} line {number} is not a readable checkpoint")
+            raise CheckpointError(f"{source} line {number} is not a readable checkpoint") from None
         if seq < 0 or not hmac.compare_digest(_signature(key, seq, hash_, at), sig):
             raise CheckpointError(f"{source} line {number} is not signed with this service's audit key "
                                   "(forged or from another installation)")

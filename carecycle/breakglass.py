@@ -26,7 +26,9 @@ from carecycle.audit import AuditEvent, act_under_grant, record_event
 from carecycle.crypto import Encrypted, Sealed
 from carecycle.database import UUIDPrimaryKey, utcnow
 from carecycle.extensions import Model, db
+from carecycle.lifecycle import Conflict, Forbidden, Invalid, NotFound
 from carecycle.permissions import Permission, role_has
+from carecycle.urls import as_uuid
 
 OBJECT_LABELS = {"case": _l("Case"), "client": _l("Client")}
 
@@ -90,8 +92,11 @@ def resolve_target(object_type: str, object_id: str) -> Target | None:
     return resolver(object_id) if resolver else None
 
 
-class BreakGlassRefused(ValueError):
-    pass
+class BreakGlassRefused(Invalid):
+    """The reason given does not say enough (shown on the reason field)."""
+
+    def __init__(self, message: str):
+        super().__init__({"reason": message}, message)
 
 
 # Han, kana and Hangul are written without spaces: each such character counts as a word
@@ -125,7 +130,8 @@ def check_reason(reason: str) -> str:
 def grant(user: User, object_type: str, object_id, team_id, reason: str) -> BreakGlassGrant:
     """Open a record outside one's assignment; the caller commits."""
     if not role_has(user.role, Permission.BREAK_GLASS):
-        raise PermissionError("this role cannot break glass")
+        raise Forbidden(_("Your role cannot open records outside your assignment."), object_type, object_id,
+                        reason="break_glass by a role without it")
     reason = check_reason(reason)
     now = utcnow()
     row = BreakGlassGrant(user_id=user.id, object_type=object_type, object_id=str(object_id),
@@ -182,11 +188,18 @@ def grants_for_review(supervisor: User, page: int = 1, per_page: int = 50):
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
 
 
-def mark_reviewed(supervisor: User, grant_id) -> BreakGlassGrant | None:
-    row = db.session.get(BreakGlassGrant, grant_id)
-    if row is None or row.team_id != supervisor.team_id:
-        return None
-    if row.reviewed_at is None:
-        row.reviewed_at, row.reviewed_by_id = utcnow(), supervisor.id
-        record_event("update", "break_glass_grant", row.id, reason="reviewed", actor=supervisor)
+def mark_reviewed(supervisor: User, grant_id) -> BreakGlassGrant:
+    """The one rule for reviewing a grant, from the review page and the approvals queue alike: a grant
+    of another team is not found; one's own grant is reviewed by another supervisor (Forbidden); a
+    grant already reviewed is a Conflict."""
+    row = db.session.get(BreakGlassGrant, as_uuid(grant_id)) if as_uuid(grant_id) else None
+    if row is None or row.team_id is None or row.team_id != supervisor.team_id:
+        raise NotFound("break_glass_grant")
+    if row.user_id == supervisor.id:
+        raise Forbidden(_("This is your own request: another supervisor must decide it."), "break_glass_grant",
+                        row.id, reason="own break_glass_grant")
+    if row.reviewed_at is not None:
+        raise Conflict(_("This access has already been reviewed."))
+    row.reviewed_at, row.reviewed_by_id = utcnow(), supervisor.id
+    record_event("update", "break_glass_grant", row.id, reason="reviewed", actor=supervisor)
     return row

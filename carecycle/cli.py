@@ -9,6 +9,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import func, or_, select
 
 from carecycle.extensions import db
+from carecycle.lifecycle import command
 from carecycle.roles import Role
 
 
@@ -34,16 +35,12 @@ def users_cli():
               type=click.Choice([role.value for role in Role]))
 @click.option("--team", default=None, help="Team name (needed for counsellors, social workers, supervisors).")
 @with_appcontext
+@command
 def users_create(username, role, team):
     """Create an account; the password is read from standard input."""
     from carecycle.accounts import service
     password = sys.stdin.readline().rstrip("\r\n")
-    try:
-        service.create_user(username, password, role, service.find_team(team))
-    except service.AccountError as error:
-        db.session.rollback()
-        raise click.ClickException(error.message)
-    db.session.commit()
+    service.create_user(username, password, role, service.find_team(team))
     click.echo(f"created {service.normalise_username(username)} ({role})")
 
 
@@ -67,16 +64,11 @@ def _user(username):
 @click.option("--days", type=int, default=None,
               help="Days the token lasts, 1 to 365 (default CARECYCLE_API_TOKEN_DAYS, 90).")
 @with_appcontext
+@command
 def tokens_create(username, days):
     """Print a new token for USERNAME (shown once; stored hashed)."""
     from carecycle.accounts import service
-    try:
-        token = service.create_token(_user(username), days)
-    except service.AccountError as error:
-        db.session.rollback()
-        raise click.ClickException(error.message)
-    db.session.commit()
-    click.echo(token)
+    click.echo(service.create_token(_user(username), days))
 
 
 def _when(value) -> str:
@@ -101,7 +93,7 @@ def tokens_list(username):
                row.state(now)) for row in rows]
     widths = [max(len(line[i]) for line in lines) for i in range(5)]
     for line in lines:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
 
 
 @tokens_cli.command("revoke")
@@ -109,6 +101,7 @@ def tokens_list(username):
 @click.option("--token", "given", default=None,
               help="Only this token: the whole token or at least its first 8 characters.")
 @with_appcontext
+@command
 def tokens_revoke(username, given):
     """Revoke USERNAME's tokens (all, or the one given); exits 1 when the one given matches none or several."""
     from carecycle.accounts import service
@@ -116,11 +109,7 @@ def tokens_revoke(username, given):
     if given is None:
         done = f"revoked {service.revoke_tokens(user)} token(s)"
     else:
-        try:
-            done = f"revoked 1 token(s): {service.revoke_token(user, given).prefix}…"
-        except service.AccountError as error:
-            raise click.ClickException(error.message)
-    db.session.commit()
+        done = f"revoked 1 token(s): {service.revoke_token(user, given).prefix}…"
     click.echo(done)
 
 
@@ -147,7 +136,7 @@ def keys_rotate():
     except (KeyRingError, OSError) as error:
         del ring.keys[kid]  # not saved: nothing may be sealed under it
         ring.active = previous
-        raise click.ClickException(str(error))
+        raise click.ClickException(str(error)) from error
     click.echo(f"new active key {kid}; run `carecycle keys reencrypt` to move stored values to it")
 
 
@@ -179,7 +168,7 @@ def keys_reencrypt(batch):
             except DecryptionError as error:
                 db.session.rollback()
                 raise click.ClickException(f"{error}; the batches before it are done. "
-                                           "Restore that value from a backup, then run this again.")
+                                           "Restore that value from a backup, then run this again.") from error
             db.session.commit()
             done += len(rows)
             click.echo(f"{model.__tablename__}: {done}/{remaining} rows re-encrypted")
@@ -215,7 +204,7 @@ def keys_retire(key_id):
         ring.save()
     except (KeyRingError, OSError) as error:
         ring.keys.setdefault(key_id, key)  # not saved: the running app keeps it
-        raise click.ClickException(str(error))
+        raise click.ClickException(str(error)) from error
     click.echo(f"retired {key_id}")
 
 
@@ -267,7 +256,7 @@ def audit_checkpoint(target):
     try:
         append_checkpoint(target, line)
     except OSError as error:
-        raise click.ClickException(f"cannot append to {target}: {error.strerror or error}")
+        raise click.ClickException(f"cannot append to {target}: {error.strerror or error}") from error
     click.echo(f"checkpoint appended to {target}: {line}")
 
 
@@ -285,7 +274,7 @@ def demo_load():
     try:
         load_demo(click.echo)
     except RuntimeError as error:
-        raise click.ClickException(str(error))
+        raise click.ClickException(str(error)) from error
 
 
 COMMANDS = [users_cli, tokens_cli, keys_cli, audit_cli, demo_cli]

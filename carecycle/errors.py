@@ -25,12 +25,14 @@ MESSAGES = {
           _l("There is nothing here, or it is not yours to see. Check the address, or go back to the start page.")),
     405: (_l("Not allowed"), _l("This address does not accept that kind of request.")),
     409: (_l("Changed by someone else"),
-          _l("This record changed since you opened it. Reload it to see the current version; nothing was overwritten.")),
+          _l("This record changed since you opened it. Reload it to see the current version; "
+             "nothing was overwritten.")),
     413: (_l("Too large"), _l("What you sent is larger than allowed. Send less, or a smaller file.")),
     422: (_l("Not valid"), _l("The data was understood but is not valid.")),
     429: (_l("Too many attempts"), _l("Wait a few minutes and try again.")),
     500: (_l("Something went wrong on our side"),
-          _l("Nothing you did caused this. It has been logged. Try again; if it happens again, tell your administrator.")),
+          _l("Nothing you did caused this. It has been logged. Try again; if it happens again, "
+             "tell your administrator.")),
 }
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
@@ -58,7 +60,8 @@ def register_error_handlers(app) -> None:
         if error.code is None or error.code < 400:
             return error
         if isinstance(error, CSRFError):
-            return render_error(400, str(_l("The form expired or was sent from elsewhere. Reload the page and try again.")))
+            return render_error(400, str(_l("The form expired or was sent from elsewhere. "
+                                            "Reload the page and try again.")))
         if error.response is not None and not is_api_request():
             return error.response
         detail = getattr(error, "detail_message", None)

@@ -78,12 +78,17 @@ def keep_refusal() -> None:
 
 def command(fn: Callable) -> Callable:
     """A CLI command's unit of work: what it does commits once when it returns and rolls back when it
-    fails (a `click.ClickException` included). Put it under `with_appcontext`."""
+    fails. A domain error (`Invalid`, `Conflict`, `NotFound`, `Forbidden`) is the command's one-line
+    refusal (exit 1), as the error page is a page's. Put it under `with_appcontext`."""
+    import click
 
     @wraps(fn)
     def run(*args, **kwargs):
         try:
             result = fn(*args, **kwargs)
+        except (Invalid, Conflict, NotFound, Forbidden) as error:
+            db.session.rollback()
+            raise click.ClickException(_refusal_text(error)) from error
         except BaseException:
             db.session.rollback()
             raise
@@ -91,6 +96,14 @@ def command(fn: Callable) -> Callable:
         return result
 
     return run
+
+
+def _refusal_text(error: Exception) -> str:
+    if isinstance(error, Invalid):
+        return str(error.message or "; ".join(f"{k}: {v}" for k, v in error.fields.items()))
+    if isinstance(error, NotFound):
+        return f"no such {error}" if str(error) else "not found"
+    return str(getattr(error, "message", None) or error)
 
 
 def _commit_before_render(_app, template=None, context=None, **_extra) -> None:

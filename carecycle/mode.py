@@ -65,7 +65,7 @@ def switch_mode(mode: Mode | str, user, reason: str, *, retime: bool = True) -> 
     try:
         mode = Mode(mode)
     except ValueError:
-        raise Invalid({"mode": _("Choose normal or emergency.")})
+        raise Invalid({"mode": _("Choose normal or emergency.")}) from None
     reason = (reason or "").strip()
     if not reason:
         raise Invalid({"reason": _("Give a reason for the switch.")})

@@ -123,10 +123,12 @@ def base_url_problem(config, production: bool) -> str | None:
         return None
     base = (value("NOTIFY_BASE_URL") or "").strip()
     if not base:
-        return "CARECYCLE_NOTIFY_BASE_URL is not set (needed for e-mail links when CARECYCLE_NOTIFY_EMAIL_ENABLED is on)"
+        return ("CARECYCLE_NOTIFY_BASE_URL is not set "
+                "(needed for e-mail links when CARECYCLE_NOTIFY_EMAIL_ENABLED is on)")
     parts = urlsplit(base)
     if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment or "@" in parts.netloc:
-        return f"CARECYCLE_NOTIFY_BASE_URL must be the site's https:// address, like https://care.example.org, not {base!r}"
+        return ("CARECYCLE_NOTIFY_BASE_URL must be the site's https:// address, like https://care.example.org, "
+                f"not {base!r}")
     return None
 
 
@@ -277,7 +279,7 @@ def notify_send(limit):
         sent, failed = deliver_outbox(limit)
     except (smtplib.SMTPException, OSError) as error:
         db.session.rollback()
-        raise click.ClickException(f"could not reach the SMTP server: {type(error).__name__}: {error}")
+        raise click.ClickException(f"could not reach the SMTP server: {type(error).__name__}: {error}") from error
     click.echo(f"sent {sent} message(s), {failed} failed (kept for another try)")
     if failed:
         raise SystemExit(1)

@@ -163,8 +163,8 @@ def enforce(permission: Permission) -> None:
     if not role_has(current_user.role, permission):
         from carecycle.audit import record_event
         record_event("permission_denied", outcome="denied", reason=f"{request.endpoint} needs {permission}")
-        from carecycle.extensions import db
-        db.session.commit()
+        from carecycle.lifecycle import keep_refusal
+        keep_refusal()
         abort(403)
 
 
@@ -174,9 +174,9 @@ def refuse_held() -> None:
 
     from carecycle.accounts.separation import waiting_message
     from carecycle.audit import record_event
-    from carecycle.extensions import db
+    from carecycle.lifecycle import keep_refusal
     record_event("permission_denied", outcome="denied", reason=f"{request.endpoint}: access waiting for confirmation")
-    db.session.commit()
+    keep_refusal()
     answer = Forbidden()
     answer.detail_message = waiting_message(current_user)
     answer.api_code = "access_pending"

@@ -113,4 +113,5 @@ def _formatted(language: str, zone, fmt: str, value: datetime) -> str:
     locale, glue, date_pattern, time_pattern = _datetime_pattern(language, fmt)
     if glue is None:
         return time_pattern.apply(value, locale)
-    return glue.replace("{0}", time_pattern.apply(value, locale)).replace("{1}", date_pattern.apply(value.date(), locale))
+    time_text, date_text = time_pattern.apply(value, locale), date_pattern.apply(value.date(), locale)
+    return glue.replace("{0}", time_text).replace("{1}", date_text)

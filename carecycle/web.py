@@ -7,8 +7,9 @@ from flask_login import current_user
 
 from carecycle import breakglass
 from carecycle.alerts import open_alerts
-from carecycle.extensions import db
-from carecycle.forms import BreakGlassForm, ConfirmForm
+from carecycle.forms import BreakGlassForm, ConfirmForm, place_errors
+from carecycle.lifecycle import attempt
+from carecycle.pages import try_transition
 from carecycle.permissions import PUBLIC, Permission, can, requires
 from carecycle.roles import Role
 from carecycle.urls import page_arg, safe_next, uuid_or_404
@@ -64,7 +65,6 @@ def set_language():
     session["locale"] = language
     if current_user.is_authenticated:
         current_user.locale = language
-        db.session.commit()
     return redirect(safe_next(request.form.get("next")) or url_for("web.home"))
 
 
@@ -92,15 +92,13 @@ def break_glass(object_type, object_id):
         abort(404)
     form = BreakGlassForm()
     if form.validate_on_submit():
-        try:
-            breakglass.grant(current_user, object_type, object_id, target.team_id, form.reason.data)
-        except breakglass.BreakGlassRefused as refused:
-            form.reason.errors = [str(refused)]
-        else:
-            db.session.commit()
+        outcome = attempt(lambda: breakglass.grant(current_user, object_type, object_id, target.team_id,
+                                                   form.reason.data))
+        if outcome.ok:
             flash(_("Access granted for %(minutes)d minutes. Your reason is recorded and shown to the team's "
                     "supervisor.", minutes=breakglass.duration_minutes()), "warning")
             return redirect(target.url)
+        place_errors(form, outcome.error)
     return (render_template("breakglass/request.html", form=form, minutes=breakglass.duration_minutes()),
             400 if form.errors else 200)
 
@@ -119,8 +117,5 @@ def break_glass_review():
 def break_glass_reviewed(grant_id):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if breakglass.mark_reviewed(current_user, uuid_or_404(grant_id)) is None:
-        abort(404)
-    db.session.commit()
-    flash(_("Marked as reviewed."), "success")
-    return redirect(url_for("web.break_glass_review"))
+    return try_transition(url_for("web.break_glass_review"), lambda: breakglass.mark_reviewed(current_user, grant_id),
+                          _("Marked as reviewed."))

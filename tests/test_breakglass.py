@@ -206,3 +206,45 @@ def test_the_refusal_is_translated(client, login_as, target, db, locale, message
     response = form_post(client, f"/break-glass/probe/{record_id}", {"reason": "aaaaaaaaaaaaaaaaaaaa"})
     assert response.status_code == 400 and message in response.get_data(as_text=True)
     assert db.session.scalar(select(BreakGlassGrant)) is None
+
+
+def test_the_review_rule_is_one_for_page_and_queue(app, client, login_as, make_user, target, db):
+    """Marking a grant reviewed: one's own grant is refused (403, audited), one already reviewed is
+    not reviewed again (the reviewer and time stay), and a grant id that is no grant is 404."""
+    team, record_id = target
+    supervisor = login_as("supervisor", team=team)
+    # a grant of their own: made while they were a counsellor, before they became the team's supervisor
+    supervisor.role = "counsellor"
+    own = breakglass.grant(supervisor, "probe", str(record_id), team.id,
+                           "Night duty, the assigned counsellor cannot be reached by phone.")
+    supervisor.role = "supervisor"
+    colleague = make_user("supervisor", team=team)
+    worker = make_user("counsellor", team=team)
+    theirs = breakglass.grant(worker, "probe", str(record_id), team.id,
+                              "Client rang the hotline in distress while their worker is away.")
+    db.session.commit()
+    own_id, theirs_id = own.id, theirs.id
+
+    response = form_post(client, f"/break-glass/grants/{own_id}/reviewed", {}, page="/break-glass")
+    assert response.status_code == 403
+    db.session.expire_all()
+    assert db.session.get(BreakGlassGrant, own_id).reviewed_at is None
+    denied = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "permission_denied",
+                                                        AuditEvent.object_id == str(own_id)))
+    assert denied is not None and denied.actor_id == supervisor.id
+
+    from tests.conftest import sign_in
+    other = app.test_client()
+    sign_in(other, colleague.username)
+    assert form_post(other, f"/break-glass/grants/{theirs_id}/reviewed", {}, page="/break-glass").status_code == 302
+    db.session.expire_all()
+    first = db.session.get(BreakGlassGrant, theirs_id).reviewed_at
+    assert first is not None
+    again = form_post(client, f"/break-glass/grants/{theirs_id}/reviewed", {}, page="/break-glass",
+                      follow_redirects=True)
+    assert again.status_code == 200 and "already been reviewed" in again.get_data(as_text=True)
+    db.session.expire_all()
+    grant = db.session.get(BreakGlassGrant, theirs_id)
+    assert grant.reviewed_at == first and grant.reviewed_by_id == colleague.id
+    assert form_post(client, f"/break-glass/grants/{uuid.uuid4()}/reviewed", {}, page="/break-glass").status_code == 404
+    assert form_post(client, "/break-glass/grants/not-a-uuid/reviewed", {}, page="/break-glass").status_code == 404

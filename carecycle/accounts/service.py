@@ -25,19 +25,21 @@ from carecycle.config import API_TOKEN_MAX_DAYS
 from carecycle.crypto import blind_index
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.lifecycle import keep_refusal
 from carecycle.roles import Role
+from carecycle.validation import Invalid
 
 # argon2id, m = 19 MiB, t = 2, p = 1 (OWASP's minimum recommendation)
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 
-class AccountError(ValueError):
+class AccountError(Invalid):
     """A refused account operation; `fields` maps form fields to messages."""
 
+    message: str
+
     def __init__(self, message: str, fields: dict[str, str] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.fields = fields or {}
+        super().__init__(fields or {}, message)
 
 
 # ---------------------------------------------------------------- passwords
@@ -99,7 +101,7 @@ def authenticate(username: str, password: str, address: str) -> User:
     attempt = ratelimit.take("login", address or "-", cfg["LOGIN_ADDRESS_LIMIT"], cfg["LOGIN_ADDRESS_WINDOW"])
     if attempt is None:
         record_event("login_failed", outcome="rate_limited")
-        db.session.commit()
+        keep_refusal()
         raise SignInRefused(rate_limited=True)
     name = normalise_username(username)
     user = db.session.scalar(select(User).where(User.username == name))
@@ -142,7 +144,7 @@ def _refuse(user: User | None, password: str | None, outcome: str) -> NoReturn:
         record_event("login_failed", outcome=outcome)
     else:
         record_event("login_failed", "user", user.id, outcome=outcome, actor=user)
-    db.session.commit()
+    keep_refusal()
     raise SignInRefused()
 
 
@@ -466,3 +468,13 @@ def _revoke(row: ApiToken, user: User, why: str | None = None) -> None:
         record_event("update", "api_token", row.id, reason=f"token_revoked:{why}")
     else:
         record_event("update", "api_token", row.id, actor=user, reason="token_revoked")
+
+
+def register_account_kinds(app) -> None:
+    """Accounts and teams, loaded for the administrator's pages (which need ACCOUNTS_MANAGE): any one
+    may be opened there; opening one is not a read of a person's record, so it is not audited."""
+    from sqlalchemy import true
+
+    from carecycle.lifecycle import register_kind
+    register_kind(app, "user", User, lambda _user: true(), audited=False)
+    register_kind(app, "team", Team, lambda _user: true(), audited=False)

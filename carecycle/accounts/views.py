@@ -1,7 +1,7 @@
 """Sign-in, sign-out, password change, and the admin pages for users and teams."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from sqlalchemy import func, select
@@ -19,7 +19,8 @@ from carecycle.accounts.forms import (
 from carecycle.accounts.models import Team, User
 from carecycle.audit import record_event
 from carecycle.extensions import db
-from carecycle.forms import place_errors
+from carecycle.lifecycle import load_visible
+from carecycle.pages import save_form
 from carecycle.permissions import PUBLIC, Permission, requires
 from carecycle.urls import page_arg, safe_next, uuid_or_404
 
@@ -50,7 +51,6 @@ def login():
             return render_template("auth/login.html", form=form), 401
         target = safe_next(request.args.get("next"))
         service.sign_in(user)
-        db.session.commit()
         if user.must_change_password:
             flash(_("Choose a new password before you go on."), "info")
             return redirect(url_for("auth.change_password"))
@@ -64,7 +64,6 @@ def logout():
     if current_user.is_authenticated:
         record_event("logout", "user", current_user.id)
         service.end_session(session.get("sid"))
-        db.session.commit()
         logout_user()
     session.clear()
     flash(_("You are signed out."), "info")
@@ -76,17 +75,14 @@ def logout():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
+        def change():
             service.change_password(current_user, form.current_password.data, form.new_password.data)
-        except service.AccountError as error:
-            db.session.rollback()
-            place_errors(form, error)
-        else:
-            token = service.start_session(current_user)
-            db.session.commit()
-            session["sid"] = token
-            flash(_("Your password is changed. Every other session of yours has ended."), "success")
-            return redirect(url_for("web.home"))
+            session["sid"] = service.start_session(current_user)
+
+        saved = save_form(form, url_for("web.home"), change,
+                          _("Your password is changed. Every other session of yours has ended."))
+        if saved:
+            return saved
     return render_template("auth/change_password.html", form=form), _status()
 
 
@@ -117,19 +113,18 @@ def user_new():
     form = UserCreateForm()
     form.team_id.choices = _team_choices()
     if form.validate_on_submit():
-        try:
-            user = service.create_user(form.username.data, form.password.data, form.role.data,
-                                       _team_from(form.team_id.data), form.display_name.data,
-                                       must_change_password=True, requested_by=current_user)
-        except service.AccountError as error:
-            db.session.rollback()
-            place_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("Account %(name)s created. Give the temporary password to the user in person.",
-                    name=user.username), "success")
-            _flash_held(user)
-            return redirect(url_for("admin.users"))
+        created: list[User] = []
+
+        def create():
+            created.append(service.create_user(form.username.data, form.password.data, form.role.data,
+                                               _team_from(form.team_id.data), form.display_name.data,
+                                               must_change_password=True, requested_by=current_user))
+            return created[0]
+
+        saved = save_form(form, url_for("admin.users"), create, _created)
+        if saved:
+            _flash_held(created[0])
+            return saved
     return render_template("admin/user_new.html", form=form), _status()
 
 
@@ -147,34 +142,28 @@ def _flash_held(user: User) -> None:
         flash(text, "info")
 
 
-def _user_or_404(user_id) -> User:
-    user = db.session.get(User, uuid_or_404(user_id))
-    if user is None:
-        abort(404)
-    return user
+def _created(user: User) -> str:
+    return _("Account %(name)s created. Give the temporary password to the user in person.", name=user.username)
 
 
 @admin.route("/users/<user_id>", methods=["GET", "POST"])
 @requires(Permission.ACCOUNTS_MANAGE)
 def user_edit(user_id):
-    user = _user_or_404(user_id)
+    user = load_visible("user", user_id, current_user)
     form = UserEditForm(obj=user if request.method == "GET" else None)
     form.team_id.choices = _team_choices()
     if request.method == "GET":
         form.team_id.data = str(user.team_id) if user.team_id else ""
         form.role.data = str(user.role)
     if form.validate_on_submit():
-        try:
+        def update():
             service.update_user(user, role=form.role.data, team=_team_from(form.team_id.data),
                                 display_name=form.display_name.data, active=form.active.data, by=current_user)
-        except service.AccountError as error:
-            db.session.rollback()
-            place_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("Account %(name)s saved.", name=user.username), "success")
+
+        saved = save_form(form, url_for("admin.users"), update, _("Account %(name)s saved.", name=user.username))
+        if saved:
             _flash_held(user)
-            return redirect(url_for("admin.users"))
+            return saved
     return (render_template("admin/user_edit.html", form=form, user=user, reset=PasswordResetForm(),
                             pending_text=_pending_text(user)), _status())
 
@@ -182,20 +171,17 @@ def user_edit(user_id):
 @admin.route("/users/<user_id>/password", methods=["POST"])
 @requires(Permission.ACCOUNTS_MANAGE)
 def user_reset_password(user_id):
-    user = _user_or_404(user_id)
+    user = load_visible("user", user_id, current_user)
     reset = PasswordResetForm()
     if reset.validate_on_submit():
-        try:
+        def reset_it():
             service.reset_password(user, reset.password.data, by=current_user)
-        except service.AccountError as error:
-            db.session.rollback()
-            place_errors(reset, error)
-        else:
-            db.session.commit()
-            flash(_("Password of %(name)s reset. They must change it at next sign-in.", name=user.username),
-                  "success")
+
+        saved = save_form(reset, url_for("admin.user_edit", user_id=user.id), reset_it,
+                          _("Password of %(name)s reset. They must change it at next sign-in.", name=user.username))
+        if saved:
             _flash_held(user)
-            return redirect(url_for("admin.user_edit", user_id=user.id))
+            return saved
     form = UserEditForm(obj=user)
     form.team_id.choices = _team_choices()
     form.team_id.data = str(user.team_id) if user.team_id else ""
@@ -209,15 +195,10 @@ def user_reset_password(user_id):
 def teams():
     form = TeamForm()
     if form.validate_on_submit():
-        try:
-            service.create_team(form.name.data)
-        except service.AccountError as error:
-            db.session.rollback()
-            place_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("Team created."), "success")
-            return redirect(url_for("admin.teams"))
+        saved = save_form(form, url_for("admin.teams"), lambda: service.create_team(form.name.data),
+                          _("Team created."))
+        if saved:
+            return saved
     rows = db.session.execute(select(Team, func.count(User.id)).outerjoin(Team.members)
                               .group_by(Team.id).order_by(Team.name)).all()
     return render_template("admin/teams.html", form=form, teams=rows), _status()
@@ -226,16 +207,11 @@ def teams():
 @admin.route("/teams/<team_id>", methods=["GET", "POST"])
 @requires(Permission.ACCOUNTS_MANAGE)
 def team_edit(team_id):
-    team = db.session.get(Team, uuid_or_404(team_id)) or abort(404)
+    team = load_visible("team", team_id, current_user)
     form = TeamForm(obj=team if request.method == "GET" else None)
     if form.validate_on_submit():
-        try:
-            service.rename_team(team, form.name.data)
-        except service.AccountError as error:
-            db.session.rollback()
-            place_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("Team saved."), "success")
-            return redirect(url_for("admin.teams"))
+        saved = save_form(form, url_for("admin.teams"), lambda: service.rename_team(team, form.name.data),
+                          _("Team saved."))
+        if saved:
+            return saved
     return render_template("admin/team_edit.html", form=form, team=team), _status()
