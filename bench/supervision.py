@@ -46,7 +46,8 @@ app = create_app()
 client = app.test_client()
 page = client.get("/login").get_data(as_text=True)
 token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-assert client.post("/login", data={"username": sys.argv[1], "password": sys.argv[2], "csrf_token": token}).status_code == 302
+signed_in = client.post("/login", data={"username": sys.argv[1], "password": sys.argv[2], "csrf_token": token})
+assert signed_in.status_code == 302
 with app.app_context():
     worker = db.session.scalar(select(User.id).where(User.username == "bench_counsellor1"))
 seen = []
@@ -108,7 +109,8 @@ def main() -> None:
 
     sizes = sorted(results)
     names = list(results[sizes[0]])
-    print(f"\nResults (gunicorn 2 workers, {args.threads} client threads, SQLite; load average at end {harness.loadavg()})")
+    print(f"\nResults (gunicorn 2 workers, {args.threads} client threads, SQLite; "
+          f"load average at end {harness.loadavg()})")
     print(f"{'page':<38}" + "".join(f"{f'p50 @ {s:,}':>16}{'req/s':>9}" for s in sizes)
           + (f"{'p50 ratio':>11}" if len(sizes) > 1 else ""))
     for name in names:

@@ -74,19 +74,27 @@ LANGUAGE_LABELS = {"en": "English", "zh_Hant": "繁體中文", "zh_Hans": "简�
 
 
 LABELS = {
-    (Phase, Phase.INTAKE.value): _l("Intake"), (Phase, Phase.CRISIS.value): _l("Crisis"), (Phase, Phase.RECOVERY.value): _l("Recovery"),
+    (Phase, Phase.INTAKE.value): _l("Intake"), (Phase, Phase.CRISIS.value): _l("Crisis"),
+    (Phase, Phase.RECOVERY.value): _l("Recovery"),
     (Phase, Phase.CLOSED.value): _l("Closed"),
-    (RiskLevel, RiskLevel.NONE.value): _l("No risk identified"), (RiskLevel, RiskLevel.LOW.value): _l("Low risk"), (RiskLevel, RiskLevel.MODERATE.value): _l("Moderate risk"),
+    (RiskLevel, RiskLevel.NONE.value): _l("No risk identified"), (RiskLevel, RiskLevel.LOW.value): _l("Low risk"),
+    (RiskLevel, RiskLevel.MODERATE.value): _l("Moderate risk"),
     (RiskLevel, RiskLevel.HIGH.value): _l("High risk"), (RiskLevel, RiskLevel.IMMINENT.value): _l("Imminent risk"),
-    (Priority, Priority.LOW.value): _l("Low priority"), (Priority, Priority.NORMAL.value): _l("Normal priority"), (Priority, Priority.HIGH.value): _l("High priority"),
+    (Priority, Priority.LOW.value): _l("Low priority"), (Priority, Priority.NORMAL.value): _l("Normal priority"),
+    (Priority, Priority.HIGH.value): _l("High priority"),
     (Priority, Priority.URGENT.value): _l("Urgent"),
-    (Source, Source.SCREENING.value): _l("Self-screening"), (Source, Source.WALK_IN.value): _l("Walk-in"), (Source, Source.HOTLINE.value): _l("Hotline call"),
+    (Source, Source.SCREENING.value): _l("Self-screening"), (Source, Source.WALK_IN.value): _l("Walk-in"),
+    (Source, Source.HOTLINE.value): _l("Hotline call"),
     (Source, Source.INBOUND_REFERRAL.value): _l("Inbound referral"), (Source, Source.OUTREACH.value): _l("Outreach"),
     (Source, Source.SELF_REFERRAL.value): _l("Self-referral"), (Source, Source.OTHER.value): _l("Other"),
-    (ClosureReason, ClosureReason.GOALS_ACHIEVED.value): _l("Goals achieved"), (ClosureReason, ClosureReason.MOVED_AWAY.value): _l("Moved away"),
-    (ClosureReason, ClosureReason.DECLINED.value): _l("Declined further help"), (ClosureReason, ClosureReason.TRANSFERRED.value): _l("Transferred"),
-    (ClosureReason, ClosureReason.DECEASED.value): _l("Deceased"), (ClosureReason, ClosureReason.OTHER.value): _l("Other reason"),
-    (ConsentScope, ConsentScope.CONTACT.value): _l("Contact"), (ConsentScope, ConsentScope.DATA_PROCESSING.value): _l("Data processing"),
+    (ClosureReason, ClosureReason.GOALS_ACHIEVED.value): _l("Goals achieved"),
+    (ClosureReason, ClosureReason.MOVED_AWAY.value): _l("Moved away"),
+    (ClosureReason, ClosureReason.DECLINED.value): _l("Declined further help"),
+    (ClosureReason, ClosureReason.TRANSFERRED.value): _l("Transferred"),
+    (ClosureReason, ClosureReason.DECEASED.value): _l("Deceased"),
+    (ClosureReason, ClosureReason.OTHER.value): _l("Other reason"),
+    (ConsentScope, ConsentScope.CONTACT.value): _l("Contact"),
+    (ConsentScope, ConsentScope.DATA_PROCESSING.value): _l("Data processing"),
     (ConsentScope, ConsentScope.REFERRAL_SHARING.value): _l("Sharing with referral partners"),
 }
 
@@ -136,18 +144,27 @@ class OutreachOutcome(Labelled):
 TIER_MEANINGS = {
     (Tier, Tier.RED.value): _l("High concern: recent self-harm, a crisis or rapid decline, or no support at all. "
                  "Keep in close contact."),
-    (Tier, Tier.ORANGE.value): _l("Significant concern: several risk factors together or a recent loss, with little support."),
+
+    (Tier, Tier.ORANGE.value): _l("Significant concern: several risk factors together or a recent loss, "
+                                  "with little support."),
     (Tier, Tier.YELLOW.value): _l("Some concern: risk factors present, but the person is coping and has some support."),
     (Tier, Tier.GREEN.value): _l("Stable: support in place; a routine check that things are still well."),
 }
 
 LABELS.update({
-    (Tier, Tier.GREEN.value): _l("Green"), (Tier, Tier.YELLOW.value): _l("Yellow"), (Tier, Tier.ORANGE.value): _l("Orange"), (Tier, Tier.RED.value): _l("Red"),
-    (RegisterFlag, RegisterFlag.LIVES_ALONE_ELDERLY.value): _l("Lives alone (elderly)"), (RegisterFlag, RegisterFlag.DISABILITY.value): _l("Disability"),
-    (RegisterFlag, RegisterFlag.CHRONIC_ILLNESS.value): _l("Chronic illness"), (RegisterFlag, RegisterFlag.BEREAVED.value): _l("Bereaved"),
-    (RegisterFlag, RegisterFlag.FRONTLINE_WORKER.value): _l("Frontline worker"), (RegisterFlag, RegisterFlag.RECENT_JOB_LOSS.value): _l("Recent job loss"),
+    (Tier, Tier.GREEN.value): _l("Green"), (Tier, Tier.YELLOW.value): _l("Yellow"),
+    (Tier, Tier.ORANGE.value): _l("Orange"), (Tier, Tier.RED.value): _l("Red"),
+    (RegisterFlag, RegisterFlag.LIVES_ALONE_ELDERLY.value): _l("Lives alone (elderly)"),
+    (RegisterFlag, RegisterFlag.DISABILITY.value): _l("Disability"),
+    (RegisterFlag, RegisterFlag.CHRONIC_ILLNESS.value): _l("Chronic illness"),
+    (RegisterFlag, RegisterFlag.BEREAVED.value): _l("Bereaved"),
+    (RegisterFlag, RegisterFlag.FRONTLINE_WORKER.value): _l("Frontline worker"),
+    (RegisterFlag, RegisterFlag.RECENT_JOB_LOSS.value): _l("Recent job loss"),
     (RegisterFlag, RegisterFlag.PREVIOUS_SELF_HARM.value): _l("Previous self-harm"),
-    (RegisterFlag, RegisterFlag.CARER_UNDER_STRAIN.value): _l("Carer under strain"), (RegisterFlag, RegisterFlag.OTHER.value): _l("Other reason"),
-    (OutreachOutcome, OutreachOutcome.CONTACTED.value): _l("Contacted"), (OutreachOutcome, OutreachOutcome.NO_ANSWER.value): _l("No answer"),
-    (OutreachOutcome, OutreachOutcome.VISITED.value): _l("Visited"), (OutreachOutcome, OutreachOutcome.DECLINED.value): _l("Declined"),
+    (RegisterFlag, RegisterFlag.CARER_UNDER_STRAIN.value): _l("Carer under strain"),
+    (RegisterFlag, RegisterFlag.OTHER.value): _l("Other reason"),
+    (OutreachOutcome, OutreachOutcome.CONTACTED.value): _l("Contacted"),
+    (OutreachOutcome, OutreachOutcome.NO_ANSWER.value): _l("No answer"),
+    (OutreachOutcome, OutreachOutcome.VISITED.value): _l("Visited"),
+    (OutreachOutcome, OutreachOutcome.DECLINED.value): _l("Declined"),
 })

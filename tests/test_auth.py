@@ -282,7 +282,8 @@ def test_must_change_password_blocks_everything_else(client, make_user):
     assert client.get("/alerts").status_code == 200
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example",
+                                    "javascript:alert(1)"])
 def test_next_must_be_local(client, make_user, target):
     user = make_user("counsellor")
     response = sign_in(client, user.username, page="/login", query_string={"next": target})

@@ -154,7 +154,7 @@ def test_ciphertext_copied_to_another_row_fails_to_decrypt(db, make_user, caplog
     bob = db.session.get(User, bob_id)
     with caplog.at_level(logging.ERROR, logger="carecycle.crypto"):
         with pytest.raises(DecryptionError) as caught:
-            bob.phone
+            _ = bob.phone
     assert (caught.value.table, caught.value.column, caught.value.row_id) == ("user_account", "phone", bob_id)
     assert f"table=user_account column=phone row={bob_id}" in caplog.text
     assert "5555" not in caplog.text and "6666" not in caplog.text
@@ -171,7 +171,7 @@ def test_ciphertext_copied_to_another_column_of_the_same_row_fails(db, caplog):
     assert alert.summary == "Neighbour reports shouting at night"
     with caplog.at_level(logging.ERROR, logger="carecycle.crypto"):
         with pytest.raises(DecryptionError):
-            alert.close_reason
+            _ = alert.close_reason
     assert f"table=alert column=close_reason row={alert_id}" in caplog.text
     assert "shouting" not in caplog.text
 
@@ -255,7 +255,7 @@ def test_tampered_stored_value_fails_through_the_model(db, make_user):
     flipped = envelope[:middle] + ("A" if envelope[middle] != "A" else "B") + envelope[middle + 1:]
     overwrite("user_account", "phone", user.id, flipped)
     with pytest.raises(DecryptionError, match="authentication failed"):
-        db.session.get(User, user.id).phone
+        _ = db.session.get(User, user.id).phone
 
 
 def test_missing_key_id_fails(db, make_user, caplog):
@@ -265,7 +265,7 @@ def test_missing_key_id_fails(db, make_user, caplog):
     overwrite("user_account", "phone", user.id, envelope.replace(f"ccv1:{kid}:", "ccv1:k999:", 1))
     with caplog.at_level(logging.ERROR, logger="carecycle.crypto"):
         with pytest.raises(DecryptionError, match="key k999 is not in the key ring"):
-            db.session.get(User, user.id).phone
+            _ = db.session.get(User, user.id).phone
     assert f"row={user.id}" in caplog.text
     # a key ring without the key that sealed the value cannot open it either
     ring = current_app.extensions["carecycle_keyring"]

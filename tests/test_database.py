@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import StatementError
 
 from carecycle.accounts.models import Team
 
@@ -21,7 +22,7 @@ def test_foreign_keys_are_enforced(db):
 
     from carecycle.accounts.models import User
     db.session.add(User(username="orphan", role="counsellor", password_hash="x", team_id=uuid.uuid4()))
-    with pytest.raises(Exception):
+    with pytest.raises(StatementError):  # IntegrityError is one
         db.session.commit()
     db.session.rollback()
 
@@ -39,6 +40,6 @@ def test_times_come_back_aware_in_utc(db):
 def test_naive_datetimes_are_refused(db):
     team = Team(name="Naive", created_at=datetime.now())
     db.session.add(team)
-    with pytest.raises(Exception):
+    with pytest.raises(StatementError):  # IntegrityError is one
         db.session.commit()
     db.session.rollback()

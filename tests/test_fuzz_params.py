@@ -133,7 +133,8 @@ def _discover(app, clients, routes, send):
                 able = role
         names = sorted(RecordingArgs.seen - {"_probe"})
         RecordingArgs.seen = None
-        found.append((method, path, sorted({"page", *names}) if method == "GET" else names or ["version"], able or "admin"))
+        names = sorted({"page", *names}) if method == "GET" else names or ["version"]
+        found.append((method, path, names, able or "admin"))
     return found
 
 

@@ -10,7 +10,8 @@ LABEL_BOXES = """() => [...document.querySelectorAll('svg.bar-chart')].flatMap(s
   const frame = svg.getBoundingClientRect();
   return [...svg.querySelectorAll('text')].map(t => {
     const box = t.getBoundingClientRect();
-    return {text: t.textContent, kind: t.getAttribute('class'), left: box.left - frame.left, right: frame.right - box.right,
+    return {text: t.textContent, kind: t.getAttribute('class'),
+            left: box.left - frame.left, right: frame.right - box.right,
             top: box.top - frame.top, bottom: frame.bottom - box.bottom, height: box.height};
   });
 })"""
@@ -35,10 +36,11 @@ def test_every_chart_label_is_shown_whole(live_server, open_page, db, make_user,
     assert len(labels) >= 3 + 4 + 3  # instruments, urgencies, weeks, tiers
     clipped = [t for t in texts if min(t["left"], t["right"], t["top"], t["bottom"]) < 0]  # labels and values
     assert clipped == [], clipped
-    assert not [l for l in labels if l["text"].endswith("…")]
+    assert not [label for label in labels if label["text"].endswith("…")]
     if locale == "en":
-        assert {"Tier 1 · emergency and health", "Tier 3 · community and volunteers"} <= {l["text"] for l in labels}
-    assert min(l["height"] for l in labels) >= 10  # still readable when the chart is scaled to the phone
+        shown = {label["text"] for label in labels}
+        assert {"Tier 1 · emergency and health", "Tier 3 · community and volunteers"} <= shown
+    assert min(label["height"] for label in labels) >= 10  # still readable when the chart is scaled to the phone
     assert horizontal_overflow(page) == 0  # the referrals table scrolls in its box
     name = f"supervision-stats-{viewport['width']}-{locale}"
     screenshot(page, name)
