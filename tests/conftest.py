@@ -21,6 +21,9 @@ from carecycle.accounts.service import hash_password
 from carecycle.extensions import db as _db
 from carecycle.roles import Role
 
+# the factories every test may ask for (clients, cases, referrals, crisis resources), wherever it lives
+pytest_plugins = ["tests.screening_helpers", "tests.casework.factories", "tests.referrals.factories"]
+
 PASSWORD = "correct horse battery staple"
 _serial = count(1)
 _HASHES: dict[str, str] = {}

@@ -1,4 +1,4 @@
-"""Fixtures and helpers shared by the screening tests (imported by those modules)."""
+"""Fixtures and helpers shared by the tests (a plugin of tests/conftest.py: its fixtures reach every test)."""
 from __future__ import annotations
 
 from contextlib import contextmanager

@@ -18,9 +18,7 @@ from pathlib import Path
 import pytest
 
 from casework.service import safety
-from tests.casework.conftest import make_case, make_client  # noqa: F401  (fixtures)
 from tests.conftest import PASSWORD
-from tests.referrals.conftest import consent, make_org, make_referral, make_service  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"

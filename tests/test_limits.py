@@ -12,7 +12,6 @@ from carecycle.accounts.models import Team, User
 from carecycle.limits import PUBLIC_BODY_LIMIT
 from carecycle.ratelimit import RateLimitHit
 from screening.models import ScreeningResult
-from tests.casework.conftest import make_case, make_client  # noqa: F401 (fixtures)
 from tests.conftest import form_post
 
 

@@ -11,7 +11,7 @@ from carecycle.alerts import Alert
 from carecycle.audit import AuditEvent
 from screening.models import ContactRequest, CrisisResource, ScreeningResult
 from tests.conftest import PASSWORD, csrf_from, form_post, sign_in
-from tests.screening_helpers import make_crisis_resource, statements_run  # noqa: F401 (fixture)
+from tests.screening_helpers import statements_run
 from tests.test_screening_pages import take_phq9
 
 

@@ -9,7 +9,6 @@ from sqlalchemy import func, select, text
 from carecycle.audit import AuditEvent
 from screening.models import ScreeningResult
 from tests.conftest import csrf_from, sign_in
-from tests.screening_helpers import make_crisis_resource  # noqa: F401 (fixture)
 
 
 def count_results(db) -> int:

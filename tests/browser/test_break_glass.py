@@ -6,7 +6,6 @@ from sqlalchemy import select
 from carecycle.breakglass import BreakGlassGrant
 from carecycle.extensions import db
 from tests.browser.conftest import PHONE, horizontal_overflow, screenshot, sign_in_page
-from tests.casework.conftest import make_case, make_client  # noqa: F401  (fixtures)
 
 MESSAGE = "Write a reason of at least 20 characters and 4 different words"
 REASON = "Client is at the front desk in crisis; her counsellor is off sick today."

@@ -8,7 +8,6 @@ from carecycle.database import utcnow
 from carecycle.extensions import db
 from casework.service import careplans, register
 from tests.browser.conftest import PHONE, horizontal_overflow, screenshot, sign_in_page
-from tests.casework.conftest import make_case, make_client  # noqa: F401  (fixtures)
 from tests.casework.recovery_helpers import GOAL
 
 CODE_RE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\b")

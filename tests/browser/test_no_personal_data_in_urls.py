@@ -2,8 +2,6 @@
 link from the letter; afterwards the address bar holds none of the name, phone, ID number or token."""
 from carecycle.extensions import db
 from tests.browser.conftest import sign_in_page
-from tests.casework.conftest import make_case, make_client  # noqa: F401  (fixtures)
-from tests.referrals.conftest import consent, make_org, make_referral, make_service  # noqa: F401  (fixtures)
 
 PERSON = {"full_name": "Wong Siu Ming", "preferred_name": "Ming", "phone": "5123 4567", "id_number": "A1234567"}
 

@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from carecycle.alerts import Alert
 from tests.browser.conftest import screenshot, sign_in_page
-from tests.screening_helpers import make_crisis_resource  # noqa: F401 (fixture)
 from tests.test_library import published_article
 
 

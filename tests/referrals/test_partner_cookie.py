@@ -9,7 +9,7 @@ from sqlalchemy import select
 from carecycle.database import utcnow
 from referrals.models import PartnerLink, Referral
 from referrals.views.partner import PARTNER_COOKIE
-from tests.referrals.test_partner_link import _csrf, sent  # noqa: F401  (fixture)
+from tests.referrals.test_partner_link import _csrf
 
 
 def _set_cookie(response) -> str:

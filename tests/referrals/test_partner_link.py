@@ -11,23 +11,9 @@ from carecycle.database import utcnow
 from referrals.models import PartnerLink, Referral, ReferralEvent
 from referrals.service import links
 
-CLIENT = {"full_name": "Wong Siu Ming", "preferred_name": "Ming", "phone": "5123 4567",
-          "address": "12 Harbour View Lane, Flat 3C", "date_of_birth": "1950-04-02", "id_number": "A1234567",
-          "household": "Lives alone", "emergency_contact": "Sister, 6111 2222"}
-
 
 def _csrf(page: str) -> str:
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-
-
-@pytest.fixture
-def sent(db, make_user, make_client, make_case, make_referral):
-    """A sent referral sharing only the preferred name and phone, and its partner link's token."""
-    worker = make_user("counsellor")
-    case = make_case(worker, client=make_client(worker.team, worker, **CLIENT))
-    referral = make_referral(worker, "sent", case=case, share=("preferred_name", "phone"),
-                             reason="Weekly home visits; she is lonely since her husband died.")
-    return referral, referral.partner_token, worker
 
 
 def test_the_partner_sees_only_the_shared_fields(client, db, sent, make_client):

@@ -9,8 +9,6 @@ import pytest
 from sqlalchemy import event
 
 from carecycle.accounts.models import Team, User
-from tests.casework.conftest import make_case, make_client  # noqa: F401 (fixtures)
-from tests.referrals.conftest import bearer, consent, make_org, make_referral, make_service  # noqa: F401 (fixtures)
 
 
 @dataclass

@@ -5,7 +5,6 @@ from carecycle.accounts.service import create_token
 from casework.service import clients as client_service
 from referrals.service import directory
 from referrals.service import referrals as referral_service
-from tests.casework.conftest import make_case, make_client  # noqa: F401  (fixtures)
 
 OFFICE = [{"byday": "MO,TU,WE,TH,FR", "opens_at": "09:00", "closes_at": "17:00"}]
 
@@ -106,3 +105,18 @@ def make_goal(db):
         db.session.commit()
         return goal
     return factory
+
+
+CLIENT = {"full_name": "Wong Siu Ming", "preferred_name": "Ming", "phone": "5123 4567",
+          "address": "12 Harbour View Lane, Flat 3C", "date_of_birth": "1950-04-02", "id_number": "A1234567",
+          "household": "Lives alone", "emergency_contact": "Sister, 6111 2222"}
+
+
+@pytest.fixture
+def sent(db, make_user, make_client, make_case, make_referral):
+    """A sent referral sharing only the preferred name and phone, and its partner link's token."""
+    worker = make_user("counsellor")
+    case = make_case(worker, client=make_client(worker.team, worker, **CLIENT))
+    referral = make_referral(worker, "sent", case=case, share=("preferred_name", "phone"),
+                             reason="Weekly home visits; she is lonely since her husband died.")
+    return referral, referral.partner_token, worker
