@@ -46,9 +46,12 @@ class Chart:
 
 def score_chart(instrument: Instrument, results) -> Chart | None:
     """A line of the scores over time with the bands behind it; None when there is no score."""
-    if instrument.method != "sum" or not results:
-        return None
     low, high = instrument.min_score, instrument.max_score
+    if instrument.method != "sum" or low is None or high is None:
+        return None
+    results = [result for result in results if result.score is not None]
+    if not results:
+        return None
     span = max(high - low, 1)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     bottom = TOP + plot_h
@@ -63,8 +66,8 @@ def score_chart(instrument: Instrument, results) -> Chart | None:
         points.append(Point(x, y_of(result.score), result.score, result.band, result.created_at, result.crisis))
     areas, ticks = [], {low, high}
     for band in instrument.bands:
-        if band.when is not None:
-            continue  # sex-specific variants: the general bands are drawn
+        if band.when is not None or band.min is None or band.max is None:
+            continue  # sex-specific variants: the general bands are drawn (a "sum" band has both ends)
         top_value = band.max + 1 if band.max < high else high
         bottom_value = band.min
         areas.append(BandArea(y_of(top_value), y_of(bottom_value) - y_of(top_value), band.concern, band.code))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "instruments"
 TEXT_LANGUAGES = ("en", "zh_Hant", "zh_Hans")
@@ -150,7 +150,7 @@ class _Checker:
         self.data = data
         self.languages: tuple[str, ...] = ()
 
-    def fail(self, path: str, problem: str):
+    def fail(self, path: str, problem: str) -> NoReturn:
         raise DefinitionError(f"{path}: {problem}" if path else problem)
 
     def field(self, obj: dict, key: str, kind, path: str, required: bool = True):
@@ -227,7 +227,7 @@ class _Checker:
         if not isinstance(cond, dict) or "test" not in cond:
             self.fail(path, "must be an object with a 'test'")
         test = cond["test"]
-        kwargs = dict(items=items, before=before, bands=bands, respondent=respondent, total=total)
+        kwargs: dict[str, Any] = dict(items=items, before=before, bands=bands, respondent=respondent, total=total)
 
         def item_number(value, where):
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= items:
@@ -360,14 +360,14 @@ def build_instrument(data: Any) -> Instrument:
         if not isinstance(raw, dict):
             check.fail(where, "must be an object")
         check.no_extra(raw, {"text", "options", "ask_when", "loinc"}, where)
-        options = check.options(raw["options"], f"{where}.options") if "options" in raw else default_options
-        if options is None:
+        item_options = check.options(raw["options"], f"{where}.options") if "options" in raw else default_options
+        if item_options is None:
             check.fail(where, "has no 'options' and the instrument has no default 'options'")
         ask_when = raw.get("ask_when")
         if ask_when is not None:
             check.condition(ask_when, f"{where}.ask_when", items=count, before=index + 1, total=False)
         loinc = check.field(raw, "loinc", str, where, required=False)
-        items.append(Item(index + 1, check.texts(raw, "text", where, item_text=True), options, ask_when, loinc))
+        items.append(Item(index + 1, check.texts(raw, "text", where, item_text=True), item_options, ask_when, loinc))
     yes_no = [item.yes_no for item in items]
 
     scoring = check.field(data, "scoring", dict, "")
@@ -420,6 +420,7 @@ def build_instrument(data: Any) -> Instrument:
         bands.append(Band(code, check.texts(raw, "label", where), check.texts(raw, "meaning", where),
                           low, high, when, concern))
     if method == "sum":
+        assert min_score is not None and max_score is not None  # set for "sum" above
         _check_band_coverage(check, bands, min_score, max_score, respondent_fields)
     else:
         if bands[-1].when is not None:
@@ -477,7 +478,7 @@ def _check_band_coverage(check: _Checker, bands, low: int, high: int, respondent
     must not overlap."""
     from screening.service.scoring import evaluate
 
-    contexts = [{}]
+    contexts: list[dict[str, Any]] = [{}]
     for field in respondent:
         contexts = [{**c, field.name: option.value} for c in contexts for option in field.options] + \
                    [{**c, field.name: None} for c in contexts]
@@ -501,13 +502,14 @@ def load_file(path: Path) -> Instrument:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise DefinitionError(f"{path}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})")
+        raise DefinitionError(f"{path}: not valid JSON (line {error.lineno}, column {error.colno}: "
+                              f"{error.msg})") from error
     except (OSError, UnicodeDecodeError) as error:
-        raise DefinitionError(f"{path}: cannot be read ({error})")
+        raise DefinitionError(f"{path}: cannot be read ({error})") from error
     try:
         instrument = build_instrument(data)
     except DefinitionError as error:
-        raise DefinitionError(f"{path}: {error}")
+        raise DefinitionError(f"{path}: {error}") from error
     if instrument.id != path.stem:
         raise DefinitionError(f"{path}: id '{instrument.id}' must match the file name '{path.stem}.json'")
     return instrument
