@@ -150,7 +150,7 @@ def _alerts(scope: Scope, start: datetime, end: datetime) -> tuple[dict[str, int
         select(Alert.urgency, func.count()).where(in_period).group_by(Alert.urgency))}
     claim_minutes = [(claimed - created).total_seconds() / 60 for created, claimed in db.session.execute(
         select(Alert.created_at, Alert.claimed_at).where(in_period, Alert.claimed_at.is_not(None)))
-        if claimed >= created]
+        if claimed is not None and claimed >= created]
     return counts, claim_minutes
 
 
@@ -202,8 +202,10 @@ def _recovery(scope: Scope, period: Period) -> tuple[int, int]:
         .order_by(CaseScreening.case_id, ScreeningResult.created_at, ScreeningResult.id)).all()
     scores: dict[tuple, list[int]] = {}
     for case_id, instrument, score in rows:
-        scores.setdefault((case_id, instrument), []).append(score)
-    measured, improved = set(), set()
+        if score is not None:
+            scores.setdefault((case_id, instrument), []).append(score)
+    measured: set = set()
+    improved: set = set()
     for (case_id, instrument), values in scores.items():
         if len(values) < 2:
             continue
@@ -217,7 +219,7 @@ def _recovery(scope: Scope, period: Period) -> tuple[int, int]:
 
 def _weekly(scope: Scope, period: Period) -> list[tuple]:
     """Cases opened and closed per week of the period (weeks start on the period's first day)."""
-    weeks = []
+    weeks: list[datetime] = []
     start = period.start
     while start < period.end and len(weeks) < 60:
         weeks.append(start)
@@ -226,17 +228,18 @@ def _weekly(scope: Scope, period: Period) -> list[tuple]:
         Case.opened_at >= period.start, Case.opened_at < period.end, _team(Case.team_id, scope)))]
     closed = [c for (c,) in db.session.execute(select(Case.closed_at).where(
         Case.closed_at >= period.start, Case.closed_at < period.end, Case.phase == Phase.CLOSED.value,
-        _team(Case.team_id, scope)))]
+        _team(Case.team_id, scope))) if c is not None]
 
     def week_of(moment: datetime) -> int:
         return min(len(weeks) - 1, int((moment - period.start).total_seconds() // (7 * 86400)))
 
-    out = [[w, 0, 0] for w in weeks]
+    opened_in = [0] * len(weeks)
+    closed_in = [0] * len(weeks)
     for moment in opened:
-        out[week_of(moment)][1] += 1
+        opened_in[week_of(moment)] += 1
     for moment in closed:
-        out[week_of(moment)][2] += 1
-    return [tuple(row) for row in out]
+        closed_in[week_of(moment)] += 1
+    return list(zip(weeks, opened_in, closed_in, strict=True))
 
 
 # ------------------------------------------------------------------ presenting (the small-count rule)
@@ -256,6 +259,7 @@ def _duration(values: list[float]) -> dict:
         return {"n": small(len(values)), "median_minutes": None, "p90_minutes": None,
                 "median": None, "p90": None}
     median, p90 = percentile(values, 0.5), percentile(values, 0.9)
+    assert median is not None and p90 is not None  # at least 5 values here
     return {"n": small(len(values)), "median_minutes": round(median, 1), "p90_minutes": round(p90, 1),
             "median": _minutes(median), "p90": _minutes(p90)}
 
@@ -337,7 +341,8 @@ def charts(shown: dict) -> dict:
 
     return {
         "screenings": bar_chart(_("Screenings by instrument"), [
-            (row["name"], _bar_value(row["total"]), text(row["total"])) for row in shown["screenings"]["by_instrument"]]),
+            (row["name"], _bar_value(row["total"]), text(row["total"]))
+            for row in shown["screenings"]["by_instrument"]]),
         "alerts": bar_chart(_("Alerts by urgency"), [
             (row["label"], _bar_value(row["count"]), text(row["count"])) for row in shown["alerts"]["by_urgency"]]),
         "weekly": bar_chart(_("Cases opened per week"), [
