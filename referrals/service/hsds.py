@@ -350,7 +350,7 @@ def _read_service(raw, row: str, org_id, location_ids: set, out: _Collector) -> 
     data = {key: raw.get(key) for key in ("name", "alternate_name", "description", "url", "email", "status",
                                           "minimum_age", "maximum_age", "application_process")}
     data["eligibility"] = raw.get("eligibility_description")
-    areas = [a.get("name") for a in raw.get("service_areas") or [] if isinstance(a, dict) and a.get("name")]
+    areas = [str(a["name"]) for a in raw.get("service_areas") or [] if isinstance(a, dict) and a.get("name")]
     data["service_area"] = "; ".join(areas) if areas else None
     data["phones"] = _phones_of(raw.get("phones") or [])
     schedules, notes = [], []
@@ -402,19 +402,16 @@ def import_directory(payload, user=None) -> ImportReport:
     raw_orgs = _organisation_list(payload)
     if not raw_orgs:
         raise ImportRefused([ImportProblem("organizations", "", _("The file lists no organizations."))])
-    parsed = [_read_organisation(raw, f"organizations[{index}]", out) for index, raw in enumerate(raw_orgs)]
+    read = [_read_organisation(raw, f"organizations[{index}]", out) for index, raw in enumerate(raw_orgs)]
+    parsed = [item for item in read if item is not None]  # one that is None left a problem
     if not out.problems:
         _check_ownership(parsed, out)
     if out.problems:
         raise ImportRefused(out.problems)
     report = ImportReport()
-    try:
-        for item in parsed:
-            _apply_organisation(item, user, report)
-        db.session.flush()
-    except Exception:
-        db.session.rollback()
-        raise
+    for item in parsed:
+        _apply_organisation(item, user, report)
+    db.session.flush()
     record_event("import", "partner_directory", None,
                  reason=f"organisations:{report.organisations_created}+{report.organisations_updated} "
                         f"services:{report.services_created}+{report.services_updated}")
@@ -430,8 +427,8 @@ def _check_ownership(parsed: list[dict], out: _Collector) -> None:
             if existing is not None and existing.organisation_id != item["id"]:
                 out.add(f"{row}.services[{sindex}]", "id", _("This service id belongs to another organisation."))
         for lindex, location in enumerate(item["locations"]):
-            existing = db.session.get(Location, location["id"])
-            if existing is not None and existing.organisation_id != item["id"]:
+            place = db.session.get(Location, location["id"])
+            if place is not None and place.organisation_id != item["id"]:
                 out.add(f"{row}.locations[{lindex}]", "id", _("This location id belongs to another organisation."))
 
 
@@ -457,13 +454,12 @@ def _apply_organisation(item: dict, user, report: ImportReport) -> None:
             org.locations.remove(location)
     db.session.flush()
     for loc in item["locations"]:
-        location = db.session.get(Location, loc["id"])
-        if location is None:
-            location = Location(id=loc["id"], organisation_id=org.id, **loc["clean"])
-            org.locations.append(location)
+        stored = db.session.get(Location, loc["id"])
+        if stored is None:
+            org.locations.append(Location(id=loc["id"], organisation_id=org.id, **loc["clean"]))
         else:
             for name, value in loc["clean"].items():
-                setattr(location, name, value)
+                setattr(stored, name, value)
         report.locations += 1
     db.session.flush()
     for svc in item["services"]:
