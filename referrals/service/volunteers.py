@@ -7,8 +7,10 @@ mode each team has a mobilisation list: its ready members, with their contact de
 team that holds the volunteer team and for the supervisors of the teams it is mobilised for."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from flask import abort
 from flask_babel import gettext as _
@@ -33,9 +35,11 @@ EXPIRY_WARNING = timedelta(days=60)
 # ------------------------------------------------------------------ teams
 def clean_team(data: dict) -> dict:
     errors = Errors()
-    clean = {"name": text(data, "name", errors, limit=120, required=True, message=_("Name the team.")),
-             "description": text(data, "description", errors, limit=2000),
-             "meeting_point": text(data, "meeting_point", errors, limit=300)}
+    clean: dict[str, Any] = {
+        "name": text(data, "name", errors, limit=120, required=True, message=_("Name the team.")),
+        "description": text(data, "description", errors, limit=2000),
+        "meeting_point": text(data, "meeting_point", errors, limit=300),
+    }
     kind = data.get("kind") or ""
     if kind not in [k.value for k in VolunteerTeamKind]:
         errors["kind"] = _("Choose the kind of team.")
@@ -64,7 +68,7 @@ def save_team(user, data: dict, team: VolunteerTeam | None = None, version=None)
     return team
 
 
-def teams() -> list[VolunteerTeam]:
+def teams() -> Sequence[VolunteerTeam]:
     return db.session.scalars(select(VolunteerTeam).where(VolunteerTeam.archived_at.is_(None))
                               .options(selectinload(VolunteerTeam.members).selectinload(Volunteer.certificates)
                                        .selectinload(Certificate.training))
@@ -166,7 +170,7 @@ def get_training(training_id) -> Training:
     return training
 
 
-def trainings() -> list[Training]:
+def trainings() -> Sequence[Training]:
     return db.session.scalars(select(Training).order_by(Training.name)).all()
 
 
@@ -184,6 +188,7 @@ def add_certificate(user, member: Volunteer, data: dict) -> Certificate:
     if issued and issued > date.today():
         errors["issued_on"] = _("A certificate cannot be issued in the future.")
     errors.check()
+    assert training is not None and issued is not None  # else errors.check() refused
     if expires is None:
         expires = _add_months(issued, training.validity_months)
     if expires < issued:
