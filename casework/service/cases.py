@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from enum import Enum
+from typing import TypeVar
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -45,11 +47,15 @@ def parse_version(value) -> int:
     return version
 
 
-def _enum(enum, value, field: str):
+E = TypeVar("E", bound=Enum)
+
+
+def _enum(enum: type[E], value, field: str) -> E:
     try:
         return enum(value)
     except ValueError:
-        raise Invalid({field: _("Choose one of: %(options)s.", options=", ".join(m.value for m in enum))})
+        raise Invalid({field: _("Choose one of: %(options)s.",
+                                options=", ".join(str(m.value) for m in enum))}) from None
 
 
 def schedule_first_contact(case: Case, assignee_id) -> Task | None:
@@ -66,11 +72,11 @@ def open_case(user, client: Client, *, risk_level: str, source: str, priority: s
               alert=None) -> Case:
     """Open a case for a client; the opening counsellor is assigned, and a first-contact task is due."""
     risk = _enum(RiskLevel, risk_level, "risk_level")
-    source = _enum(Source, source, "source")
-    priority = _enum(Priority, priority, "priority")
-    phase = Phase.CRISIS if risk.rank >= RiskLevel.MODERATE.rank or source is Source.SCREENING else Phase.INTAKE
+    origin = _enum(Source, source, "source")
+    urgency = _enum(Priority, priority, "priority")
+    phase = Phase.CRISIS if risk.rank >= RiskLevel.MODERATE.rank or origin is Source.SCREENING else Phase.INTAKE
     case = Case(client_id=client.id, team_id=user.team_id, phase=phase.value, risk_level=risk.value,
-                priority=priority.value, source=source.value, alert_id=alert.id if alert else None,
+                priority=urgency.value, source=origin.value, alert_id=alert.id if alert else None,
                 assigned_counsellor_id=user.id if Role(user.role) is Role.COUNSELLOR else None,
                 assigned_social_worker_id=user.id if Role(user.role) is Role.SOCIAL_WORKER else None)
     db.session.add(case)
@@ -86,8 +92,8 @@ EDITABLE = ("risk_level", "priority", "assigned_counsellor", "assigned_social_wo
 
 def team_staff(team_id, role: Role) -> list[User]:
     """The active staff of a team in one role, by username (who a case can be assigned to)."""
-    return db.session.scalars(select(User).where(User.team_id == team_id, User.role == role,
-                                                 User.active.is_(True)).order_by(User.username)).all()
+    return list(db.session.scalars(select(User).where(User.team_id == team_id, User.role == role,
+                                                      User.active.is_(True)).order_by(User.username)))
 
 
 def _staff(username: str | None, role: Role, team_id, field: str) -> User | None:
@@ -101,8 +107,8 @@ def _staff(username: str | None, role: Role, team_id, field: str) -> User | None
 
 def changes_since(case: Case, version: int) -> list[CaseEvent]:
     """Timeline events after `version`: what another person changed meanwhile."""
-    return db.session.scalars(select(CaseEvent).where(
-        CaseEvent.case_id == case.id, CaseEvent.case_version > version).order_by(CaseEvent.at)).all()
+    return list(db.session.scalars(select(CaseEvent).where(
+        CaseEvent.case_id == case.id, CaseEvent.case_version > version).order_by(CaseEvent.at)))
 
 
 UPDATED_FIELDS = {"risk_level": (_l("Risk level"), RiskLevel), "priority": (_l("Priority"), Priority),
