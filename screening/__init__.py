@@ -49,7 +49,7 @@ def load_definitions(app) -> None:
     try:
         app.extensions[EXTENSION_KEY] = load_instruments([BUILTIN_DIR, *app.config["SCREENING_INSTRUMENT_DIRS"]])
     except DefinitionError as error:
-        raise SystemExit(f"CareCycle will not start: instrument definition invalid: {error}")
+        raise SystemExit(f"CareCycle will not start: instrument definition invalid: {error}") from error
 
 
 def init_app(app) -> None:

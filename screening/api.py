@@ -7,7 +7,6 @@ from flask_login import current_user
 
 from carecycle import ratelimit
 from carecycle.api import ApiError, area_api, json_body
-from carecycle.extensions import db
 from carecycle.permissions import PUBLIC, requires
 from screening.service import get_instrument, instruments, results, text
 from screening.service.scoring import InvalidAnswers
@@ -55,9 +54,8 @@ def create_screening():
                                          user=current_user if current_user.is_authenticated else None)
     except InvalidAnswers as invalid:
         raise ApiError(422, "The answers are not valid; nothing was stored.",
-                       fields={key: str(message) for key, message in invalid.fields.items()})
-    result_id, linked = result.id, result.user_id is not None  # read before commit expires them
-    db.session.commit()
+                       fields={key: str(message) for key, message in invalid.fields.items()}) from invalid
+    result_id, linked = result.id, result.user_id is not None
     body = outcome.as_dict(result_id)
     if outcome.crisis:
         body.update(results.crisis_guidance(instrument.id, outcome.band))

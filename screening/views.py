@@ -11,9 +11,9 @@ from carecycle import ratelimit
 from carecycle.accounts import service as accounts
 from carecycle.extensions import db
 from carecycle.forms import ConfirmForm, place_errors
+from carecycle.lifecycle import attempt
 from carecycle.permissions import PUBLIC, Permission, requires
 from carecycle.urls import page_arg, uuid_or_404
-from carecycle.validation import Invalid
 from screening.forms import ArticleForm, ContactForm, CrisisResourceForm, RegisterForm, TransitionForm
 from screening.models import AUDIENCES, PREFERRED_TIMES, TOPICS, ArticleStatus, CrisisResource
 from screening.service import articles as library_service
@@ -149,8 +149,7 @@ def take(instrument_id):
             try:
                 result, _outcome = results.submit(instrument, answers, sex=sex, language=language,
                                                   user=current_user)
-            except InvalidAnswers as invalid:  # the form checks first; this is the service's word
-                db.session.rollback()
+            except InvalidAnswers as invalid:  # the form checks first; this is the service's word (400)
                 for key, message in invalid.fields.items():
                     index = key[len("answers["):-1] if key.startswith("answers[") else None
                     if index and index.isdigit():
@@ -158,10 +157,8 @@ def take(instrument_id):
                     else:
                         general.append(str(message))
             else:
-                result_id = result.id  # read before commit expires it
-                db.session.commit()
-                remember_result(result_id)
-                return redirect(url_for("screening.result", result_id=result_id))
+                remember_result(result.id)
+                return redirect(url_for("screening.result", result_id=result.id))
     status = 400 if errors or general else 200
     return _render_form(instrument, language, step, given, errors, sex, shown, general), status
 
@@ -197,7 +194,6 @@ def _result_or_404(result_id):
 @requires(PUBLIC)
 def result(result_id):
     stored, shown = _result_or_404(result_id)
-    db.session.commit()  # the audited view of a linked result
     resources = crisis.for_language(locale()) if stored.crisis else []
     related = library_service.for_result(stored.instrument, stored.band, reader_languages(), crisis=stored.crisis)
     requested = contact.existing_request(stored)
@@ -225,15 +221,11 @@ def contact_request(result_id):
                                                 consent=bool(form.consent.data), language=locale(),
                                                 user=current_user if current_user.is_authenticated else None)
         except contact.ContactError as error:
-            db.session.rollback()
             place_errors(form, error)
             status = 400
         else:
-            db.session.commit()
             flash(_("Thank you. The duty counsellor has your request and will call you."), "success")
             return redirect(url_for("screening.contact_request", result_id=stored.id))
-    else:
-        db.session.commit()
     resources = crisis.for_language(locale())
     return render_template("screening/contact.html", result=stored, form=form, requested=requested,
                            resources=resources), status
@@ -243,7 +235,6 @@ def contact_request(result_id):
 @requires(Permission.SCREENING_HISTORY)
 def history():
     groups = results.history(current_user)
-    db.session.commit()
     rows = [(instrument, items, charts.score_chart(instrument, items)) for instrument, items in groups]
     return render_template("screening/history.html", groups=rows)
 
@@ -270,12 +261,10 @@ def register():
                 user = accounts.create_user(form.username.data, form.password.data, "resident",
                                             phone=form.phone.data or None)
             except accounts.AccountError as error:
-                db.session.rollback()
-                place_errors(form, error)
+                place_errors(form, error)  # shown again with 400: nothing is kept
             else:
                 claimed = results.claim(pending, user) if form.keep_results.data else 0
                 accounts.sign_in(user)  # keeps the language chosen before signing up
-                db.session.commit()
                 flash(_("Your account is ready. Your screenings are private to you.") + (
                     " " + _("%(n)d screening(s) from this visit were added to your history.", n=claimed)
                     if claimed else ""), "success")
@@ -299,7 +288,6 @@ def contact_request_detail(request_id):
     item = contact.request_for_staff(uuid_or_404(request_id))
     if item is None:
         abort(404)
-    db.session.commit()
     stored = item.result
     shown = results.shown(stored) if stored else None
     return render_template("screening/contact_request.html", item=item, result=stored, shown=shown,
@@ -326,16 +314,13 @@ def _form_values(form) -> dict:
 
 
 def _saved(form, save):
-    """Run a service call on a submitted form and commit. Returns what the call returned (True for
-    nothing), or None when the service refused the input: rolled back, its messages on the form."""
-    try:
-        outcome = save()
-    except Invalid as error:
-        db.session.rollback()
-        place_errors(form, error)
+    """Run a service call on a submitted form. Returns what the call returned (True for nothing), or
+    None when the service refused the input: its work undone, its messages on the form."""
+    outcome = attempt(save)
+    if not outcome.ok:
+        place_errors(form, outcome.error)
         return None
-    db.session.commit()
-    return outcome if outcome is not None else True
+    return outcome.result if outcome.result is not None else True
 
 
 def _form_status(form) -> int:
@@ -373,7 +358,6 @@ def crisis_resource_delete(resource_id):
         if not form.validate_on_submit():
             abort(400)
         crisis.delete(resource)
-        db.session.commit()
         flash(_("Crisis resource removed."), "success")
         return redirect(url_for("screening.crisis_resources"))
     return render_template("screening/crisis_resource_delete.html", resource=resource, form=form)
@@ -408,8 +392,9 @@ def article(article_id):
     item = library_service.published(article_id)
     if item is None:
         abort(404)
-    return render_template("screening/library/article.html", article=item, body=library_service.render_markdown(item.body),
-                           related=library_service.related(item), topics=TOPICS, audiences=AUDIENCES)
+    return render_template("screening/library/article.html", article=item,
+                           body=library_service.render_markdown(item.body), related=library_service.related(item),
+                           topics=TOPICS, audiences=AUDIENCES)
 
 
 # ------------------------------------------------------------------ library: writing and review
@@ -478,12 +463,8 @@ def edit(article_id):
         form.tags.data = ", ".join(item.tag_codes)
         form.version.data = item.version
     if form.validate_on_submit():
-        try:
-            saved = _saved(form, lambda: library_service.update(current_user, item, _article_values(form),
-                                                                _submitted_version(form)))
-        except library_service.EditConflict:
-            db.session.rollback()
-            abort(409)
+        saved = _saved(form, lambda: library_service.update(current_user, item, _article_values(form),
+                                                            _submitted_version(form)))
         if saved:
             flash(_("Draft saved."), "success")
             return redirect(url_for("library.detail", article_id=item.id))
@@ -497,19 +478,11 @@ def act(article_id, action):
     form = TransitionForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        library_service.transition(current_user, item, action, form.note.data, _submitted_version(form))
-    except library_service.TransitionRefused:
-        db.session.commit()  # the refusal is audited
-        abort(403)
-    except library_service.EditConflict:
-        db.session.rollback()
-        abort(409)
-    except library_service.ArticleError as error:
-        db.session.rollback()
-        place_errors(form, error)
+    outcome = attempt(lambda: library_service.transition(current_user, item, action, form.note.data,
+                                                         _submitted_version(form)))
+    if not outcome.ok:
+        place_errors(form, outcome.error)
         return _render_detail(item, form), 400
-    db.session.commit()
     flash(_("Article is now: %(status)s.", status=ArticleStatus(item.status).label), "success")
     return redirect(url_for("library.detail", article_id=item.id))
 

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 import nh3
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -19,9 +20,9 @@ from sqlalchemy.orm import selectinload
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.lifecycle import Conflict, Forbidden, Invalid
 from carecycle.permissions import Permission, role_has
 from carecycle.urls import as_uuid
-from carecycle.validation import Invalid
 from screening.models import ARTICLE_LANGUAGES, AUDIENCES, TOPICS, Article, ArticleBandTag, ArticleStatus, ArticleTopic
 from screening.service import instruments
 
@@ -35,12 +36,20 @@ class ArticleError(Invalid):
     """An article refused: `fields` maps each bad field to its message."""
 
 
-class TransitionRefused(Exception):
-    """The action is not allowed for this user or this state (the view answers 403)."""
+class TransitionRefused(Forbidden):
+    """The action is not allowed for this user or this state (403, audited as permission_denied)."""
+
+    def __init__(self, article: Article, reason: str):
+        super().__init__(_("You cannot do this to the article in its present state."), "article", article.id,
+                         reason=reason)
 
 
-class EditConflict(Exception):
-    """The article changed since the form was opened (the view answers 409)."""
+class EditConflict(Conflict):
+    """The article changed since the form was opened (409)."""
+
+    def __init__(self, article: Article):
+        super().__init__(_("Someone else changed this article since you opened it. Reload it to see the "
+                           "current version."), current_version=article.version)
 
 
 # ------------------------------------------------------------------ Markdown
@@ -157,9 +166,9 @@ def may_edit(user, article: Article) -> bool:
 
 def update(user, article: Article, values: dict, version: int | None) -> None:
     if not may_edit(user, article):
-        raise TransitionRefused()
+        raise TransitionRefused(article, f"article edit in {article.status}")
     if version is not None and version != article.version:
-        raise EditConflict()
+        raise EditConflict(article)
     _apply(article, _clean(values))
     record_event("update", "article", article.id)
 
@@ -206,11 +215,9 @@ def transition(user, article: Article, action: str, note: str | None = None, ver
     """Move the article along the workflow (the caller commits); TransitionRefused when not allowed."""
     chosen = TRANSITIONS.get(action)
     if chosen is None or chosen not in allowed_transitions(user, article):
-        record_event("permission_denied", "article", article.id, outcome="denied",
-                     reason=f"article {action} from {article.status}")
-        raise TransitionRefused()
+        raise TransitionRefused(article, f"article {action} from {article.status}")
     if version is not None and version != article.version:
-        raise EditConflict()
+        raise EditConflict(article)
     note = (note or "").strip()
     if action == "return" and not note:
         raise ArticleError({"note": _l("Say what should change.")})
