@@ -7,7 +7,6 @@ from flask_login import current_user
 
 from carecycle.api import ApiError, area_api, json_body, refuse_unknown
 from carecycle.audit import record_event
-from carecycle.extensions import db
 from carecycle.mode import current_mode
 from carecycle.permissions import Permission, requires
 from carecycle.validation import Invalid
@@ -22,7 +21,6 @@ api = area_api("supervision")
 def team_caseload():
     dashboard = caseload.team_dashboard(current_user, **{name: request.args.get(name) for name in
                                                          ("sort", "direction", "role", "attention")})
-    db.session.commit()
     return jsonify(dashboard.as_json())
 
 
@@ -35,11 +33,10 @@ def statistics():
     try:
         period = period_from_args(request.args)
     except Invalid as error:
-        raise ApiError(422, _("The period is not valid."), error.fields)
+        raise ApiError(422, _("The period is not valid."), error.fields) from error
     scope = stats.scope_for(current_user)
     shown = stats.present(stats.compute(scope, period))
     record_event("view", "statistics", scope.team_id, reason=f"api {period.first}..{period.last}")
-    db.session.commit()
     return jsonify(shown)
 
 
@@ -72,8 +69,7 @@ def mode_switch():
                                                body.get("reason"), review)
     except Invalid as error:
         fields = {(f"review.{k}" if k in operating.REVIEW_FIELDS else k): v for k, v in error.fields.items()}
-        raise ApiError(422, _("The switch was refused."), fields)
-    db.session.commit()
+        raise ApiError(422, _("The switch was refused."), fields) from error
     answer = _mode_json()
     answer["after_action_review"] = str(review_row.id) if review_row else None
     return jsonify(answer)

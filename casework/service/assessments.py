@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import case as sql_case
 from sqlalchemy import false, select
@@ -17,6 +16,7 @@ from sqlalchemy.orm import joinedload
 from carecycle.audit import record_event, record_view
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.lifecycle import NotFound
 from carecycle.mode import scaled
 from carecycle.permissions import Permission, role_has
 from carecycle.urls import as_uuid
@@ -151,7 +151,7 @@ def load_assessment(case: Case, assessment_id, *, audit: bool = True) -> RiskAss
     found = db.session.scalar(select(RiskAssessment).where(RiskAssessment.id == aid,
                                                            RiskAssessment.case_id == case.id)) if aid else None
     if found is None:
-        abort(404)
+        raise NotFound("assessment")
     if audit:
         record_view("risk_assessment", found.id)
     return found
@@ -177,7 +177,7 @@ def load_for_acknowledgement(assessment_id, user) -> RiskAssessment:
     found = db.session.scalar(select(RiskAssessment).join(Case, Case.id == RiskAssessment.case_id).where(
         RiskAssessment.id == aid, Case.team_id == user.team_id)) if aid and user.team_id else None
     if found is None:
-        abort(404)
+        raise NotFound("assessment")
     return found
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.lifecycle import NotFound
 from carecycle.roles import Role
 from carecycle.validation import Conflict, Invalid, iso_date, refuse_unknown_fields, unknown_fields, whole_number
 from casework.enums import Phase
@@ -337,8 +338,7 @@ def update_goal(user, case: Case, version, goal_id, changes: dict) -> CarePlan:
     goals = [goal_json(g) for g in goals_of(plan)]
     target = str(goal_id)
     if not any(g["id"] == target for g in goals):
-        from flask import abort
-        abort(404)
+        raise NotFound("goal")
     goals = [{**g, **changes} if g["id"] == target else g for g in goals]
     return save_plan(user, case, version, {"goals": goals})
 

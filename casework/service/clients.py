@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from flask import abort, current_app
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
@@ -14,6 +14,7 @@ from carecycle.accounts.models import Team, User
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.lifecycle import NotFound
 from carecycle.roles import Role
 from carecycle.validation import Conflict, Invalid, iso_date
 from casework.enums import SEX_LABELS, ConsentScope
@@ -218,7 +219,7 @@ def record_consent(user, client: Client, scope: str) -> Consent:
 def withdraw_consent(user, client: Client, consent_id) -> Consent:
     consent = next((c for c in client.consents if str(c.id) == str(consent_id)), None)
     if consent is None:
-        abort(404)
+        raise NotFound("consent")
     if consent.withdrawn_at is None:
         consent.withdrawn_at, consent.withdrawn_by_id = utcnow(), user.id
         record_event("update", "consent", consent.id, reason=f"withdrawn:{consent.scope}")

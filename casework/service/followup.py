@@ -11,7 +11,6 @@ from __future__ import annotations
 import calendar
 from datetime import datetime, timedelta
 
-from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
@@ -19,6 +18,7 @@ from carecycle.alerts import Urgency, raise_alert
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.lifecycle import NotFound
 from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid
 from casework.enums import ClosureReason, Phase
@@ -127,7 +127,7 @@ def load_follow_up(case: Case, follow_up_id) -> FollowUp:
     fid = as_uuid(follow_up_id)
     follow_up = db.session.get(FollowUp, fid) if fid else None
     if follow_up is None or follow_up.case_id != case.id:
-        abort(404)
+        raise NotFound("follow_up")
     return follow_up
 
 
@@ -150,7 +150,7 @@ def record_follow_up(user, case: Case, follow_up: FollowUp, *, status, note=None
     """Record how the person is doing. Returns (follow_up, alert or None); a deterioration or a crisis
     reopens the case and raises a triage alert."""
     if follow_up.case_id != case.id:
-        abort(404)
+        raise NotFound("follow-up")
     if follow_up.done:
         raise Conflict(_("This follow-up has already been recorded."))
     if case.phase != Phase.CLOSED.value:

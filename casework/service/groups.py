@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
@@ -18,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from carecycle.audit import record_event, record_view
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.lifecycle import NotFound
 from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid
 from casework.models import Case, Client, CommunityGroup, GroupAttendance, GroupMember, GroupSession
@@ -51,7 +51,7 @@ def load_group(group_id, user, *, audit: bool = True) -> CommunityGroup:
     gid = as_uuid(group_id)
     group = db.session.get(CommunityGroup, gid) if gid else None
     if group is None or user.team_id is None or group.team_id != user.team_id:
-        abort(404)
+        raise NotFound("group")
     if audit:
         record_view("community_group", group.id)
     return group
@@ -61,7 +61,7 @@ def load_session(group: CommunityGroup, session_id) -> GroupSession:
     sid = as_uuid(session_id)
     session = db.session.get(GroupSession, sid) if sid else None
     if session is None or session.group_id != group.id:
-        abort(404)
+        raise NotFound("group session")
     return session
 
 
@@ -223,7 +223,7 @@ def leave(user, group: CommunityGroup, member_id, case: Case | None = None) -> G
     mid = as_uuid(member_id)
     member = db.session.get(GroupMember, mid) if mid else None
     if member is None or member.group_id != group.id:
-        abort(404)
+        raise NotFound("group member")
     if member.left_at is None:
         member.left_at, member.left_by_id = utcnow(), user.id
         db.session.flush()

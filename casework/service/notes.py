@@ -14,6 +14,7 @@ from sqlalchemy import and_, func, or_, select
 from carecycle.audit import record_event, record_view
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.lifecycle import NotFound
 from carecycle.permissions import Permission, role_has
 from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid, iso_datetime, refuse_unknown_fields
@@ -70,12 +71,11 @@ def addenda_by_note(notes: list[ContactNote], user) -> dict:
 
 def load_note(case: Case, note_id, user, *, audit: bool = True) -> ContactNote:
     """The note, if it belongs to the case and `user` may receive it; otherwise 404 (no existence leak)."""
-    from flask import abort
     nid = as_uuid(note_id)
     note = db.session.scalar(select(ContactNote).where(ContactNote.id == nid, ContactNote.case_id == case.id,
                                                        visible_notes(user))) if nid else None
     if note is None:
-        abort(404)
+        raise NotFound("note")
     if audit:
         record_view("contact_note", note.id)
     return note

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.lifecycle import NotFound
 from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid
 from casework.enums import ClosureReason, Phase, RiskLevel
@@ -152,7 +152,7 @@ def decide_closure(supervisor, request: ClosureRequest, approve: bool, comment: 
     if request.requested_by_id == supervisor.id:
         raise Invalid({"decision": _("You cannot approve your own request; another supervisor must.")})
     if request.case.team_id != supervisor.team_id:
-        abort(404)
+        raise NotFound("closure request")
     request.decision = "approved" if approve else "rejected"
     request.decided_by_id, request.decided_at = supervisor.id, utcnow()
     request.comment = (comment or "").strip() or None
@@ -168,7 +168,7 @@ def load_closure_request(request_id, supervisor) -> ClosureRequest:
     rid = as_uuid(request_id)
     request = db.session.get(ClosureRequest, rid) if rid else None
     if request is None or request.case.team_id != supervisor.team_id:
-        abort(404)
+        raise NotFound("closure_request")
     return request
 
 

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import abort, current_app
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
@@ -23,6 +23,7 @@ from carecycle.alerts import Urgency, raise_alert
 from carecycle.audit import record_event, record_view
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.lifecycle import NotFound
 from carecycle.mode import ModeState, current_mode, scaled
 from carecycle.pagination import CappedPage
 from carecycle.urls import as_uuid
@@ -110,7 +111,7 @@ def load_entry(entry_id, user, *, audit: bool = True) -> RegisterEntry:
         entry = db.session.scalar(select(RegisterEntry).join(Client, Client.id == RegisterEntry.client_id)
                                   .where(RegisterEntry.id == eid, visible_clients(user)))
     if entry is None:
-        abort(404)
+        raise NotFound("entry")
     if audit:
         record_view("register_entry", entry.id)
     return entry

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from flask import abort, url_for
+from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +23,7 @@ from carecycle.audit import record_event
 from carecycle.crypto import blind_index
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.lifecycle import NotFound
 from carecycle.notifications import notify
 from carecycle.permissions import Permission, role_has
 from carecycle.roles import Role
@@ -76,11 +77,11 @@ def load_version(case: Case, number, user) -> SafetyPlanVersion:
     try:
         number = int(number)
     except (TypeError, ValueError):
-        abort(404)
+        raise NotFound("safety plan version")
     found = db.session.scalar(select(SafetyPlanVersion).where(SafetyPlanVersion.case_id == case.id,
                                                               SafetyPlanVersion.number == number))
     if found is None or (not found.signed and not role_has(user.role, Permission.RISK_ASSESS)):
-        abort(404)
+        raise NotFound("safety plan version")
     record_event("view", "safety_plan", found.id)
     return found
 

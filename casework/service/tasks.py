@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from flask import abort, has_request_context
+from flask import has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.lifecycle import NotFound
 from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid
 from casework.enums import Phase
@@ -121,7 +122,7 @@ def complete_task(user, case: Case, task_id) -> Task:
     tid = as_uuid(task_id)
     task = db.session.scalar(select(Task).where(Task.id == tid, Task.case_id == case.id)) if tid else None
     if task is None:
-        abort(404)
+        raise NotFound("task")
     now = utcnow()
     result = db.session.execute(
         update(Task).where(Task.id == task.id, Task.done_at.is_(None))

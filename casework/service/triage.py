@@ -11,7 +11,6 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -23,6 +22,7 @@ from carecycle.alerts import KIND_LABELS, Alert, AlertState, AlertSubject, Urgen
 from carecycle.audit import record_event, record_view
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.lifecycle import NotFound
 from carecycle.permissions import Permission, access_held, role_has
 from carecycle.roles import Role
 from carecycle.urls import as_uuid
@@ -94,7 +94,7 @@ def load_alert(alert_id, user, *, audit: bool = True) -> Alert:
     alert = db.session.scalar(select(Alert).where(Alert.id == aid, visible_alerts(user))
                               .execution_options(populate_existing=True)) if aid else None
     if alert is None:
-        abort(404)
+        raise NotFound("alert")
     if audit:
         record_view("alert", alert.id)
     return alert

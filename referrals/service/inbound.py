@@ -5,7 +5,6 @@ encrypted; it lands on the shared duty triage queue as an alert of kind `inbound
 (crisis when the person is in danger now, otherwise urgent)."""
 from __future__ import annotations
 
-from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -13,6 +12,7 @@ from sqlalchemy import select
 from carecycle.alerts import Alert, AlertSubject, Urgency, raise_alert
 from carecycle.audit import record_event
 from carecycle.extensions import db
+from carecycle.lifecycle import NotFound
 from referrals.enums import ReferrerRelation
 from referrals.models import InboundReferral
 from referrals.service.common import Errors, as_uuid, phone, text
@@ -95,7 +95,7 @@ def load(inbound_id) -> InboundReferral:
     iid = as_uuid(inbound_id)
     inbound = db.session.get(InboundReferral, iid) if iid else None
     if inbound is None:
-        abort(404)
+        raise NotFound("inbound referral")
     record_event("view", "inbound_referral", inbound.id)
     return inbound
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import abort, url_for
+from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, select
 from sqlalchemy import case as sql_case
@@ -26,6 +26,7 @@ from sqlalchemy.orm import selectinload
 from carecycle.audit import record_event, record_view
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.lifecycle import NotFound
 from carecycle.mode import ModeState, bring_deadlines_forward, scaled
 from carecycle.validation import Invalid
 from casework.enums import ConsentScope, Phase, RiskLevel
@@ -93,7 +94,7 @@ def load_referral(referral_id, user, *, audit: bool = True) -> Referral:
     rid = as_uuid(referral_id)
     referral = db.session.scalar(select(Referral).where(Referral.id == rid, visible_referrals(user))) if rid else None
     if referral is None:
-        abort(404)
+        raise NotFound("referral")
     if audit:
         record_view("referral", referral.id)
     return referral
@@ -383,7 +384,7 @@ def load_override(referral_id, user) -> Referral:
     referral = db.session.scalar(select(Referral).where(
         Referral.id == rid, Referral.consent_override.is_(True), Referral.team_id == user.team_id)) if rid else None
     if referral is None:
-        abort(404)
+        raise NotFound("override")
     return referral
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -21,6 +20,7 @@ from carecycle.accounts.models import Team
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.lifecycle import NotFound
 from carecycle.mode import current_mode
 from carecycle.roles import Role
 from carecycle.validation import Invalid
@@ -79,7 +79,7 @@ def get_team(team_id) -> VolunteerTeam:
     tid = as_uuid(team_id)
     team = db.session.get(VolunteerTeam, tid) if tid else None
     if team is None or team.archived_at is not None:
-        abort(404)
+        raise NotFound("volunteer team")
     return team
 
 
@@ -122,7 +122,7 @@ def get_member(member_id, *, audit: bool = True) -> Volunteer:
     mid = as_uuid(member_id)
     member = db.session.get(Volunteer, mid) if mid else None
     if member is None:
-        abort(404)
+        raise NotFound("volunteer")
     if audit:
         record_event("view", "volunteer", member.id)
     return member
@@ -166,7 +166,7 @@ def get_training(training_id) -> Training:
     tid = as_uuid(training_id)
     training = db.session.get(Training, tid) if tid else None
     if training is None:
-        abort(404)
+        raise NotFound("training")
     return training
 
 

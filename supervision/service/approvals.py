@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import abort, url_for
+from flask import url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -22,6 +22,7 @@ from carecycle.audit import record_event, record_view
 from carecycle.breakglass import BreakGlassGrant
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.lifecycle import NotFound
 from carecycle.permissions import Permission, role_has
 from carecycle.roles import Role
 from carecycle.validation import Conflict, Invalid
@@ -220,13 +221,13 @@ def decide(supervisor, kind: str, item_id, decision: str, comment=None) -> Decis
     """Record a decision on one queue item (the caller commits). Unknown or invisible items answer 404;
     one's own request is refused (Forbidden, 403); an item already decided is a Conflict (409)."""
     if kind not in DECISIONS:
-        abort(404)
+        raise NotFound("approval item")
     if decision not in DECISIONS[kind]:
         raise Invalid({"decision": _("Choose one of the offered decisions.")})
     comment = _clean_comment(comment, DECISIONS[kind][decision][1])
     iid = as_uuid(item_id)
     if iid is None:
-        abort(404)
+        raise NotFound("approval item")
     team_id = supervisor.team_id
     if kind == "risk":
         assessment = assessments.load_for_acknowledgement(iid, supervisor)
@@ -236,7 +237,7 @@ def decide(supervisor, kind: str, item_id, decision: str, comment=None) -> Decis
     elif kind == "closure":
         request = db.session.get(ClosureRequest, iid)
         if request is None or request.case.team_id != supervisor.team_id:
-            abort(404)
+            raise NotFound("approval item")
         if request.requested_by_id == supervisor.id:
             _refuse_own("closure_request", iid, supervisor)
         if request.decision is not None:
@@ -245,7 +246,7 @@ def decide(supervisor, kind: str, item_id, decision: str, comment=None) -> Decis
     elif kind == "break_glass":
         grant = db.session.get(BreakGlassGrant, iid)
         if grant is None or grant.team_id is None or grant.team_id != supervisor.team_id:
-            abort(404)
+            raise NotFound("approval item")
         if grant.user_id == supervisor.id:
             _refuse_own("break_glass_grant", iid, supervisor)
         if grant.reviewed_at is not None:
@@ -254,7 +255,7 @@ def decide(supervisor, kind: str, item_id, decision: str, comment=None) -> Decis
     elif kind == "article":
         article = article_service.get(iid)
         if article is None:
-            abort(404)
+            raise NotFound("approval item")
         if article.status != ArticleStatus.IN_REVIEW.value:
             raise Conflict(_("This article is no longer waiting for review."))
         if article.author_id == supervisor.id:
@@ -277,7 +278,7 @@ def decide(supervisor, kind: str, item_id, decision: str, comment=None) -> Decis
         change = separation.load(iid)
         if change is None or not (change.team_id == supervisor.team_id
                                   or supervisor.id in {u.id for u in separation.confirmers(change)}):
-            abort(404)
+            raise NotFound("approval item")
         try:
             (separation.confirm if decision == "confirm" else separation.decline)(change, supervisor)
         except separation.ConfirmationRefused as refused:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, func, literal, or_, select, union_all
@@ -25,6 +24,7 @@ from carecycle.accounts.models import User
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.lifecycle import NotFound
 from carecycle.pagination import CappedPage
 from carecycle.roles import Role
 from casework.enums import Phase, RiskLevel
@@ -367,7 +367,7 @@ def load_worker(supervisor, worker_id) -> User:
     worker = db.session.get(User, wid) if wid else None
     if (worker is None or supervisor.team_id is None or worker.team_id != supervisor.team_id
             or str(worker.role) not in WORKER_ROLES):
-        abort(404)
+        raise NotFound("worker")
     return worker
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
@@ -16,6 +15,7 @@ from carecycle.accounts.models import User
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.lifecycle import NotFound
 from carecycle.notifications import notify
 from carecycle.roles import Role
 from carecycle.validation import Conflict, Invalid, iso_date
@@ -165,7 +165,7 @@ def load_drill(user, drill_id) -> Drill:
     did = as_uuid(drill_id)
     drill = db.session.get(Drill, did) if did else None
     if drill is None or drill.team_id != user.team_id:
-        abort(404)
+        raise NotFound("drill")
     record_event("view", "drill", drill.id)
     return drill
 
@@ -188,9 +188,9 @@ def complete_action(user, action_id) -> DrillAction:
     aid = as_uuid(action_id)
     action = db.session.get(DrillAction, aid) if aid else None
     if action is None:
-        abort(404)
+        raise NotFound("drill action")
     if not may_complete(user, action):
-        abort(404)
+        raise NotFound("drill action")
     done = db.session.execute(update(DrillAction).where(DrillAction.id == action.id, DrillAction.done_at.is_(None))
                               .values(done_at=utcnow(), done_by_id=user.id).execution_options(synchronize_session=False))
     db.session.refresh(action)

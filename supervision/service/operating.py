@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -18,6 +17,7 @@ from carecycle.accounts.models import User
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.lifecycle import NotFound
 from carecycle.mode import Mode, ModeChange, current_mode, switch_mode
 from carecycle.notifications import notify
 from carecycle.permissions import Permission, role_has
@@ -113,7 +113,7 @@ def load_review(review_id) -> AfterActionReview:
     rid = as_uuid(review_id)
     row = db.session.get(AfterActionReview, rid) if rid else None
     if row is None:
-        abort(404)
+        raise NotFound("review")
     record_event("view", "after_action_review", row.id)
     return row
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -13,6 +12,7 @@ from sqlalchemy import select, update
 from carecycle.accounts.models import User
 from carecycle.audit import record_event
 from carecycle.extensions import db
+from carecycle.lifecycle import NotFound
 from carecycle.notifications import notify
 from carecycle.validation import Invalid
 from casework.enums import Phase
@@ -58,7 +58,7 @@ def _clean(supervisor, from_worker: User, to_worker_id, case_ids, reason) -> tup
     if errors:
         raise Invalid(errors)
     if any(i is None for i in ids):
-        abort(404)
+        raise NotFound("worker")
     return to_worker, list(dict.fromkeys(ids)), reason
 
 
@@ -70,7 +70,7 @@ def reassign(supervisor, from_worker: User, case_ids, to_worker_id, reason) -> R
     cases = db.session.scalars(select(Case).where(Case.id.in_(ids), Case.team_id == supervisor.team_id)
                                .order_by(Case.opened_at, Case.id)).all()
     if len(cases) != len(ids):
-        abort(404)
+        raise NotFound("case")
     slot = slot_of(from_worker).key
     moved, skipped = [], 0
     db.session.info["supervision_reassigning"] = True  # one notification per worker, sent below

@@ -1,14 +1,12 @@
 """The one approvals queue."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from carecycle.extensions import db
+from carecycle.pages import try_transition
 from carecycle.permissions import Permission, requires
-from carecycle.validation import Conflict, Invalid
-from casework.service.guard import forbidden_as_403
 from supervision.forms import DecisionForm
 from supervision.service import approvals as service
 from supervision.views import bp
@@ -19,7 +17,6 @@ from supervision.views import bp
 def approvals():
     items = service.queue(current_user)
     decisions = service.recent_decisions(current_user)
-    db.session.commit()
     return render_template("supervision/approvals.html", items=items, decisions=decisions, form=DecisionForm(),
                            kinds=service.KINDS, decision_labels=service.DECISION_LABELS)
 
@@ -32,15 +29,7 @@ def decide(kind, item_id):
         abort(400)  # a comment too long is the service's to refuse, with its message
     if kind not in service.DECISIONS:
         abort(404)
-    try:
-        with forbidden_as_403():
-            service.decide(current_user, kind, item_id, request.form.get("decision", ""), form.comment.data)
-    except (Invalid, Conflict) as error:
-        db.session.rollback()
-        messages = error.fields.values() if isinstance(error, Invalid) else [error.message]
-        for message in messages:
-            flash(message, "error")
-        return redirect(url_for("supervision.approvals"))
-    db.session.commit()
-    flash(_("Decision recorded."), "success")
-    return redirect(url_for("supervision.approvals"))
+    return try_transition(url_for("supervision.approvals"),
+                          lambda: service.decide(current_user, kind, item_id, request.form.get("decision", ""),
+                                                 form.comment.data),
+                          _("Decision recorded."))

@@ -5,7 +5,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
 from carecycle.permissions import Permission, requires
 from carecycle.urls import page_arg
@@ -25,7 +24,6 @@ def audit():
         except Invalid as error:
             errors = error.fields
     chain = service.chain_status(current_user)
-    db.session.commit()
     return render_template("supervision/audit.html", filters=filters, errors=errors, page=page, chain=chain,
                            chain_length=service.chain_length(), actions=service.ACTIONS, sorts=service.SORTS,
                            form=ConfirmForm()), 400 if errors else 200
@@ -37,7 +35,6 @@ def audit_verify():
     if not ConfirmForm().validate_on_submit():
         abort(400)
     row = service.verify_now(current_user)
-    db.session.commit()
     if row.ok:
         flash(_("The audit chain verifies: %(n)d events, none edited, deleted or reordered.", n=row.event_count),
               "success")

@@ -6,10 +6,10 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from carecycle.extensions import db
+from carecycle.lifecycle import attempt
+from carecycle.pages import flash_errors
 from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg
-from carecycle.validation import Invalid
 from supervision.forms import ReassignForm
 from supervision.service import caseload
 from supervision.service import reassign as reassign_service
@@ -30,10 +30,8 @@ def index():
 @requires(Permission.CASELOAD_REVIEW)
 def caseload_view():
     dashboard = caseload.team_dashboard(current_user, **_view_args())
-    page = render_template("supervision/caseload.html", dashboard=dashboard, sorts=caseload.SORT_LABELS,
+    return render_template("supervision/caseload.html", dashboard=dashboard, sorts=caseload.SORT_LABELS,
                            roles=caseload.ROLES, caps=(caseload.CELL_CAP, caseload.TEAM_CAP, caseload.TASK_CAP))
-    db.session.commit()  # after rendering: the loaded rows stay loaded (a fixed number of statements)
-    return page
 
 
 @bp.route("/supervision/caseload.csv")
@@ -41,7 +39,6 @@ def caseload_view():
 def caseload_csv():
     dashboard = caseload.team_dashboard(current_user, audit=False, **_view_args())
     body = caseload.dashboard_csv(current_user, dashboard)
-    db.session.commit()
     stamp = dashboard.generated_at.strftime("%Y%m%d-%H%M")
     return Response("\ufeff" + body, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="team-caseload-{stamp}.csv"'})
@@ -59,10 +56,8 @@ def worker(worker_id):
     form = ReassignForm()
     form.to_worker.choices = [("", _("Choose a colleague"))] + [
         (str(u.id), u.name) for u in reassign_service.candidates(current_user, person)]
-    page = render_template("supervision/worker.html", worker=person, row=row, pagination=pagination, lines=lines,
+    return render_template("supervision/worker.html", worker=person, row=row, pagination=pagination, lines=lines,
                            form=form, phase=phase, risk=risk, may_reassign=can(Permission.CASES_REASSIGN))
-    db.session.commit()
-    return page
 
 
 @bp.route("/supervision/caseload/workers/<worker_id>/reassign", methods=["POST"])
@@ -76,14 +71,12 @@ def reassign(worker_id):
         case_ids = caseload.open_case_ids(current_user, person, reassign_service.BATCH)
     else:
         case_ids = request.form.getlist("case_ids")
-    try:
-        result = reassign_service.reassign(current_user, person, case_ids, form.to_worker.data, form.reason.data)
-    except Invalid as error:
-        db.session.rollback()
-        for message in error.fields.values():
-            flash(message, "error")
+    outcome = attempt(lambda: reassign_service.reassign(current_user, person, case_ids, form.to_worker.data,
+                                                        form.reason.data))
+    if not outcome.ok:
+        flash_errors((outcome.errors or {}).values())
         return redirect(url_for("supervision.worker", worker_id=person.id))
-    db.session.commit()
+    result = outcome.result
     if result.moved:
         flash(ngettext("%(num)d case moved to %(name)s. Both workers were notified.",
                        "%(num)d cases moved to %(name)s. Both workers were notified.",

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
+from carecycle.lifecycle import attempt
 from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
@@ -72,11 +73,9 @@ def drill_new():
         try:
             drill = service.record_drill(current_user, _form_data(form))
         except Invalid as error:
-            db.session.rollback()
             form.held_on.errors, form.scenario.errors = [], []
             _place(form, error)
             return render_template("supervision/drill_new.html", form=form), 400
-        db.session.commit()
         flash(_("Drill recorded. The owners of the changes were notified."), "success")
         return redirect(url_for("supervision.drill", drill_id=drill.id))
     return render_template("supervision/drill_new.html", form=form)
@@ -86,7 +85,6 @@ def drill_new():
 @requires(Permission.DRILLS_VIEW)
 def drill(drill_id):
     row = service.load_drill(current_user, drill_id)
-    db.session.commit()
     return render_template("supervision/drill.html", drill=row, may_complete=service.may_complete)
 
 
@@ -103,13 +101,11 @@ def my_drill_actions():
 def drill_action_done(action_id):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        action = service.complete_action(current_user, action_id)
-    except Conflict as error:
-        db.session.rollback()
-        flash(error.message, "warning")
+    outcome = attempt(lambda: service.complete_action(current_user, action_id), contain=(Conflict,))
+    if not outcome.ok:
+        flash(outcome.error.message, "warning")
         return redirect(url_for("supervision.my_drill_actions"))
-    db.session.commit()
+    action = outcome.result
     flash(_("Marked done."), "success")
     back = request.form.get("back")
     if back == "drill":

@@ -6,7 +6,6 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from carecycle.extensions import db
 from carecycle.mode import Mode, current_mode
 from carecycle.permissions import Permission, requires
 from carecycle.urls import page_arg
@@ -36,10 +35,8 @@ def mode():
         try:
             change, review_row = operating.switch(current_user, form.mode.data, form.reason.data, review)
         except Invalid as error:
-            db.session.rollback()
             place_errors(form, error)
             return _mode_page(form, 400)
-        db.session.commit()
         if change.mode == Mode.EMERGENCY.value:
             flash(_("Emergency operation is on. Deadlines are halved and the surge view is open."), "warning")
         else:
@@ -61,7 +58,6 @@ def reviews():
 @requires(Permission.STATS_VIEW)
 def review(review_id):
     row = operating.load_review(review_id)
-    db.session.commit()
     return render_template("supervision/review.html", review=row, figures=stats.present_stored(row.figures or {}))
 
 
@@ -69,5 +65,4 @@ def review(review_id):
 @requires(Permission.SURGE_VIEW)
 def surge():
     view = operating.surge(current_user)
-    db.session.commit()
     return render_template("supervision/surge.html", view=view, state=current_mode())

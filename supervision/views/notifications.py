@@ -9,10 +9,9 @@ from sqlalchemy import select
 from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
 from carecycle.notifications import Notification, email_enabled, mark_read
+from carecycle.pages import save_form
 from carecycle.permissions import Permission, requires
 from carecycle.urls import page_arg, safe_next, uuid_or_404
-from carecycle.validation import Invalid
-from casework.views.common import place_errors
 from supervision.forms import NotificationSettingsForm
 from supervision.service import notifications as service
 from supervision.views import bp
@@ -35,7 +34,6 @@ def open_notification(notification_id):
     if row is None:
         abort(404)
     mark_read(current_user, row.id)
-    db.session.commit()
     return redirect(safe_next(row.link) or url_for("supervision.notifications"))
 
 
@@ -45,7 +43,6 @@ def read_all():
     if not ConfirmForm().validate_on_submit():
         abort(400)
     count = mark_read(current_user)
-    db.session.commit()
     flash(_("%(n)d notifications marked read.", n=count), "success")
     return redirect(url_for("supervision.notifications"))
 
@@ -55,14 +52,11 @@ def read_all():
 def notification_settings():
     form = NotificationSettingsForm()
     if form.validate_on_submit():
-        try:
-            service.save_email_setting(current_user, form.email.data, form.email_enabled.data)
-        except Invalid as error:
-            place_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("Saved."), "success")
-            return redirect(url_for("supervision.notification_settings"))
+        saved = save_form(form, url_for("supervision.notification_settings"),
+                          lambda: service.save_email_setting(current_user, form.email.data, form.email_enabled.data),
+                          _("Saved."))
+        if saved:
+            return saved
     elif not form.is_submitted():
         pref = service.email_setting(current_user)
         if pref is not None:

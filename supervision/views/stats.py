@@ -7,7 +7,6 @@ from flask_login import current_user
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.errors import render_error
-from carecycle.extensions import db
 from carecycle.permissions import Permission, requires
 from carecycle.validation import Invalid
 from supervision.service import stats as service
@@ -30,7 +29,6 @@ def stats():
     scope = service.scope_for(current_user)
     shown = service.present(service.compute(scope, period))
     record_event("view", "statistics", scope.team_id, reason=f"{period.first}..{period.last}")
-    db.session.commit()
     return render_template("supervision/stats.html", shown=shown, charts=service.charts(shown), period=period,
                            errors=errors, kinds=PERIOD_KINDS, kind=period_kind(period) or "month",
                            day=request.args.get("date", "") if errors else period.first.isoformat()), \
@@ -46,7 +44,6 @@ def stats_csv():
     scope = service.scope_for(current_user)
     body = service.stats_csv(service.present(service.compute(scope, period)))
     record_event("export", "statistics", scope.team_id, reason=f"csv {period.first}..{period.last}")
-    db.session.commit()
     return Response("\ufeff" + body, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="statistics-{period.first}-{period.last}.csv"'})
 
@@ -62,7 +59,6 @@ def monthly():
     scope = service.scope_for(current_user)
     shown = service.present(service.compute(scope, period))
     record_event("view", "statistics", scope.team_id, reason=f"monthly {period.first:%Y-%m}")
-    db.session.commit()
     return render_template("supervision/monthly.html", shown=shown, charts=service.charts(shown), period=period,
                            errors=errors, month=request.args.get("month", "") if errors else "",
                            made_at=utcnow()), 400 if errors else 200
