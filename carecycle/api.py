@@ -13,7 +13,6 @@ from flask_login import current_user
 
 from carecycle.accounts import service as accounts
 from carecycle.errors import json_error
-from carecycle.extensions import db
 from carecycle.permissions import Permission, requires
 from carecycle.validation import unknown_fields
 
@@ -64,9 +63,7 @@ def _authenticate():
         return json_error(401, _("Send a bearer token: Authorization: Bearer <token>."))
     user = accounts.user_for_token(token.strip())
     if user is None:
-        db.session.rollback()
         return json_error(401, _("The token is not valid, has expired or has been revoked."))
-    db.session.commit()
     g._login_user = user  # Flask-Login's current_user for this request only; no cookie is set
     return None
 
@@ -83,8 +80,7 @@ def build_api(*area_blueprints: Blueprint) -> Blueprint:
     api.add_url_rule("/me", "me", requires(Permission.SIGNED_IN)(me))
 
     @api.errorhandler(ApiError)
-    def api_error(error: ApiError):
-        db.session.rollback()
+    def api_error(error: ApiError):  # the request's unit of work has rolled back
         return json_error(error.status, error.message, error.fields, error.code)
 
     for blueprint in area_blueprints:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
@@ -34,7 +35,7 @@ from carecycle.urls import as_uuid, safe_next
 from carecycle.validation import Conflict, Invalid
 
 __all__ = ["Conflict", "Forbidden", "Invalid", "NotFound", "attempt", "command", "keep_refusal", "load_visible",
-           "register_kind", "register_lifecycle", "unit_of_work", "wrap_views"]
+           "register_kind", "register_lifecycle", "undone_on_error", "unit_of_work", "wrap_views"]
 
 
 class NotFound(Exception):
@@ -160,6 +161,22 @@ class Outcome:
         if isinstance(self.error, Invalid):
             return dict(self.error.fields) or {"": self.error.message or _("Some fields are not valid.")}
         return None
+
+
+@contextmanager
+def undone_on_error():
+    """A block whose work is undone (a savepoint) when it raises; the error goes on to the handler's
+    `except`, which answers (a form shown again, a message and a redirect), and what the request did
+    before the block stays. `attempt` is the same for one call."""
+    savepoint = db.session.begin_nested()
+    try:
+        yield
+    except BaseException:
+        if savepoint.is_active:
+            savepoint.rollback()
+        raise
+    if savepoint.is_active:
+        savepoint.commit()
 
 
 def attempt(change: Callable[[], Any], contain: tuple[type[Exception], ...] = (Invalid,)) -> Outcome:

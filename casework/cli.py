@@ -329,7 +329,7 @@ def bench_seed(total, counsellors, seed, batch, rebuild_indexes, password_stdin)
         team, counsellor_ids, generated = _bench_accounts(counsellors, password)
     except accounts.AccountError as error:
         db.session.rollback()
-        raise click.ClickException(error.message)
+        raise click.ClickException(error.message) from error
     have = db.session.scalar(select(func.count()).select_from(Client).where(Client.team_id == team.id)) or 0
     db.session.commit()
     if generated:

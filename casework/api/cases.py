@@ -4,10 +4,9 @@ from __future__ import annotations
 from flask_login import current_user
 
 from carecycle.api import ApiError, json_body
-from carecycle.extensions import db
 from carecycle.permissions import Permission, requires
 from casework.api import api
-from casework.api.common import iso, page_args, service_errors
+from casework.api.common import iso, page_args
 from casework.models import Case
 from casework.service import access
 from casework.service import cases as service
@@ -41,10 +40,8 @@ def api_case_create():
     if missing:
         raise ApiError(422, "Some fields are missing.", missing)
     client = access.load_client(body["client_id"], current_user, audit=False)
-    with service_errors():
-        case = service.open_case(current_user, client, risk_level=body["risk_level"], source=body["source"],
-                                 priority=body.get("priority") or "normal")
-    db.session.commit()
+    case = service.open_case(current_user, client, risk_level=body["risk_level"], source=body["source"],
+                             priority=body.get("priority") or "normal")
     return {"id": str(case.id), "version": case.version}, 201
 
 
@@ -52,7 +49,6 @@ def api_case_create():
 @requires(Permission.CASES_VIEW)
 def api_case_get(case_id):
     case = access.load_case(case_id, current_user)
-    db.session.commit()
     return case_json(case)
 
 
@@ -64,7 +60,5 @@ def api_case_patch(case_id):
     if "version" not in body:
         raise ApiError(422, "Send the version you edited.", {"version": "Required."})
     changes = {k: v for k, v in body.items() if k != "version"}
-    with service_errors():
-        service.update_case(current_user, case, body["version"], changes)
-    db.session.commit()
+    service.update_case(current_user, case, body["version"], changes)
     return case_json(case)

@@ -5,10 +5,10 @@ from flask import request
 from flask_login import current_user
 
 from carecycle.api import ApiError, json_body
-from carecycle.extensions import db
+from carecycle.lifecycle import keep_refusal, undone_on_error
 from carecycle.permissions import Permission, requires
 from casework.api import api
-from casework.api.common import iso, service_errors
+from casework.api.common import iso
 from casework.models import Client, Consent
 from casework.service import access
 from casework.service import clients as service
@@ -30,26 +30,25 @@ def client_json(client: Client) -> dict:
 @requires(Permission.CLIENTS_EDIT)
 def api_client_create():
     body = json_body({*service.CLIENT_FIELDS, "confirm_duplicate"})
-    with service_errors():
-        try:
-            client = service.register_client(current_user, body, confirm_duplicate=body.get("confirm_duplicate") is True)
-        except service.DuplicateFound as found:
-            db.session.rollback()
-            service.note_duplicate_matches(current_user, found)
-            db.session.commit()  # the audit of the match stays, whatever is answered
-            if found.refused:
-                raise ApiError(429, "You have met many records already on file in a short time: checks by phone "
-                                    "or ID number are paused for you for up to an hour. Ask your supervisor.",
-                               code="match_limit")
-            teams = "; ".join(f"{team} (supervisor: {', '.join(names) or 'none'})" for team, names in found.elsewhere)
-            fields = {"phone_or_id_number": "A client with this phone or ID number is already on record."}
-            if found.visible:
-                fields["existing"] = ",".join(str(c.id) for c in found.visible)
-            if teams:
-                fields["contact"] = f"A record exists in another team: {teams}."
-            raise ApiError(409, "A client with this phone or ID number exists. Send \"confirm_duplicate\": true "
-                                "if this is a different person.", fields, code="duplicate")
-    db.session.commit()
+    try:
+        with undone_on_error():
+            client = service.register_client(current_user, body,
+                                             confirm_duplicate=body.get("confirm_duplicate") is True)
+    except service.DuplicateFound as found:
+        service.note_duplicate_matches(current_user, found)
+        keep_refusal()  # the audit of the match stays, whatever is answered
+        if found.refused:
+            raise ApiError(429, "You have met many records already on file in a short time: checks by phone "
+                                "or ID number are paused for you for up to an hour. Ask your supervisor.",
+                           code="match_limit") from found
+        teams = "; ".join(f"{team} (supervisor: {', '.join(names) or 'none'})" for team, names in found.elsewhere)
+        fields = {"phone_or_id_number": "A client with this phone or ID number is already on record."}
+        if found.visible:
+            fields["existing"] = ",".join(str(c.id) for c in found.visible)
+        if teams:
+            fields["contact"] = f"A record exists in another team: {teams}."
+        raise ApiError(409, "A client with this phone or ID number exists. Send \"confirm_duplicate\": true "
+                            "if this is a different person.", fields, code="duplicate") from found
     return {"id": str(client.id), "version": client.version}, 201
 
 
@@ -68,7 +67,6 @@ def api_client_search():
 @requires(Permission.CLIENTS_VIEW)
 def api_client_get(client_id):
     client = access.load_client(client_id, current_user)
-    db.session.commit()
     return client_json(client)
 
 
@@ -77,9 +75,7 @@ def api_client_get(client_id):
 def api_consent_create(client_id):
     client = access.load_client(client_id, current_user, audit=False)
     body = json_body({"scope"})
-    with service_errors():
-        consent = service.record_consent(current_user, client, body.get("scope"))
-    db.session.commit()
+    consent = service.record_consent(current_user, client, body.get("scope"))
     return consent_json(consent), 201
 
 
@@ -89,5 +85,4 @@ def api_consent_withdraw(client_id, consent_id):
     json_body(set(), optional=True)  # takes no fields
     client = access.load_client(client_id, current_user, audit=False)
     consent = service.withdraw_consent(current_user, client, consent_id)
-    db.session.commit()
     return consent_json(consent)

@@ -1,28 +1,9 @@
 """Turning service errors into API answers; paging arguments."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 from flask import request
 
 from carecycle.api import ApiError
-from carecycle.extensions import db
-from carecycle.validation import Conflict, Invalid
-
-
-@contextmanager
-def service_errors():
-    """Invalid -> 422 with fields; a stale edit or a refused transition -> 409 with the conflict's
-    `code` ("conflict" unless the service's Conflict names a more precise one)."""
-    try:
-        yield
-    except Invalid as error:
-        db.session.rollback()
-        raise ApiError(422, error.message or "Some fields are not valid.", error.fields)
-    except Conflict as error:
-        db.session.rollback()
-        raise ApiError(409, error.message, {"version": f"current version is {error.current_version}"}
-                       if error.current_version is not None else None, code=getattr(error, "code", "conflict"))
 
 
 def iso(value):

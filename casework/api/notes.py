@@ -13,11 +13,10 @@ from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.permissions import Permission, requires
 from casework.api import api
-from casework.api.common import iso, page_args, service_errors
+from casework.api.common import iso, page_args
 from casework.models import ContactNote
 from casework.service import access
 from casework.service import notes as service
-from casework.service.guard import forbidden_as_403
 
 MAX_PER_PAGE = 200
 
@@ -47,7 +46,6 @@ def api_notes(case_id):
     notes = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     addenda = service.addenda_by_note(notes, current_user)
     record_event("view", "case_notes", case.id)
-    db.session.commit()
     return {"notes": [note_json(n, addenda[n.id]) for n in notes], "page": page, "per_page": per_page,
             "total": total, "last_contact": iso(service.last_contact(case, current_user))}
 
@@ -58,9 +56,7 @@ def api_note_create(case_id):
     case = access.load_case(case_id, current_user, audit=False)
     body = json_body({*service.FIELDS, "sign"})
     sign = body.pop("sign", False) is True
-    with forbidden_as_403(), service_errors():
-        note = service.create_note(current_user, case, body, sign=sign)
-    db.session.commit()
+    note = service.create_note(current_user, case, body, sign=sign)
     return note_json(note, []), 201
 
 
@@ -70,7 +66,6 @@ def api_note_get(case_id, note_id):
     case = access.load_case(case_id, current_user, audit=False)
     note = service.load_note(case, note_id, current_user)
     addenda = service.addenda_of(note, current_user) if not note.is_addendum else None
-    db.session.commit()
     return note_json(note, addenda)
 
 
@@ -81,9 +76,7 @@ def api_note_patch(case_id, note_id):
     note = service.load_note(case, note_id, current_user, audit=False)
     body = json_body({*service.FIELDS, "version"})
     version = body.pop("version", None)
-    with forbidden_as_403(), service_errors():
-        service.update_note(current_user, note, body, version=version)
-    db.session.commit()
+    service.update_note(current_user, note, body, version=version)
     return note_json(note, service.addenda_of(note, current_user))
 
 
@@ -94,9 +87,7 @@ def api_note_sign(case_id, note_id):
     note = service.load_note(case, note_id, current_user, audit=False)
     body = json_body({"version"}, optional=True)
     version = body.get("version")
-    with forbidden_as_403(), service_errors():
-        service.sign_note(current_user, note, version=version)
-    db.session.commit()
+    service.sign_note(current_user, note, version=version)
     return note_json(note, service.addenda_of(note, current_user))
 
 
@@ -106,7 +97,5 @@ def api_note_addendum(case_id, note_id):
     case = access.load_case(case_id, current_user, audit=False)
     note = service.load_note(case, note_id, current_user, audit=False)
     body = json_body({"body"})
-    with forbidden_as_403(), service_errors():
-        addendum = service.add_addendum(current_user, note, body.get("body"))
-    db.session.commit()
+    addendum = service.add_addendum(current_user, note, body.get("body"))
     return note_json(addendum), 201

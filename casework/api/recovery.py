@@ -8,12 +8,10 @@ from flask_login import current_user
 
 from carecycle.api import ApiError, json_body, refuse_unknown
 from carecycle.audit import record_event
-from carecycle.extensions import db
 from carecycle.permissions import Permission, requires
 from casework.api import api
-from casework.api.common import iso, service_errors
+from casework.api.common import iso
 from casework.service import access, careplans, outcomes
-from casework.service.guard import forbidden_as_403
 
 
 def plan_json(case, plan) -> dict:
@@ -36,7 +34,6 @@ def api_care_plan(case_id):
     plan = careplans.plan_of(case)
     if plan is not None:
         record_event("view", "care_plan", plan.id)
-    db.session.commit()
     return plan_json(case, plan)
 
 
@@ -49,9 +46,7 @@ def api_care_plan_put(case_id):
     if "version" not in body:
         raise ApiError(422, "Send the version you edited (0 for a new plan).", {"version": "Required."})
     version = body.pop("version")
-    with forbidden_as_403(), service_errors():
-        plan = careplans.save_plan(current_user, case, version, body)
-    db.session.commit()
+    plan = careplans.save_plan(current_user, case, version, body)
     return plan_json(case, plan)
 
 
@@ -60,7 +55,6 @@ def api_care_plan_put(case_id):
 def api_case_outcomes(case_id):
     case = access.load_case(case_id, current_user)
     found = outcomes.outcomes_of(case)
-    db.session.commit()
     return {"instruments": [{"instrument": o.id,
                              "points": [{"at": iso(r.created_at), "score": r.score} for r in o.results],
                              "markers": o.markers} for o in found]}
@@ -75,17 +69,15 @@ def api_case_screening(case_id):
     body = json_body()
     refuse_unknown(body, {"instrument", "answers", "sex", "taken_at", "language"} if "result_id" not in body
                    else {"result_id"})
-    with service_errors():
-        if "result_id" in body:
-            link, alert = outcomes.link_self_screening(current_user, case, body["result_id"])
-        else:
-            if not body.get("instrument"):
-                raise ApiError(422, "Some fields are missing.", {"instrument": "Required."})
-            link, _outcome, alert = outcomes.record_screening(
-                current_user, case, body.get("instrument"), body.get("answers"), sex=body.get("sex"),
-                taken_at=body.get("taken_at"), language=body.get("language") if isinstance(body.get("language"), str)
-                else None)
-    db.session.commit()
+    if "result_id" in body:
+        link, alert = outcomes.link_self_screening(current_user, case, body["result_id"])
+    else:
+        if not body.get("instrument"):
+            raise ApiError(422, "Some fields are missing.", {"instrument": "Required."})
+        link, _outcome, alert = outcomes.record_screening(
+            current_user, case, body.get("instrument"), body.get("answers"), sex=body.get("sex"),
+            taken_at=body.get("taken_at"), language=body.get("language") if isinstance(body.get("language"), str)
+            else None)
     result = link.result
     definition = outcomes.get_instrument(result.instrument)
     answer = {"id": str(link.id), "result_id": str(result.id), "source": link.source,

@@ -4,10 +4,9 @@ from __future__ import annotations
 from flask_login import current_user
 
 from carecycle.api import json_body
-from carecycle.extensions import db
 from carecycle.permissions import Permission, requires
 from casework.api import api
-from casework.api.common import iso, page_args, service_errors
+from casework.api.common import iso, page_args
 from casework.service import triage
 
 
@@ -34,7 +33,5 @@ def api_triage():
 def api_triage_claim(alert_id):
     json_body(set(), optional=True)  # takes no fields
     alert = triage.load_alert(alert_id, current_user, audit=False)
-    with service_errors():  # someone else holds it: 409 "already_claimed", naming them
-        triage.claim(current_user, alert)
-    db.session.commit()
+    triage.claim(current_user, alert)
     return alert_json(alert, triage.users_by_id([alert.claimed_by_id]))

@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 from carecycle.audit import record_event, record_view
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.lifecycle import NotFound
+from carecycle.lifecycle import Forbidden, NotFound
 from carecycle.mode import scaled
 from carecycle.permissions import Permission, role_has
 from carecycle.urls import as_uuid
@@ -26,7 +26,6 @@ from casework.models import Case, RiskAssessment, Task
 from casework.models.assessments import PROTECTIVE_FACTORS, RISK_FACTORS
 from casework.service import cases as case_service
 from casework.service import tasks
-from casework.service.guard import Forbidden
 from screening.service import get_instrument
 from screening.service.scoring import InvalidAnswers, score
 
@@ -50,7 +49,7 @@ def cssrs_suggestion(answers: list) -> str:
         for key, message in invalid.fields.items():
             index = key[len("answers["):-1] if key.startswith("answers[") else ""
             fields[f"cssrs_{int(index) + 1}" if index.isdigit() else "cssrs"] = str(message)
-        raise Invalid(fields)
+        raise Invalid(fields) from invalid
 
 
 def _factors(codes, other, known: dict, field: str, errors: dict) -> dict:

@@ -24,14 +24,13 @@ from sqlalchemy.exc import IntegrityError
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.lifecycle import NotFound
+from carecycle.lifecycle import Forbidden, NotFound
 from carecycle.roles import Role
 from carecycle.validation import Conflict, Invalid, iso_date, refuse_unknown_fields, unknown_fields, whole_number
 from casework.enums import Phase
 from casework.models import CarePlan, CarePlanGoal, CarePlanReview, CarePlanVersion, Case, Client, Task
 from casework.models.recovery import GoalDomain, GoalOwner, GoalStatus
 from casework.service.cases import add_event
-from casework.service.guard import Forbidden
 from casework.service.tasks import display_zone, local_to_utc
 
 REVIEW = "review"
@@ -297,7 +296,7 @@ def save_plan(user, case: Case, version, data: dict) -> CarePlan:
                 db.session.add(plan)
         except IntegrityError:
             raise Conflict(_("Someone else started this care plan at the same moment; open it again."),
-                           current_version=0)
+                           current_version=0) from None
     else:
         _bump(plan, version, user)
     plan.client_note = note

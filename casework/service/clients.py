@@ -204,7 +204,7 @@ def record_consent(user, client: Client, scope: str) -> Consent:
     try:
         scope = ConsentScope(scope).value
     except ValueError:
-        raise Invalid({"scope": _("Choose contact, data processing or sharing with referral partners.")})
+        raise Invalid({"scope": _("Choose contact, data processing or sharing with referral partners.")}) from None
     current = next((c for c in client.consents if c.scope == scope and c.current), None)
     if current:
         return current

@@ -102,7 +102,7 @@ def update_group(user, group: CommunityGroup, version, data: dict) -> CommunityG
     try:
         version = int(version)
     except (TypeError, ValueError):
-        raise Invalid({"version": _("Send the version you edited.")})
+        raise Invalid({"version": _("Send the version you edited.")}) from None
     if version != group.version:
         raise Conflict(_("Someone else changed this group since you opened it."), current_version=group.version)
     clean = _clean_group(data)
@@ -111,8 +111,7 @@ def update_group(user, group: CommunityGroup, version, data: dict) -> CommunityG
     try:
         db.session.flush()
     except StaleDataError:
-        db.session.rollback()
-        raise Conflict(_("Someone else changed this group since you opened it."))
+        raise Conflict(_("Someone else changed this group since you opened it.")) from None
     record_event("update", "community_group", group.id)
     return group
 

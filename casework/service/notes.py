@@ -14,14 +14,13 @@ from sqlalchemy import and_, func, or_, select
 from carecycle.audit import record_event, record_view
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.lifecycle import NotFound
+from carecycle.lifecycle import Forbidden, NotFound
 from carecycle.permissions import Permission, role_has
 from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid, iso_datetime, refuse_unknown_fields
 from casework.models import Case, ContactNote
 from casework.models.notes import ContactMode, NoteKind
 from casework.service.careplans import require_open
-from casework.service.guard import Forbidden
 
 KIND_PERMISSION = {NoteKind.CLINICAL: Permission.CLINICAL_NOTES, NoteKind.CASEWORK: Permission.CASEWORK_NOTES}
 MAX_BODY = 20_000
@@ -96,7 +95,7 @@ def parse_time(value) -> datetime:
         try:
             parsed = iso_datetime(value.strip())
         except ValueError:
-            raise Invalid({"at": _("Give the time as ISO 8601, e.g. 2026-03-01T14:30:00+08:00.")})
+            raise Invalid({"at": _("Give the time as ISO 8601, e.g. 2026-03-01T14:30:00+08:00.")}) from None
     else:
         raise Invalid({"at": _("Give the time of the contact.")})
     if parsed.tzinfo is None:
@@ -198,7 +197,7 @@ def _expect_version(note: ContactNote, version) -> None:
     try:
         version = int(version)
     except (TypeError, ValueError):
-        raise Invalid({"version": _("Send the version you edited.")})
+        raise Invalid({"version": _("Send the version you edited.")}) from None
     if version != note.version:
         raise Conflict(_("This draft was changed since you opened it."), current_version=note.version)
 

@@ -205,7 +205,7 @@ def _parse_taken_at(value) -> datetime | None:
             parsed = iso_datetime(raw.replace("Z", "+00:00")) if "T" in raw or " " in raw \
                 else datetime.combine(iso_date(raw), time(12))
         except ValueError:
-            raise Invalid({"taken_at": _("Give the date as YYYY-MM-DD (or a full ISO date and time).")})
+            raise Invalid({"taken_at": _("Give the date as YYYY-MM-DD (or a full ISO date and time).")}) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     now = utcnow()
@@ -230,7 +230,7 @@ def record_screening(user, case: Case, instrument_id, answers, *, sex: str | Non
     try:
         outcome = score(definition, answers, sex=sex or None)
     except InvalidAnswers as error:
-        raise Invalid({k: str(v) for k, v in error.fields.items()}, _("Some answers are missing or not valid."))
+        raise Invalid({k: str(v) for k, v in error.fields.items()}, _("Some answers are missing or not valid.")) from error
     if language is None:
         language = str(get_locale() or "en") if has_request_context() else "en"
     if language not in current_app.config.get("LANGUAGES", {"en": "English"}):

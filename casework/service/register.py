@@ -60,7 +60,7 @@ def outreach_days(config=None) -> dict[Tier, float]:
             tier = Tier(str(key).strip().lower())
             number = float(value)
         except ValueError:
-            raise ValueError(f"REGISTER_OUTREACH_DAYS: {key}={value!r} is not a tier and a number of days")
+            raise ValueError(f"REGISTER_OUTREACH_DAYS: {key}={value!r} is not a tier and a number of days") from None
         if not math.isfinite(number) or number <= 0 or number > 3660:
             raise ValueError(f"REGISTER_OUTREACH_DAYS: {key} must be between 0 and 3660 days")
         days[tier] = number
@@ -211,7 +211,7 @@ def add_to_register(user, client: Client, data: dict) -> RegisterEntry:
             db.session.add(entry)
             db.session.flush()
     except IntegrityError:
-        raise Conflict(_("Someone else has just put this client on the register."))
+        raise Conflict(_("Someone else has just put this client on the register.")) from None
     _record_change(entry, "added", user, None, clean["note"])
     record_event("create", "register_entry", entry.id, reason=f"added:{entry.tier}", actor=user)
     return entry

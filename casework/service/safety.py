@@ -23,7 +23,7 @@ from carecycle.audit import record_event
 from carecycle.crypto import blind_index
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.lifecycle import NotFound
+from carecycle.lifecycle import Forbidden, NotFound
 from carecycle.notifications import notify
 from carecycle.permissions import Permission, role_has
 from carecycle.roles import Role
@@ -33,7 +33,6 @@ from casework.models import Case, Client, ResidentLinkCode, SafetyPlanVersion
 from casework.models.safety import REQUIRED_TO_SIGN, SECTION_CODES, SECTIONS
 from casework.service import phases
 from casework.service.cases import add_event
-from casework.service.guard import Forbidden
 
 MAX_SECTION = 4000
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read out on the phone
@@ -77,7 +76,7 @@ def load_version(case: Case, number, user) -> SafetyPlanVersion:
     try:
         number = int(number)
     except (TypeError, ValueError):
-        raise NotFound("safety plan version")
+        raise NotFound("safety plan version") from None
     found = db.session.scalar(select(SafetyPlanVersion).where(SafetyPlanVersion.case_id == case.id,
                                                               SafetyPlanVersion.number == number))
     if found is None or (not found.signed and not role_has(user.role, Permission.RISK_ASSESS)):
@@ -141,7 +140,7 @@ def save_draft(user, case: Case, content: dict, version=None) -> SafetyPlanVersi
     try:
         version = int(version) if version not in (None, "") else None
     except (TypeError, ValueError):
-        raise Invalid({"version": _("Send the version you edited.")})
+        raise Invalid({"version": _("Send the version you edited.")}) from None
     draft = draft_of(case)
     now = utcnow()
     if draft is not None:
@@ -164,7 +163,7 @@ def save_draft(user, case: Case, content: dict, version=None) -> SafetyPlanVersi
             db.session.add(draft)
     except IntegrityError:
         raise Conflict(_("Someone else started a new version at the same moment; open the plan again."),
-                       current_version=0)
+                       current_version=0) from None
     record_event("create", "safety_plan", draft.id)
     return draft
 

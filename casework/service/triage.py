@@ -22,7 +22,7 @@ from carecycle.alerts import KIND_LABELS, Alert, AlertState, AlertSubject, Urgen
 from carecycle.audit import record_event, record_view
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.lifecycle import NotFound
+from carecycle.lifecycle import Forbidden, NotFound
 from carecycle.permissions import Permission, access_held, role_has
 from carecycle.roles import Role
 from carecycle.urls import as_uuid
@@ -32,7 +32,6 @@ from casework.models import Case, Client
 from casework.service import cases as case_service
 from casework.service import clients as client_service
 from casework.service.access import may_see_case, visible_clients
-from casework.service.guard import Forbidden
 
 
 class AlertKind(StrEnum):
@@ -229,8 +228,7 @@ def _save_transition(alert: Alert) -> None:
     try:
         db.session.flush()
     except StaleDataError:
-        db.session.rollback()
-        raise Conflict(_("This alert changed while you were working on it. Reload it and try again."))
+        raise Conflict(_("This alert changed while you were working on it. Reload it and try again.")) from None
 
 
 def release(user, alert: Alert) -> Alert:

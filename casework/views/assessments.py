@@ -12,6 +12,7 @@ from flask_login import current_user
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.lifecycle import undone_on_error
 from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
@@ -19,7 +20,6 @@ from casework.forms import CSSRS_QUESTIONS, AcknowledgeForm, AssessmentForm
 from casework.models.assessments import PROTECTIVE_FACTORS, RISK_FACTORS
 from casework.service import access
 from casework.service import assessments as service
-from casework.service.guard import forbidden_as_403
 from casework.views import EVENT_LABELS, bp, register_case_section
 from casework.views.common import conflict_page, place_errors
 
@@ -62,9 +62,7 @@ def assessment_new(case_id):
     case = access.load_case(case_id, current_user, audit=request.method == "GET")
     form = AssessmentForm()
     suggestion = None
-    if request.method == "GET":
-        db.session.commit()
-    elif form.validate_on_submit():
+    if form.validate_on_submit():
         answers, errors = _answers(form)
         if request.form.get("action") == "check":  # show the C-SSRS suggestion; save nothing
             suggestion, fields = _suggestion(answers) if not errors else (None, errors)
@@ -74,7 +72,7 @@ def assessment_new(case_id):
             place_errors(form, Invalid(errors))
         else:
             try:
-                with forbidden_as_403():
+                with undone_on_error():
                     assessment = service.record_assessment(
                         current_user, case, cssrs=answers, risk_level=form.risk_level.data,
                         rationale=form.rationale.data, judgement=form.judgement.data,
@@ -82,14 +80,11 @@ def assessment_new(case_id):
                         protective_factors=form.protective_factors.data,
                         protective_factors_other=form.protective_factors_other.data)
             except Invalid as error:
-                db.session.rollback()
                 place_errors(form, error)
                 suggestion, _fields = _suggestion(answers)
             except Conflict as error:
-                db.session.rollback()
                 return conflict_page(error, url_for("casework.case_detail", case_id=case_id))
             else:
-                db.session.commit()
                 if assessment.needs_acknowledgement:
                     flash(_("Assessment saved. The team supervisor will see it on the list for acknowledgement."),
                           "success")
@@ -107,7 +102,6 @@ def assessments(case_id):
     case = access.load_case(case_id, current_user, audit=False)
     record_event("view", "risk_assessments", case.id)
     history = service.history(case)
-    db.session.commit()
     return render_template("casework/assessments/list.html", case=case, history=history)
 
 
@@ -116,7 +110,6 @@ def assessments(case_id):
 def assessment_detail(case_id, assessment_id):
     case = access.load_case(case_id, current_user, audit=False)
     assessment = service.load_assessment(case, assessment_id)
-    db.session.commit()
     return render_template("casework/assessments/detail.html", case=case, a=assessment, questions=CSSRS_QUESTIONS,
                            risk_factor_labels=RISK_FACTORS, protective_factor_labels=PROTECTIVE_FACTORS,
                            ack_form=AcknowledgeForm(), may_acknowledge=can(Permission.RISK_ACKNOWLEDGE)
@@ -132,7 +125,6 @@ def risk_acknowledgements():
     record_event("view", "risk_acknowledgements", current_user.team_id)
     page = render_template("casework/assessments/acknowledgements.html", pagination=pending, recent=recent,
                            form=AcknowledgeForm())
-    db.session.commit()  # after rendering: a commit first would expire every row and reload each one
     return page
 
 
@@ -148,16 +140,13 @@ def risk_acknowledge(assessment_id):
                 flash(message, "error")
         return redirect(back)
     try:
-        with forbidden_as_403():
+        with undone_on_error():
             service.acknowledge(current_user, assessment, form.comment.data)
     except Invalid as error:
-        db.session.rollback()
         for message in error.fields.values():
             flash(message, "error")
         return redirect(back)
     except Conflict as error:
-        db.session.rollback()
         return conflict_page(error, back)
-    db.session.commit()
     flash(_("Acknowledged. Your name and the time are recorded on the assessment."), "success")
     return redirect(back)

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from carecycle.extensions import db
+from carecycle.lifecycle import undone_on_error
 from carecycle.permissions import Permission, requires
 from carecycle.roles import Role
 from carecycle.urls import page_arg
@@ -40,7 +40,6 @@ def case_page(case: Case, status: int = 200, **shown):
     for _template, context in CASE_SECTIONS:
         sections.update(context(case))
     sections.update(shown)
-    db.session.commit()
     return render_template("casework/cases/detail.html", case=case,
                            case_sections=[t for t, _c in CASE_SECTIONS], **sections), status
 
@@ -67,18 +66,16 @@ def case_edit(case_id):
         form.risk_level.data, form.priority.data = case.risk_level, case.priority
         form.assigned_counsellor.data = case.counsellor.username if case.counsellor else ""
         form.assigned_social_worker.data = case.social_worker.username if case.social_worker else ""
-        db.session.commit()
     if form.validate_on_submit():
         changes = {name: form[name].data for name in service.EDITABLE}
         try:
-            service.update_case(current_user, case, form.version.data, changes)
+            with undone_on_error():
+                service.update_case(current_user, case, form.version.data, changes)
         except Invalid as error:
             place_errors(form, error)
         except Conflict as error:
-            db.session.rollback()
             return conflict_page(error, url_for("casework.case_detail", case_id=case_id))
         else:
-            db.session.commit()
             flash(_("Case saved."), "success")
             return redirect(url_for("casework.case_detail", case_id=case.id))
     return render_template("casework/cases/edit.html", form=form, case=case), 400 if form.errors else 200

@@ -5,7 +5,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from carecycle.extensions import db
+from carecycle.lifecycle import keep_refusal, undone_on_error
 from carecycle.permissions import Permission, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
@@ -56,16 +56,15 @@ def client_new():
     if form.validate_on_submit():
         data = {name: form[name].data for name in FIELDS}
         try:
-            client = service.register_client(current_user, data, confirm_duplicate=form.confirm_different.data)
+            with undone_on_error():
+                client = service.register_client(current_user, data, confirm_duplicate=form.confirm_different.data)
         except Invalid as error:
             place_errors(form, error)
         except service.DuplicateFound as found:
-            db.session.rollback()
             service.note_duplicate_matches(current_user, found)
-            db.session.commit()  # the audit of the match stays
+            keep_refusal()  # the audit of the match stays
             duplicate = found
         else:
-            db.session.commit()
             flash(_("Client registered."), "success")
             return redirect(url_for("casework.client_detail", client_id=client.id))
     status = 400 if form.errors else (429 if duplicate and duplicate.refused else 409 if duplicate else 200)
@@ -80,7 +79,6 @@ def client_detail(client_id):
     sections = {}
     for _template, context in CLIENT_SECTIONS:
         sections.update(context(client))
-    db.session.commit()
     return render_template("casework/clients/detail.html", client=client, cases=client_cases, visible=visible,
                            consent_form=ConsentForm(), open_form=OpenCaseForm(),
                            client_sections=[t for t, _c in CLIENT_SECTIONS], **sections)
@@ -93,18 +91,16 @@ def client_edit(client_id):
     form = EditClientForm(obj=client if request.method == "GET" else None)
     if request.method == "GET":
         form.version.data = client.version
-        db.session.commit()
     if form.validate_on_submit():
         try:
-            service.update_client(current_user, client, form.version.data,
-                                  {name: form[name].data for name in FIELDS})
+            with undone_on_error():
+                service.update_client(current_user, client, form.version.data,
+                                      {name: form[name].data for name in FIELDS})
         except Invalid as error:
             place_errors(form, error)
         except Conflict as error:
-            db.session.rollback()
             return conflict_page(error, url_for("casework.client_edit", client_id=client_id))
         else:
-            db.session.commit()
             flash(_("Client saved."), "success")
             return redirect(url_for("casework.client_detail", client_id=client.id))
     return render_template("casework/clients/edit.html", form=form, client=client), 400 if form.errors else 200
@@ -122,7 +118,6 @@ def consent_record(client_id):
     except Invalid as error:
         flash(error.fields["scope"], "error")
         return redirect(url_for("casework.client_detail", client_id=client.id))
-    db.session.commit()
     flash(_("Consent recorded."), "success")
     return redirect(url_for("casework.client_detail", client_id=client.id))
 
@@ -132,7 +127,6 @@ def consent_record(client_id):
 def consent_withdraw(client_id, consent_id):
     client = access.load_client(client_id, current_user, audit=False)  # CSRF: checked for every POST
     service.withdraw_consent(current_user, client, consent_id)
-    db.session.commit()
     flash(_("Consent withdrawn."), "success")
     return redirect(url_for("casework.client_detail", client_id=client.id))
 
@@ -151,6 +145,5 @@ def case_open(client_id):
         for message in error.fields.values():
             flash(message, "error")
         return redirect(url_for("casework.client_detail", client_id=client.id))
-    db.session.commit()
     flash(_("Case opened. A first-contact task is due."), "success")
     return redirect(url_for("casework.case_detail", case_id=case.id))

@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request
 from flask_babel import gettext as _
 
-from carecycle.extensions import db
 from carecycle.forms import place_errors
 from carecycle.pages import change_and_return, flash_errors, save_form
 from carecycle.validation import Conflict
@@ -15,8 +14,8 @@ def conflict_page(error: Conflict, back_url: str):
 
 
 def refused_back_to(error: Conflict, url: str, category: str = "error"):
-    """A transition the record's state no longer allows: drop what was started, say why, go back."""
-    db.session.rollback()
+    """A transition the record's state no longer allows (its work undone by the handler's
+    `undone_on_error`): say why, go back."""
     flash(error.message, category)
     return redirect(url)
 

@@ -12,6 +12,7 @@ from flask_login import current_user
 from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
+from carecycle.lifecycle import keep_refusal, undone_on_error
 from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
@@ -20,7 +21,6 @@ from casework.models import ContactNote
 from casework.models.notes import ContactMode, NoteKind
 from casework.service import access
 from casework.service import notes as service
-from casework.service.guard import forbidden_as_403
 from casework.views import bp, enum_label, register_case_section
 from casework.views.common import change_and_return, conflict_page, place_errors, save_form
 
@@ -88,7 +88,6 @@ def notes(case_id):
     case = access.load_case(case_id, current_user, audit=False)
     record_event("view", "case_notes", case.id)
     answer = _list_page(case, note_form(current_user))
-    db.session.commit()
     return answer
 
 
@@ -101,16 +100,13 @@ def note_create(case_id):
     if form.validate_on_submit():
         sign = request.form.get("action") == "sign"
         try:
-            with forbidden_as_403():
+            with undone_on_error():
                 note = service.create_note(current_user, case, _values(form), sign=sign)
         except Invalid as error:
-            db.session.rollback()
             place_errors(form, error)
         except Conflict as error:  # the case is closed
-            db.session.rollback()
             return conflict_page(error, url_for("casework.notes", case_id=case.id))
         else:
-            db.session.commit()
             flash(_("Note signed.") if sign else _("Draft saved. Sign it when it is complete."), "success")
             return redirect(url_for("casework.note_detail", case_id=case.id, note_id=note.id))
     form.kind.choices = [(k.value, k.label) for k in service.writable_kinds(current_user)]
@@ -123,11 +119,9 @@ def note_detail(case_id, note_id):
     case = access.load_case(case_id, current_user, audit=False)
     note = service.load_note(case, note_id, current_user)
     if note.is_addendum:
-        db.session.commit()
         return redirect(url_for("casework.note_detail", case_id=case.id, note_id=note.addendum_to_id,
                                 _anchor=f"addendum-{note.id}"))
     addenda = service.addenda_of(note, current_user)
-    db.session.commit()
     return render_template("casework/notes/detail.html", case=case, note=note, addenda=addenda,
                            addendum_form=AddendumForm(), sign_form=ConfirmForm())
 
@@ -139,12 +133,10 @@ def note_edit(case_id, note_id):
     note = service.load_note(case, note_id, current_user, audit=request.method == "GET")
     back = url_for("casework.note_detail", case_id=case.id, note_id=note.id)
     if note.signed:
-        db.session.commit()
+        keep_refusal()  # opening it was a view, audited
         return conflict_page(Conflict(_("This note is signed and cannot be changed. Add an addendum instead.")), back)
     form = note_form(current_user, note) if request.method == "GET" else note_form(current_user, formdata=request.form)
-    if request.method == "GET":
-        db.session.commit()
-    elif form.validate_on_submit():
+    if form.validate_on_submit():
         sign = request.form.get("action") == "sign"
 
         def save():

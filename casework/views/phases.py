@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from carecycle.extensions import db
+from carecycle.lifecycle import undone_on_error
 from carecycle.permissions import Permission, requires
 from carecycle.validation import Conflict, Invalid
 from casework.forms import CloseCaseForm, ClosureDecisionForm, PhaseMoveForm, ReopenForm
@@ -30,15 +30,14 @@ register_case_section("casework/cases/_phase.html", _phase_context)
 
 
 def _after(case, message):
-    db.session.commit()
     flash(message, "success")
     return redirect(url_for("casework.case_detail", case_id=case.id))
 
 
 def _refused(case, error, form=None, name=None):
     """A stale or disallowed move: the conflict page. Bad input: the case page again (400), with the
-    form `name` of the phase section re-shown as entered and its messages; without one, flashes."""
-    db.session.rollback()
+    form `name` of the phase section re-shown as entered and its messages; without one, flashes.
+    The refused move's work was undone by the handler's `undone_on_error`."""
     if isinstance(error, Conflict):
         return conflict_page(error, url_for("casework.case_detail", case_id=case.id))
     if form is None:
@@ -63,7 +62,8 @@ def case_phase(case_id, target):
         abort(404)
     move, message = moves[target]
     try:
-        move(current_user, case, form.version.data)
+        with undone_on_error():
+            move(current_user, case, form.version.data)
     except (Invalid, Conflict) as error:
         return _refused(case, error)
     return _after(case, message)
@@ -75,7 +75,8 @@ def case_close(case_id):
     case = access.load_case(case_id, current_user, audit=False)
     form = CloseCaseForm()
     try:
-        pending = phases.request_closure(current_user, case, form.version.data, form.summary.data, form.reason.data)
+        with undone_on_error():
+            pending = phases.request_closure(current_user, case, form.version.data, form.summary.data, form.reason.data)
     except (Invalid, Conflict) as error:
         return _refused(case, error, form, "close")
     return _after(case, _("Closure requested: the team supervisor must approve it, because the risk was moderate "
@@ -88,7 +89,8 @@ def case_reopen(case_id):
     case = access.load_case(case_id, current_user, audit=False)
     form = ReopenForm()
     try:
-        phases.reopen(current_user, case, form.version.data, form.reason.data)
+        with undone_on_error():
+            phases.reopen(current_user, case, form.version.data, form.reason.data)
     except (Invalid, Conflict) as error:
         return _refused(case, error, form, "reopen")
     return _after(case, _("Case reopened."))
@@ -110,12 +112,11 @@ def closure_decide(request_id):
     if decision not in ("approve", "reject"):
         abort(400)
     try:
-        phases.decide_closure(current_user, closure, decision == "approve", form.comment.data)
+        with undone_on_error():
+            phases.decide_closure(current_user, closure, decision == "approve", form.comment.data)
     except (Invalid, Conflict) as error:
-        db.session.rollback()
         flash(error.fields.get("decision") if isinstance(error, Invalid) else error.message, "error")
         return redirect(url_for("casework.closure_approvals"))
-    db.session.commit()
     flash(_("Closure approved; the case is closed.") if decision == "approve" else _("Closure not approved."),
           "success")
     return redirect(url_for("casework.closure_approvals"))

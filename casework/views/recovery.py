@@ -10,8 +10,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from carecycle.audit import record_event
-from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
+from carecycle.lifecycle import keep_refusal, undone_on_error
 from carecycle.permissions import Permission, can, requires
 from carecycle.validation import Conflict, Invalid
 from casework.forms_recovery import (
@@ -29,7 +29,6 @@ from casework.forms_recovery import (
 from casework.models.recovery import Attendance, FollowUpStatus, GoalDomain, GoalOwner, GoalStatus, GroupKind
 from casework.service import access, careplans, followup, outcomes, safety
 from casework.service import groups as group_service
-from casework.service.guard import forbidden_as_403
 from casework.views import EVENT_LABELS, TASK_LABELS, bp, enum_label, register_case_section
 from casework.views.common import change_and_return, conflict_page, flash_errors, form_messages, place_errors, save_form
 from casework.views.safety import link_code_page
@@ -149,7 +148,6 @@ def care_plan(case_id):
                "goal_names": {str(g.id): g.title for g in goals}, "confirm": ConfirmForm(),
                "review_form": NextReviewForm(), "domains": list(GoalDomain),
                "may_give_link_code": safety.may_give_link_code(current_user, case)}
-    db.session.commit()
     return render_template("casework/recovery/plan.html", **context)
 
 
@@ -180,7 +178,6 @@ def care_plan_goal_new(case_id):
         form.version.data = plan.version if plan else 0
         form.domain.data = request.args.get("domain") if request.args.get("domain") in GoalDomain._value2member_map_ \
             else GoalDomain.HOUSING.value
-        db.session.commit()
     elif form.validate_on_submit():
         done = save_form(form, _plan_url(case),
                           lambda: careplans.add_goal(current_user, case, form.version.data, _goal_payload(form)),
@@ -217,7 +214,6 @@ def care_plan_goal_edit(case_id, goal_id):
         for name, value in careplans.goal_json(goal).items():
             if name in form and name != "id":
                 form[name].data = value or ""
-        db.session.commit()
     elif form.validate_on_submit():
         done = save_form(form, _plan_url(case), lambda: careplans.update_goal(
             current_user, case, form.version.data, goal.id, _goal_payload(form)), _("Goal saved."),
@@ -240,7 +236,6 @@ def care_plan_client_note(case_id):
     if request.method == "GET":
         form.version.data = plan.version if plan else 0
         form.client_note.data = plan.client_note if plan else ""
-        db.session.commit()
     elif form.validate_on_submit():
         done = save_form(form, _plan_url(case), lambda: careplans.set_client_note(
             current_user, case, form.version.data, form.client_note.data), _("Note for the client saved."))
@@ -268,22 +263,18 @@ def care_plan_review_new(case_id):
     if request.method == "GET":
         form.version.data = plan.version
         form.reviewed_on.data = careplans.local_today().isoformat()
-        db.session.commit()
     elif form.validate_on_submit():
         try:
-            with forbidden_as_403():
+            with undone_on_error():
                 careplans.record_review(current_user, case, form.version.data, reviewed_on=form.reviewed_on.data,
                                         summary=form.summary.data, changes=chosen,
                                         next_review_on=form.next_review_on.data)
         except Invalid as error:
-            db.session.rollback()
             goal_errors = {k: v for k, v in error.fields.items() if k.startswith("goal-")}
             place_errors(form, Invalid({k: v for k, v in error.fields.items() if not k.startswith("goal-")}))
         except Conflict as error:
-            db.session.rollback()
             return conflict_page(error, _plan_url(case))
         else:
-            db.session.commit()
             flash(_("Review recorded."), "success")
             return redirect(_plan_url(case))
     failed = bool(form.errors or goal_errors)
@@ -309,7 +300,6 @@ def care_plan_versions(case_id):
     case = access.load_case(case_id, current_user)
     plan = careplans.plan_of(case)
     versions = careplans.versions_of(plan)
-    db.session.commit()
     return render_template("casework/recovery/versions.html", case=case, plan=plan, versions=versions)
 
 
@@ -321,7 +311,6 @@ def care_plan_version(case_id, number):
     if kept is None:
         abort(404)
     record_event("view", "care_plan_version", kept.id)
-    db.session.commit()
     return render_template("casework/recovery/version.html", case=case, kept=kept,
                            goals=(kept.content or {}).get("goals", []), note=(kept.content or {}).get("client_note"))
 
@@ -336,7 +325,6 @@ def care_plan_summary(case_id):
         abort(404)
     record_event("export", "care_plan", plan.id, reason="client summary")
     summary = careplans.client_summary(plan, case)
-    db.session.commit()
     return render_template("casework/recovery/summary_print.html", case=case, summary=summary,
                            lang=str(get_locale() or "en"))
 
@@ -377,7 +365,6 @@ def my_plan():
     linked = plan is not None or safety.resident_linked(current_user)
     if plan is not None:
         record_event("view", "care_plan", plan.id, reason="resident")
-    db.session.commit()
     return render_template("casework/recovery/my_plan.html", plan=plan, summary=summary, linked=linked)
 
 
@@ -394,7 +381,6 @@ def case_outcomes(case_id):
                "instruments": outcomes.recordable_instruments(), "schedule_form": schedule_form,
                "confirm": ConfirmForm(), "self_screenings": len(outcomes.resident_screenings(case)),
                "mcid": outcomes.MCID}
-    db.session.commit()
     return render_template("casework/recovery/outcomes.html", **context)
 
 
@@ -440,21 +426,17 @@ def case_screening_new(case_id, instrument_id):
     given = {item.number: request.form.get(f"item-{item.number}", "") for item in instrument.items}
     errors, general = {}, []
     sex = request.form.get("sex") or None
-    if request.method == "GET":
-        db.session.commit()
-    elif form.validate_on_submit():
+    if form.validate_on_submit():
         try:
-            link, outcome, alert = outcomes.record_screening(current_user, case, instrument.id,
-                                                             _answers_from(request.form, instrument), sex=sex,
-                                                             taken_at=form.taken_on.data or None)
+            with undone_on_error():
+                link, outcome, alert = outcomes.record_screening(current_user, case, instrument.id,
+                                                                 _answers_from(request.form, instrument), sex=sex,
+                                                                 taken_at=form.taken_on.data or None)
         except Invalid as error:
-            db.session.rollback()
             errors, general = _item_errors(error)
         except Conflict as error:
-            db.session.rollback()
             return conflict_page(error, _case_url(case))
         else:
-            db.session.commit()
             flash(_("%(name)s recorded: %(score)s (%(band)s).", name=instrument.name,
                     score=outcomes.show_score(outcome.score, instrument.percentage_factor), band=outcome.band),
                   "success")
@@ -477,16 +459,14 @@ def case_screening_link(case_id):
     status = 200
     if request.method == "POST" and form.validate_on_submit():
         try:
-            _link, alert = outcomes.link_self_screening(current_user, case, request.form.get("result_id"))
+            with undone_on_error():
+                _link, alert = outcomes.link_self_screening(current_user, case, request.form.get("result_id"))
         except Invalid as error:
-            db.session.rollback()
             flash_errors(error.fields.values())
             status = 400
         except Conflict as error:
-            db.session.rollback()
             return conflict_page(error, _outcomes_url(case))
         else:
-            db.session.commit()
             flash(_("The client's screening is now counted on the case."), "success")
             if alert is not None:
                 flash(_("The result raised a triage alert on this case."), "warning")
@@ -494,7 +474,8 @@ def case_screening_link(case_id):
     available = outcomes.resident_screenings(case)
     if available:
         record_event("view", "resident_screenings", case.client_id)
-    db.session.commit()
+    if status >= 400:
+        keep_refusal()  # the resident's screenings shown again stay audited (the refused link was undone)
     return render_template("casework/recovery/link_screening.html", case=case, available=available, form=form), status
 
 
@@ -534,9 +515,7 @@ def case_follow_up(case_id, follow_up_id):
     errors, general = {}, []
     given = {n.number: request.form.get(f"item-{n.number}", "") for n in instrument.items} if instrument else {}
     self_screenings = outcomes.resident_screenings(case) if not item.done else []
-    if request.method == "GET":
-        db.session.commit()
-    elif form.validate_on_submit():
+    if form.validate_on_submit():
         screening = None
         if request.form.get("result_id"):
             screening = {"result_id": request.form.get("result_id")}
@@ -544,19 +523,17 @@ def case_follow_up(case_id, follow_up_id):
             screening = {"instrument": instrument.id, "answers": _answers_from(request.form, instrument),
                          "sex": request.form.get("sex") or None}
         try:
-            _item, alert = followup.record_follow_up(current_user, case, item, status=form.status.data,
-                                                     note=form.note.data, crisis=form.crisis.data,
-                                                     screening=screening)
+            with undone_on_error():
+                _item, alert = followup.record_follow_up(current_user, case, item, status=form.status.data,
+                                                         note=form.note.data, crisis=form.crisis.data,
+                                                         screening=screening)
         except Invalid as error:
-            db.session.rollback()
             errors, general = _item_errors(error)
             place_errors(form, Invalid({k: v for k, v in error.fields.items() if k in ("status", "note")}))
             general = [m for m in general if m not in (error.fields.get("status"), error.fields.get("note"))]
         except Conflict as error:
-            db.session.rollback()
             return conflict_page(error, _case_url(case))
         else:
-            db.session.commit()
             if alert is not None:
                 flash(_("Follow-up recorded. The case is reopened and on the triage queue."), "warning")
             else:
@@ -594,12 +571,11 @@ def group_new():
     form = GroupForm()
     if form.validate_on_submit():
         try:
-            group = group_service.create_group(current_user, _group_payload(form))
+            with undone_on_error():
+                group = group_service.create_group(current_user, _group_payload(form))
         except Invalid as error:
-            db.session.rollback()
             place_errors(form, error)
         else:
-            db.session.commit()
             flash(_("Group created."), "success")
             return redirect(url_for("casework.group_detail", group_id=group.id))
     return render_template("casework/recovery/group_form.html", form=form, group=None), 400 if form.errors else 200
@@ -611,7 +587,6 @@ def group_detail(group_id):
     group = group_service.load_group(group_id, current_user)
     members = group_service.members_of(group, current_user)
     sessions = group_service.sessions_of(group)
-    db.session.commit()
     return render_template("casework/recovery/group.html", group=group, members=members, sessions=sessions,
                            confirm=ConfirmForm(), session_form=SessionForm())
 
@@ -670,21 +645,18 @@ def group_session(group_id, session_id):
         if form.validate_on_submit():
             statuses = {key[len("member-"):]: value for key, value in request.form.items() if key.startswith("member-")}
             try:
-                count = group_service.record_attendance(current_user, session, statuses)
+                with undone_on_error():
+                    count = group_service.record_attendance(current_user, session, statuses)
             except Invalid as error:
-                db.session.rollback()
                 errors = error.fields
                 status = 400
             except Conflict as error:
-                db.session.rollback()
                 return conflict_page(error, url_for("casework.group_detail", group_id=group.id))
             else:
-                db.session.commit()
                 flash(_("Attendance saved (%(n)d).", n=count), "success")
                 return redirect(url_for("casework.group_session", group_id=group.id, session_id=session.id))
     members = group_service.members_of(group, current_user)
     attendance = group_service.attendance_of(session)
-    db.session.commit()
     not_member = {m.row.id: (_("joined after this session") if group_service.joined_after(m.row, session)
                              else _("had left before this session")) for m in members
                   if group_service.outside_membership(m.row, session)}

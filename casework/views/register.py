@@ -7,7 +7,7 @@ from flask_babel import format_date, format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from carecycle.extensions import db
+from carecycle.lifecycle import keep_refusal, undone_on_error
 from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg, safe_next
 from carecycle.validation import Conflict, Invalid
@@ -63,7 +63,6 @@ def vulnerable_register():
     except Invalid as error:
         place_errors(form, error)
         status = 400
-    db.session.commit()
     legend, emergency = _tier_legend()
     filters = {"tier": form.tier.data or None, "flag": form.flag.data or None,
                "overdue": "y" if form.overdue.data else None}
@@ -86,7 +85,6 @@ def _entry_page(entry, filled_form=None, status=200):
 @requires(Permission.REGISTER_MANAGE)
 def register_entry(entry_id):
     entry = service.load_entry(entry_id, current_user)
-    db.session.commit()
     return _entry_page(entry)
 
 
@@ -97,17 +95,16 @@ def register_outreach(entry_id):
     form = OutreachForm()
     back = safe_next(form.next.data) or url_for("casework.vulnerable_register")
     try:
-        row = service.log_outreach(current_user, entry, form.outcome.data, form.note.data, bool(form.concern.data))
+        with undone_on_error():
+            row = service.log_outreach(current_user, entry, form.outcome.data, form.note.data, bool(form.concern.data))
     except Invalid as error:
-        db.session.rollback()
         entry = service.load_entry(entry_id, current_user)
-        db.session.commit()
+        keep_refusal()  # the entry shown again is a view, audited (the refused outreach was undone)
         place_errors(form, error)
         return _entry_page(entry, filled_form=form, status=400)
     except Conflict as error:
         return refused_back_to(error, back)
     due = service.next_due(entry)
-    db.session.commit()
     if row.alert_id:
         flash(_("Outreach logged for %(name)s. The concern was sent to the triage queue as an urgent alert.",
                 name=entry.client.display_name), "warning")
@@ -150,18 +147,15 @@ def register_add(client_id):
     if entry is not None and entry.on_register:
         return redirect(url_for("casework.register_edit", entry_id=entry.id))
     form = _edit_form(entry)  # an entry taken off the register comes back with its last tier and reasons
-    if request.method == "GET":
-        db.session.commit()
     if form.validate_on_submit():
         try:
-            entry = service.add_to_register(current_user, client, _entry_data(form))
+            with undone_on_error():
+                entry = service.add_to_register(current_user, client, _entry_data(form))
         except Invalid as error:
             place_errors(form, error)
         except Conflict as error:
-            db.session.rollback()
             return conflict_page(error, url_for("casework.register_add", client_id=client_id))
         else:
-            db.session.commit()
             flash(_("%(name)s is on the register. Next outreach due %(date)s.", name=client.display_name,
                     date=format_date(service.next_due(entry), "medium")), "success")
             return redirect(url_for("casework.register_entry", entry_id=entry.id))
@@ -175,18 +169,15 @@ def register_edit(entry_id):
     if not entry.on_register:
         return redirect(url_for("casework.register_add", client_id=entry.client_id))
     form = _edit_form(entry)
-    if request.method == "GET":
-        db.session.commit()
     if form.validate_on_submit():
         try:
-            service.update_entry(current_user, entry, form.version.data, _entry_data(form))
+            with undone_on_error():
+                service.update_entry(current_user, entry, form.version.data, _entry_data(form))
         except Invalid as error:
             place_errors(form, error)
         except Conflict as error:
-            db.session.rollback()
             return conflict_page(error, url_for("casework.register_entry", entry_id=entry_id))
         else:
-            db.session.commit()
             flash(_("Register entry saved."), "success")
             return redirect(url_for("casework.register_entry", entry_id=entry.id))
     return _edit_page(form, entry.client, entry)
@@ -202,17 +193,15 @@ def register_remove(entry_id):
     form = RemoveEntryForm()
     if request.method == "GET":
         form.version.data = entry.version
-        db.session.commit()
     if form.validate_on_submit():
         try:
-            service.remove_from_register(current_user, entry, form.version.data, form.reason.data)
+            with undone_on_error():
+                service.remove_from_register(current_user, entry, form.version.data, form.reason.data)
         except Invalid as error:
             place_errors(form, error)
         except Conflict as error:
-            db.session.rollback()
             return conflict_page(error, url_for("casework.register_entry", entry_id=entry_id))
         else:
-            db.session.commit()
             flash(_("%(name)s was taken off the register. The history is kept.",
                     name=entry.client.display_name), "success")
             return redirect(url_for("casework.register_entry", entry_id=entry.id))

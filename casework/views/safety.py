@@ -10,8 +10,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from carecycle.audit import record_event
-from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
+from carecycle.lifecycle import keep_refusal, undone_on_error
 from carecycle.notifications import KIND_LABELS
 from carecycle.permissions import Permission, can, requires
 from carecycle.validation import Conflict, Invalid
@@ -19,7 +19,6 @@ from casework.forms import LinkCodeForm, SafetyPlanForm
 from casework.models.safety import REQUIRED_TO_SIGN, SECTION_CODES, SECTIONS
 from casework.service import access
 from casework.service import safety as service
-from casework.service.guard import forbidden_as_403
 from casework.views import EVENT_LABELS, bp, register_case_section
 from casework.views.common import change_and_return, conflict_page, place_errors, save_form
 
@@ -57,7 +56,6 @@ def safety_plan(case_id):
         record_event("view", "safety_plan", signed.id)
     writer = can(Permission.RISK_ASSESS)
     all_versions = [v for v in service.versions(case) if v.signed or writer]
-    db.session.commit()
     return render_template("casework/safety/plan.html", case=case, plan=signed, versions=all_versions,
                            draft=service.draft_of(case) if writer else None, shared=service.shared_with(case),
                            sections=SECTIONS, confirm=ConfirmForm(),
@@ -75,7 +73,6 @@ def safety_plan_edit(case_id):
         for code in SECTION_CODES:
             form[code].data = (content or {}).get(code, "")
         form.version.data = draft.version if draft else 0
-        db.session.commit()
     elif form.validate_on_submit():
         sign = request.form.get("action") == "sign"
 
@@ -104,7 +101,6 @@ def safety_plan_edit(case_id):
 def safety_plan_version(case_id, number):
     case = access.load_case(case_id, current_user, audit=False)
     plan = service.load_version(case, number, current_user)
-    db.session.commit()
     return render_template("casework/safety/version.html", case=case, plan=plan, sections=SECTIONS,
                            confirm=ConfirmForm(), may_sign=service.may_sign(current_user))
 
@@ -115,7 +111,6 @@ def safety_plan_print(case_id, number):
     case = access.load_case(case_id, current_user, audit=False)
     plan = service.load_version(case, number, current_user)
     record_event("export", "safety_plan", plan.id, reason="print")
-    db.session.commit()
     return render_template("casework/safety/print.html", case=case, plan=plan, sections=SECTIONS,
                            lang=str(get_locale() or "en"))
 
@@ -150,9 +145,7 @@ def safety_plan_share(case_id):
 def safety_plan_unshare(case_id):
     case = access.load_case(case_id, current_user, audit=False)
     if ConfirmForm().validate_on_submit():
-        with forbidden_as_403():
-            service.stop_sharing(current_user, case)
-        db.session.commit()
+        service.stop_sharing(current_user, case)
         flash(_("The safety plan is no longer shared with the client."), "success")
     return redirect(_back(case))
 
@@ -163,12 +156,10 @@ def link_code_page(case, back: str, from_page: str):
     if not ConfirmForm().validate_on_submit():
         return redirect(back)
     try:
-        with forbidden_as_403():
+        with undone_on_error():
             row, code = service.issue_link_code(current_user, case)
     except Conflict as error:
-        db.session.rollback()
         return conflict_page(error, back)
-    db.session.commit()
     return render_template("casework/safety/link_code.html", case=case, code=code, expires_at=row.expires_at,
                            back=back, from_page=from_page)
 
@@ -185,9 +176,7 @@ def resident_link_code(case_id):
 def resident_unlink(case_id):
     case = access.load_case(case_id, current_user, audit=False)
     if ConfirmForm().validate_on_submit():
-        with forbidden_as_403():
-            service.unlink_resident(current_user, case)
-        db.session.commit()
+        service.unlink_resident(current_user, case)
         flash(_("The client's own account is no longer linked and sees no safety plan."), "success")
     return redirect(_back(case))
 
@@ -199,18 +188,16 @@ def my_link():
     form = LinkCodeForm()
     status = 200
     if form.validate_on_submit():
-        try:
+        try:  # no savepoint: a wrong code's counted attempt and audit stay (the service changes nothing else)
             service.redeem_link_code(current_user, form.code.data, request.remote_addr)
         except service.RateLimited:
-            db.session.rollback()
             flash(_("Too many attempts. Wait 15 minutes and try again, or ask your counsellor for help."), "error")
             status = 429
         except Invalid as error:
-            db.session.commit()  # the counted attempt and its audit are kept
+            keep_refusal()  # the counted attempt and its audit are kept
             place_errors(form, error)
             status = 400
         else:
-            db.session.commit()
             flash(_("Your account is linked. When your worker shares your plans with you, you will find them under "
                     "\"My safety plan\" and \"My plan\"."),
                   "success")
@@ -227,5 +214,4 @@ def my_safety_plan():
     linked = plan is not None or service.resident_linked(current_user)
     if plan is not None:
         record_event("view", "safety_plan", plan.id, reason="resident")
-    db.session.commit()
     return render_template("casework/my/safety_plan.html", plan=plan, linked=linked, sections=SECTIONS)

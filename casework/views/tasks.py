@@ -8,7 +8,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from carecycle.database import utcnow
-from carecycle.extensions import db
+from carecycle.lifecycle import undone_on_error
 from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg, safe_next
 from carecycle.validation import Conflict, Invalid
@@ -65,18 +65,16 @@ def next_contact(case_id):
             local = current.due_at.astimezone(service.display_zone())
             form.due_date.data, form.due_time.data = local.strftime("%Y-%m-%d"), local.strftime("%H:%M")
             form.note.data = current.note
-        db.session.commit()
     if form.validate_on_submit():
         try:
-            due = service.local_to_utc(form.due_date.data, form.due_time.data)
-            service.set_next_contact(current_user, case, due, form.note.data)
+            with undone_on_error():
+                due = service.local_to_utc(form.due_date.data, form.due_time.data)
+                service.set_next_contact(current_user, case, due, form.note.data)
         except Invalid as error:
-            db.session.rollback()
             place_errors(form, error)
         except Conflict as error:
             return refused_back_to(error, url_for("casework.case_detail", case_id=case_id))
         else:
-            db.session.commit()
             flash(_("Next contact scheduled."), "success")
             return redirect(url_for("casework.case_detail", case_id=case.id))
     case = access.load_case(case_id, current_user, audit=False)
@@ -89,9 +87,9 @@ def task_done(case_id, task_id):
     case = access.load_case(case_id, current_user, audit=False)
     back = safe_next(request.form.get("next")) or url_for("casework.case_detail", case_id=case.id)
     try:
-        service.complete_task(current_user, case, task_id)
+        with undone_on_error():
+            service.complete_task(current_user, case, task_id)
     except Conflict as error:
         return refused_back_to(error, back, "warning")
-    db.session.commit()
     flash(_("Task marked done."), "success")
     return redirect(back)

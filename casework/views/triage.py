@@ -11,14 +11,13 @@ from flask_login import current_user
 from carecycle.alerts import KIND_LABELS, Urgency, subject_of
 from carecycle.audit import record_view
 from carecycle.database import utcnow
-from carecycle.extensions import db
+from carecycle.lifecycle import keep_refusal, undone_on_error
 from carecycle.permissions import Permission, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
 from casework.forms import CloseAlertForm, ConvertAlertForm, RecordAlertForm, SearchForm
 from casework.service import access, triage
 from casework.service import clients as client_service
-from casework.service.guard import forbidden_as_403
 from casework.views import EVENT_LABELS, bp
 from casework.views.common import personal_data_in_url, place_errors, refused_back_to, url_search_refused
 
@@ -56,12 +55,11 @@ def triage_new():
     form = RecordAlertForm()
     if form.validate_on_submit():
         try:
-            alert = triage.record_alert(current_user, form.kind.data, form.urgency.data, form.summary.data)
+            with undone_on_error():
+                alert = triage.record_alert(current_user, form.kind.data, form.urgency.data, form.summary.data)
         except Invalid as error:
-            db.session.rollback()
             place_errors(form, error)
         else:
-            db.session.commit()
             flash(_("Recorded on your team's triage queue. Claim it to work on it."), "success")
             return redirect(url_for("casework.triage_detail", alert_id=alert.id))
     return render_template("casework/triage/new.html", form=form), 400 if form.errors else 200
@@ -76,7 +74,6 @@ def _render_detail(alert, *, close_form=None, status=200):
     case_visible = case is not None and access.may_see_case(current_user, case)
     closer = triage.users_by_id([alert.closed_by_id]).get(alert.closed_by_id)
     may_act = alert.state == "claimed" and triage.may_act(current_user, alert)
-    db.session.commit()
     return render_template("casework/triage/detail.html", alert=alert, subject=subject, claimer=claimer,
                            case=case, case_visible=case_visible, closer=closer, may_act=may_act,
                            close_form=close_form or CloseAlertForm(), **_time_helpers()), status
@@ -93,12 +90,11 @@ def triage_detail(alert_id):
 def triage_claim(alert_id):
     alert = triage.load_alert(alert_id, current_user, audit=False)
     try:
-        triage.claim(current_user, alert)
+        with undone_on_error():
+            triage.claim(current_user, alert)
     except Conflict as error:  # AlreadyClaimed names who has it
-        db.session.rollback()
         flash(error.message, "error")
         return _render_detail(triage.load_alert(alert_id, current_user, audit=False), status=409)
-    db.session.commit()
     flash(_("You have claimed this alert. Turn it into a crisis case, or close it with a reason."), "success")
     return redirect(url_for("casework.triage_detail", alert_id=alert.id))
 
@@ -107,12 +103,11 @@ def triage_claim(alert_id):
 @requires(Permission.TRIAGE_WORK)
 def triage_release(alert_id):
     alert = triage.load_alert(alert_id, current_user, audit=False)
-    with forbidden_as_403():
-        try:
+    try:
+        with undone_on_error():
             triage.release(current_user, alert)
-        except Conflict as error:
-            return refused_back_to(error, url_for("casework.triage_detail", alert_id=alert_id))
-    db.session.commit()
+    except Conflict as error:
+        return refused_back_to(error, url_for("casework.triage_detail", alert_id=alert_id))
     flash(_("The alert is back on the queue for someone else to claim."), "success")
     return redirect(url_for("casework.triage_queue"))
 
@@ -123,18 +118,16 @@ def triage_close(alert_id):
     alert = triage.load_alert(alert_id, current_user, audit=False)
     form = CloseAlertForm()
     if form.validate_on_submit():
-        with forbidden_as_403():
-            try:
+        try:
+            with undone_on_error():
                 triage.close(current_user, alert, form.reason.data)
-            except Invalid as error:
-                db.session.rollback()
-                place_errors(form, error)
-            except Conflict as error:
-                return refused_back_to(error, url_for("casework.triage_detail", alert_id=alert_id))
-            else:
-                db.session.commit()
-                flash(_("Alert closed. The reason is recorded."), "success")
-                return redirect(url_for("casework.triage_queue"))
+        except Invalid as error:
+            place_errors(form, error)
+        except Conflict as error:
+            return refused_back_to(error, url_for("casework.triage_detail", alert_id=alert_id))
+        else:
+            flash(_("Alert closed. The reason is recorded."), "success")
+            return redirect(url_for("casework.triage_queue"))
     return _render_detail(triage.load_alert(alert_id, current_user, audit=False), close_form=form, status=400)
 
 
@@ -160,25 +153,22 @@ def triage_convert(alert_id):
     if not finding and form.validate_on_submit():
         choice = (form.client_choice.data or "new").strip()
         new_client = {name: form[name].data for name in NEW_CLIENT_FIELDS} if choice == "new" else None
-        with forbidden_as_403():
-            try:
+        try:
+            with undone_on_error():
                 case = triage.convert(current_user, alert, risk_level=form.risk_level.data,
                                       priority=form.priority.data, client_id=None if choice == "new" else choice,
                                       new_client=new_client, confirm_duplicate=form.confirm_different.data)
-            except Invalid as error:
-                db.session.rollback()
-                place_errors(form, error)
-            except client_service.DuplicateFound as found:
-                db.session.rollback()
-                client_service.note_duplicate_matches(current_user, found)
-                db.session.commit()  # the audit of the match stays
-                duplicate = found
-            except Conflict as error:
-                return refused_back_to(error, url_for("casework.triage_detail", alert_id=alert_id))
-            else:
-                db.session.commit()
-                flash(_("Crisis case opened from the alert. A first-contact task is due."), "success")
-                return redirect(url_for("casework.case_detail", case_id=case.id))
+        except Invalid as error:
+            place_errors(form, error)
+        except client_service.DuplicateFound as found:
+            client_service.note_duplicate_matches(current_user, found)
+            keep_refusal()  # the audit of the match stays
+            duplicate = found
+        except Conflict as error:
+            return refused_back_to(error, url_for("casework.triage_detail", alert_id=alert_id))
+        else:
+            flash(_("Crisis case opened from the alert. A first-contact task is due."), "success")
+            return redirect(url_for("casework.case_detail", case_id=case.id))
     # Candidates: what the worker searched for, else the phone the person gave.
     if any((search.phone.data, search.id_number.data, search.name.data)):
         candidates = client_service.search_clients(current_user, phone=search.phone.data,
@@ -191,9 +181,10 @@ def triage_convert(alert_id):
     if duplicate is not None:
         known = {c.id for c in candidates}
         candidates = candidates + [c for c in duplicate.visible if c.id not in known]
-    db.session.commit()
     status = 400 if form.errors or refused_url else (429 if duplicate and duplicate.refused else 409 if duplicate
                                                      else 200)
+    if status >= 400:
+        keep_refusal()  # the searches and matches shown stay audited (a refused conversion was undone)
     message = url_search_refused() if refused_url else None
     return render_template("casework/triage/convert.html", alert=alert, form=form, search=search,
                            candidates=candidates, searched=searched, duplicate=duplicate, subject=subject,

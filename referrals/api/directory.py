@@ -5,7 +5,7 @@ from flask import request
 from flask_login import current_user
 
 from carecycle.api import ApiError
-from carecycle.extensions import db
+from carecycle.lifecycle import undone_on_error
 from carecycle.permissions import Permission, requires
 from referrals.api import api
 from referrals.service import hsds
@@ -15,7 +15,6 @@ from referrals.service import hsds
 @requires(Permission.DIRECTORY_VIEW)
 def api_directory():
     payload = hsds.export_directory()
-    db.session.commit()
     return payload
 
 
@@ -26,11 +25,10 @@ def api_directory_import():
     if not isinstance(payload, (dict, list)):
         raise ApiError(400, "The body must be HSDS JSON (Content-Type: application/json).")
     try:
-        report = hsds.import_directory(payload, current_user)
+        with undone_on_error():
+            report = hsds.import_directory(payload, current_user)
     except hsds.ImportRefused as refused:
-        db.session.rollback()
-        raise ApiError(422, refused.message, refused.fields, code="import_refused")
-    db.session.commit()
+        raise ApiError(422, refused.message, refused.fields, code="import_refused") from refused
     return {"organizations_created": report.organisations_created,
             "organizations_updated": report.organisations_updated,
             "services_created": report.services_created, "services_updated": report.services_updated}

@@ -9,7 +9,7 @@ from carecycle.extensions import db
 from carecycle.permissions import Permission, requires
 from casework.api.common import iso
 from casework.service import access
-from referrals.api import api, service_errors
+from referrals.api import api
 from referrals.enums import ReferralStatus
 from referrals.models import Referral
 from referrals.service import links, sharing
@@ -51,9 +51,7 @@ def api_referral_create(case_id):
     if missing:
         raise ApiError(422, "Some fields are missing.", missing)
     data = {k: body.get(k) for k in ("service_id", "reason", "urgency", "share", "goal_id") if k in body}
-    with service_errors():
-        referral = service.create_referral(current_user, case, data)
-    db.session.commit()
+    referral = service.create_referral(current_user, case, data)
     return {"id": str(referral.id), "status": referral.status, "version": referral.version}, 201
 
 
@@ -70,7 +68,6 @@ def api_referrals():
 def api_referral_get(referral_id):
     referral = service.load_referral(referral_id, current_user)
     body = referral_json(referral, detail=True)
-    db.session.commit()
     return body
 
 
@@ -86,14 +83,12 @@ def api_referral_status(referral_id):
         if body.get(name) is not None and not isinstance(body.get(name), str):
             raise ApiError(422, "Some fields are not valid.", {name: "Must be text."})
     token = None
-    with service_errors():
-        if status == ReferralStatus.SENT.value:
-            referral, token = service.send(current_user, referral, override_reason=body.get("override_reason"),
-                                           note=body.get("note"))
-        else:
-            service.change_status(current_user, referral, status, note=body.get("note"),
-                                  close_reason=body.get("close_reason"))
-    db.session.commit()
+    if status == ReferralStatus.SENT.value:
+        referral, token = service.send(current_user, referral, override_reason=body.get("override_reason"),
+                                       note=body.get("note"))
+    else:
+        service.change_status(current_user, referral, status, note=body.get("note"),
+                              close_reason=body.get("close_reason"))
     answer = referral_json(referral)
     if token:
         answer["partner_link"] = url_for("referrals.partner_page", token=token, _external=True)
@@ -105,9 +100,7 @@ def api_referral_status(referral_id):
 def api_referral_link(referral_id):
     json_body(set(), optional=True)  # takes no fields
     referral = service.load_referral(referral_id, current_user, audit=False)
-    with service_errors():
-        link, token = links.issue(current_user, referral)
-    db.session.commit()
+    link, token = links.issue(current_user, referral)
     return {"partner_link": url_for("referrals.partner_page", token=token, _external=True),
             "expires_at": iso(link.expires_at)}, 201
 
@@ -118,5 +111,4 @@ def api_referral_link_revoke(referral_id):
     json_body(set(), optional=True)  # takes no fields
     referral = service.load_referral(referral_id, current_user, audit=False)
     count = links.revoke_all(referral, current_user)
-    db.session.commit()
     return {"revoked": count}

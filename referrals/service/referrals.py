@@ -272,7 +272,7 @@ def change_status(actor, referral: Referral, to_status: str, *, note: str | None
     try:
         target = ReferralStatus(to_status)
     except (ValueError, TypeError):
-        raise Invalid({"status": _("Choose one of: %(options)s.", options=", ".join(s.value for s in ReferralStatus))})
+        raise Invalid({"status": _("Choose one of: %(options)s.", options=", ".join(s.value for s in ReferralStatus))}) from None
     current = referral.status_enum
     if target not in TRANSITIONS[current] or (via_partner_link and target not in PARTNER_MOVES):
         raise TransitionRefused(_("A referral that is %(current)s cannot become %(target)s.",

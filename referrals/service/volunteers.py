@@ -20,11 +20,10 @@ from carecycle.accounts.models import Team
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.lifecycle import NotFound
+from carecycle.lifecycle import Forbidden, NotFound
 from carecycle.mode import current_mode
 from carecycle.roles import Role
 from carecycle.validation import Invalid
-from casework.service.guard import Forbidden
 from referrals.enums import VolunteerRole, VolunteerTeamKind
 from referrals.models import Certificate, Mobilisation, Training, Volunteer, VolunteerTeam
 from referrals.service.common import Errors, as_uuid, check_version, email, iso_date, phone, text, whole_number

@@ -8,8 +8,8 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
+from carecycle.lifecycle import undone_on_error
 from carecycle.pagination import CappedPage
 from carecycle.permissions import Permission, requires
 from carecycle.urls import page_arg
@@ -89,18 +89,16 @@ def _organisation_form(org):
         form.version.data = org.version
     if form.validate_on_submit():
         try:
-            if org is None:
-                saved = directory.create_organisation(current_user, _org_data(form))
-            else:
-                saved = directory.update_organisation(current_user, org, _org_data(form), form.version.data)
+            with undone_on_error():
+                if org is None:
+                    saved = directory.create_organisation(current_user, _org_data(form))
+                else:
+                    saved = directory.update_organisation(current_user, org, _org_data(form), form.version.data)
         except Invalid as error:
-            db.session.rollback()
             place_errors(form, error)
         except Conflict as error:
-            db.session.rollback()
             return conflict_page(error, url_for("referrals.organisation_edit", org_id=org.id))
         else:
-            db.session.commit()
             flash(_("Organisation saved.") if org else _("Organisation added. Now add its services."), "success")
             return redirect(url_for("referrals.organisation_detail", org_id=saved.id))
     return render_template("referrals/directory/organisation_form.html", form=form, org=org), \
@@ -114,7 +112,6 @@ def organisation_archive(org_id):
     form = ConfirmForm()
     if form.validate_on_submit():
         directory.archive_organisation(current_user, org)
-        db.session.commit()
         flash(_("%(name)s is archived: it no longer appears in the directory or on Find help.", name=org.name),
               "success")
         return redirect(url_for("referrals.directory_search"))
@@ -144,12 +141,11 @@ def _location_form(org, location):
                                                    "state_province", "postal_code", "country", "transportation",
                                                    "description", "latitude", "longitude")}
         try:
-            directory.save_location(current_user, org, data, location)
+            with undone_on_error():
+                directory.save_location(current_user, org, data, location)
         except Invalid as error:
-            db.session.rollback()
             place_errors(form, error)
         else:
-            db.session.commit()
             flash(_("Place saved."), "success")
             return redirect(url_for("referrals.organisation_detail", org_id=org.id))
     return render_template("referrals/directory/location_form.html", form=form, org=org, location=location), \
@@ -235,18 +231,16 @@ def _service_page(org, service):
     form = _service_form(org, service)
     if form.validate_on_submit():
         try:
-            if service is None:
-                directory.create_service(current_user, org, _service_data(form))
-            else:
-                directory.update_service(current_user, service, _service_data(form), form.version.data)
+            with undone_on_error():
+                if service is None:
+                    directory.create_service(current_user, org, _service_data(form))
+                else:
+                    directory.update_service(current_user, service, _service_data(form), form.version.data)
         except Invalid as error:
-            db.session.rollback()
             place_errors(form, error)
         except Conflict as error:
-            db.session.rollback()
             return conflict_page(error, url_for("referrals.service_edit", service_id=service.id))
         else:
-            db.session.commit()
             flash(_("Service saved.") if service else _("Service added."), "success")
             return redirect(url_for("referrals.organisation_detail", org_id=org.id))
     return render_template("referrals/directory/service_form.html", form=form, org=org, service=service), \
@@ -261,7 +255,6 @@ def service_capacity(service_id):
     if not form.validate_on_submit():
         abort(400)
     directory.update_capacity(current_user, service, form.capacity.data)
-    db.session.commit()
     flash(_("Capacity of %(name)s set to %(capacity)s.", name=service.name, capacity=Capacity(service.capacity).label),
           "success")
     return redirect(url_for("referrals.organisation_detail", org_id=service.organisation_id))
@@ -274,7 +267,6 @@ def service_archive(service_id):
     form = ConfirmForm()
     if form.validate_on_submit():
         directory.archive_service(current_user, service)
-        db.session.commit()
         flash(_("%(name)s is archived. Referrals already made to it keep their history.", name=service.name),
               "success")
         return redirect(url_for("referrals.organisation_detail", org_id=service.organisation_id))
@@ -287,7 +279,6 @@ def service_archive(service_id):
 @requires(Permission.DIRECTORY_VIEW)
 def directory_export():
     payload = hsds.export_directory()
-    db.session.commit()
     body = json.dumps(payload, ensure_ascii=False, indent=2)
     return Response(body, mimetype="application/json",
                     headers={"Content-Disposition": "attachment; filename=carecycle-directory-hsds.json"})
@@ -312,13 +303,12 @@ def directory_import():
                 status = 400
             else:
                 try:
-                    report = hsds.import_directory(payload, current_user)
+                    with undone_on_error():
+                        report = hsds.import_directory(payload, current_user)
                 except hsds.ImportRefused as refused:
-                    db.session.rollback()
                     problems = refused.problems
                     status = 422
                 else:
-                    db.session.commit()
                     flash(_("Imported: %(oc)d organisations added, %(ou)d updated; %(sc)d services added, %(su)d "
                             "updated.", oc=report.organisations_created, ou=report.organisations_updated,
                             sc=report.services_created, su=report.services_updated), "success")

@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_babel import get_locale
 
-from carecycle.extensions import db
 from carecycle.permissions import PUBLIC, requires
 from referrals.service import directory
 from referrals.service.directory import LANGUAGE_CODE_RE
@@ -20,7 +19,6 @@ def find_help():
     language = language if LANGUAGE_CODE_RE.match(language) else ""
     crisis_services, services = directory.public_services(locale, language)
     resources = crisis.for_language(locale)
-    db.session.commit()
     return render_template("referrals/help.html", crisis_services=crisis_services, services=services,
                            resources=resources, locale=locale, language=language,
                            language_choices=directory.language_options(), is_open=directory.is_open,

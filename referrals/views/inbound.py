@@ -6,7 +6,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from carecycle import ratelimit
-from carecycle.extensions import db
+from carecycle.lifecycle import undone_on_error
 from carecycle.permissions import PUBLIC, Permission, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Invalid
@@ -33,18 +33,16 @@ def inbound_form():
         data = {name: form[name].data for name in FIELDS}
         data["language"] = str(get_locale())
         try:
-            received = service.submit(data)
+            with undone_on_error():
+                received = service.submit(data)
         except Invalid as error:
-            db.session.rollback()
             place_errors(form, error)
             status = 400
         else:
-            db.session.commit()
             return redirect(url_for("referrals.inbound_thanks", danger="1" if received.danger_now else None))
     elif request.method == "POST":
         status = 400
     resources = crisis.for_language(str(get_locale()))
-    db.session.commit()
     return render_template("referrals/inbound/form.html", form=form, resources=resources), status
 
 
@@ -52,7 +50,6 @@ def inbound_form():
 @requires(PUBLIC)
 def inbound_thanks():
     resources = crisis.for_language(str(get_locale()))
-    db.session.commit()
     return render_template("referrals/inbound/thanks.html", danger=request.args.get("danger") == "1",
                            resources=resources)
 
@@ -69,5 +66,4 @@ def inbound_list():
 def inbound_detail(inbound_id):
     received = service.load(inbound_id)
     alert = service.alert_of(received)
-    db.session.commit()
     return render_template("referrals/inbound/detail.html", inbound=received, alert=alert)

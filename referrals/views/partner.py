@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from carecycle.audit import record_event
-from carecycle.extensions import db
+from carecycle.lifecycle import attempt, keep_refusal
 from carecycle.permissions import PUBLIC, requires
 from carecycle.validation import Invalid
 from referrals.forms import PartnerForm
@@ -70,10 +70,10 @@ def partner_page(token):
     try:
         resolved = links.resolve(token, request.remote_addr, action="open_link")
     except links.RateLimited:
-        db.session.commit()
+        keep_refusal()
         return _limited()
-    db.session.commit()
     if not resolved.ok:
+        keep_refusal()  # the refused opening stays audited
         return _gone(resolved.state)
     response = redirect(url_for("referrals.partner_current"), 303)
     response.set_cookie(PARTNER_COOKIE, _cookie_signer().dumps(token), max_age=PARTNER_COOKIE_MAX_AGE,
@@ -94,47 +94,37 @@ def _partner(token: str):
     try:
         resolved = links.resolve(token, request.remote_addr, action=action)
     except links.RateLimited:
-        db.session.commit()
+        keep_refusal()
         return _limited()
     if not resolved.ok:
-        db.session.commit()
+        keep_refusal()  # the refused visit stays audited
         return _gone(resolved.state)
     link = resolved.link
     if request.method == "GET":
-        response = _page(link)
-        db.session.commit()
-        return response
+        return _page(link)
     form = PartnerForm()
     if not form.validate_on_submit():
-        db.session.commit()
+        keep_refusal()  # the visit stays audited
         return _page(link, form, status=400, error=_("The form expired. Reload the page and try again."))
     referral = link.referral
     wanted = form.action.data or ""
     if wanted not in [a.value for a in service.partner_moves(referral)]:
-        db.session.commit()
+        keep_refusal()
         return _page(link, form, status=409, error=_("This step is not possible any more: the referral is now "
                                                      "'%(status)s'.", status=referral.status_enum.label))
-    try:
-        service.change_status(None, referral, wanted, note=form.note.data, via_partner_link=True)
-    except Invalid as error:
-        db.session.rollback()
-        resolved = links.resolve(token, request.remote_addr, action="partner_action")
-        if not resolved.ok:
-            db.session.commit()
-            return _gone(resolved.state)
-        for name, message in error.fields.items():
+    outcome = attempt(lambda: service.change_status(None, referral, wanted, note=form.note.data,
+                                                    via_partner_link=True), contain=(Invalid, TransitionRefused))
+    if isinstance(outcome.error, Invalid):
+        for name, message in outcome.error.fields.items():
             if name in form:
                 form[name].errors = [message]
-        response = _page(resolved.link, form, status=400, error=next(iter(error.fields.values())))
-        db.session.commit()
+        response = _page(link, form, status=400, error=next(iter(outcome.error.fields.values())))
+        keep_refusal()  # the visit stays audited; the refused change was undone
         return response
-    except TransitionRefused as error:
-        link_id = link.id
-        db.session.rollback()
-        record_event("partner_action", "partner_link", link_id, outcome="denied", reason="invalid_transition")
-        db.session.commit()
-        return render_template("referrals/partner/done.html", message=error.message), 409
-    db.session.commit()
+    if isinstance(outcome.error, TransitionRefused):
+        record_event("partner_action", "partner_link", link.id, outcome="denied", reason="invalid_transition")
+        keep_refusal()
+        return render_template("referrals/partner/done.html", message=outcome.error.message), 409
     if referral.status_enum.final:
         return render_template("referrals/partner/done.html", referral=referral,
                                message=_("Thank you. Your answer is recorded and the referring worker can see it. "

@@ -10,16 +10,18 @@ from flask_login import current_user
 from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
+from carecycle.lifecycle import attempt
+from carecycle.pages import save_form
 from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg
-from carecycle.validation import Conflict, Invalid
+from carecycle.validation import Invalid
 from casework.service import access
 from referrals.enums import Capacity, ReferralStatus
 from referrals.forms import ReferralForm, SendForm, StatusForm
 from referrals.service import directory, links, sharing
 from referrals.service import referrals as service
 from referrals.service.common import ConsentRequired, TransitionRefused
-from referrals.views import bp, conflict_page, place_errors
+from referrals.views import bp, place_errors
 
 
 def _service_choices():
@@ -66,7 +68,6 @@ def referral_new(case_id):
     if request.method == "GET":
         if request.args.get("service_id"):
             form.service_id.data = request.args["service_id"]
-        db.session.commit()
     preview = None
     status = 200
     if form.validate_on_submit():
@@ -80,20 +81,17 @@ def referral_new(case_id):
             else:
                 preview = sharing.preview_lines(case, case.client, share)
                 record_event("view", "case", case.id, reason="referral_preview")
-                db.session.commit()
         else:
-            try:
-                referral = service.create_referral(current_user, case, data)
-            except Invalid as error:
-                db.session.rollback()
-                place_errors(form, error)
-                status = 400
-            except TransitionRefused as error:
-                db.session.rollback()
-                flash(error.message, "error")
+            outcome = attempt(lambda: service.create_referral(current_user, case, data),
+                              contain=(Invalid, TransitionRefused))
+            if isinstance(outcome.error, TransitionRefused):
+                flash(outcome.error.message, "error")
                 return redirect(url_for("casework.case_detail", case_id=case_id))
+            if outcome.error is not None:
+                place_errors(form, outcome.error)
+                status = 400
             else:
-                db.session.commit()
+                referral = outcome.result
                 flash(_("Draft referral saved. Check what the partner will see, then send it."), "success")
                 return redirect(url_for("referrals.referral_detail", referral_id=referral.id))
         case = access.load_case(case_id, current_user, audit=False)
@@ -124,9 +122,7 @@ def _detail_context(referral):
 @requires(Permission.REFERRALS_MANAGE)
 def referral_detail(referral_id):
     referral = service.load_referral(referral_id, current_user)
-    context = _detail_context(referral)
-    db.session.commit()
-    return render_template("referrals/referrals/detail.html", **context)
+    return render_template("referrals/referrals/detail.html", **_detail_context(referral))
 
 
 @bp.route("/referrals/<referral_id>/edit", methods=["GET", "POST"])
@@ -144,22 +140,14 @@ def referral_edit(referral_id):
         form.reason.data, form.share.data = referral.reason, referral.share
         form.goal_id.data = str(referral.goal_id) if referral.goal_id else ""
         form.version.data = referral.version
-        db.session.commit()
     status = 200
     if form.validate_on_submit():
-        try:
-            service.update_draft(current_user, referral, _form_data(form), form.version.data)
-        except Invalid as error:
-            db.session.rollback()
-            place_errors(form, error)
-            status = 400
-        except Conflict as error:
-            db.session.rollback()
-            return conflict_page(error, url_for("referrals.referral_detail", referral_id=referral_id))
-        else:
-            db.session.commit()
-            flash(_("Draft saved."), "success")
-            return redirect(url_for("referrals.referral_detail", referral_id=referral.id))
+        saved = save_form(form, url_for("referrals.referral_detail", referral_id=referral.id),
+                          lambda: service.update_draft(current_user, referral, _form_data(form), form.version.data),
+                          _("Draft saved."))
+        if saved:
+            return saved
+        status = 400
         referral = service.load_referral(referral_id, current_user, audit=False)
     elif request.method == "POST":
         status = 400
@@ -173,10 +161,10 @@ def referral_send(referral_id):
     form = SendForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        referral, token = service.send(current_user, referral, override_reason=form.override_reason.data)
-    except (ConsentRequired, TransitionRefused, Invalid) as error:
-        db.session.rollback()
+    outcome = attempt(lambda: service.send(current_user, referral, override_reason=form.override_reason.data),
+                      contain=(ConsentRequired, TransitionRefused, Invalid))
+    error = outcome.error
+    if error is not None:
         referral = service.load_referral(referral_id, current_user, audit=False)
         context = dict(_detail_context(referral), send_form=form)
         if isinstance(error, Invalid):
@@ -184,7 +172,7 @@ def referral_send(referral_id):
             return render_template("referrals/referrals/detail.html", **context), 400
         context["send_refused"] = error.message
         return render_template("referrals/referrals/detail.html", **context), 409
-    db.session.commit()
+    referral, token = outcome.result
     return _link_once(referral, token, sent=True)
 
 
@@ -192,7 +180,6 @@ def _link_once(referral, token, *, sent: bool):
     """The partner link is shown here once (only its hash is kept), with the letter to print."""
     url = url_for("referrals.partner_page", token=token, _external=True)
     record_event("export", "referral", referral.id, reason="letter")
-    db.session.commit()
     return render_template("referrals/referrals/link_once.html", referral=referral, partner_url=url, sent=sent,
                            lines=sharing.shared_lines(referral), link=links.current_link(referral))
 
@@ -206,11 +193,10 @@ def referral_status(referral_id):
         abort(400)
     if form.status.data == ReferralStatus.SENT.value:
         abort(400)  # sending has its own form (consent, override, link)
-    try:
-        service.change_status(current_user, referral, form.status.data, note=form.note.data,
-                              close_reason=form.close_reason.data or None)
-    except (TransitionRefused, Invalid) as error:
-        db.session.rollback()
+    error = attempt(lambda: service.change_status(current_user, referral, form.status.data, note=form.note.data,
+                                                  close_reason=form.close_reason.data or None),
+                    contain=(TransitionRefused, Invalid)).error
+    if error is not None:
         referral = service.load_referral(referral_id, current_user, audit=False)
         context = _detail_context(referral)
         context["status_form"] = form
@@ -219,7 +205,6 @@ def referral_status(referral_id):
             return render_template("referrals/referrals/detail.html", **context), 400
         context["status_refused"] = error.message
         return render_template("referrals/referrals/detail.html", **context), 409
-    db.session.commit()
     flash(_("Status recorded: %(status)s.", status=referral.status_enum.label), "success")
     return redirect(url_for("referrals.referral_detail", referral_id=referral.id))
 
@@ -230,7 +215,6 @@ def referral_letter(referral_id):
     referral = service.load_referral(referral_id, current_user, audit=False)
     record_event("export", "referral", referral.id, reason="letter")
     lines = sharing.shared_lines(referral)
-    db.session.commit()
     return render_template("referrals/referrals/letter.html", referral=referral, lines=lines, partner_url=None)
 
 
@@ -240,13 +224,11 @@ def referral_link_new(referral_id):
     referral = service.load_referral(referral_id, current_user, audit=False)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        _link, token = links.issue(current_user, referral)
-    except TransitionRefused as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    outcome = attempt(lambda: links.issue(current_user, referral), contain=(TransitionRefused,))
+    if not outcome.ok:
+        flash(outcome.error.message, "error")
         return redirect(url_for("referrals.referral_detail", referral_id=referral.id))
-    db.session.commit()
+    _link, token = outcome.result
     return _link_once(referral, token, sent=False)
 
 
@@ -257,7 +239,6 @@ def referral_link_revoke(referral_id):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     count = links.revoke_all(referral, current_user)
-    db.session.commit()
     flash(_("The partner link no longer works.") if count else _("There was no working partner link."), "success")
     return redirect(url_for("referrals.referral_detail", referral_id=referral.id))
 
@@ -271,7 +252,6 @@ def override_list():
                              page=page_arg(), per_page=50, error_out=False)
     for referral in pagination.items:
         record_event("view", "referral", referral.id, reason="consent_override_review")
-    db.session.commit()
     return render_template("referrals/referrals/overrides.html", pagination=pagination, show_all=show_all,
                            form=ConfirmForm())
 
@@ -283,7 +263,6 @@ def override_review(referral_id):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     service.review_override(current_user, referral)
-    db.session.commit()
     flash(_("Marked as reviewed."), "success")
     return redirect(url_for("referrals.override_list"))
 

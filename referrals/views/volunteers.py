@@ -12,10 +12,10 @@ from sqlalchemy import select
 from carecycle.accounts.models import Team
 from carecycle.audit import record_event
 from carecycle.extensions import db
+from carecycle.lifecycle import keep_refusal, undone_on_error
 from carecycle.mode import current_mode
 from carecycle.permissions import Permission, requires
 from carecycle.validation import Conflict, Invalid
-from casework.service.guard import forbidden_as_403
 from referrals.forms import (
     CertificateForm,
     EndMobilisationForm,
@@ -35,7 +35,6 @@ def volunteer_teams():
     rows = [service.readiness(team, all_trainings=all_trainings) for team in service.teams()]
     for row in rows:
         record_event("view", "volunteer_team", row.team.id, reason="readiness")
-    db.session.commit()
     return render_template("referrals/volunteers/teams.html", rows=rows, emergency=current_mode().emergency,
                            trainings=all_trainings, warning_days=service.EXPIRY_WARNING.days)
 
@@ -46,7 +45,6 @@ def volunteer_team(team_id):
     team = service.get_team(team_id)
     row = service.readiness(team)
     record_event("view", "volunteer_team", team.id, reason="readiness")
-    db.session.commit()
     return render_template("referrals/volunteers/team.html", row=row, team=team, today=date.today(),
                            emergency=current_mode().emergency, warning_days=service.EXPIRY_WARNING.days,
                            contacts=service.may_see_contacts(current_user, team))
@@ -63,7 +61,8 @@ def _mobilisation_page(team, form, status=200):
     form.team_id.choices = [("", _("Choose a team"))] + [
         (str(t.id), t.name) for t in db.session.scalars(select(Team).order_by(Team.name))
         if t.id != team.team_id and listing and all(m.team_id != t.id for m in listing.mobilisations)]
-    db.session.commit()
+    if status >= 400:
+        keep_refusal()  # the contact list shown again stays audited (the refused change was undone)
     return render_template("referrals/volunteers/mobilisation.html", team=team, listing=listing, form=form,
                            end_form=EndMobilisationForm()), status
 
@@ -75,15 +74,13 @@ def volunteer_mobilise(team_id):
     form = MobiliseForm()
     if form.validate_on_submit():
         try:
-            with forbidden_as_403():
+            with undone_on_error():
                 row = service.mobilise(current_user, team, form.team_id.data)
         except Invalid as error:
-            db.session.rollback()
             for message in error.fields.values():  # a flash: the page may show no form (normal operation)
                 flash(str(message), "error")
         else:
             name = row.team.name
-            db.session.commit()
             flash(_("The volunteer team is mobilised for %(team)s: its supervisors now see this list with the "
                     "contact details.", team=name), "success")
             return redirect(url_for("referrals.volunteer_mobilisation", team_id=team.id))
@@ -97,13 +94,11 @@ def volunteer_mobilisation_end(team_id):
     form = EndMobilisationForm()
     if form.validate_on_submit():
         try:
-            with forbidden_as_403():
+            with undone_on_error():
                 service.end_mobilisation(current_user, team, form.mobilisation.data)
         except Invalid as error:
-            db.session.rollback()
             flash(str(next(iter(error.fields.values()))), "error")
         else:
-            db.session.commit()
             flash(_("Mobilisation ended."), "success")
             return redirect(url_for("referrals.volunteer_mobilisation", team_id=team.id))
     return _mobilisation_page(team, MobiliseForm(), 400)
@@ -134,15 +129,13 @@ def _team_form(team):
     if form.validate_on_submit():
         data = {name: form[name].data for name in ("name", "kind", "team_id", "meeting_point", "description")}
         try:
-            saved = service.save_team(current_user, data, team, form.version.data if team else None)
+            with undone_on_error():
+                saved = service.save_team(current_user, data, team, form.version.data if team else None)
         except Invalid as error:
-            db.session.rollback()
             place_errors(form, error)
         except Conflict as error:
-            db.session.rollback()
             return conflict_page(error, url_for("referrals.volunteer_team", team_id=team.id))
         else:
-            db.session.commit()
             flash(_("Team saved."), "success")
             return redirect(url_for("referrals.volunteer_team", team_id=saved.id))
     return render_template("referrals/volunteers/team_form.html", form=form, team=team), 400 if form.errors else 200
@@ -157,12 +150,11 @@ def volunteer_new(team_id):
         form.joined_on.data = date.today().isoformat()
     if form.validate_on_submit():
         try:
-            member = service.save_member(current_user, team, _member_data(form))
+            with undone_on_error():
+                member = service.save_member(current_user, team, _member_data(form))
         except Invalid as error:
-            db.session.rollback()
             place_errors(form, error)
         else:
-            db.session.commit()
             flash(_("Volunteer added. Record their certificates below."), "success")
             return redirect(url_for("referrals.volunteer_detail", member_id=member.id))
     return render_template("referrals/volunteers/member_form.html", form=form, team=team, member=None), \
@@ -173,8 +165,7 @@ def _member_with_contacts(member_id, *, audit: bool):
     """The volunteer's page shows their contact details: only for the team that holds their team (403,
     audited, for anyone else)."""
     member = service.get_member(member_id, audit=False)
-    with forbidden_as_403():
-        service.check_contacts(current_user, member)
+    service.check_contacts(current_user, member)
     return service.get_member(member_id, audit=audit)
 
 
@@ -192,21 +183,18 @@ def volunteer_detail(member_id):
         form.joined_on.data = member.joined_on.isoformat() if member.joined_on else ""
     if form.validate_on_submit():
         try:
-            service.save_member(current_user, member.volunteer_team, _member_data(form), member, form.version.data)
+            with undone_on_error():
+                service.save_member(current_user, member.volunteer_team, _member_data(form), member, form.version.data)
         except Invalid as error:
-            db.session.rollback()
             member = service.get_member(member_id, audit=False)
             place_errors(form, error)
         except Conflict as error:
-            db.session.rollback()
             return conflict_page(error, url_for("referrals.volunteer_detail", member_id=member_id))
         else:
-            db.session.commit()
             flash(_("Volunteer saved."), "success")
             return redirect(url_for("referrals.volunteer_detail", member_id=member.id))
     cert_form = CertificateForm()
     cert_form.training_id.choices = [(str(t.id), t.name) for t in service.trainings()]
-    db.session.commit()
     return render_template("referrals/volunteers/member.html", form=form, member=member, cert_form=cert_form,
                            today=date.today()), 400 if form.errors else 200
 
@@ -220,19 +208,17 @@ def volunteer_certificate(member_id):
     if cert_form.validate_on_submit():
         data = {name: cert_form[name].data for name in ("training_id", "issued_on", "expires_on", "reference")}
         try:
-            service.add_certificate(current_user, member, data)
+            with undone_on_error():
+                service.add_certificate(current_user, member, data)
         except Invalid as error:
-            db.session.rollback()
             member = service.get_member(member_id, audit=False)
             place_errors(cert_form, error)
         else:
-            db.session.commit()
             flash(_("Certificate recorded."), "success")
             return redirect(url_for("referrals.volunteer_detail", member_id=member.id))
     form = VolunteerForm(obj=member)
     form.version.data = member.version
     form.joined_on.data = member.joined_on.isoformat() if member.joined_on else ""
-    db.session.commit()
     return render_template("referrals/volunteers/member.html", form=form, member=member, cert_form=cert_form,
                            today=date.today()), 400
 
@@ -247,12 +233,11 @@ def volunteer_trainings():
     form = TrainingForm()
     if form.validate_on_submit():
         try:
-            service.save_training(current_user, _training_data(form))
+            with undone_on_error():
+                service.save_training(current_user, _training_data(form))
         except Invalid as error:
-            db.session.rollback()
             place_errors(form, error)
         else:
-            db.session.commit()
             flash(_("Training added."), "success")
             return redirect(url_for("referrals.volunteer_trainings"))
     return render_template("referrals/volunteers/trainings.html", form=form, trainings=service.trainings()), \
@@ -269,12 +254,11 @@ def volunteer_training_edit(training_id):
         form.validity_months.data = str(training.validity_months)
     if form.validate_on_submit():
         try:
-            service.save_training(current_user, _training_data(form), training)
+            with undone_on_error():
+                service.save_training(current_user, _training_data(form), training)
         except Invalid as error:
-            db.session.rollback()
             place_errors(form, error)
         else:
-            db.session.commit()
             flash(_("Training saved."), "success")
             return redirect(url_for("referrals.volunteer_trainings"))
     return render_template("referrals/volunteers/training_form.html", form=form, training=training), \

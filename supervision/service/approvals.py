@@ -22,14 +22,13 @@ from carecycle.audit import record_event, record_view
 from carecycle.breakglass import BreakGlassGrant
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.lifecycle import NotFound
+from carecycle.lifecycle import Forbidden, NotFound
 from carecycle.permissions import Permission, role_has
 from carecycle.roles import Role
 from carecycle.validation import Conflict, Invalid
 from casework.enums import ClosureReason, Phase, RiskLevel
 from casework.models import Case, ClosureRequest, RiskAssessment
 from casework.service import assessments, phases
-from casework.service.guard import Forbidden
 from casework.service.triage import users_by_id
 from referrals.service import referrals as referral_service
 from screening.models import Article, ArticleStatus
@@ -263,9 +262,9 @@ def decide(supervisor, kind: str, item_id, decision: str, comment=None) -> Decis
         try:
             article_service.transition(supervisor, article, decision, note=comment)
         except article_service.ArticleError as error:
-            raise Invalid({"comment" if k == "note" else k: str(v) for k, v in error.fields.items()})
+            raise Invalid({"comment" if k == "note" else k: str(v) for k, v in error.fields.items()}) from error
         except article_service.TransitionRefused:
-            raise Forbidden(_("Your role cannot decide this article."), "article", iid, reason="article review")
+            raise Forbidden(_("Your role cannot decide this article."), "article", iid, reason="article review") from None
         team_id = None
     elif kind == "override":
         referral = referral_service.load_override(iid, supervisor)
@@ -283,8 +282,8 @@ def decide(supervisor, kind: str, item_id, decision: str, comment=None) -> Decis
             (separation.confirm if decision == "confirm" else separation.decline)(change, supervisor)
         except separation.ConfirmationRefused as refused:
             if refused.status == 409:
-                raise Conflict(refused.message)
-            raise Forbidden(refused.message, "account_change", iid, reason="account change not theirs to decide")
+                raise Conflict(refused.message) from refused
+            raise Forbidden(refused.message, "account_change", iid, reason="account change not theirs to decide") from refused
         team_id = change.team_id
     row = Decision(item_kind=kind, item_id=str(iid), decision=decision, team_id=team_id,
                    decided_by_id=supervisor.id, decided_at=utcnow())

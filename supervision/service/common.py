@@ -144,7 +144,7 @@ def parse_day(value, field: str) -> date | None:
     try:
         return iso_date(str(value).strip())
     except ValueError:
-        raise Invalid({field: _("Enter the date as YYYY-MM-DD.")})
+        raise Invalid({field: _("Enter the date as YYYY-MM-DD.")}) from None
 
 
 def _free_period(first, last, *, default_days: int = 30, today: date | None = None) -> Period:
@@ -254,7 +254,7 @@ def month_period(value: str | None, today: date | None = None) -> Period:
             year, month = (int(part) for part in str(value).split("-", 1))
             first = iso_date(f"{year:04d}-{month:02d}-01")
         except ValueError:
-            raise Invalid({"month": _("Enter the month as YYYY-MM.")})
+            raise Invalid({"month": _("Enter the month as YYYY-MM.")}) from None
     else:
         first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)

@@ -336,7 +336,7 @@ def test_page_invalid_note_shows_messages_and_stores_nothing(client, login_as, m
 
 
 def test_only_the_author_changes_or_signs_their_draft(make_user, make_case, db):
-    from casework.service.guard import Forbidden
+    from carecycle.lifecycle import Forbidden
     author = make_user("counsellor")
     supervisor = make_user("supervisor", team=author.team)
     case = make_case(author)

@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import func, select
 
 from carecycle.audit import AuditEvent
+from carecycle.lifecycle import Forbidden
 from carecycle.validation import Conflict, Invalid
 from casework.models import CarePlan, CarePlanGoal, CarePlanVersion, Task
 from casework.service import careplans
 from casework.service import notes as note_service
-from casework.service.guard import Forbidden
 from tests.casework.recovery_helpers import GOAL, bearer, recovery_case
 from tests.conftest import csrf_from, form_post, sign_in
 
