@@ -206,13 +206,17 @@ class Kind:
     visible: Callable[[Any], Any]   # user -> a WHERE clause selecting the rows the user may see
     audited: bool = True
     on_load: Callable[[Any, Any], None] | None = None  # (row, user): e.g. note that a grant is in use
+    audit_as: str | None = None   # the audit trail's name for the record, when not the kind
+    fresh: bool = False   # read the row again even when the session holds it (a queue others change)
 
 
 def register_kind(app, kind: str, model: type, visible: Callable[[Any], Any], *, audited: bool = True,
-                  on_load: Callable[[Any, Any], None] | None = None) -> None:
-    """Teach `load_visible` a kind of record: its model, the rule selecting what a user may see,
-    whether a view is audited, and what to do once a user has loaded one (`on_load(row, user)`)."""
-    app.extensions.setdefault("carecycle_kinds", {})[kind] = Kind(model, visible, audited, on_load)
+                  on_load: Callable[[Any, Any], None] | None = None, audit_as: str | None = None,
+                  fresh: bool = False) -> None:
+    """Teach `load_visible` a kind of record: its model, the rule selecting what a user may see
+    (`visible(user)`, a WHERE clause), whether a view is audited and under which name, whether the row
+    is read afresh, and what to do once a user has loaded one (`on_load(row, user)`)."""
+    app.extensions.setdefault("carecycle_kinds", {})[kind] = Kind(model, visible, audited, on_load, audit_as, fresh)
 
 
 def load_visible(kind: str, record_id, user, *, audit: bool = True, where=()):
@@ -223,13 +227,16 @@ def load_visible(kind: str, record_id, user, *, audit: bool = True, where=()):
     rid = as_uuid(record_id)
     row = None
     if rid is not None:
-        row = db.session.scalar(select(spec.model).where(spec.model.id == rid, spec.visible(user), *where))
+        stmt = select(spec.model).where(spec.model.id == rid, spec.visible(user), *where)
+        if spec.fresh:
+            stmt = stmt.execution_options(populate_existing=True)
+        row = db.session.scalar(stmt)
     if row is None:
         raise NotFound(kind)
     if spec.on_load is not None:
         spec.on_load(row, user)
     if audit and spec.audited:
-        record_view(kind, row.id)
+        record_view(spec.audit_as or kind, row.id)
     return row
 
 

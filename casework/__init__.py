@@ -13,7 +13,8 @@ def init_app(app) -> None:
     from casework import demo, models  # noqa: F401 (tables)
     from casework.cli import bench_cli
     from casework.service import emergency, triage
-    from casework.service.access import case_team_of, register_kinds
+    from casework.service.access import case_team_of
+    from casework.service.kinds import register_kinds
     from casework.views import bp
 
     app.register_blueprint(bp)

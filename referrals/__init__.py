@@ -32,11 +32,13 @@ def init_app(app) -> None:
     from casework.service.careplans import GOAL_LINK_PROVIDERS
     from casework.views import EVENT_LABELS, register_case_section
     from referrals import demo, models  # noqa: F401 (tables)
+    from referrals.service.kinds import register_kinds
     from referrals.views import Labels, bp
     from referrals.views.referrals import case_section
 
     configure(app)
     app.register_blueprint(bp)
+    register_kinds(app)
     app.jinja_env.globals["rlabels"] = Labels  # also inside imported macros and the case page's section
     register_case_section("referrals/_case_section.html", case_section)
     from referrals.service import inbound

@@ -56,9 +56,11 @@ def init_app(app) -> None:
     from screening import models  # noqa: F401 (tables)
     from screening.demo import load_demo
     from screening.service import contact
-    from screening.views import library, screening
+    from screening.service.kinds import register_kinds
+    from screening.views import library, screening, session_results
 
     configure(app)
+    register_kinds(app, session_ids=session_results)
     load_definitions(app)
     app.register_blueprint(screening)
     app.register_blueprint(library)

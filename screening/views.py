@@ -9,13 +9,12 @@ from flask_login import current_user
 
 from carecycle import ratelimit
 from carecycle.accounts import service as accounts
-from carecycle.extensions import db
 from carecycle.forms import ConfirmForm, place_errors
-from carecycle.lifecycle import attempt
+from carecycle.lifecycle import attempt, load_visible
 from carecycle.permissions import PUBLIC, Permission, requires
-from carecycle.urls import page_arg, uuid_or_404
+from carecycle.urls import page_arg
 from screening.forms import ArticleForm, ContactForm, CrisisResourceForm, RegisterForm, TransitionForm
-from screening.models import AUDIENCES, PREFERRED_TIMES, TOPICS, ArticleStatus, CrisisResource
+from screening.models import AUDIENCES, PREFERRED_TIMES, TOPICS, ArticleStatus
 from screening.service import articles as library_service
 from screening.service import (
     charts,
@@ -181,9 +180,7 @@ def _render_form(instrument, language, step, given, errors, sex, shown, general)
 
 # ------------------------------------------------------------------ results
 def _result_or_404(result_id):
-    result = results.result_for(result_id, session_results(), current_user)
-    if result is None:
-        abort(404)
+    result = load_visible("screening_result", result_id, current_user)
     shown = results.shown(result)
     if shown is None:
         abort(404)
@@ -285,9 +282,7 @@ def contact_requests():
 @screening.route("/screening/contact-requests/<request_id>")
 @requires(Permission.ALERTS_VIEW)
 def contact_request_detail(request_id):
-    item = contact.request_for_staff(uuid_or_404(request_id))
-    if item is None:
-        abort(404)
+    item = load_visible("contact_request", request_id, current_user)
     stored = item.result
     shown = results.shown(stored) if stored else None
     return render_template("screening/contact_request.html", item=item, result=stored, shown=shown,
@@ -299,13 +294,6 @@ def contact_request_detail(request_id):
 @requires(Permission.CRISIS_RESOURCES_EDIT)
 def crisis_resources():
     return render_template("screening/crisis_resources.html", resources=crisis.all_resources())
-
-
-def _resource_or_404(resource_id) -> CrisisResource:
-    resource = db.session.get(CrisisResource, uuid_or_404(resource_id))
-    if resource is None:
-        abort(404)
-    return resource
 
 
 def _form_values(form) -> dict:
@@ -340,7 +328,7 @@ def crisis_resource_new():
 @screening.route("/screening/crisis-resources/<resource_id>", methods=["GET", "POST"])
 @requires(Permission.CRISIS_RESOURCES_EDIT)
 def crisis_resource_edit(resource_id):
-    resource = _resource_or_404(resource_id)
+    resource = load_visible("crisis_resource", resource_id, current_user)
     form = CrisisResourceForm(obj=resource if request.method == "GET" else None)
     if form.validate_on_submit() and _saved(form, lambda: crisis.update(resource, _form_values(form))):
         flash(_("Crisis resource saved."), "success")
@@ -352,7 +340,7 @@ def crisis_resource_edit(resource_id):
 @screening.route("/screening/crisis-resources/<resource_id>/delete", methods=["GET", "POST"])
 @requires(Permission.CRISIS_RESOURCES_EDIT)
 def crisis_resource_delete(resource_id):
-    resource = _resource_or_404(resource_id)
+    resource = load_visible("crisis_resource", resource_id, current_user)
     form = ConfirmForm()
     if request.method == "POST":
         if not form.validate_on_submit():
@@ -425,13 +413,6 @@ def new():
     return render_template("screening/library/edit.html", form=form, article=None), _form_status(form)
 
 
-def _staff_article_or_404(article_id):
-    item = library_service.for_staff(current_user, article_id)
-    if item is None:
-        abort(404)
-    return item
-
-
 def _submitted_version(form) -> int | None:
     return int(form.version.data) if (form.version.data or "").isdigit() else None
 
@@ -447,14 +428,14 @@ def _render_detail(item, form):
 @library.route("/manage/<article_id>")
 @requires(Permission.ARTICLES_WRITE)
 def detail(article_id):
-    item = _staff_article_or_404(article_id)
+    item = load_visible("article", article_id, current_user)
     return _render_detail(item, TransitionForm(version=item.version))
 
 
 @library.route("/manage/<article_id>/edit", methods=["GET", "POST"])
 @requires(Permission.ARTICLES_WRITE)
 def edit(article_id):
-    item = _staff_article_or_404(article_id)
+    item = load_visible("article", article_id, current_user)
     if not library_service.may_edit(current_user, item):
         abort(403)
     form = ArticleForm(obj=item if request.method == "GET" else None)
@@ -474,7 +455,7 @@ def edit(article_id):
 @library.route("/manage/<article_id>/<action>", methods=["POST"])
 @requires(Permission.ARTICLES_WRITE)
 def act(article_id, action):
-    item = _staff_article_or_404(article_id)
+    item = load_visible("article", article_id, current_user)
     form = TransitionForm()
     if not form.validate_on_submit():
         abort(400)

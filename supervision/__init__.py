@@ -19,6 +19,8 @@ def init_app(app) -> None:
     from supervision.views import bp
 
     app.register_blueprint(bp)
+    from supervision.service.kinds import register_kinds
+    register_kinds(app)
     from supervision.service.common import HIDDEN_LABEL, marker_text
     app.jinja_env.globals.update(sv_hidden=HIDDEN_LABEL, sv_marker_text=marker_text)  # also in imported macros
     register_page(app, "supervision.notifications")

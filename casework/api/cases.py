@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask_login import current_user
 
 from carecycle.api import ApiError, json_body
+from carecycle.lifecycle import load_visible
 from carecycle.permissions import Permission, requires
 from casework.api import api
 from casework.api.common import iso, page_args
 from casework.models import Case
-from casework.service import access
 from casework.service import cases as service
 
 
@@ -39,7 +39,7 @@ def api_case_create():
     missing = {k: "Required." for k in ("client_id", "risk_level", "source") if not body.get(k)}
     if missing:
         raise ApiError(422, "Some fields are missing.", missing)
-    client = access.load_client(body["client_id"], current_user, audit=False)
+    client = load_visible("client", body["client_id"], current_user, audit=False)
     case = service.open_case(current_user, client, risk_level=body["risk_level"], source=body["source"],
                              priority=body.get("priority") or "normal")
     return {"id": str(case.id), "version": case.version}, 201
@@ -48,14 +48,14 @@ def api_case_create():
 @api.route("/cases/<case_id>", methods=["GET"])
 @requires(Permission.CASES_VIEW)
 def api_case_get(case_id):
-    case = access.load_case(case_id, current_user)
+    case = load_visible("case", case_id, current_user)
     return case_json(case)
 
 
 @api.route("/cases/<case_id>", methods=["PATCH"])
 @requires(Permission.CASES_EDIT)
 def api_case_patch(case_id):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     body = json_body({*service.EDITABLE, "version"})
     if "version" not in body:
         raise ApiError(422, "Send the version you edited.", {"version": "Required."})

@@ -5,12 +5,11 @@ from flask import request
 from flask_login import current_user
 
 from carecycle.api import ApiError, json_body
-from carecycle.lifecycle import keep_refusal, undone_on_error
+from carecycle.lifecycle import keep_refusal, load_visible, undone_on_error
 from carecycle.permissions import Permission, requires
 from casework.api import api
 from casework.api.common import iso
 from casework.models import Client, Consent
-from casework.service import access
 from casework.service import clients as service
 
 
@@ -66,14 +65,14 @@ def api_client_search():
 @api.route("/clients/<client_id>", methods=["GET"])
 @requires(Permission.CLIENTS_VIEW)
 def api_client_get(client_id):
-    client = access.load_client(client_id, current_user)
+    client = load_visible("client", client_id, current_user)
     return client_json(client)
 
 
 @api.route("/clients/<client_id>/consents", methods=["POST"])
 @requires(Permission.CLIENTS_EDIT)
 def api_consent_create(client_id):
-    client = access.load_client(client_id, current_user, audit=False)
+    client = load_visible("client", client_id, current_user, audit=False)
     body = json_body({"scope"})
     consent = service.record_consent(current_user, client, body.get("scope"))
     return consent_json(consent), 201
@@ -83,6 +82,6 @@ def api_consent_create(client_id):
 @requires(Permission.CLIENTS_EDIT)
 def api_consent_withdraw(client_id, consent_id):
     json_body(set(), optional=True)  # takes no fields
-    client = access.load_client(client_id, current_user, audit=False)
+    client = load_visible("client", client_id, current_user, audit=False)
     consent = service.withdraw_consent(current_user, client, consent_id)
     return consent_json(consent)

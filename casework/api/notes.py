@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from carecycle.api import json_body
 from carecycle.audit import record_event
 from carecycle.extensions import db
+from carecycle.lifecycle import load_visible
 from carecycle.permissions import Permission, requires
 from casework.api import api
 from casework.api.common import iso, page_args
 from casework.models import ContactNote
-from casework.service import access
 from casework.service import notes as service
 
 MAX_PER_PAGE = 200
@@ -39,7 +39,7 @@ def note_json(note: ContactNote, addenda: list[ContactNote] | None = None) -> di
 @api.route("/cases/<case_id>/notes", methods=["GET"])
 @requires(Permission.CASEWORK_NOTES)
 def api_notes(case_id):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     page, per_page = page_args(50, MAX_PER_PAGE)
     stmt = service.notes_of(case, current_user)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
@@ -53,7 +53,7 @@ def api_notes(case_id):
 @api.route("/cases/<case_id>/notes", methods=["POST"])
 @requires(Permission.CASEWORK_NOTES)
 def api_note_create(case_id):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     body = json_body({*service.FIELDS, "sign"})
     sign = body.pop("sign", False) is True
     note = service.create_note(current_user, case, body, sign=sign)
@@ -63,8 +63,8 @@ def api_note_create(case_id):
 @api.route("/cases/<case_id>/notes/<note_id>", methods=["GET"])
 @requires(Permission.CASEWORK_NOTES)
 def api_note_get(case_id, note_id):
-    case = access.load_case(case_id, current_user, audit=False)
-    note = service.load_note(case, note_id, current_user)
+    case = load_visible("case", case_id, current_user, audit=False)
+    note = load_visible("note", note_id, current_user, where=(ContactNote.case_id == case.id,))
     addenda = service.addenda_of(note, current_user) if not note.is_addendum else None
     return note_json(note, addenda)
 
@@ -72,8 +72,8 @@ def api_note_get(case_id, note_id):
 @api.route("/cases/<case_id>/notes/<note_id>", methods=["PATCH"])
 @requires(Permission.CASEWORK_NOTES)
 def api_note_patch(case_id, note_id):
-    case = access.load_case(case_id, current_user, audit=False)
-    note = service.load_note(case, note_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
+    note = load_visible("note", note_id, current_user, where=(ContactNote.case_id == case.id,), audit=False)
     body = json_body({*service.FIELDS, "version"})
     version = body.pop("version", None)
     service.update_note(current_user, note, body, version=version)
@@ -83,8 +83,8 @@ def api_note_patch(case_id, note_id):
 @api.route("/cases/<case_id>/notes/<note_id>/sign", methods=["POST"])
 @requires(Permission.CASEWORK_NOTES)
 def api_note_sign(case_id, note_id):
-    case = access.load_case(case_id, current_user, audit=False)
-    note = service.load_note(case, note_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
+    note = load_visible("note", note_id, current_user, where=(ContactNote.case_id == case.id,), audit=False)
     body = json_body({"version"}, optional=True)
     version = body.get("version")
     service.sign_note(current_user, note, version=version)
@@ -94,8 +94,8 @@ def api_note_sign(case_id, note_id):
 @api.route("/cases/<case_id>/notes/<note_id>/addenda", methods=["POST"])
 @requires(Permission.CASEWORK_NOTES)
 def api_note_addendum(case_id, note_id):
-    case = access.load_case(case_id, current_user, audit=False)
-    note = service.load_note(case, note_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
+    note = load_visible("note", note_id, current_user, where=(ContactNote.case_id == case.id,), audit=False)
     body = json_body({"body"})
     addendum = service.add_addendum(current_user, note, body.get("body"))
     return note_json(addendum), 201

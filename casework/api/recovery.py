@@ -8,10 +8,11 @@ from flask_login import current_user
 
 from carecycle.api import ApiError, json_body, refuse_unknown
 from carecycle.audit import record_event
+from carecycle.lifecycle import load_visible
 from carecycle.permissions import Permission, requires
 from casework.api import api
 from casework.api.common import iso
-from casework.service import access, careplans, outcomes
+from casework.service import careplans, outcomes
 
 
 def plan_json(case, plan) -> dict:
@@ -30,7 +31,7 @@ def plan_json(case, plan) -> dict:
 @api.route("/cases/<case_id>/care-plan", methods=["GET"])
 @requires(Permission.CASES_VIEW)
 def api_care_plan(case_id):
-    case = access.load_case(case_id, current_user)
+    case = load_visible("case", case_id, current_user)
     plan = careplans.plan_of(case)
     if plan is not None:
         record_event("view", "care_plan", plan.id)
@@ -41,7 +42,7 @@ def api_care_plan(case_id):
 @requires(Permission.CASES_EDIT)
 def api_care_plan_put(case_id):
     """Replace the plan: `version` (0 for a new plan), `goals` (existing ones with their `id`), `client_note`."""
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     body = json_body({"version", "goals", "client_note"})
     if "version" not in body:
         raise ApiError(422, "Send the version you edited (0 for a new plan).", {"version": "Required."})
@@ -53,7 +54,7 @@ def api_care_plan_put(case_id):
 @api.route("/cases/<case_id>/outcomes", methods=["GET"])
 @requires(Permission.CASES_VIEW)
 def api_case_outcomes(case_id):
-    case = access.load_case(case_id, current_user)
+    case = load_visible("case", case_id, current_user)
     found = outcomes.outcomes_of(case)
     return {"instruments": [{"instrument": o.id,
                              "points": [{"at": iso(r.created_at), "score": r.score} for r in o.results],
@@ -65,7 +66,7 @@ def api_case_outcomes(case_id):
 def api_case_screening(case_id):
     """Record a screening done with the client (`instrument`, `answers`, optional `sex`, `taken_at`), or
     link the client's own self-screening (`result_id`). 201 with the result and the case's markers."""
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     body = json_body()
     refuse_unknown(body, {"instrument", "answers", "sex", "taken_at", "language"} if "result_id" not in body
                    else {"result_id"})

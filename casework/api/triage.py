@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_login import current_user
 
 from carecycle.api import json_body
+from carecycle.lifecycle import load_visible
 from carecycle.permissions import Permission, requires
 from casework.api import api
 from casework.api.common import iso, page_args
@@ -32,6 +33,6 @@ def api_triage():
 @requires(Permission.TRIAGE_WORK)
 def api_triage_claim(alert_id):
     json_body(set(), optional=True)  # takes no fields
-    alert = triage.load_alert(alert_id, current_user, audit=False)
+    alert = load_visible("alert", alert_id, current_user, audit=False)
     triage.claim(current_user, alert)
     return alert_json(alert, triage.users_by_id([alert.claimed_by_id]))

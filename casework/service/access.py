@@ -15,7 +15,6 @@ from sqlalchemy import false, or_, select
 
 from carecycle import breakglass
 from carecycle.extensions import db
-from carecycle.lifecycle import load_visible, register_kind
 from carecycle.permissions import Permission, access_held, role_has
 from carecycle.roles import Role
 from carecycle.urls import as_uuid
@@ -49,17 +48,6 @@ def visible_clients(user):
     return or_(Client.team_id == user.team_id, Client.id.in_(via_cases))
 
 
-def register_kinds(app) -> None:
-    """The casework records `carecycle.lifecycle.load_visible` loads for a user, and who sees them."""
-    register_kind(app, "case", Case, visible_cases, on_load=note_grant_in_use)
-    register_kind(app, "client", Client, visible_clients)
-
-
-def load_case(case_id, user, *, audit: bool = True) -> Case:
-    """Being replaced by `load_visible("case", ...)` at every call site (issue 17)."""
-    return load_visible("case", case_id, user, audit=audit)
-
-
 def note_grant_in_use(case: Case, user) -> None:
     """A case open to `user` only through break-glass: what the user does now is under the grant."""
     if not _own_case(user, case):
@@ -71,11 +59,6 @@ def _own_case(user, case: Case) -> bool:
     if Role(user.role) is Role.SUPERVISOR:
         return case.team_id == user.team_id
     return user.id in (case.assigned_counsellor_id, case.assigned_social_worker_id)
-
-
-def load_client(client_id, user, *, audit: bool = True) -> Client:
-    """Being replaced by `load_visible("client", ...)` at every call site (issue 17)."""
-    return load_visible("client", client_id, user, audit=audit)
 
 
 def may_see_case(user, case: Case) -> bool:

@@ -13,13 +13,12 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import false, select
 from sqlalchemy.orm import joinedload
 
-from carecycle.audit import record_event, record_view
+from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.lifecycle import Forbidden, NotFound
+from carecycle.lifecycle import Forbidden
 from carecycle.mode import scaled
 from carecycle.permissions import Permission, role_has
-from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid
 from casework.enums import Phase, RiskLevel
 from casework.models import Case, RiskAssessment, Task
@@ -145,17 +144,6 @@ def latest(case: Case) -> RiskAssessment | None:
     return db.session.scalar(_newest_first(case).limit(1))
 
 
-def load_assessment(case: Case, assessment_id, *, audit: bool = True) -> RiskAssessment:
-    aid = as_uuid(assessment_id)
-    found = db.session.scalar(select(RiskAssessment).where(RiskAssessment.id == aid,
-                                                           RiskAssessment.case_id == case.id)) if aid else None
-    if found is None:
-        raise NotFound("assessment")
-    if audit:
-        record_view("risk_assessment", found.id)
-    return found
-
-
 # ------------------------------------------------------------------ supervisor acknowledgement
 def acknowledgements(user, *, pending: bool = True):
     """A select of the high/imminent assessments on cases of `user`'s team: waiting, or acknowledged."""
@@ -168,16 +156,6 @@ def acknowledgements(user, *, pending: bool = True):
         most_urgent = sql_case((RiskAssessment.risk_level == RiskLevel.IMMINENT.value, 0), else_=1)
         return stmt.where(RiskAssessment.acknowledged_at.is_(None)).order_by(most_urgent, RiskAssessment.assessed_at)
     return stmt.where(RiskAssessment.acknowledged_at.is_not(None)).order_by(RiskAssessment.acknowledged_at.desc())
-
-
-def load_for_acknowledgement(assessment_id, user) -> RiskAssessment:
-    """An assessment on a case of the supervisor's own team; any other answers 404."""
-    aid = as_uuid(assessment_id)
-    found = db.session.scalar(select(RiskAssessment).join(Case, Case.id == RiskAssessment.case_id).where(
-        RiskAssessment.id == aid, Case.team_id == user.team_id)) if aid and user.team_id else None
-    if found is None:
-        raise NotFound("assessment")
-    return found
 
 
 def acknowledge(user, assessment: RiskAssessment, comment=None) -> RiskAssessment:

@@ -19,7 +19,6 @@ from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.lifecycle import NotFound
-from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid
 from casework.enums import ClosureReason, Phase
 from casework.models import Case, FollowUp, Task
@@ -121,14 +120,6 @@ def schedule_follow_ups(user, case: Case) -> list[FollowUp]:
 def follow_ups_of(case: Case) -> list[FollowUp]:
     return list(db.session.scalars(select(FollowUp).where(FollowUp.case_id == case.id)
                                    .order_by(FollowUp.closed_at.desc(), FollowUp.months)))
-
-
-def load_follow_up(case: Case, follow_up_id) -> FollowUp:
-    fid = as_uuid(follow_up_id)
-    follow_up = db.session.get(FollowUp, fid) if fid else None
-    if follow_up is None or follow_up.case_id != case.id:
-        raise NotFound("follow_up")
-    return follow_up
 
 
 # ------------------------------------------------------------------ recording

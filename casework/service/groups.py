@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from carecycle.audit import record_event, record_view
+from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.lifecycle import NotFound
@@ -45,24 +45,6 @@ def groups_for(user, *, archived: bool = False) -> list[CommunityGroup]:
     stmt = select(CommunityGroup).where(CommunityGroup.team_id == user.team_id)
     stmt = stmt.where(CommunityGroup.archived_at.is_not(None) if archived else CommunityGroup.archived_at.is_(None))
     return list(db.session.scalars(stmt.order_by(CommunityGroup.name)))
-
-
-def load_group(group_id, user, *, audit: bool = True) -> CommunityGroup:
-    gid = as_uuid(group_id)
-    group = db.session.get(CommunityGroup, gid) if gid else None
-    if group is None or user.team_id is None or group.team_id != user.team_id:
-        raise NotFound("group")
-    if audit:
-        record_view("community_group", group.id)
-    return group
-
-
-def load_session(group: CommunityGroup, session_id) -> GroupSession:
-    sid = as_uuid(session_id)
-    session = db.session.get(GroupSession, sid) if sid else None
-    if session is None or session.group_id != group.id:
-        raise NotFound("group session")
-    return session
 
 
 def _clean_group(data: dict) -> dict:

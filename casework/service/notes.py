@@ -11,12 +11,11 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 
-from carecycle.audit import record_event, record_view
+from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.lifecycle import Forbidden, NotFound
+from carecycle.lifecycle import Forbidden
 from carecycle.permissions import Permission, role_has
-from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid, iso_datetime, refuse_unknown_fields
 from casework.models import Case, ContactNote
 from casework.models.notes import ContactMode, NoteKind
@@ -66,18 +65,6 @@ def addenda_by_note(notes: list[ContactNote], user) -> dict:
                 .order_by(ContactNote.signed_at, ContactNote.created_at)):
             grouped[row.addendum_to_id].append(row)
     return grouped
-
-
-def load_note(case: Case, note_id, user, *, audit: bool = True) -> ContactNote:
-    """The note, if it belongs to the case and `user` may receive it; otherwise 404 (no existence leak)."""
-    nid = as_uuid(note_id)
-    note = db.session.scalar(select(ContactNote).where(ContactNote.id == nid, ContactNote.case_id == case.id,
-                                                       visible_notes(user))) if nid else None
-    if note is None:
-        raise NotFound("note")
-    if audit:
-        record_view("contact_note", note.id)
-    return note
 
 
 def last_contact(case: Case, user) -> datetime | None:

@@ -17,7 +17,6 @@ from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.lifecycle import NotFound
-from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid
 from casework.enums import ClosureReason, Phase, RiskLevel
 from casework.models import Case, ClosureRequest
@@ -161,15 +160,6 @@ def decide_closure(supervisor, request: ClosureRequest, approve: bool, comment: 
         _close(supervisor, request.case, request.summary, request.reason, request.outcome_snapshot)
     else:
         add_event(request.case, "closure_rejected", supervisor, request.comment)
-
-
-def load_closure_request(request_id, supervisor) -> ClosureRequest:
-    """A closure request of the supervisor's team; any other (or none) is 404."""
-    rid = as_uuid(request_id)
-    request = db.session.get(ClosureRequest, rid) if rid else None
-    if request is None or request.case.team_id != supervisor.team_id:
-        raise NotFound("closure_request")
-    return request
 
 
 def closure_requests_for(supervisor, limit: int | None = None) -> list[ClosureRequest]:

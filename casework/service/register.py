@@ -20,13 +20,11 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from carecycle.alerts import Urgency, raise_alert
-from carecycle.audit import record_event, record_view
+from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.lifecycle import NotFound
 from carecycle.mode import ModeState, current_mode, scaled
 from carecycle.pagination import CappedPage
-from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid
 from casework.enums import OutreachOutcome, RegisterFlag, Tier
 from casework.models import Client, RegisterChange, RegisterEntry, RegisterOutreach
@@ -102,19 +100,6 @@ def is_overdue(entry: RegisterEntry, sched: Schedule | None = None, now: datetim
 
 
 # Loading -----------------------------------------------------------------------------------------
-
-def load_entry(entry_id, user, *, audit: bool = True) -> RegisterEntry:
-    """The entry, if `user` may see its client; otherwise 404 (no existence leak). Views are audited."""
-    eid = as_uuid(entry_id)
-    entry = None
-    if eid:
-        entry = db.session.scalar(select(RegisterEntry).join(Client, Client.id == RegisterEntry.client_id)
-                                  .where(RegisterEntry.id == eid, visible_clients(user)))
-    if entry is None:
-        raise NotFound("entry")
-    if audit:
-        record_view("register_entry", entry.id)
-    return entry
 
 
 def entry_for_client(client: Client) -> RegisterEntry | None:

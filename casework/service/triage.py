@@ -22,7 +22,7 @@ from carecycle.alerts import KIND_LABELS, Alert, AlertState, AlertSubject, Urgen
 from carecycle.audit import record_event, record_view
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.lifecycle import Forbidden, NotFound
+from carecycle.lifecycle import Forbidden
 from carecycle.permissions import Permission, access_held, role_has
 from carecycle.roles import Role
 from carecycle.urls import as_uuid
@@ -85,18 +85,6 @@ def visible_alerts(user):
     if user.team_id is None:
         return Alert.team_id.is_(None)
     return or_(Alert.team_id.is_(None), Alert.team_id == user.team_id)
-
-
-def load_alert(alert_id, user, *, audit: bool = True) -> Alert:
-    """The alert, freshly read, if `user` may see it; otherwise 404. A view is audited."""
-    aid = as_uuid(alert_id)
-    alert = db.session.scalar(select(Alert).where(Alert.id == aid, visible_alerts(user))
-                              .execution_options(populate_existing=True)) if aid else None
-    if alert is None:
-        raise NotFound("alert")
-    if audit:
-        record_view("alert", alert.id)
-    return alert
 
 
 def claimer_of(alert: Alert) -> User | None:

@@ -12,13 +12,13 @@ from flask_login import current_user
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.lifecycle import undone_on_error
+from carecycle.lifecycle import load_visible, undone_on_error
 from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
 from casework.forms import CSSRS_QUESTIONS, AcknowledgeForm, AssessmentForm
+from casework.models import RiskAssessment
 from casework.models.assessments import PROTECTIVE_FACTORS, RISK_FACTORS
-from casework.service import access
 from casework.service import assessments as service
 from casework.views import EVENT_LABELS, bp, register_case_section
 from casework.views.common import conflict_page, place_errors
@@ -59,7 +59,7 @@ def _suggestion(answers):
 @bp.route("/cases/<case_id>/assessments/new", methods=["GET", "POST"])
 @requires(Permission.RISK_ASSESS)
 def assessment_new(case_id):
-    case = access.load_case(case_id, current_user, audit=request.method == "GET")
+    case = load_visible("case", case_id, current_user, audit=request.method == "GET")
     form = AssessmentForm()
     suggestion = None
     if form.validate_on_submit():
@@ -99,7 +99,7 @@ def assessment_new(case_id):
 @bp.route("/cases/<case_id>/assessments")
 @requires(Permission.RISK_ASSESS)
 def assessments(case_id):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     record_event("view", "risk_assessments", case.id)
     history = service.history(case)
     return render_template("casework/assessments/list.html", case=case, history=history)
@@ -108,8 +108,8 @@ def assessments(case_id):
 @bp.route("/cases/<case_id>/assessments/<assessment_id>")
 @requires(Permission.RISK_ASSESS)
 def assessment_detail(case_id, assessment_id):
-    case = access.load_case(case_id, current_user, audit=False)
-    assessment = service.load_assessment(case, assessment_id)
+    case = load_visible("case", case_id, current_user, audit=False)
+    assessment = load_visible("risk_assessment", assessment_id, current_user, where=(RiskAssessment.case_id == case.id,))
     return render_template("casework/assessments/detail.html", case=case, a=assessment, questions=CSSRS_QUESTIONS,
                            risk_factor_labels=RISK_FACTORS, protective_factor_labels=PROTECTIVE_FACTORS,
                            ack_form=AcknowledgeForm(), may_acknowledge=can(Permission.RISK_ACKNOWLEDGE)
@@ -131,7 +131,7 @@ def risk_acknowledgements():
 @bp.route("/cases/risk-acknowledgements/<assessment_id>/acknowledge", methods=["POST"])
 @requires(Permission.RISK_ACKNOWLEDGE)
 def risk_acknowledge(assessment_id):
-    assessment = service.load_for_acknowledgement(assessment_id, current_user)
+    assessment = load_visible("assessment_to_acknowledge", assessment_id, current_user)
     form = AcknowledgeForm()
     back = url_for("casework.risk_acknowledgements")
     if not form.validate_on_submit():

@@ -6,14 +6,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from carecycle.lifecycle import undone_on_error
+from carecycle.lifecycle import load_visible, undone_on_error
 from carecycle.permissions import Permission, requires
 from carecycle.roles import Role
 from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
 from casework.forms import CaseEditForm
 from casework.models import Case
-from casework.service import access, caseload
+from casework.service import caseload
 from casework.service import cases as service
 from casework.views import CASE_SECTIONS, EVENT_LABELS, TASK_LABELS, bp
 from casework.views.common import conflict_page, place_errors
@@ -47,7 +47,7 @@ def case_page(case: Case, status: int = 200, **shown):
 @bp.route("/cases/<case_id>")
 @requires(Permission.CASES_VIEW)
 def case_detail(case_id):
-    return case_page(access.load_case(case_id, current_user))
+    return case_page(load_visible("case", case_id, current_user))
 
 
 def _team_choices(case: Case, role: Role):
@@ -57,7 +57,7 @@ def _team_choices(case: Case, role: Role):
 @bp.route("/cases/<case_id>/edit", methods=["GET", "POST"])
 @requires(Permission.CASES_EDIT)
 def case_edit(case_id):
-    case = access.load_case(case_id, current_user, audit=request.method == "GET")
+    case = load_visible("case", case_id, current_user, audit=request.method == "GET")
     form = CaseEditForm()
     form.assigned_counsellor.choices = _team_choices(case, Role.COUNSELLOR)
     form.assigned_social_worker.choices = _team_choices(case, Role.SOCIAL_WORKER)

@@ -5,7 +5,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from carecycle.lifecycle import keep_refusal, undone_on_error
+from carecycle.lifecycle import keep_refusal, load_visible, undone_on_error
 from carecycle.permissions import Permission, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
@@ -74,7 +74,7 @@ def client_new():
 @bp.route("/clients/<client_id>")
 @requires(Permission.CLIENTS_VIEW)
 def client_detail(client_id):
-    client = access.load_client(client_id, current_user)
+    client = load_visible("client", client_id, current_user)
     client_cases, visible = access.cases_of_client(current_user, client)
     sections = {}
     for _template, context in CLIENT_SECTIONS:
@@ -87,7 +87,7 @@ def client_detail(client_id):
 @bp.route("/clients/<client_id>/edit", methods=["GET", "POST"])
 @requires(Permission.CLIENTS_EDIT)
 def client_edit(client_id):
-    client = access.load_client(client_id, current_user, audit=request.method == "GET")
+    client = load_visible("client", client_id, current_user, audit=request.method == "GET")
     form = EditClientForm(obj=client if request.method == "GET" else None)
     if request.method == "GET":
         form.version.data = client.version
@@ -109,7 +109,7 @@ def client_edit(client_id):
 @bp.route("/clients/<client_id>/consents", methods=["POST"])
 @requires(Permission.CLIENTS_EDIT)
 def consent_record(client_id):
-    client = access.load_client(client_id, current_user, audit=False)
+    client = load_visible("client", client_id, current_user, audit=False)
     form = ConsentForm()
     if not form.validate_on_submit():
         abort(400)
@@ -125,7 +125,7 @@ def consent_record(client_id):
 @bp.route("/clients/<client_id>/consents/<consent_id>/withdraw", methods=["POST"])
 @requires(Permission.CLIENTS_EDIT)
 def consent_withdraw(client_id, consent_id):
-    client = access.load_client(client_id, current_user, audit=False)  # CSRF: checked for every POST
+    client = load_visible("client", client_id, current_user, audit=False)  # CSRF: checked for every POST
     service.withdraw_consent(current_user, client, consent_id)
     flash(_("Consent withdrawn."), "success")
     return redirect(url_for("casework.client_detail", client_id=client.id))
@@ -134,7 +134,7 @@ def consent_withdraw(client_id, consent_id):
 @bp.route("/clients/<client_id>/cases", methods=["POST"])
 @requires(Permission.CASES_EDIT)
 def case_open(client_id):
-    client = access.load_client(client_id, current_user, audit=False)
+    client = load_visible("client", client_id, current_user, audit=False)
     form = OpenCaseForm()
     if not form.validate_on_submit():
         abort(400)

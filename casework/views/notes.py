@@ -12,14 +12,13 @@ from flask_login import current_user
 from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
-from carecycle.lifecycle import keep_refusal, undone_on_error
+from carecycle.lifecycle import keep_refusal, load_visible, undone_on_error
 from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
 from casework.forms import AddendumForm, NoteForm
 from casework.models import ContactNote
 from casework.models.notes import ContactMode, NoteKind
-from casework.service import access
 from casework.service import notes as service
 from casework.views import bp, enum_label, register_case_section
 from casework.views.common import change_and_return, conflict_page, place_errors, save_form
@@ -85,7 +84,7 @@ def _list_page(case, form, status=200):
 @bp.route("/cases/<case_id>/notes")
 @requires(Permission.CASEWORK_NOTES)
 def notes(case_id):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     record_event("view", "case_notes", case.id)
     answer = _list_page(case, note_form(current_user))
     return answer
@@ -94,7 +93,7 @@ def notes(case_id):
 @bp.route("/cases/<case_id>/notes", methods=["POST"])
 @requires(Permission.CASEWORK_NOTES)
 def note_create(case_id):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     form = note_form(current_user, formdata=request.form)
     form.kind.choices = [(k.value, k.label) for k in NoteKind]  # the service decides who may write which kind
     if form.validate_on_submit():
@@ -116,8 +115,8 @@ def note_create(case_id):
 @bp.route("/cases/<case_id>/notes/<note_id>")
 @requires(Permission.CASEWORK_NOTES)
 def note_detail(case_id, note_id):
-    case = access.load_case(case_id, current_user, audit=False)
-    note = service.load_note(case, note_id, current_user)
+    case = load_visible("case", case_id, current_user, audit=False)
+    note = load_visible("note", note_id, current_user, where=(ContactNote.case_id == case.id,))
     if note.is_addendum:
         return redirect(url_for("casework.note_detail", case_id=case.id, note_id=note.addendum_to_id,
                                 _anchor=f"addendum-{note.id}"))
@@ -129,8 +128,8 @@ def note_detail(case_id, note_id):
 @bp.route("/cases/<case_id>/notes/<note_id>/edit", methods=["GET", "POST"])
 @requires(Permission.CASEWORK_NOTES)
 def note_edit(case_id, note_id):
-    case = access.load_case(case_id, current_user, audit=False)
-    note = service.load_note(case, note_id, current_user, audit=request.method == "GET")
+    case = load_visible("case", case_id, current_user, audit=False)
+    note = load_visible("note", note_id, current_user, where=(ContactNote.case_id == case.id,), audit=request.method == "GET")
     back = url_for("casework.note_detail", case_id=case.id, note_id=note.id)
     if note.signed:
         keep_refusal()  # opening it was a view, audited
@@ -152,8 +151,8 @@ def note_edit(case_id, note_id):
 @bp.route("/cases/<case_id>/notes/<note_id>/sign", methods=["POST"])
 @requires(Permission.CASEWORK_NOTES)
 def note_sign(case_id, note_id):
-    case = access.load_case(case_id, current_user, audit=False)
-    note = service.load_note(case, note_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
+    note = load_visible("note", note_id, current_user, where=(ContactNote.case_id == case.id,), audit=False)
     back = url_for("casework.note_detail", case_id=case.id, note_id=note.id)
     return change_and_return(  # Invalid: a version that is not a number
         back, lambda: service.sign_note(current_user, note, version=request.form.get("version") or None),
@@ -163,8 +162,8 @@ def note_sign(case_id, note_id):
 @bp.route("/cases/<case_id>/notes/<note_id>/addenda", methods=["POST"])
 @requires(Permission.CASEWORK_NOTES)
 def note_addendum(case_id, note_id):
-    case = access.load_case(case_id, current_user, audit=False)
-    note = service.load_note(case, note_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
+    note = load_visible("note", note_id, current_user, where=(ContactNote.case_id == case.id,), audit=False)
     form = AddendumForm()
     back = url_for("casework.note_detail", case_id=case.id, note_id=note.addendum_to_id or note.id)
     if form.validate_on_submit():

@@ -6,11 +6,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from carecycle.lifecycle import undone_on_error
+from carecycle.lifecycle import load_visible, undone_on_error
 from carecycle.permissions import Permission, requires
 from carecycle.validation import Conflict, Invalid
 from casework.forms import CloseCaseForm, ClosureDecisionForm, PhaseMoveForm, ReopenForm
-from casework.service import access, phases
+from casework.service import phases
 from casework.views import EVENT_LABELS, bp, register_case_section
 from casework.views.cases import case_page
 from casework.views.common import conflict_page, place_errors
@@ -44,7 +44,7 @@ def _refused(case, error, form=None, name=None):
         for message in error.fields.values():
             flash(message, "error")
         return redirect(url_for("casework.case_detail", case_id=case.id))
-    case = access.load_case(case.id, current_user)  # the page is shown again: a view of the case
+    case = load_visible("case", case.id, current_user)  # the page is shown again: a view of the case
     place_errors(form, error)
     forms = _phase_context(case)["phase_forms"]
     forms[name] = form
@@ -54,7 +54,7 @@ def _refused(case, error, form=None, name=None):
 @bp.route("/cases/<case_id>/phase/<target>", methods=["POST"])
 @requires(Permission.CASES_EDIT)
 def case_phase(case_id, target):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     form = PhaseMoveForm()
     moves = {"crisis": (phases.start_crisis_work, _("Case moved to crisis intervention.")),
              "recovery": (phases.move_to_recovery, _("Case moved to recovery."))}
@@ -72,7 +72,7 @@ def case_phase(case_id, target):
 @bp.route("/cases/<case_id>/close", methods=["POST"])
 @requires(Permission.CASES_EDIT)
 def case_close(case_id):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     form = CloseCaseForm()
     try:
         with undone_on_error():
@@ -86,7 +86,7 @@ def case_close(case_id):
 @bp.route("/cases/<case_id>/reopen", methods=["POST"])
 @requires(Permission.CASES_EDIT)
 def case_reopen(case_id):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     form = ReopenForm()
     try:
         with undone_on_error():
@@ -106,7 +106,7 @@ def closure_approvals():
 @bp.route("/cases/closure-approvals/<request_id>", methods=["POST"])
 @requires(Permission.CLOSURE_APPROVE)
 def closure_decide(request_id):
-    closure = phases.load_closure_request(request_id, current_user)
+    closure = load_visible("closure_request", request_id, current_user)
     form = ClosureDecisionForm()
     decision = request.form.get("decision")
     if decision not in ("approve", "reject"):

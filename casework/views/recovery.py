@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from carecycle.audit import record_event
 from carecycle.forms import ConfirmForm
-from carecycle.lifecycle import keep_refusal, undone_on_error
+from carecycle.lifecycle import keep_refusal, load_visible, undone_on_error
 from carecycle.permissions import Permission, can, requires
 from carecycle.validation import Conflict, Invalid
 from casework.forms_recovery import (
@@ -26,8 +26,9 @@ from casework.forms_recovery import (
     ScreeningMetaForm,
     SessionForm,
 )
+from casework.models import FollowUp, GroupSession
 from casework.models.recovery import Attendance, FollowUpStatus, GoalDomain, GoalOwner, GoalStatus, GroupKind
-from casework.service import access, careplans, followup, outcomes, safety
+from casework.service import careplans, followup, outcomes, safety
 from casework.service import groups as group_service
 from casework.views import EVENT_LABELS, TASK_LABELS, bp, enum_label, register_case_section
 from casework.views.common import change_and_return, conflict_page, flash_errors, form_messages, place_errors, save_form
@@ -138,7 +139,7 @@ def _outcomes_url(case):
 @bp.route("/cases/<case_id>/care-plan")
 @requires(Permission.CASES_VIEW)
 def care_plan(case_id):
-    case = access.load_case(case_id, current_user)
+    case = load_visible("case", case_id, current_user)
     plan = careplans.plan_of(case)
     goals = careplans.goals_of(plan)
     if plan is not None:
@@ -168,7 +169,7 @@ def _goal_payload(form) -> dict:
 @bp.route("/cases/<case_id>/care-plan/goals/new", methods=["GET", "POST"])
 @requires(Permission.CASES_EDIT)
 def care_plan_goal_new(case_id):
-    case = access.load_case(case_id, current_user, audit=request.method == "GET")
+    case = load_visible("case", case_id, current_user, audit=request.method == "GET")
     refused = _editable_or_refused(case)
     if refused:
         return refused
@@ -200,7 +201,7 @@ def _place_goal_errors(form, error: Invalid) -> None:
 @bp.route("/cases/<case_id>/care-plan/goals/<goal_id>/edit", methods=["GET", "POST"])
 @requires(Permission.CASES_EDIT)
 def care_plan_goal_edit(case_id, goal_id):
-    case = access.load_case(case_id, current_user, audit=request.method == "GET")
+    case = load_visible("case", case_id, current_user, audit=request.method == "GET")
     plan = careplans.plan_of(case)
     goal = next((g for g in careplans.goals_of(plan) if str(g.id) == str(goal_id)), None)
     if goal is None:
@@ -227,7 +228,7 @@ def care_plan_goal_edit(case_id, goal_id):
 @bp.route("/cases/<case_id>/care-plan/client-note", methods=["GET", "POST"])
 @requires(Permission.CASES_EDIT)
 def care_plan_client_note(case_id):
-    case = access.load_case(case_id, current_user, audit=request.method == "GET")
+    case = load_visible("case", case_id, current_user, audit=request.method == "GET")
     refused = _editable_or_refused(case)
     if refused:
         return refused
@@ -247,7 +248,7 @@ def care_plan_client_note(case_id):
 @bp.route("/cases/<case_id>/care-plan/reviews/new", methods=["GET", "POST"])
 @requires(Permission.CASES_EDIT)
 def care_plan_review_new(case_id):
-    case = access.load_case(case_id, current_user, audit=request.method == "GET")
+    case = load_visible("case", case_id, current_user, audit=request.method == "GET")
     refused = _editable_or_refused(case)
     if refused:
         return refused
@@ -285,7 +286,7 @@ def care_plan_review_new(case_id):
 @bp.route("/cases/<case_id>/care-plan/next-review", methods=["POST"])
 @requires(Permission.CASES_EDIT)
 def care_plan_next_review(case_id):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     form = NextReviewForm()
     if not form.validate_on_submit():
         flash(_("Give the date of the next review."), "error")
@@ -297,7 +298,7 @@ def care_plan_next_review(case_id):
 @bp.route("/cases/<case_id>/care-plan/versions")
 @requires(Permission.CASES_VIEW)
 def care_plan_versions(case_id):
-    case = access.load_case(case_id, current_user)
+    case = load_visible("case", case_id, current_user)
     plan = careplans.plan_of(case)
     versions = careplans.versions_of(plan)
     return render_template("casework/recovery/versions.html", case=case, plan=plan, versions=versions)
@@ -306,7 +307,7 @@ def care_plan_versions(case_id):
 @bp.route("/cases/<case_id>/care-plan/versions/<int:number>")
 @requires(Permission.CASES_VIEW)
 def care_plan_version(case_id, number):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     kept = careplans.load_version(careplans.plan_of(case), number)
     if kept is None:
         abort(404)
@@ -319,7 +320,7 @@ def care_plan_version(case_id, number):
 @requires(Permission.CASES_VIEW)
 def care_plan_summary(case_id):
     """The client-facing summary in a print layout (what /my/plan shows the client)."""
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     plan = careplans.plan_of(case)
     if plan is None:
         abort(404)
@@ -332,7 +333,7 @@ def care_plan_summary(case_id):
 @bp.route("/cases/<case_id>/care-plan/share", methods=["POST"])
 @requires(Permission.CASES_EDIT)
 def care_plan_share(case_id):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     if not ConfirmForm().validate_on_submit():
         return redirect(_plan_url(case))
     return change_and_return(_plan_url(case), lambda: careplans.share(current_user, case),
@@ -343,14 +344,14 @@ def care_plan_share(case_id):
 @requires(Permission.CASES_EDIT)
 def care_plan_link_code(case_id):
     """The social worker (or the team's supervisor) gives the client a link code from the care plan."""
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     return link_code_page(case, _plan_url(case), "care")
 
 
 @bp.route("/cases/<case_id>/care-plan/unshare", methods=["POST"])
 @requires(Permission.CASES_EDIT)
 def care_plan_unshare(case_id):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     if not ConfirmForm().validate_on_submit():
         return redirect(_plan_url(case))
     return change_and_return(_plan_url(case), lambda: careplans.stop_sharing(current_user, case),
@@ -372,7 +373,7 @@ def my_plan():
 @bp.route("/cases/<case_id>/outcomes")
 @requires(Permission.CASES_VIEW)
 def case_outcomes(case_id):
-    case = access.load_case(case_id, current_user)
+    case = load_visible("case", case_id, current_user)
     found = outcomes.outcomes_of(case)
     record_event("view", "case_outcomes", case.id)
     schedule_form = RescreenScheduleForm()
@@ -414,7 +415,7 @@ def _item_errors(error: Invalid) -> tuple[dict, list]:
 @bp.route("/cases/<case_id>/screenings/new/<instrument_id>", methods=["GET", "POST"])
 @requires(Permission.CASES_EDIT)
 def case_screening_new(case_id, instrument_id):
-    case = access.load_case(case_id, current_user, audit=request.method == "GET")
+    case = load_visible("case", case_id, current_user, audit=request.method == "GET")
     instrument = get_instrument(instrument_id)
     if instrument is None or instrument.method != "sum":
         abort(404)
@@ -454,7 +455,7 @@ def case_screening_new(case_id, instrument_id):
 @bp.route("/cases/<case_id>/screenings/link", methods=["GET", "POST"])
 @requires(Permission.CASES_EDIT)
 def case_screening_link(case_id):
-    case = access.load_case(case_id, current_user, audit=request.method == "GET")
+    case = load_visible("case", case_id, current_user, audit=request.method == "GET")
     form = ConfirmForm()
     status = 200
     if request.method == "POST" and form.validate_on_submit():
@@ -482,7 +483,7 @@ def case_screening_link(case_id):
 @bp.route("/cases/<case_id>/rescreen-schedule", methods=["POST"])
 @requires(Permission.CASES_EDIT)
 def case_rescreen_schedule(case_id):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     form = RescreenScheduleForm()
     form.instrument.choices = [(i.id, i.name) for i in outcomes.recordable_instruments()]
     if not form.validate_on_submit():
@@ -495,7 +496,7 @@ def case_rescreen_schedule(case_id):
 @bp.route("/cases/<case_id>/rescreen-schedule/<instrument_id>/stop", methods=["POST"])
 @requires(Permission.CASES_EDIT)
 def case_rescreen_stop(case_id, instrument_id):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     if not ConfirmForm().validate_on_submit():
         return redirect(_outcomes_url(case))
     return change_and_return(_outcomes_url(case), lambda: outcomes.stop_schedule(current_user, case, instrument_id),
@@ -506,8 +507,8 @@ def case_rescreen_stop(case_id, instrument_id):
 @bp.route("/cases/<case_id>/follow-ups/<follow_up_id>", methods=["GET", "POST"])
 @requires(Permission.CASES_EDIT)
 def case_follow_up(case_id, follow_up_id):
-    case = access.load_case(case_id, current_user, audit=request.method == "GET")
-    item = followup.load_follow_up(case, follow_up_id)
+    case = load_visible("case", case_id, current_user, audit=request.method == "GET")
+    item = load_visible("follow_up", follow_up_id, current_user, where=(FollowUp.case_id == case.id,))
     instrument = get_instrument(request.values.get("instrument") or "")
     if instrument is not None and instrument.method != "sum":
         instrument = None
@@ -584,7 +585,7 @@ def group_new():
 @bp.route("/groups/<group_id>")
 @requires(Permission.CASES_VIEW)
 def group_detail(group_id):
-    group = group_service.load_group(group_id, current_user)
+    group = load_visible("community_group", group_id, current_user)
     members = group_service.members_of(group, current_user)
     sessions = group_service.sessions_of(group)
     return render_template("casework/recovery/group.html", group=group, members=members, sessions=sessions,
@@ -594,7 +595,7 @@ def group_detail(group_id):
 @bp.route("/groups/<group_id>/edit", methods=["GET", "POST"])
 @requires(Permission.CASES_EDIT)
 def group_edit(group_id):
-    group = group_service.load_group(group_id, current_user, audit=False)
+    group = load_visible("community_group", group_id, current_user, audit=False)
     form = GroupForm(obj=group) if request.method == "GET" else GroupForm()
     if request.method == "GET":
         form.version.data = group.version
@@ -609,7 +610,7 @@ def group_edit(group_id):
 @bp.route("/groups/<group_id>/archive", methods=["POST"])
 @requires(Permission.CASES_EDIT)
 def group_archive(group_id):
-    group = group_service.load_group(group_id, current_user, audit=False)
+    group = load_visible("community_group", group_id, current_user, audit=False)
     back = url_for("casework.group_detail", group_id=group.id)
     if not ConfirmForm().validate_on_submit():
         return redirect(back)
@@ -620,7 +621,7 @@ def group_archive(group_id):
 @bp.route("/groups/<group_id>/sessions/new", methods=["POST"])
 @requires(Permission.CASES_EDIT)
 def group_session_new(group_id):
-    group = group_service.load_group(group_id, current_user, audit=False)
+    group = load_visible("community_group", group_id, current_user, audit=False)
     form = SessionForm()
     back = url_for("casework.group_detail", group_id=group.id)
     if not form.validate_on_submit():
@@ -634,8 +635,8 @@ def group_session_new(group_id):
 @bp.route("/groups/<group_id>/sessions/<session_id>", methods=["GET", "POST"])
 @requires(Permission.CASES_VIEW)
 def group_session(group_id, session_id):
-    group = group_service.load_group(group_id, current_user, audit=False)
-    session = group_service.load_session(group, session_id)
+    group = load_visible("community_group", group_id, current_user, audit=False)
+    session = load_visible("group_session", session_id, current_user, where=(GroupSession.group_id == group.id,))
     form = ConfirmForm()
     status = 200
     errors: dict = {}
@@ -668,8 +669,8 @@ def group_session(group_id, session_id):
 @bp.route("/groups/<group_id>/sessions/<session_id>/cancel", methods=["POST"])
 @requires(Permission.CASES_EDIT)
 def group_session_cancel(group_id, session_id):
-    group = group_service.load_group(group_id, current_user, audit=False)
-    session = group_service.load_session(group, session_id)
+    group = load_visible("community_group", group_id, current_user, audit=False)
+    session = load_visible("group_session", session_id, current_user, where=(GroupSession.group_id == group.id,))
     back = url_for("casework.group_detail", group_id=group.id)
     if not ConfirmForm().validate_on_submit():
         return redirect(back)
@@ -680,13 +681,13 @@ def group_session_cancel(group_id, session_id):
 @bp.route("/cases/<case_id>/groups", methods=["POST"])
 @requires(Permission.CASES_EDIT)
 def case_group_enrol(case_id):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     form = EnrolForm()
     form.group_id.choices = [(str(g.id), g.name) for g in group_service.groups_for(current_user)]
     if not form.validate_on_submit():
         flash(_("Choose a group of your team."), "error")
         return redirect(_case_url(case))
-    group = group_service.load_group(form.group_id.data, current_user, audit=False)
+    group = load_visible("community_group", form.group_id.data, current_user, audit=False)
     return change_and_return(_case_url(case), lambda: group_service.enrol(current_user, group, case),
                               _("The client joined %(group)s.", group=group.name))
 
@@ -694,7 +695,7 @@ def case_group_enrol(case_id):
 @bp.route("/cases/<case_id>/groups/<member_id>/leave", methods=["POST"])
 @requires(Permission.CASES_EDIT)
 def case_group_leave(case_id, member_id):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     membership = next((m for m in group_service.groups_of_client(case.client_id) if str(m.member.id) == member_id),
                       None)
     if membership is None:
@@ -705,7 +706,7 @@ def case_group_leave(case_id, member_id):
         return conflict_page(error, _case_url(case))
     if not ConfirmForm().validate_on_submit():
         return redirect(_case_url(case))
-    group = group_service.load_group(membership.group.id, current_user, audit=False)
+    group = load_visible("community_group", membership.group.id, current_user, audit=False)
     return change_and_return(_case_url(case), lambda: group_service.leave(current_user, group, membership.member.id,
                                                                            case),
                               _("The client left %(group)s.", group=group.name))

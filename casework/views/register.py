@@ -7,13 +7,12 @@ from flask_babel import format_date, format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from carecycle.lifecycle import keep_refusal, undone_on_error
+from carecycle.lifecycle import keep_refusal, load_visible, undone_on_error
 from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg, safe_next
 from carecycle.validation import Conflict, Invalid
 from casework.enums import OutreachOutcome, RegisterFlag, Tier
 from casework.forms import OutreachForm, RegisterEntryForm, RegisterFilterForm, RemoveEntryForm
-from casework.service import access
 from casework.service import register as service
 from casework.views import bp, enum_label, register_client_section
 from casework.views.common import conflict_page, place_errors, refused_back_to
@@ -84,21 +83,21 @@ def _entry_page(entry, filled_form=None, status=200):
 @bp.route("/vulnerable-register/<entry_id>")
 @requires(Permission.REGISTER_MANAGE)
 def register_entry(entry_id):
-    entry = service.load_entry(entry_id, current_user)
+    entry = load_visible("register_entry", entry_id, current_user)
     return _entry_page(entry)
 
 
 @bp.route("/vulnerable-register/<entry_id>/outreach", methods=["POST"])
 @requires(Permission.REGISTER_MANAGE)
 def register_outreach(entry_id):
-    entry = service.load_entry(entry_id, current_user, audit=False)
+    entry = load_visible("register_entry", entry_id, current_user, audit=False)
     form = OutreachForm()
     back = safe_next(form.next.data) or url_for("casework.vulnerable_register")
     try:
         with undone_on_error():
             row = service.log_outreach(current_user, entry, form.outcome.data, form.note.data, bool(form.concern.data))
     except Invalid as error:
-        entry = service.load_entry(entry_id, current_user)
+        entry = load_visible("register_entry", entry_id, current_user)
         keep_refusal()  # the entry shown again is a view, audited (the refused outreach was undone)
         place_errors(form, error)
         return _entry_page(entry, filled_form=form, status=400)
@@ -142,7 +141,7 @@ def _edit_page(form, client, entry=None, returning=False):
 @bp.route("/clients/<client_id>/vulnerable-register", methods=["GET", "POST"])
 @requires(Permission.REGISTER_MANAGE)
 def register_add(client_id):
-    client = access.load_client(client_id, current_user, audit=request.method == "GET")
+    client = load_visible("client", client_id, current_user, audit=request.method == "GET")
     entry = service.entry_for_client(client)
     if entry is not None and entry.on_register:
         return redirect(url_for("casework.register_edit", entry_id=entry.id))
@@ -165,7 +164,7 @@ def register_add(client_id):
 @bp.route("/vulnerable-register/<entry_id>/edit", methods=["GET", "POST"])
 @requires(Permission.REGISTER_MANAGE)
 def register_edit(entry_id):
-    entry = service.load_entry(entry_id, current_user, audit=request.method == "GET")
+    entry = load_visible("register_entry", entry_id, current_user, audit=request.method == "GET")
     if not entry.on_register:
         return redirect(url_for("casework.register_add", client_id=entry.client_id))
     form = _edit_form(entry)
@@ -186,7 +185,7 @@ def register_edit(entry_id):
 @bp.route("/vulnerable-register/<entry_id>/remove", methods=["GET", "POST"])
 @requires(Permission.REGISTER_MANAGE)
 def register_remove(entry_id):
-    entry = service.load_entry(entry_id, current_user, audit=request.method == "GET")
+    entry = load_visible("register_entry", entry_id, current_user, audit=request.method == "GET")
     if not entry.on_register:
         flash(_("This client is no longer on the register."), "error")
         return redirect(url_for("casework.register_entry", entry_id=entry.id))

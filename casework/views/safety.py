@@ -11,13 +11,12 @@ from flask_login import current_user
 
 from carecycle.audit import record_event
 from carecycle.forms import ConfirmForm
-from carecycle.lifecycle import keep_refusal, undone_on_error
+from carecycle.lifecycle import keep_refusal, load_visible, undone_on_error
 from carecycle.notifications import KIND_LABELS
 from carecycle.permissions import Permission, can, requires
 from carecycle.validation import Conflict, Invalid
 from casework.forms import LinkCodeForm, SafetyPlanForm
 from casework.models.safety import REQUIRED_TO_SIGN, SECTION_CODES, SECTIONS
-from casework.service import access
 from casework.service import safety as service
 from casework.views import EVENT_LABELS, bp, register_case_section
 from casework.views.common import change_and_return, conflict_page, place_errors, save_form
@@ -50,7 +49,7 @@ def _back(case):
 @bp.route("/cases/<case_id>/safety-plan")
 @requires(Permission.CASES_VIEW)
 def safety_plan(case_id):
-    case = access.load_case(case_id, current_user)
+    case = load_visible("case", case_id, current_user)
     signed = service.current_signed(case)
     if signed is not None:
         record_event("view", "safety_plan", signed.id)
@@ -65,7 +64,7 @@ def safety_plan(case_id):
 @bp.route("/cases/<case_id>/safety-plan/edit", methods=["GET", "POST"])
 @requires(Permission.RISK_ASSESS)
 def safety_plan_edit(case_id):
-    case = access.load_case(case_id, current_user, audit=request.method == "GET")
+    case = load_visible("case", case_id, current_user, audit=request.method == "GET")
     draft = service.draft_of(case)
     form = SafetyPlanForm()
     if request.method == "GET":
@@ -99,7 +98,7 @@ def safety_plan_edit(case_id):
 @bp.route("/cases/<case_id>/safety-plan/<int:number>")
 @requires(Permission.CASES_VIEW)
 def safety_plan_version(case_id, number):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     plan = service.load_version(case, number, current_user)
     return render_template("casework/safety/version.html", case=case, plan=plan, sections=SECTIONS,
                            confirm=ConfirmForm(), may_sign=service.may_sign(current_user))
@@ -108,7 +107,7 @@ def safety_plan_version(case_id, number):
 @bp.route("/cases/<case_id>/safety-plan/<int:number>/print")
 @requires(Permission.CASES_VIEW)
 def safety_plan_print(case_id, number):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     plan = service.load_version(case, number, current_user)
     record_event("export", "safety_plan", plan.id, reason="print")
     return render_template("casework/safety/print.html", case=case, plan=plan, sections=SECTIONS,
@@ -118,7 +117,7 @@ def safety_plan_print(case_id, number):
 @bp.route("/cases/<case_id>/safety-plan/<int:number>/sign", methods=["POST"])
 @requires(Permission.RISK_ASSESS)
 def safety_plan_sign(case_id, number):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     plan = service.load_version(case, number, current_user)
     if not ConfirmForm().validate_on_submit():
         return redirect(_back(case))
@@ -131,7 +130,7 @@ def safety_plan_sign(case_id, number):
 @bp.route("/cases/<case_id>/safety-plan/share", methods=["POST"])
 @requires(Permission.RISK_ASSESS)
 def safety_plan_share(case_id):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     if not ConfirmForm().validate_on_submit():
         return redirect(_back(case))
     return change_and_return(
@@ -143,7 +142,7 @@ def safety_plan_share(case_id):
 @bp.route("/cases/<case_id>/safety-plan/unshare", methods=["POST"])
 @requires(Permission.RISK_ASSESS)
 def safety_plan_unshare(case_id):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     if ConfirmForm().validate_on_submit():
         service.stop_sharing(current_user, case)
         flash(_("The safety plan is no longer shared with the client."), "success")
@@ -167,14 +166,14 @@ def link_code_page(case, back: str, from_page: str):
 @bp.route("/cases/<case_id>/resident-link", methods=["POST"])
 @requires(Permission.RISK_ASSESS)
 def resident_link_code(case_id):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     return link_code_page(case, _back(case), "safety")
 
 
 @bp.route("/cases/<case_id>/resident-unlink", methods=["POST"])
 @requires(Permission.RISK_ASSESS)
 def resident_unlink(case_id):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     if ConfirmForm().validate_on_submit():
         service.unlink_resident(current_user, case)
         flash(_("The client's own account is no longer linked and sees no safety plan."), "success")

@@ -8,12 +8,12 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from carecycle.database import utcnow
-from carecycle.lifecycle import undone_on_error
+from carecycle.lifecycle import load_visible, undone_on_error
 from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg, safe_next
 from carecycle.validation import Conflict, Invalid
 from casework.forms import NextContactForm
-from casework.service import access, caseload
+from casework.service import caseload
 from casework.service import tasks as service
 from casework.views import EVENT_LABELS, TASK_LABELS, bp, register_case_section
 from casework.views.common import place_errors, refused_back_to
@@ -57,7 +57,7 @@ def my_tasks():
 @bp.route("/cases/<case_id>/next-contact", methods=["GET", "POST"])
 @requires(Permission.CASES_EDIT)
 def next_contact(case_id):
-    case = access.load_case(case_id, current_user, audit=request.method == "GET")
+    case = load_visible("case", case_id, current_user, audit=request.method == "GET")
     form = NextContactForm()
     if request.method == "GET":
         current = service.open_next_contact(case)
@@ -77,14 +77,14 @@ def next_contact(case_id):
         else:
             flash(_("Next contact scheduled."), "success")
             return redirect(url_for("casework.case_detail", case_id=case.id))
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     return render_template("casework/tasks/next_contact.html", form=form, case=case), 400 if form.errors else 200
 
 
 @bp.route("/cases/<case_id>/tasks/<task_id>/done", methods=["POST"])
 @requires(Permission.CASES_EDIT)
 def task_done(case_id, task_id):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     back = safe_next(request.form.get("next")) or url_for("casework.case_detail", case_id=case.id)
     try:
         with undone_on_error():

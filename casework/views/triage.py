@@ -11,7 +11,7 @@ from flask_login import current_user
 from carecycle.alerts import KIND_LABELS, Urgency, subject_of
 from carecycle.audit import record_view
 from carecycle.database import utcnow
-from carecycle.lifecycle import keep_refusal, undone_on_error
+from carecycle.lifecycle import keep_refusal, load_visible, undone_on_error
 from carecycle.permissions import Permission, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
@@ -82,19 +82,19 @@ def _render_detail(alert, *, close_form=None, status=200):
 @bp.route("/triage/<alert_id>")
 @requires(Permission.TRIAGE_WORK)
 def triage_detail(alert_id):
-    return _render_detail(triage.load_alert(alert_id, current_user, audit=False))
+    return _render_detail(load_visible("alert", alert_id, current_user, audit=False))
 
 
 @bp.route("/triage/<alert_id>/claim", methods=["POST"])
 @requires(Permission.TRIAGE_WORK)
 def triage_claim(alert_id):
-    alert = triage.load_alert(alert_id, current_user, audit=False)
+    alert = load_visible("alert", alert_id, current_user, audit=False)
     try:
         with undone_on_error():
             triage.claim(current_user, alert)
     except Conflict as error:  # AlreadyClaimed names who has it
         flash(error.message, "error")
-        return _render_detail(triage.load_alert(alert_id, current_user, audit=False), status=409)
+        return _render_detail(load_visible("alert", alert_id, current_user, audit=False), status=409)
     flash(_("You have claimed this alert. Turn it into a crisis case, or close it with a reason."), "success")
     return redirect(url_for("casework.triage_detail", alert_id=alert.id))
 
@@ -102,7 +102,7 @@ def triage_claim(alert_id):
 @bp.route("/triage/<alert_id>/release", methods=["POST"])
 @requires(Permission.TRIAGE_WORK)
 def triage_release(alert_id):
-    alert = triage.load_alert(alert_id, current_user, audit=False)
+    alert = load_visible("alert", alert_id, current_user, audit=False)
     try:
         with undone_on_error():
             triage.release(current_user, alert)
@@ -115,7 +115,7 @@ def triage_release(alert_id):
 @bp.route("/triage/<alert_id>/close", methods=["POST"])
 @requires(Permission.TRIAGE_WORK)
 def triage_close(alert_id):
-    alert = triage.load_alert(alert_id, current_user, audit=False)
+    alert = load_visible("alert", alert_id, current_user, audit=False)
     form = CloseAlertForm()
     if form.validate_on_submit():
         try:
@@ -128,13 +128,13 @@ def triage_close(alert_id):
         else:
             flash(_("Alert closed. The reason is recorded."), "success")
             return redirect(url_for("casework.triage_queue"))
-    return _render_detail(triage.load_alert(alert_id, current_user, audit=False), close_form=form, status=400)
+    return _render_detail(load_visible("alert", alert_id, current_user, audit=False), close_form=form, status=400)
 
 
 @bp.route("/triage/<alert_id>/convert", methods=["GET", "POST"])
 @requires(Permission.TRIAGE_WORK)
 def triage_convert(alert_id):
-    alert = triage.load_alert(alert_id, current_user, audit=False)
+    alert = load_visible("alert", alert_id, current_user, audit=False)
     finding = request.method == "POST" and request.form.get("find") == "1"
     if (request.method == "GET" or finding) and (alert.state != "claimed" or not triage.may_act(current_user, alert)):
         flash(_("Claim this alert first; only the worker who claimed it, or a supervisor of the team, "

@@ -6,9 +6,9 @@ from flask_login import current_user
 
 from carecycle.api import ApiError, json_body
 from carecycle.extensions import db
+from carecycle.lifecycle import load_visible
 from carecycle.permissions import Permission, requires
 from casework.api.common import iso
-from casework.service import access
 from referrals.api import api
 from referrals.enums import ReferralStatus
 from referrals.models import Referral
@@ -43,7 +43,7 @@ def referral_json(referral: Referral, *, detail: bool = False) -> dict:
 @api.route("/cases/<case_id>/referrals", methods=["POST"])
 @requires(Permission.REFERRALS_MANAGE)
 def api_referral_create(case_id):
-    case = access.load_case(case_id, current_user, audit=False)
+    case = load_visible("case", case_id, current_user, audit=False)
     body = json_body({"service_id", "reason", "urgency", "share", "goal_id"})
     missing = {k: "Required." for k in ("service_id", "reason", "urgency") if not body.get(k)}
     if "share" not in body:
@@ -66,7 +66,7 @@ def api_referrals():
 @api.route("/referrals/<referral_id>", methods=["GET"])
 @requires(Permission.REFERRALS_MANAGE)
 def api_referral_get(referral_id):
-    referral = service.load_referral(referral_id, current_user)
+    referral = load_visible("referral", referral_id, current_user)
     body = referral_json(referral, detail=True)
     return body
 
@@ -74,7 +74,7 @@ def api_referral_get(referral_id):
 @api.route("/referrals/<referral_id>/status", methods=["POST"])
 @requires(Permission.REFERRALS_MANAGE)
 def api_referral_status(referral_id):
-    referral = service.load_referral(referral_id, current_user, audit=False)
+    referral = load_visible("referral", referral_id, current_user, audit=False)
     body = json_body({"status", "note", "override_reason", "close_reason"})
     status = body.get("status")
     if not isinstance(status, str) or not status:
@@ -99,7 +99,7 @@ def api_referral_status(referral_id):
 @requires(Permission.REFERRALS_MANAGE)
 def api_referral_link(referral_id):
     json_body(set(), optional=True)  # takes no fields
-    referral = service.load_referral(referral_id, current_user, audit=False)
+    referral = load_visible("referral", referral_id, current_user, audit=False)
     link, token = links.issue(current_user, referral)
     return {"partner_link": url_for("referrals.partner_page", token=token, _external=True),
             "expires_at": iso(link.expires_at)}, 201
@@ -109,6 +109,6 @@ def api_referral_link(referral_id):
 @requires(Permission.REFERRALS_MANAGE)
 def api_referral_link_revoke(referral_id):
     json_body(set(), optional=True)  # takes no fields
-    referral = service.load_referral(referral_id, current_user, audit=False)
+    referral = load_visible("referral", referral_id, current_user, audit=False)
     count = links.revoke_all(referral, current_user)
     return {"revoked": count}

@@ -365,31 +365,21 @@ def archive_service(user, service: Service) -> None:
 
 
 # ------------------------------------------------------------------ reading
-def get_organisation(org_id, *, include_archived: bool = False) -> Organisation | None:
-    oid = as_uuid(org_id)
-    org = db.session.get(Organisation, oid) if oid else None
-    if org is None or (org.archived_at is not None and not include_archived):
-        return None
-    return org
+def current_services():
+    """A WHERE clause: services neither archived nor offered by an archived organisation."""
+    return Service.archived_at.is_(None) & Service.organisation_id.in_(
+        select(Organisation.id).where(Organisation.archived_at.is_(None)))
 
 
-def get_location(location_id) -> Location | None:
-    """A place of an organisation that is not archived."""
-    lid = as_uuid(location_id)
-    location = db.session.get(Location, lid) if lid else None
-    if location is None or location.organisation.archived_at is not None:
-        return None
-    return location
+def current_locations():
+    """A WHERE clause: places of organisations that are not archived."""
+    return Location.organisation_id.in_(select(Organisation.id).where(Organisation.archived_at.is_(None)))
 
 
-def get_service(service_id, *, include_archived: bool = False) -> Service | None:
+def get_service(service_id) -> Service | None:
+    """A current service (a referral's target), or None."""
     sid = as_uuid(service_id)
-    service = db.session.get(Service, sid) if sid else None
-    if service is None:
-        return None
-    if not include_archived and (service.archived_at is not None or service.organisation.archived_at is not None):
-        return None
-    return service
+    return db.session.scalar(select(Service).where(Service.id == sid, current_services())) if sid else None
 
 
 def local_now() -> datetime:

@@ -23,10 +23,9 @@ from sqlalchemy import and_, func, select
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import selectinload
 
-from carecycle.audit import record_event, record_view
+from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.lifecycle import NotFound
 from carecycle.mode import ModeState, bring_deadlines_forward, scaled
 from carecycle.validation import Invalid
 from casework.enums import ConsentScope, Phase, RiskLevel
@@ -87,17 +86,6 @@ def close_reasons_for(referral: Referral) -> list[CloseReason]:
 def visible_referrals(user):
     """A WHERE clause: referrals on cases the user may see (a supervisor: the team's)."""
     return Referral.case_id.in_(select(Case.id).where(visible_cases(user)))
-
-
-def load_referral(referral_id, user, *, audit: bool = True) -> Referral:
-    """The referral, if its case is visible to `user`; otherwise 404, as for a missing one."""
-    rid = as_uuid(referral_id)
-    referral = db.session.scalar(select(Referral).where(Referral.id == rid, visible_referrals(user))) if rid else None
-    if referral is None:
-        raise NotFound("referral")
-    if audit:
-        record_view("referral", referral.id)
-    return referral
 
 
 def overdue_clause():
@@ -377,15 +365,6 @@ def overrides_to_review(user, *, include_reviewed: bool = False):
     if not include_reviewed:
         stmt = stmt.where(Referral.override_reviewed_at.is_(None))
     return stmt
-
-
-def load_override(referral_id, user) -> Referral:
-    rid = as_uuid(referral_id)
-    referral = db.session.scalar(select(Referral).where(
-        Referral.id == rid, Referral.consent_override.is_(True), Referral.team_id == user.team_id)) if rid else None
-    if referral is None:
-        raise NotFound("override")
-    return referral
 
 
 def review_override(user, referral: Referral) -> Referral:

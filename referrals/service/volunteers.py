@@ -20,7 +20,7 @@ from carecycle.accounts.models import Team
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.lifecycle import Forbidden, NotFound
+from carecycle.lifecycle import Forbidden
 from carecycle.mode import current_mode
 from carecycle.roles import Role
 from carecycle.validation import Invalid
@@ -74,14 +74,6 @@ def teams() -> Sequence[VolunteerTeam]:
                               .order_by(VolunteerTeam.name)).all()
 
 
-def get_team(team_id) -> VolunteerTeam:
-    tid = as_uuid(team_id)
-    team = db.session.get(VolunteerTeam, tid) if tid else None
-    if team is None or team.archived_at is not None:
-        raise NotFound("volunteer team")
-    return team
-
-
 # ------------------------------------------------------------------ members
 def clean_member(data: dict) -> dict:
     errors = Errors()
@@ -116,17 +108,6 @@ def save_member(user, team: VolunteerTeam, data: dict, member: Volunteer | None 
     return member
 
 
-def get_member(member_id, *, audit: bool = True) -> Volunteer:
-    """One volunteer with their contact details: the read is audited."""
-    mid = as_uuid(member_id)
-    member = db.session.get(Volunteer, mid) if mid else None
-    if member is None:
-        raise NotFound("volunteer")
-    if audit:
-        record_event("view", "volunteer", member.id)
-    return member
-
-
 # ------------------------------------------------------------------ trainings and certificates
 def clean_training(data: dict) -> dict:
     errors = Errors()
@@ -158,14 +139,6 @@ def save_training(user, data: dict, training: Training | None = None) -> Trainin
         action = "update"
     db.session.flush()
     record_event(action, "volunteer_training", training.id)
-    return training
-
-
-def get_training(training_id) -> Training:
-    tid = as_uuid(training_id)
-    training = db.session.get(Training, tid) if tid else None
-    if training is None:
-        raise NotFound("training")
     return training
 
 

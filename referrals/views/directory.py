@@ -9,13 +9,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from carecycle.forms import ConfirmForm
-from carecycle.lifecycle import undone_on_error
+from carecycle.lifecycle import load_visible, undone_on_error
 from carecycle.pagination import CappedPage
 from carecycle.permissions import Permission, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
 from referrals.enums import LANGUAGE_NAMES, Capacity, ServiceType, Tier
 from referrals.forms import CapacityForm, ImportForm, LocationForm, OrganisationForm, ServiceForm
+from referrals.models import Organisation
 from referrals.service import directory, hsds
 from referrals.views import bp, conflict_page, place_errors
 
@@ -29,18 +30,9 @@ def _page_of(rows: list, page: int, per_page: int = PER_PAGE) -> CappedPage:
     return CappedPage.from_rows(rows[start:start + per_page + 1], page, per_page, total=len(rows))
 
 
-def _organisation_or_404(org_id, *, include_archived=False):
-    org = directory.get_organisation(org_id, include_archived=include_archived)
-    if org is None:
-        abort(404)
-    return org
-
-
-def _service_or_404(service_id):
-    service = directory.get_service(service_id)
-    if service is None:
-        abort(404)
-    return service
+def _current_organisation(org_id):
+    """An organisation that is not archived, for the pages that change it (an archived one answers 404)."""
+    return load_visible("organisation", org_id, current_user, where=(Organisation.archived_at.is_(None),))
 
 
 @bp.route("/directory")
@@ -59,7 +51,7 @@ def directory_search():
 @bp.route("/directory/organisations/<org_id>")
 @requires(Permission.DIRECTORY_VIEW)
 def organisation_detail(org_id):
-    org = _organisation_or_404(org_id, include_archived=True)
+    org = load_visible("organisation", org_id, current_user)
     return render_template("referrals/directory/organisation.html", org=org, is_open=directory.is_open,
                            now=directory.local_now(), capacity_form=CapacityForm())
 
@@ -79,7 +71,7 @@ def organisation_new():
 @bp.route("/directory/organisations/<org_id>/edit", methods=["GET", "POST"])
 @requires(Permission.DIRECTORY_EDIT)
 def organisation_edit(org_id):
-    return _organisation_form(_organisation_or_404(org_id))
+    return _organisation_form(_current_organisation(org_id))
 
 
 def _organisation_form(org):
@@ -108,7 +100,7 @@ def _organisation_form(org):
 @bp.route("/directory/organisations/<org_id>/archive", methods=["GET", "POST"])
 @requires(Permission.DIRECTORY_EDIT)
 def organisation_archive(org_id):
-    org = _organisation_or_404(org_id)
+    org = _current_organisation(org_id)
     form = ConfirmForm()
     if form.validate_on_submit():
         directory.archive_organisation(current_user, org)
@@ -122,15 +114,13 @@ def organisation_archive(org_id):
 @bp.route("/directory/organisations/<org_id>/locations/new", methods=["GET", "POST"])
 @requires(Permission.DIRECTORY_EDIT)
 def location_new(org_id):
-    return _location_form(_organisation_or_404(org_id), None)
+    return _location_form(_current_organisation(org_id), None)
 
 
 @bp.route("/directory/locations/<location_id>/edit", methods=["GET", "POST"])
 @requires(Permission.DIRECTORY_EDIT)
 def location_edit(location_id):
-    location = directory.get_location(location_id)
-    if location is None:
-        abort(404)
+    location = load_visible("location", location_id, current_user)
     return _location_form(location.organisation, location)
 
 
@@ -217,13 +207,13 @@ def _service_data(form: ServiceForm) -> dict:
 @bp.route("/directory/organisations/<org_id>/services/new", methods=["GET", "POST"])
 @requires(Permission.DIRECTORY_EDIT)
 def service_new(org_id):
-    return _service_page(_organisation_or_404(org_id), None)
+    return _service_page(_current_organisation(org_id), None)
 
 
 @bp.route("/directory/services/<service_id>/edit", methods=["GET", "POST"])
 @requires(Permission.DIRECTORY_EDIT)
 def service_edit(service_id):
-    service = _service_or_404(service_id)
+    service = load_visible("partner_service", service_id, current_user)
     return _service_page(service.organisation, service)
 
 
@@ -250,7 +240,7 @@ def _service_page(org, service):
 @bp.route("/directory/services/<service_id>/capacity", methods=["POST"])
 @requires(Permission.DIRECTORY_EDIT)
 def service_capacity(service_id):
-    service = _service_or_404(service_id)
+    service = load_visible("partner_service", service_id, current_user)
     form = CapacityForm()
     if not form.validate_on_submit():
         abort(400)
@@ -263,7 +253,7 @@ def service_capacity(service_id):
 @bp.route("/directory/services/<service_id>/archive", methods=["GET", "POST"])
 @requires(Permission.DIRECTORY_EDIT)
 def service_archive(service_id):
-    service = _service_or_404(service_id)
+    service = load_visible("partner_service", service_id, current_user)
     form = ConfirmForm()
     if form.validate_on_submit():
         directory.archive_service(current_user, service)

@@ -10,12 +10,11 @@ from flask_login import current_user
 from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
-from carecycle.lifecycle import attempt
+from carecycle.lifecycle import attempt, load_visible
 from carecycle.pages import save_form
 from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Invalid
-from casework.service import access
 from referrals.enums import Capacity, ReferralStatus
 from referrals.forms import ReferralForm, SendForm, StatusForm
 from referrals.service import directory, links, sharing
@@ -61,7 +60,7 @@ def referral_list():
 @bp.route("/cases/<case_id>/referrals/new", methods=["GET", "POST"])
 @requires(Permission.REFERRALS_MANAGE)
 def referral_new(case_id):
-    case = access.load_case(case_id, current_user, audit=request.method == "GET")
+    case = load_visible("case", case_id, current_user, audit=request.method == "GET")
     form = ReferralForm()
     form.service_id.choices = _service_choices()
     form.goal_id.choices = _goal_choices(case)
@@ -94,7 +93,7 @@ def referral_new(case_id):
                 referral = outcome.result
                 flash(_("Draft referral saved. Check what the partner will see, then send it."), "success")
                 return redirect(url_for("referrals.referral_detail", referral_id=referral.id))
-        case = access.load_case(case_id, current_user, audit=False)
+        case = load_visible("case", case_id, current_user, audit=False)
     elif request.method == "POST":
         status = 400
     return render_template("referrals/referrals/new.html", form=form, case=case, preview=preview,
@@ -121,14 +120,14 @@ def _detail_context(referral):
 @bp.route("/referrals/<referral_id>")
 @requires(Permission.REFERRALS_MANAGE)
 def referral_detail(referral_id):
-    referral = service.load_referral(referral_id, current_user)
+    referral = load_visible("referral", referral_id, current_user)
     return render_template("referrals/referrals/detail.html", **_detail_context(referral))
 
 
 @bp.route("/referrals/<referral_id>/edit", methods=["GET", "POST"])
 @requires(Permission.REFERRALS_MANAGE)
 def referral_edit(referral_id):
-    referral = service.load_referral(referral_id, current_user, audit=request.method == "GET")
+    referral = load_visible("referral", referral_id, current_user, audit=request.method == "GET")
     if referral.status != ReferralStatus.DRAFT.value:
         flash(_("Only a draft can be changed; this referral was already sent."), "error")
         return redirect(url_for("referrals.referral_detail", referral_id=referral.id))
@@ -148,7 +147,7 @@ def referral_edit(referral_id):
         if saved:
             return saved
         status = 400
-        referral = service.load_referral(referral_id, current_user, audit=False)
+        referral = load_visible("referral", referral_id, current_user, audit=False)
     elif request.method == "POST":
         status = 400
     return render_template("referrals/referrals/edit.html", form=form, referral=referral), status
@@ -157,7 +156,7 @@ def referral_edit(referral_id):
 @bp.route("/referrals/<referral_id>/send", methods=["POST"])
 @requires(Permission.REFERRALS_MANAGE)
 def referral_send(referral_id):
-    referral = service.load_referral(referral_id, current_user, audit=False)
+    referral = load_visible("referral", referral_id, current_user, audit=False)
     form = SendForm()
     if not form.validate_on_submit():
         abort(400)
@@ -165,7 +164,7 @@ def referral_send(referral_id):
                       contain=(ConsentRequired, TransitionRefused, Invalid))
     error = outcome.error
     if error is not None:
-        referral = service.load_referral(referral_id, current_user, audit=False)
+        referral = load_visible("referral", referral_id, current_user, audit=False)
         context = dict(_detail_context(referral), send_form=form)
         if isinstance(error, Invalid):
             place_errors(form, error)
@@ -187,7 +186,7 @@ def _link_once(referral, token, *, sent: bool):
 @bp.route("/referrals/<referral_id>/status", methods=["POST"])
 @requires(Permission.REFERRALS_MANAGE)
 def referral_status(referral_id):
-    referral = service.load_referral(referral_id, current_user, audit=False)
+    referral = load_visible("referral", referral_id, current_user, audit=False)
     form = StatusForm()
     if not form.validate_on_submit():
         abort(400)
@@ -197,7 +196,7 @@ def referral_status(referral_id):
                                                   close_reason=form.close_reason.data or None),
                     contain=(TransitionRefused, Invalid)).error
     if error is not None:
-        referral = service.load_referral(referral_id, current_user, audit=False)
+        referral = load_visible("referral", referral_id, current_user, audit=False)
         context = _detail_context(referral)
         context["status_form"] = form
         if isinstance(error, Invalid):
@@ -212,7 +211,7 @@ def referral_status(referral_id):
 @bp.route("/referrals/<referral_id>/letter")
 @requires(Permission.REFERRALS_MANAGE)
 def referral_letter(referral_id):
-    referral = service.load_referral(referral_id, current_user, audit=False)
+    referral = load_visible("referral", referral_id, current_user, audit=False)
     record_event("export", "referral", referral.id, reason="letter")
     lines = sharing.shared_lines(referral)
     return render_template("referrals/referrals/letter.html", referral=referral, lines=lines, partner_url=None)
@@ -221,7 +220,7 @@ def referral_letter(referral_id):
 @bp.route("/referrals/<referral_id>/link", methods=["POST"])
 @requires(Permission.REFERRALS_MANAGE)
 def referral_link_new(referral_id):
-    referral = service.load_referral(referral_id, current_user, audit=False)
+    referral = load_visible("referral", referral_id, current_user, audit=False)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     outcome = attempt(lambda: links.issue(current_user, referral), contain=(TransitionRefused,))
@@ -235,7 +234,7 @@ def referral_link_new(referral_id):
 @bp.route("/referrals/<referral_id>/link/revoke", methods=["POST"])
 @requires(Permission.REFERRALS_MANAGE)
 def referral_link_revoke(referral_id):
-    referral = service.load_referral(referral_id, current_user, audit=False)
+    referral = load_visible("referral", referral_id, current_user, audit=False)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     count = links.revoke_all(referral, current_user)
@@ -259,7 +258,7 @@ def override_list():
 @bp.route("/referrals/<referral_id>/override/review", methods=["POST"])
 @requires(Permission.REFERRAL_OVERRIDE_REVIEW)
 def override_review(referral_id):
-    referral = service.load_override(referral_id, current_user)
+    referral = load_visible("consent_override", referral_id, current_user)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     service.review_override(current_user, referral)

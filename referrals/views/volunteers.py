@@ -12,7 +12,7 @@ from sqlalchemy import select
 from carecycle.accounts.models import Team
 from carecycle.audit import record_event
 from carecycle.extensions import db
-from carecycle.lifecycle import keep_refusal, undone_on_error
+from carecycle.lifecycle import keep_refusal, load_visible, undone_on_error
 from carecycle.mode import current_mode
 from carecycle.permissions import Permission, requires
 from carecycle.validation import Conflict, Invalid
@@ -42,7 +42,7 @@ def volunteer_teams():
 @bp.route("/volunteers/teams/<team_id>")
 @requires(Permission.VOLUNTEERS_VIEW)
 def volunteer_team(team_id):
-    team = service.get_team(team_id)
+    team = load_visible("volunteer_team", team_id, current_user)
     row = service.readiness(team)
     record_event("view", "volunteer_team", team.id, reason="readiness")
     return render_template("referrals/volunteers/team.html", row=row, team=team, today=date.today(),
@@ -53,7 +53,7 @@ def volunteer_team(team_id):
 @bp.route("/volunteers/teams/<team_id>/mobilisation")
 @requires(Permission.VOLUNTEERS_VIEW)
 def volunteer_mobilisation(team_id):
-    return _mobilisation_page(service.get_team(team_id), MobiliseForm())
+    return _mobilisation_page(load_visible("volunteer_team", team_id, current_user), MobiliseForm())
 
 
 def _mobilisation_page(team, form, status=200):
@@ -70,7 +70,7 @@ def _mobilisation_page(team, form, status=200):
 @bp.route("/volunteers/teams/<team_id>/mobilisation/teams", methods=["POST"])
 @requires(Permission.VOLUNTEERS_MANAGE)
 def volunteer_mobilise(team_id):
-    team = service.get_team(team_id)
+    team = load_visible("volunteer_team", team_id, current_user)
     form = MobiliseForm()
     if form.validate_on_submit():
         try:
@@ -90,7 +90,7 @@ def volunteer_mobilise(team_id):
 @bp.route("/volunteers/teams/<team_id>/mobilisation/end", methods=["POST"])
 @requires(Permission.VOLUNTEERS_MANAGE)
 def volunteer_mobilisation_end(team_id):
-    team = service.get_team(team_id)
+    team = load_visible("volunteer_team", team_id, current_user)
     form = EndMobilisationForm()
     if form.validate_on_submit():
         try:
@@ -117,7 +117,7 @@ def volunteer_team_new():
 @bp.route("/volunteers/teams/<team_id>/edit", methods=["GET", "POST"])
 @requires(Permission.VOLUNTEERS_MANAGE)
 def volunteer_team_edit(team_id):
-    return _team_form(service.get_team(team_id))
+    return _team_form(load_visible("volunteer_team", team_id, current_user))
 
 
 def _team_form(team):
@@ -144,7 +144,7 @@ def _team_form(team):
 @bp.route("/volunteers/teams/<team_id>/members/new", methods=["GET", "POST"])
 @requires(Permission.VOLUNTEERS_MANAGE)
 def volunteer_new(team_id):
-    team = service.get_team(team_id)
+    team = load_visible("volunteer_team", team_id, current_user)
     form = VolunteerForm()
     if request.method == "GET":
         form.joined_on.data = date.today().isoformat()
@@ -164,9 +164,9 @@ def volunteer_new(team_id):
 def _member_with_contacts(member_id, *, audit: bool):
     """The volunteer's page shows their contact details: only for the team that holds their team (403,
     audited, for anyone else)."""
-    member = service.get_member(member_id, audit=False)
+    member = load_visible("volunteer", member_id, current_user, audit=False)
     service.check_contacts(current_user, member)
-    return service.get_member(member_id, audit=audit)
+    return load_visible("volunteer", member_id, current_user, audit=audit)
 
 
 def _member_data(form: VolunteerForm) -> dict:
@@ -186,7 +186,7 @@ def volunteer_detail(member_id):
             with undone_on_error():
                 service.save_member(current_user, member.volunteer_team, _member_data(form), member, form.version.data)
         except Invalid as error:
-            member = service.get_member(member_id, audit=False)
+            member = load_visible("volunteer", member_id, current_user, audit=False)
             place_errors(form, error)
         except Conflict as error:
             return conflict_page(error, url_for("referrals.volunteer_detail", member_id=member_id))
@@ -211,7 +211,7 @@ def volunteer_certificate(member_id):
             with undone_on_error():
                 service.add_certificate(current_user, member, data)
         except Invalid as error:
-            member = service.get_member(member_id, audit=False)
+            member = load_visible("volunteer", member_id, current_user, audit=False)
             place_errors(cert_form, error)
         else:
             flash(_("Certificate recorded."), "success")
@@ -247,7 +247,7 @@ def volunteer_trainings():
 @bp.route("/volunteers/trainings/<training_id>", methods=["GET", "POST"])
 @requires(Permission.VOLUNTEERS_MANAGE)
 def volunteer_training_edit(training_id):
-    training = service.get_training(training_id)
+    training = load_visible("training", training_id, current_user)
     form = TrainingForm(obj=training if request.method == "GET" else None)
     if request.method == "GET":
         form.required_for.data = training.required_kinds

@@ -314,10 +314,3 @@ def manage_list(user, status: str | None, page: int):
     stmt = stmt.options(selectinload(Article.author)).order_by(Article.updated_at.desc())
     return db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=False)
 
-
-def for_staff(user, article_id) -> Article | None:
-    """An article a writer or reviewer may open: not someone else's draft."""
-    article = get(article_id)
-    if article is None or (article.status == ArticleStatus.DRAFT and article.author_id != user.id):
-        return None
-    return article

@@ -17,7 +17,6 @@ from sqlalchemy import inspect as sa_inspect
 from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.roles import Role
-from carecycle.urls import as_uuid
 from screening.models import ScreeningResult
 from screening.service import articles, get_instrument, instruments
 from screening.service.definitions import Instrument
@@ -140,24 +139,6 @@ class ShownResult:
 def shown(result: ScreeningResult) -> ShownResult | None:
     instrument = get_instrument(result.instrument)
     return ShownResult(result, instrument) if instrument else None
-
-
-def result_for(result_id, session_ids: list[str], user) -> ScreeningResult | None:
-    """The result when the viewer may see it: taken in this browser session, or their own. Else None."""
-    key = as_uuid(result_id)
-    if key is None:
-        return None
-    result = db.session.get(ScreeningResult, key)
-    if result is None:
-        return None
-    own = links_to_account(user) and result.user_id == user.id
-    if not own and str(key) not in session_ids:
-        return None
-    if result.user_id is not None:
-        if not own:
-            return None  # linked to an account: only its owner sees it
-        record_event("view", "screening_result", result.id)
-    return result
 
 
 def claim(results: list[str], user) -> int:

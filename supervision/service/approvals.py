@@ -22,7 +22,7 @@ from carecycle.audit import record_event, record_view
 from carecycle.breakglass import BreakGlassGrant
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.lifecycle import Forbidden, NotFound
+from carecycle.lifecycle import Forbidden, NotFound, load_visible
 from carecycle.permissions import Permission, role_has
 from carecycle.roles import Role
 from carecycle.validation import Conflict, Invalid
@@ -229,7 +229,7 @@ def decide(supervisor, kind: str, item_id, decision: str, comment=None) -> Decis
         raise NotFound("approval item")
     team_id = supervisor.team_id
     if kind == "risk":
-        assessment = assessments.load_for_acknowledgement(iid, supervisor)
+        assessment = load_visible("assessment_to_acknowledge", iid, supervisor)
         if assessment.assessed_by_id == supervisor.id:
             _refuse_own("risk_assessment", iid, supervisor)
         assessments.acknowledge(supervisor, assessment, comment)
@@ -267,7 +267,7 @@ def decide(supervisor, kind: str, item_id, decision: str, comment=None) -> Decis
             raise Forbidden(_("Your role cannot decide this article."), "article", iid, reason="article review") from None
         team_id = None
     elif kind == "override":
-        referral = referral_service.load_override(iid, supervisor)
+        referral = load_visible("consent_override", iid, supervisor)
         if referral.override_by_id == supervisor.id:
             _refuse_own("referral", iid, supervisor)
         if referral.override_reviewed_at is not None:

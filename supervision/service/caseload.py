@@ -24,14 +24,13 @@ from carecycle.accounts.models import User
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.lifecycle import NotFound
 from carecycle.pagination import CappedPage
 from carecycle.roles import Role
 from casework.enums import Phase, RiskLevel
 from casework.models import Case, ContactNote, Task
 from referrals.enums import ReferralStatus
 from referrals.models import Referral
-from supervision.service.common import WORKER_ROLES, ZERO, Count, as_uuid, csv_text, team_workers
+from supervision.service.common import ZERO, Count, csv_text, team_workers
 
 CELL_CAP = 50         # open cases per worker and risk level ("50+")
 TEAM_CAP = 1000       # open cases of the team per risk level ("1000+")
@@ -361,14 +360,6 @@ def dashboard_csv(supervisor, dashboard: Dashboard) -> str:
 
 
 # ------------------------------------------------------------------ drill-down
-def load_worker(supervisor, worker_id) -> User:
-    """A counsellor or social worker of the supervisor's own team; anyone else answers 404."""
-    wid = as_uuid(worker_id)
-    worker = db.session.get(User, wid) if wid else None
-    if (worker is None or supervisor.team_id is None or worker.team_id != supervisor.team_id
-            or str(worker.role) not in WORKER_ROLES):
-        raise NotFound("worker")
-    return worker
 
 
 @dataclass
@@ -458,5 +449,5 @@ def open_case_ids(supervisor, worker: User, limit: int) -> list[uuid.UUID]:
         .order_by(Case.opened_at, Case.id).limit(limit)))
 
 
-__all__ = ["team_dashboard", "dashboard_csv", "load_worker", "worker_cases", "worker_row", "open_case_ids",
+__all__ = ["team_dashboard", "dashboard_csv", "worker_cases", "worker_row", "open_case_ids",
            "Row", "Dashboard", "CaseLine", "CELL_CAP", "TEAM_CAP", "TASK_CAP"]

@@ -160,16 +160,6 @@ def drills(team_id, page: int = 1, per_page: int = 20):
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
 
 
-def load_drill(user, drill_id) -> Drill:
-    """A drill of the user's team (others answer 404); reading it is audited."""
-    did = as_uuid(drill_id)
-    drill = db.session.get(Drill, did) if did else None
-    if drill is None or drill.team_id != user.team_id:
-        raise NotFound("drill")
-    record_event("view", "drill", drill.id)
-    return drill
-
-
 def my_actions(user, include_done: bool = False) -> list[DrillAction]:
     stmt = (select(DrillAction).where(DrillAction.owner_id == user.id)
             .options(selectinload(DrillAction.drill)).order_by(DrillAction.done_at.is_not(None), DrillAction.due_on))
@@ -243,5 +233,5 @@ def readiness() -> list[TeamReadiness]:
     return [TeamReadiness(t, last.get(t.id), int(counts.get(t.id, 0)), int(open_actions.get(t.id, 0))) for t in teams]
 
 
-__all__ = ["record_drill", "drills", "load_drill", "my_actions", "may_complete", "complete_action", "readiness",
+__all__ = ["record_drill", "drills", "my_actions", "may_complete", "complete_action", "readiness",
            "team_staff", "PARTICIPANT_KINDS"]

@@ -17,7 +17,6 @@ from carecycle.accounts.models import User
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.lifecycle import NotFound
 from carecycle.mode import Mode, ModeChange, current_mode, switch_mode
 from carecycle.notifications import notify
 from carecycle.permissions import Permission, role_has
@@ -27,7 +26,6 @@ from casework.service.triage import users_by_id  # noqa: F401 (the mode page and
 from referrals.enums import ReferralStatus, Tier
 from referrals.models import Referral, Service
 from supervision.models import AfterActionReview
-from supervision.service.common import as_uuid
 from supervision.service.links import path_for
 from supervision.service.stats import emergency_figures
 
@@ -107,15 +105,6 @@ def reviews(page: int = 1, per_page: int = 20):
     stmt = (select(AfterActionReview).options(selectinload(AfterActionReview.written_by))
             .order_by(AfterActionReview.ended_at.desc()))
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
-
-
-def load_review(review_id) -> AfterActionReview:
-    rid = as_uuid(review_id)
-    row = db.session.get(AfterActionReview, rid) if rid else None
-    if row is None:
-        raise NotFound("review")
-    record_event("view", "after_action_review", row.id)
-    return row
 
 
 # ------------------------------------------------------------------ the surge view

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from carecycle.lifecycle import attempt
+from carecycle.lifecycle import attempt, load_visible
 from carecycle.pages import flash_errors
 from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg
@@ -47,7 +47,7 @@ def caseload_csv():
 @bp.route("/supervision/caseload/workers/<worker_id>")
 @requires(Permission.CASELOAD_REVIEW)
 def worker(worker_id):
-    person = caseload.load_worker(current_user, worker_id)
+    person = load_visible("worker", worker_id, current_user)
     phase, risk = request.args.get("phase") or None, request.args.get("risk") or None
     phase = phase if phase in caseload.OPEN_PHASES else None
     risk = risk if risk in caseload.RISKS else None
@@ -63,7 +63,7 @@ def worker(worker_id):
 @bp.route("/supervision/caseload/workers/<worker_id>/reassign", methods=["POST"])
 @requires(Permission.CASES_REASSIGN)
 def reassign(worker_id):
-    person = caseload.load_worker(current_user, worker_id)
+    person = load_visible("worker", worker_id, current_user)
     form = ReassignForm()
     if not form.validate_on_submit() and "csrf_token" in form.errors:
         abort(400)  # a reason too long is the service's to refuse, with its message

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
-from carecycle.lifecycle import attempt
+from carecycle.lifecycle import attempt, load_visible
 from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
@@ -84,7 +84,7 @@ def drill_new():
 @bp.route("/supervision/drills/<drill_id>")
 @requires(Permission.DRILLS_VIEW)
 def drill(drill_id):
-    row = service.load_drill(current_user, drill_id)
+    row = load_visible("drill", drill_id, current_user)
     return render_template("supervision/drill.html", drill=row, may_complete=service.may_complete)
 
 

@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from carecycle.lifecycle import load_visible
 from carecycle.mode import Mode, current_mode
 from carecycle.permissions import Permission, requires
 from carecycle.urls import page_arg
@@ -57,7 +58,7 @@ def reviews():
 @bp.route("/supervision/reviews/<review_id>")
 @requires(Permission.STATS_VIEW)
 def review(review_id):
-    row = operating.load_review(review_id)
+    row = load_visible("after_action_review", review_id, current_user)
     return render_template("supervision/review.html", review=row, figures=stats.present_stored(row.figures or {}))
 
 

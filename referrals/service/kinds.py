@@ -1,0 +1,33 @@
+"""The referrals records `carecycle.lifecycle.load_visible` loads for a user, and who sees each.
+
+Referrals follow their case (casework's `visible_cases`); a consent override is reviewed by the
+team that sent it; volunteers, trainings and the partner directory are the service's own reference
+data, open to every user whose permission lets them reach the page, archived entries aside."""
+from __future__ import annotations
+
+from sqlalchemy import false, true
+
+from carecycle.lifecycle import register_kind
+from referrals.models import Location, Organisation, Referral, Service, Training, Volunteer, VolunteerTeam
+from referrals.service.directory import current_locations, current_services
+from referrals.service.referrals import visible_referrals
+
+
+def _own_team_overrides(user):
+    if user.team_id is None:
+        return false()
+    return (Referral.consent_override.is_(True)) & (Referral.team_id == user.team_id)
+
+
+def register_kinds(app) -> None:
+    register_kind(app, "referral", Referral, visible_referrals)
+    register_kind(app, "consent_override", Referral, _own_team_overrides, audited=False)
+    register_kind(app, "volunteer_team", VolunteerTeam, lambda _user: VolunteerTeam.archived_at.is_(None),
+                  audited=False)
+    register_kind(app, "volunteer", Volunteer, lambda _user: true())
+    register_kind(app, "training", Training, lambda _user: true(), audited=False)
+    # Staff see archived organisations too (to restore them); pages that act on a current one add
+    # `where=(Organisation.archived_at.is_(None),)`.
+    register_kind(app, "organisation", Organisation, lambda _user: true(), audited=False)
+    register_kind(app, "partner_service", Service, lambda _user: current_services(), audited=False)
+    register_kind(app, "location", Location, lambda _user: current_locations(), audited=False)
