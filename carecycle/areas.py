@@ -5,6 +5,8 @@ these helpers; its `api.py` defines a blueprint made with `carecycle.api.area_ap
 which `create_app` nests under /api/v1. `create_app` is the only place that lists the areas."""
 from __future__ import annotations
 
+from flask import current_app
+
 from carecycle.permissions import Permission
 
 
@@ -35,3 +37,32 @@ def add_mode_switch_hook(app, hook) -> None:
     transaction: `state` is the new carecycle.mode.ModeState, `change` the ModeChange row. An area
     re-times what is already waiting here (emergency deadlines), so the shell never imports it."""
     app.extensions.setdefault("carecycle_mode_switch_hooks", []).append(hook)
+
+
+def add_hook(app, name: str, hook) -> None:
+    """Register `hook` to run where an area calls `run_hooks(name, ...)` (or asks `hooks(name)`).
+    A right-hand area changes what a left-hand one does this way, and an area's modules reach each
+    other's rules without assigning to one another's attributes. The names in use:
+    `case_closed(user, case)` and `case_reopened(user, case)` (casework: follow-ups are scheduled and
+    cancelled), `goal_links(case, goals) -> {goal id: [(label, url)]}` (referrals, on the care plan)."""
+    hooks_of = app.extensions.setdefault("carecycle_hooks", {}).setdefault(name, [])
+    if hook not in hooks_of:
+        hooks_of.append(hook)
+
+
+def hooks(name: str) -> list:
+    return current_app.extensions.get("carecycle_hooks", {}).get(name, [])
+
+
+def run_hooks(name: str, *args) -> None:
+    for hook in hooks(name):
+        hook(*args)
+
+
+def add_labels(app, group: str, labels: dict) -> None:
+    """Words for codes another area writes (`case_event`: the case timeline, `case_task`: task kinds)."""
+    app.extensions.setdefault("carecycle_labels", {}).setdefault(group, {}).update(labels)
+
+
+def labels(group: str) -> dict:
+    return current_app.extensions.get("carecycle_labels", {}).get(group, {})

@@ -57,6 +57,8 @@ def register_template_helpers(app) -> None:
         return context
 
     app.jinja_env.filters["datetime"] = format_datetime
+    from carecycle.alerts import AlertState
+    app.jinja_env.globals["AlertState"] = AlertState  # templates compare states with the enum, never a literal
     app.jinja_env.globals["unread_cap"] = UNREAD_CAP
     app.jinja_env.globals["url_maker"] = url_maker
     app.jinja_env.globals["request_path"] = request_path

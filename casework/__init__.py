@@ -3,7 +3,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from carecycle.areas import add_alert_subject, add_home_link, add_mode_switch_hook, add_nav_link, set_alert_page
+from carecycle.areas import (
+    add_alert_subject,
+    add_home_link,
+    add_hook,
+    add_labels,
+    add_mode_switch_hook,
+    add_nav_link,
+    set_alert_page,
+)
 from carecycle.breakglass import register_target
 from carecycle.permissions import Permission
 from casework.api import api  # noqa: F401 (nested under /api/v1 by create_app)
@@ -12,13 +20,15 @@ from casework.api import api  # noqa: F401 (nested under /api/v1 by create_app)
 def init_app(app) -> None:
     from casework import demo, models  # noqa: F401 (tables)
     from casework.cli import bench_cli
-    from casework.service import emergency, triage
+    from casework.service import emergency, followup, triage
     from casework.service.access import case_team_of
     from casework.service.kinds import register_kinds
-    from casework.views import bp
+    from casework.views import EVENT_LABELS, TASK_LABELS, bp
 
     app.register_blueprint(bp)
     register_kinds(app)
+    from casework.models.recovery import GoalStatus
+    app.jinja_env.globals["GoalStatus"] = GoalStatus
     # A phone or ID number that matches a client tells the user the person is on record (and which team
     # holds them): each match is audited, and a user may meet at most this many per window.
     app.config.setdefault("CLIENT_MATCH_LIMIT", 20)
@@ -29,6 +39,10 @@ def init_app(app) -> None:
     add_alert_subject(app, "case", triage.case_subject)
     add_alert_subject(app, "client", triage.client_subject)
     add_mode_switch_hook(app, emergency.tighten_waiting)
+    add_labels(app, "case_event", EVENT_LABELS)
+    add_labels(app, "case_task", TASK_LABELS)
+    add_hook(app, "case_closed", followup.schedule_follow_ups)
+    add_hook(app, "case_reopened", followup.cancel_follow_ups)
     add_nav_link(app, Permission.CASES_VIEW, "casework.cases", _l("Cases"))
     add_nav_link(app, Permission.CLIENTS_VIEW, "casework.clients", _l("Clients"))
     add_nav_link(app, Permission.REGISTER_MANAGE, "casework.vulnerable_register", _l("Vulnerable-person register"))

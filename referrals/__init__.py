@@ -6,7 +6,7 @@ import os
 
 from flask_babel import lazy_gettext as _l
 
-from carecycle.areas import add_alert_subject, add_home_link, add_mode_switch_hook, add_nav_link
+from carecycle.areas import add_alert_subject, add_home_link, add_hook, add_labels, add_mode_switch_hook, add_nav_link
 from carecycle.demo import register_loader
 from carecycle.permissions import PUBLIC, Permission
 from referrals.api import api  # noqa: F401 (nested under /api/v1 by create_app)
@@ -29,8 +29,7 @@ def configure(app) -> None:
 
 
 def init_app(app) -> None:
-    from casework.service.careplans import GOAL_LINK_PROVIDERS
-    from casework.views import EVENT_LABELS, register_case_section
+    from casework.views import register_case_section
     from referrals import demo, models  # noqa: F401 (tables)
     from referrals.service.kinds import register_kinds
     from referrals.views import Labels, bp
@@ -40,14 +39,15 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     register_kinds(app)
     app.jinja_env.globals["rlabels"] = Labels  # also inside imported macros and the case page's section
+    from referrals.enums import ReferralStatus, ServiceStatus
+    app.jinja_env.globals.update(ReferralStatus=ReferralStatus, ServiceStatus=ServiceStatus)
     register_case_section("referrals/_case_section.html", case_section)
     from referrals.service import inbound
     add_alert_subject(app, "inbound_referral", inbound.alert_subject)
     from referrals.service.referrals import goal_links, tighten_unanswered
     add_mode_switch_hook(app, tighten_unanswered)
-    if goal_links not in GOAL_LINK_PROVIDERS:
-        GOAL_LINK_PROVIDERS.append(goal_links)  # the care plan lists the referrals serving each goal
-    EVENT_LABELS.update({
+    add_hook(app, "goal_links", goal_links)  # the care plan lists the referrals serving each goal
+    add_labels(app, "case_event", {
         "referral_draft": _l("Referral drafted"), "referral_sent": _l("Referral sent"),
         "referral_acknowledged": _l("Referral acknowledged"), "referral_accepted": _l("Referral accepted"),
         "referral_declined": _l("Referral declined"), "referral_in_service": _l("Referral: service started"),

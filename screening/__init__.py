@@ -61,6 +61,8 @@ def init_app(app) -> None:
 
     configure(app)
     register_kinds(app, session_ids=session_results)
+    from screening.models import ArticleStatus
+    app.jinja_env.globals["ArticleStatus"] = ArticleStatus
     load_definitions(app)
     app.register_blueprint(screening)
     app.register_blueprint(library)

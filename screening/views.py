@@ -179,7 +179,7 @@ def _render_form(instrument, language, step, given, errors, sex, shown, general)
 
 
 # ------------------------------------------------------------------ results
-def _result_or_404(result_id):
+def _shown_result(result_id):
     result = load_visible("screening_result", result_id, current_user)
     shown = results.shown(result)
     if shown is None:
@@ -190,7 +190,7 @@ def _result_or_404(result_id):
 @screening.route("/screening/results/<result_id>")
 @requires(PUBLIC)
 def result(result_id):
-    stored, shown = _result_or_404(result_id)
+    stored, shown = _shown_result(result_id)
     resources = crisis.for_language(locale()) if stored.crisis else []
     related = library_service.for_result(stored.instrument, stored.band, reader_languages(), crisis=stored.crisis)
     requested = contact.existing_request(stored)
@@ -203,7 +203,7 @@ def result(result_id):
 @requires(PUBLIC)
 @ratelimit.counted("contact_request", "SCREENING_CONTACT_RATE_LIMIT", "SCREENING_CONTACT_RATE_WINDOW")
 def contact_request(result_id):
-    stored, _shown = _result_or_404(result_id)
+    stored, _shown = _shown_result(result_id)
     requested = contact.existing_request(stored)
     form = ContactForm()
     status = 200

@@ -9,11 +9,10 @@ from supervision.api import api  # noqa: F401 (nested under /api/v1 by create_ap
 
 
 def init_app(app) -> None:
-    from carecycle.areas import add_home_link, add_nav_link
+    from carecycle.areas import add_home_link, add_labels, add_nav_link
     from carecycle.demo import register_loader
     from carecycle.notifications import notify_cli, register_page
     from carecycle.permissions import Permission
-    from casework.views import EVENT_LABELS
     from supervision import demo, models  # noqa: F401 (tables)
     from supervision.service import notifications, reassign
     from supervision.views import bp
@@ -29,7 +28,7 @@ def init_app(app) -> None:
     notifications.install()
     if "overdue" not in notify_cli.commands:
         notify_cli.add_command(notifications.notify_overdue)
-    EVENT_LABELS.update({reassign.EVENT: reassign.EVENT_LABEL})
+    add_labels(app, "case_event", {reassign.EVENT: reassign.EVENT_LABEL})
     register_loader(app, demo.load_demo)
     add_nav_link(app, Permission.CASELOAD_REVIEW, "supervision.caseload", _l("Team caseload"))
     add_nav_link(app, Permission.APPROVALS, "supervision.approvals", _l("Approvals"))

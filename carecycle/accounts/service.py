@@ -472,9 +472,13 @@ def _revoke(row: ApiToken, user: User, why: str | None = None) -> None:
 
 def register_account_kinds(app) -> None:
     """Accounts and teams, loaded for the administrator's pages (which need ACCOUNTS_MANAGE): any one
-    may be opened there; opening one is not a read of a person's record, so it is not audited."""
+    may be opened there; opening one is not a read of a person's record, so it is not audited. And
+    each user's own notifications."""
     from sqlalchemy import true
 
     from carecycle.lifecycle import register_kind
     register_kind(app, "user", User, lambda _user: true(), audited=False)
     register_kind(app, "team", Team, lambda _user: true(), audited=False)
+    from carecycle.notifications import Notification
+    # A notification is its recipient's alone.
+    register_kind(app, "notification", Notification, lambda user: Notification.user_id == user.id, audited=False)

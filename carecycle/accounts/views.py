@@ -22,7 +22,7 @@ from carecycle.extensions import db
 from carecycle.lifecycle import load_visible
 from carecycle.pages import save_form
 from carecycle.permissions import PUBLIC, Permission, requires
-from carecycle.urls import page_arg, safe_next, uuid_or_404
+from carecycle.urls import page_arg, safe_next
 
 auth = Blueprint("auth", __name__)
 admin = Blueprint("admin", __name__, url_prefix="/admin")
@@ -93,7 +93,7 @@ def _team_choices(include_none=True):
 
 
 def _team_from(form_value: str) -> Team | None:
-    return db.session.get(Team, uuid_or_404(form_value)) if form_value else None
+    return load_visible("team", form_value, current_user) if form_value else None
 
 
 @admin.route("/users")

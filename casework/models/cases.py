@@ -50,6 +50,14 @@ class Case(UUIDPrimaryKey, Model):
     def risk(self) -> RiskLevel:
         return RiskLevel(self.risk_level)
 
+    @property
+    def is_closed(self) -> bool:
+        return self.phase == Phase.CLOSED
+
+    @property
+    def in_recovery(self) -> bool:
+        return self.phase == Phase.RECOVERY
+
     def assigned_to(self, user) -> bool:
         return user.id in (self.assigned_counsellor_id, self.assigned_social_worker_id)
 

@@ -10,17 +10,17 @@ Every saved change moves the plan's `version` with a guarded UPDATE (a stale ver
 Conflict, never a silent overwrite) and keeps the whole plan as it then was (CarePlanVersion).
 
 Referrals are the referrals package's business: it links a referral to a goal id from its side.
-Casework only exposes the goal ids (`goal_ids`) and asks `GOAL_LINK_PROVIDERS` what to show."""
+Casework only exposes the goal ids (`goal_ids`) and asks the `goal_links` hooks what to show."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from carecycle.areas import hooks
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
@@ -39,9 +39,6 @@ MAX_GOALS = 40
 GOAL_FIELDS = ("id", "domain", "title", "success", "target_date", "status", "drop_reason", "owner", "owner_detail")
 LEAD_ROLES = (Role.SOCIAL_WORKER, Role.SUPERVISOR)
 
-# The referrals package (to the right of casework) registers a function here:
-# (case, goals) -> {goal id: [(label, url), ...]} for the referrals that serve each goal.
-GOAL_LINK_PROVIDERS: list[Callable] = []
 
 
 def leads(user) -> bool:
@@ -68,9 +65,10 @@ def goal_ids(case: Case) -> list[uuid.UUID]:
 
 
 def goal_links(case: Case, goals: list[CarePlanGoal]) -> dict:
-    """{goal id as text: [(label, url), ...]} from the registered providers."""
+    """{goal id as text: [(label, url), ...]} from the `goal_links` hooks (the referrals area registers
+    the referrals serving each goal; casework never imports it)."""
     links: dict = {}
-    for provider in GOAL_LINK_PROVIDERS:
+    for provider in hooks("goal_links"):
         for goal_id, items in (provider(case, goals) or {}).items():
             links.setdefault(str(goal_id), []).extend(items)
     return links

@@ -42,20 +42,6 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 
 # ------------------------------------------------------------------ the snapshot kept at closure
-def closure_snapshot(case: Case) -> dict:
-    """Outcomes and goals as they are now: what the closure keeps."""
-    instruments = []
-    for outcome in outcomes.outcomes_of(case):
-        scores = [r.score for r in outcome.results]
-        instruments.append({"instrument": outcome.id, "name": outcome.name, "count": len(scores),
-                            "baseline": scores[0], "latest": scores[-1], "markers": outcome.markers,
-                            "percentage_factor": outcome.factor,
-                            "latest_at": outcome.latest.created_at.isoformat()})
-    goals = careplans.goals_of(careplans.plan_of(case))
-    return {"taken_at": utcnow().isoformat(), "instruments": instruments,
-            "goals": careplans.status_counts(goals) if goals else {}}
-
-
 def snapshot_statements(snapshot: dict | None) -> list[str]:
     """The snapshot's outcomes in words, in the reader's language."""
     lines = []
@@ -255,8 +241,3 @@ def cancel_follow_ups(user, case: Case) -> None:
         add_event(case, "follow_ups_cancelled", user)
 
 
-if schedule_follow_ups not in phases.CLOSE_HOOKS:
-    phases.CLOSE_HOOKS.append(schedule_follow_ups)
-if cancel_follow_ups not in phases.REOPEN_HOOKS:
-    phases.REOPEN_HOOKS.append(cancel_follow_ups)
-phases.outcome_snapshot_of = closure_snapshot

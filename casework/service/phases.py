@@ -7,27 +7,25 @@
 - reopening needs a reason."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from carecycle.areas import run_hooks
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.lifecycle import NotFound
+from carecycle.lifecycle import Forbidden, NotFound
 from carecycle.validation import Conflict, Invalid
 from casework.enums import ClosureReason, Phase, RiskLevel
 from casework.models import Case, ClosureRequest
+from casework.service import careplans, outcomes
 from casework.service.cases import add_event, parse_version
+from casework.service.safety import has_signed_plan
 
 APPROVAL_WINDOW = timedelta(days=30)
 
-# Set by the safety-plan module: does the case have a signed safety plan?
-signed_safety_plan: Callable[[Case], bool] = lambda case: False  # noqa: E731
-# Set by the recovery module: the outcomes and goals of the case, stored with its closure.
-outcome_snapshot_of: Callable[[Case], dict | None] = lambda case: None  # noqa: E731
 
 
 def _rank(code: str) -> int:
@@ -80,7 +78,7 @@ def move_to_recovery(user, case: Case, version) -> Case:
     if _rank(case.risk_level) > RiskLevel.MODERATE.rank:
         raise Invalid({"phase": _("The current risk is above moderate. Reassess the risk before moving to "
                                   "recovery.")})
-    if ever_at_least(case, RiskLevel.MODERATE) and not signed_safety_plan(case):
+    if ever_at_least(case, RiskLevel.MODERATE) and not has_signed_plan(case):
         raise Invalid({"phase": _("The risk has been moderate or higher: a signed safety plan is needed "
                                   "before moving to recovery.")})
     _set_phase(user, case, Phase.RECOVERY)
@@ -116,7 +114,7 @@ def request_closure(user, case: Case, version, summary: str, reason: str,
         errors["reason"] = _("Choose a reason for closing.")
     if errors:
         raise Invalid(errors)
-    snapshot = outcome_snapshot if isinstance(outcome_snapshot, dict) else (outcome_snapshot_of(case) or {})
+    snapshot = outcome_snapshot if isinstance(outcome_snapshot, dict) else closure_snapshot(case)
     if isinstance(outcome_snapshot, str) and outcome_snapshot.strip():
         snapshot["statement"] = outcome_snapshot.strip()
     if needs_approval(case):
@@ -136,22 +134,21 @@ def _close(user, case: Case, summary: str, reason: str, outcome_snapshot: dict |
     case.closure_summary, case.closure_reason, case.closed_at = summary, reason, utcnow()
     case.outcome_snapshot = outcome_snapshot
     _set_phase(user, case, Phase.CLOSED, reason)
-    for hook in CLOSE_HOOKS:
-        hook(user, case)
-
-
-# Called after a case closes (recovery schedules follow-ups here).
-CLOSE_HOOKS: list[Callable] = []
+    run_hooks("case_closed", user, case)  # follow-ups are scheduled (casework.service.followup)
 
 
 def decide_closure(supervisor, request: ClosureRequest, approve: bool, comment: str | None = None) -> None:
-    """The team supervisor approves or rejects; nobody decides their own request."""
+    """The one rule for deciding a closure, for the case pages, the approvals queue and the API alike:
+    the request is one of the supervisor's team (load it with `load_visible("closure_request", ...)`;
+    another team's is NotFound here too), nobody decides their own (Forbidden, 403, audited), and a
+    request is decided once (Conflict, 409)."""
+    if request.case.team_id != supervisor.team_id:
+        raise NotFound("closure_request")
+    if request.requested_by_id == supervisor.id:
+        raise Forbidden(_("This is your own request: another supervisor must decide it."), "closure_request",
+                        request.id, reason="own closure_request")
     if request.decision is not None:
         raise Conflict(_("This request has already been decided."))
-    if request.requested_by_id == supervisor.id:
-        raise Invalid({"decision": _("You cannot approve your own request; another supervisor must.")})
-    if request.case.team_id != supervisor.team_id:
-        raise NotFound("closure request")
     request.decision = "approved" if approve else "rejected"
     request.decided_by_id, request.decided_at = supervisor.id, utcnow()
     request.comment = (comment or "").strip() or None
@@ -179,10 +176,19 @@ def reopen(user, case: Case, version, reason: str) -> Case:
     case.closed_at = None
     _set_phase(user, case, Phase.CRISIS if _rank(case.risk_level) >= RiskLevel.MODERATE.rank else Phase.INTAKE,
                reason)
-    for hook in REOPEN_HOOKS:
-        hook(user, case)
+    run_hooks("case_reopened", user, case)  # the follow-ups still due are cancelled
     return case
 
 
-# Called after a case reopens (recovery cancels the follow-ups still due).
-REOPEN_HOOKS: list[Callable] = []
+def closure_snapshot(case: Case) -> dict:
+    """Outcomes and goals as they are now: what the closure keeps."""
+    instruments = []
+    for outcome in outcomes.outcomes_of(case):
+        scores = [r.score for r in outcome.results]
+        instruments.append({"instrument": outcome.id, "name": outcome.name, "count": len(scores),
+                            "baseline": scores[0], "latest": scores[-1], "markers": outcome.markers,
+                            "percentage_factor": outcome.factor,
+                            "latest_at": outcome.latest.created_at.isoformat()})
+    goals = careplans.goals_of(careplans.plan_of(case))
+    return {"taken_at": utcnow().isoformat(), "instruments": instruments,
+            "goals": careplans.status_counts(goals) if goals else {}}

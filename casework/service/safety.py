@@ -31,7 +31,6 @@ from carecycle.validation import Conflict, Invalid
 from casework.enums import Phase
 from casework.models import Case, Client, ResidentLinkCode, SafetyPlanVersion
 from casework.models.safety import REQUIRED_TO_SIGN, SECTION_CODES, SECTIONS
-from casework.service import phases
 from casework.service.cases import add_event
 
 MAX_SECTION = 4000
@@ -67,8 +66,6 @@ def has_signed_plan(case: Case) -> bool:
     return db.session.scalar(select(SafetyPlanVersion.id).where(
         SafetyPlanVersion.case_id == case.id, SafetyPlanVersion.signed_at.is_not(None)).limit(1)) is not None
 
-
-phases.signed_safety_plan = has_signed_plan  # the crisis -> recovery rule asks this
 
 
 def load_version(case: Case, number, user) -> SafetyPlanVersion:

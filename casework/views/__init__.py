@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from flask import Blueprint
 
+from carecycle.areas import labels
 from casework.enums import LANGUAGE_LABELS, SEX_LABELS, ClosureReason, ConsentScope, Phase, Priority, RiskLevel, Source
 from casework.service.cases import describe_event
 
@@ -52,6 +53,8 @@ def enum_label(enum):
     return _memo(label_of)
 
 
+# Casework's own words for its timeline events and task kinds; casework registers them with the shell
+# (`add_labels`), where other areas add theirs, and the pages look codes up there.
 EVENT_LABELS: dict[str, object] = {}
 TASK_LABELS: dict[str, object] = {}
 
@@ -62,9 +65,9 @@ def casework_labels():
         "phase_label": enum_label(Phase), "risk_label": enum_label(RiskLevel),
         "priority_label": enum_label(Priority), "source_label": enum_label(Source),
         "consent_label": enum_label(ConsentScope), "closure_reason_label": enum_label(ClosureReason),
-        "event_label": _memo(lambda code: EVENT_LABELS.get(code, code)),
+        "event_label": _memo(lambda code: labels("case_event").get(code, code)),
         "event_detail": describe_event,
-        "task_label": _memo(lambda code: TASK_LABELS.get(code, code)),
+        "task_label": _memo(lambda code: labels("case_task").get(code, code)),
         "sex_label": _memo(lambda code: SEX_LABELS.get(code, code)),
         "language_label": _memo(lambda code: LANGUAGE_LABELS.get(code, code)),
     }

@@ -114,8 +114,8 @@ def closure_decide(request_id):
     try:
         with undone_on_error():
             phases.decide_closure(current_user, closure, decision == "approve", form.comment.data)
-    except (Invalid, Conflict) as error:
-        flash(error.fields.get("decision") if isinstance(error, Invalid) else error.message, "error")
+    except Conflict as error:
+        flash(error.message, "error")
         return redirect(url_for("casework.closure_approvals"))
     flash(_("Closure approved; the case is closed.") if decision == "approve" else _("Closure not approved."),
           "success")

@@ -121,7 +121,7 @@ def goal_choices(case: Case, current=None) -> list[CarePlanGoal]:
 
 
 def goal_links(case: Case, goals) -> dict:
-    """For the care plan (casework.service.careplans.GOAL_LINK_PROVIDERS): the referrals serving each goal."""
+    """For the care plan (the `goal_links` hook, casework.service.careplans.goal_links): the referrals serving each goal."""
     ids = [g.id for g in goals]
     if not ids:
         return {}

@@ -27,7 +27,7 @@ from carecycle.permissions import Permission, role_has
 from carecycle.roles import Role
 from carecycle.validation import Conflict, Invalid
 from casework.enums import ClosureReason, Phase, RiskLevel
-from casework.models import Case, ClosureRequest, RiskAssessment
+from casework.models import Case, RiskAssessment
 from casework.service import assessments, phases
 from casework.service.triage import users_by_id
 from referrals.service import referrals as referral_service
@@ -234,14 +234,8 @@ def decide(supervisor, kind: str, item_id, decision: str, comment=None) -> Decis
             _refuse_own("risk_assessment", iid, supervisor)
         assessments.acknowledge(supervisor, assessment, comment)
     elif kind == "closure":
-        request = db.session.get(ClosureRequest, iid)
-        if request is None or request.case.team_id != supervisor.team_id:
-            raise NotFound("approval item")
-        if request.requested_by_id == supervisor.id:
-            _refuse_own("closure_request", iid, supervisor)
-        if request.decision is not None:
-            raise Conflict(_("This request has already been decided."))
-        phases.decide_closure(supervisor, request, decision == "approve", comment)
+        phases.decide_closure(supervisor, load_visible("closure_request", iid, supervisor), decision == "approve",
+                              comment)
     elif kind == "break_glass":
         grant = db.session.get(BreakGlassGrant, iid)
         if grant is None or grant.team_id is None or grant.team_id != supervisor.team_id:

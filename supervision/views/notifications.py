@@ -4,14 +4,14 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
-from carecycle.notifications import Notification, email_enabled, mark_read
+from carecycle.lifecycle import load_visible
+from carecycle.notifications import email_enabled, mark_read
 from carecycle.pages import save_form
 from carecycle.permissions import Permission, requires
-from carecycle.urls import page_arg, safe_next, uuid_or_404
+from carecycle.urls import page_arg, safe_next
 from supervision.forms import NotificationSettingsForm
 from supervision.service import notifications as service
 from supervision.views import bp
@@ -29,10 +29,7 @@ def notifications():
 def open_notification(notification_id):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    row = db.session.scalar(select(Notification).where(Notification.id == uuid_or_404(notification_id),
-                                                       Notification.user_id == current_user.id))
-    if row is None:
-        abort(404)
+    row = load_visible("notification", notification_id, current_user)
     mark_read(current_user, row.id)
     return redirect(safe_next(row.link) or url_for("supervision.notifications"))
 

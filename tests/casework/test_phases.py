@@ -4,7 +4,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from carecycle.audit import AuditEvent
 from carecycle.database import utcnow
+from carecycle.lifecycle import Forbidden
 from carecycle.validation import Conflict, Invalid
 from casework.models import Case, CaseRiskChange, ClosureRequest
 from casework.service import phases
@@ -14,12 +16,12 @@ from tests.conftest import form_post, sign_in
 
 @pytest.fixture
 def no_safety_plan(monkeypatch):
-    monkeypatch.setattr(phases, "signed_safety_plan", lambda case: False)
+    monkeypatch.setattr(phases, "has_signed_plan", lambda case: False)
 
 
 @pytest.fixture
 def signed_plan(monkeypatch):
-    monkeypatch.setattr(phases, "signed_safety_plan", lambda case: True)
+    monkeypatch.setattr(phases, "has_signed_plan", lambda case: True)
 
 
 def test_risk_history_is_kept_automatically(db, make_user, make_case):
@@ -121,9 +123,33 @@ def test_supervisor_never_approves_their_own_request(db, make_user, make_case):
     update_case(worker, case, case.version, {"risk_level": "low"})
     request = phases.request_closure(supervisor, case, case.version, "Handled by the supervisor.", "other")
     assert request is not None
-    with pytest.raises(Invalid):
+    with pytest.raises(Forbidden):
         phases.decide_closure(supervisor, request, True)
     assert case.phase != "closed"
+
+
+def test_one_rule_decides_a_closure_on_the_closure_page_and_the_approvals_queue_alike(
+        client, db, make_user, make_case):
+    """Deciding one's own closure request answers 403 (audited) on both pages, never 400 on one of them."""
+    supervisor = make_user("supervisor")
+    worker = make_user("counsellor", team=supervisor.team)
+    case = make_case(worker, risk_level="high")
+    update_case(worker, case, case.version, {"risk_level": "low"})
+    request = phases.request_closure(supervisor, case, case.version, "Handled by the supervisor.", "other")
+    db.session.commit()
+    sign_in(client, supervisor.username)
+    on_closure_page = form_post(client, f"/cases/closure-approvals/{request.id}", {"decision": "approve"},
+                                page="/cases/closure-approvals")
+    on_queue = form_post(client, "/supervision/approvals/closure/" + str(request.id),
+                         {"decision": "approve", "comment": "ok"}, page="/supervision/approvals")
+    assert on_closure_page.status_code == 403
+    assert on_queue.status_code == 403
+    db.session.expire_all()
+    assert db.session.get(type(request), request.id).decision is None
+    assert db.session.get(type(case), case.id).phase != "closed"
+    refusals = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "permission_denied",
+                                                           AuditEvent.object_id == str(request.id))).all()
+    assert refusals
 
 
 def test_risk_older_than_thirty_days_needs_no_approval(db, make_user, make_case):

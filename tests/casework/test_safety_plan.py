@@ -70,7 +70,7 @@ def test_counsellor_drafts_signs_and_each_change_after_signing_is_a_new_version(
     db.session.expire_all()
     first = db.session.scalar(select(SafetyPlanVersion))
     assert first.signed and first.signed_by_id == me.id and service.has_signed_plan(case)
-    assert phases.signed_safety_plan(case)  # the crisis -> recovery rule sees it
+    assert phases.has_signed_plan(case)  # the crisis -> recovery rule sees it
     # a change after signing starts version 2; version 1 stays as signed
     assert form_post(client, f"/cases/{case.id}/safety-plan/edit",
                      plan_form(reasons_for_living="My daughter")).status_code == 302
