@@ -75,11 +75,15 @@ def casework_labels():
 
 from casework.views import (  # noqa: E402,F401  (routes)
     assessments,
+    careplans,
     cases,
     clients,
+    followups,
+    groups,
     notes,
+    outcomes,
     phases,
-    recovery,  # noqa: E402,F401  (routes)
+    recovery,
     register,
     safety,
     tasks,

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from carecycle.alerts import KIND_LABELS, Urgency, subject_of
+from carecycle.alerts import KIND_LABELS, AlertState, Urgency, subject_of
 from carecycle.audit import record_view
 from carecycle.database import utcnow
 from carecycle.lifecycle import keep_refusal, load_visible, undone_on_error
@@ -73,7 +73,7 @@ def _render_detail(alert, *, close_form=None, status=200):
     case = triage.converted_case(alert)
     case_visible = case is not None and access.may_see_case(current_user, case)
     closer = triage.users_by_id([alert.closed_by_id]).get(alert.closed_by_id)
-    may_act = alert.state == "claimed" and triage.may_act(current_user, alert)
+    may_act = alert.state == AlertState.CLAIMED and triage.may_act(current_user, alert)
     return render_template("casework/triage/detail.html", alert=alert, subject=subject, claimer=claimer,
                            case=case, case_visible=case_visible, closer=closer, may_act=may_act,
                            close_form=close_form or CloseAlertForm(), **_time_helpers()), status
@@ -136,7 +136,7 @@ def triage_close(alert_id):
 def triage_convert(alert_id):
     alert = load_visible("alert", alert_id, current_user, audit=False)
     finding = request.method == "POST" and request.form.get("find") == "1"
-    if (request.method == "GET" or finding) and (alert.state != "claimed" or not triage.may_act(current_user, alert)):
+    if (request.method == "GET" or finding) and (alert.state != AlertState.CLAIMED or not triage.may_act(current_user, alert)):
         flash(_("Claim this alert first; only the worker who claimed it, or a supervisor of the team, "
                 "may turn it into a case.") if alert.state in ("open", "claimed")
               else _("This alert has already left the queue."), "error")

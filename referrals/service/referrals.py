@@ -33,7 +33,7 @@ from casework.models import CarePlanGoal, Case
 from casework.service.access import visible_cases
 from casework.service.cases import add_event
 from casework.service.clients import has_consent
-from referrals.enums import RESPONSE_DEADLINES, CloseReason, ReferralStatus, ReferralUrgency, Tier
+from referrals.enums import RESPONSE_DEADLINES, CloseReason, ReferralStatus, ReferralUrgency, ServiceStatus, Tier
 from referrals.models import Referral, ReferralEvent, Service
 from referrals.models.referrals import WAITING_FOR_ANSWER
 from referrals.service import directory, sharing
@@ -148,7 +148,7 @@ def _clean(data: dict, case: Case, *, partial: bool = False) -> dict:
     clean: dict = {}
     if not partial or "service_id" in data:
         service = directory.get_service(data.get("service_id")) if data.get("service_id") else None
-        if service is None or service.status != "active":
+        if service is None or service.status != ServiceStatus.ACTIVE:
             errors["service_id"] = _("Choose an active service from the directory.")
         clean["service"] = service
     if not partial or "reason" in data:
@@ -310,7 +310,7 @@ def change_status(actor, referral: Referral, to_status: str, *, note: str | None
 
 def _send(user, referral: Referral, override_reason: str | None) -> None:
     service = referral.service
-    if service.archived_at is not None or service.organisation.archived_at is not None or service.status != "active":
+    if service.archived_at is not None or service.organisation.archived_at is not None or service.status != ServiceStatus.ACTIVE:
         raise Invalid({"service_id": _("This service is no longer active in the directory; choose another.")})
     if referral.case.phase == Phase.CLOSED.value:
         raise TransitionRefused(_("This case is closed; reopen it before sending a referral."))
