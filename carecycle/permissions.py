@@ -9,6 +9,7 @@ from functools import wraps
 
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
+from werkzeug.exceptions import Forbidden as WerkzeugForbidden
 
 from carecycle.roles import Role
 
@@ -170,17 +171,22 @@ def enforce(permission: Permission) -> None:
 
 def refuse_held() -> None:
     """403 for an account whose case access waits for a supervisor: the page (or JSON) says who must confirm."""
-    from werkzeug.exceptions import Forbidden
-
     from carecycle.accounts.separation import waiting_message
     from carecycle.audit import record_event
     from carecycle.lifecycle import keep_refusal
     record_event("permission_denied", outcome="denied", reason=f"{request.endpoint}: access waiting for confirmation")
     keep_refusal()
-    answer = Forbidden()
-    answer.detail_message = waiting_message(current_user)
-    answer.api_code = "access_pending"
-    raise answer
+    raise AccessPending(waiting_message(current_user))
+
+
+class AccessPending(WerkzeugForbidden):
+    """The 403 of an account whose case access waits for a supervisor (the handler shows the message)."""
+
+    api_code = "access_pending"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.detail_message = message
 
 
 PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "web.set_language", "static"}

@@ -162,7 +162,7 @@ def build_batch(bounds: tuple[int, int]) -> tuple:
         out[2].append(event)
         out[3].extend(tasks)
     result = []
-    for table, rows in zip(tables, out):
+    for table, rows in zip(tables, out, strict=True):
         if rows:
             missing = [c.default for c in table.columns if c.name not in rows[0] and c.default is not None]
             rows = [_fill_defaults(table, row, missing) for row in rows]
@@ -253,7 +253,7 @@ def _load(connection, tables, context: dict, bounds, have: int, todo: int, rebui
             built = next(batches)
             waited += time.perf_counter() - mark
             mark = time.perf_counter()
-            for table, (columns, rows) in zip(tables, built):
+            for table, (columns, rows) in zip(tables, built, strict=True):
                 if not rows:
                     continue
                 if columns:  # SQLite: stored values, checked against the column types first
@@ -283,7 +283,7 @@ def _check_native(tables, context: dict, start: int, dialect) -> None:
     for i in range(start, start + 100):
         client, case, event, client_tasks = bench_rows(i, context["seed"], context["team_id"],
                                                        context["counsellor_ids"], context["now"], context["ring"])
-        for table, row in zip(tables, (client, case, event, *client_tasks[:1])):
+        for table, row in zip(tables, (client, case, event, *client_tasks[:1]), strict=False):
             if table.name not in checked:
                 row = _fill_defaults(table, row)
                 check_native_rows(table, row, {k: sqlite_value(v) for k, v in row.items()}, dialect)

@@ -174,7 +174,7 @@ def load_recovery_demo(echo=print) -> None:
          "Tuesdays 18:00-19:30, fortnightly", "Riverside Community Centre, hall"),
     ]
     made = []
-    for team, name, kind, facilitator, schedule, location in group_specs:
+    for _team, name, kind, facilitator, schedule, location in group_specs:
         group = groups.create_group(social, {"name": name, "kind": kind, "facilitator": facilitator,
                                              "schedule": schedule, "location": location})
         made.append(group)

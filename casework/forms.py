@@ -256,7 +256,9 @@ class AssessmentForm(FlaskForm):
     cssrs_6 = RadioField(CSSRS_QUESTIONS[5][0], choices=_yes_no(False), validate_choice=False)
     cssrs_7 = RadioField(CSSRS_QUESTIONS[6][0], choices=_yes_no(True), validate_choice=False,
                          description=_l("Asked only when question 6 is yes."))
-    risk_factors = MultiCheckboxField(_l("Risk factors"), choices=lambda: list(RISK_FACTORS.items()), validate_choice=False)
+    risk_factors = MultiCheckboxField(
+        _l("Risk factors"), choices=lambda: list(RISK_FACTORS.items()), validate_choice=False
+    )
     risk_factors_other = TextAreaField(_l("Other risk factors"), validators=[Length(max=8000)])
     protective_factors = MultiCheckboxField(_l("Protective factors"), choices=lambda: list(PROTECTIVE_FACTORS.items()),
                                             validate_choice=False)

@@ -6,6 +6,7 @@ case's versioned update, makes sure a contact is due soon enough for the new lev
 `high` or `imminent` level waits on the team supervisor's list until acknowledged."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from flask_babel import gettext as _
@@ -95,7 +96,7 @@ def record_assessment(user, case: Case, *, cssrs: list, risk_level, rationale, j
     judgement = judgement.strip() if isinstance(judgement, str) else ""
     if len(judgement) > MAX_TEXT:
         errors["judgement"] = _("Keep this under %(n)d characters.", n=MAX_TEXT)
-    if errors:
+    if errors or level is None:
         raise Invalid(errors)
 
     assessment = RiskAssessment(case_id=case.id, assessed_by_id=user.id, assessed_at=utcnow(),
@@ -136,7 +137,7 @@ def _newest_first(case: Case):
     return select(RiskAssessment).where(RiskAssessment.case_id == case.id).order_by(RiskAssessment.assessed_at.desc())
 
 
-def history(case: Case) -> list[RiskAssessment]:
+def history(case: Case) -> Sequence[RiskAssessment]:
     return db.session.scalars(_newest_first(case)).all()
 
 

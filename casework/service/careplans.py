@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from carecycle.areas import hooks
 from carecycle.audit import record_event
-from carecycle.database import utcnow
+from carecycle.database import rows_changed, utcnow
 from carecycle.extensions import db
 from carecycle.lifecycle import Forbidden, NotFound
 from carecycle.roles import Role
@@ -238,9 +238,9 @@ def _bump(plan: CarePlan, version: int, user) -> None:
     """Move the version with a guarded UPDATE (only one of two writers at once gets through) and keep
     the plan as it now is."""
     now = utcnow()
-    moved = db.session.execute(update(CarePlan).where(CarePlan.id == plan.id, CarePlan.version == version)
+    moved = rows_changed(db.session.execute(update(CarePlan).where(CarePlan.id == plan.id, CarePlan.version == version)
                                .values(version=version + 1, updated_at=now, updated_by_id=user.id)
-                               .execution_options(synchronize_session=False)).rowcount
+                               .execution_options(synchronize_session=False)))
     if moved != 1:
         raise Conflict(_("Someone else changed this care plan since you opened it."), current_version=None)
     plan.version, plan.updated_at, plan.updated_by_id = version + 1, now, user.id
@@ -286,7 +286,7 @@ def save_plan(user, case: Case, version, data: dict) -> CarePlan:
         return plan  # nothing to save
     now = utcnow()
     created = plan is None
-    if created:
+    if plan is None:
         plan = CarePlan(case_id=case.id, created_by_id=user.id, created_at=now, updated_at=now,
                         updated_by_id=user.id, version=1)
         try:
@@ -437,7 +437,7 @@ def schedule_review(user, case: Case, day) -> Task:
         errors["next_review_on"] = _("Give the date of the next review.")
     elif parsed is not None and (parsed <= today or parsed > today + timedelta(days=366)):
         errors["next_review_on"] = _("Choose a date after today and within a year.")
-    if errors:
+    if errors or parsed is None:
         raise Invalid(errors)
     task = next_review(case)
     if task is None:

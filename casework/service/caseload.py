@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from sqlalchemy import and_, bindparam, false, func, literal, or_, select, union_all
 from sqlalchemy import case as sql_case
@@ -48,7 +49,7 @@ class Scope:
     params: dict
 
     @property
-    def branches(self) -> list:
+    def branches(self) -> tuple:
         return scope_branches(self.kind)
 
     def clause(self):
@@ -85,7 +86,8 @@ def scope_branches(kind: str) -> tuple:
         return (Case.team_id == bindparam("cl_team", type_=Case.team_id.type),)
     not_counsellor = or_(Case.assigned_counsellor_id.is_(None), Case.assigned_counsellor_id != _uid())
     not_social_worker = or_(Case.assigned_social_worker_id.is_(None), Case.assigned_social_worker_id != _uid())
-    branches = (Case.assigned_counsellor_id == _uid(), and_(Case.assigned_social_worker_id == _uid(), not_counsellor))
+    branches: tuple = (Case.assigned_counsellor_id == _uid(),
+                       and_(Case.assigned_social_worker_id == _uid(), not_counsellor))
     if kind == "staff_granted":
         granted = bindparam("cl_granted", expanding=True, type_=Case.id.type)
         branches += (and_(Case.id.in_(granted), not_counsellor, not_social_worker),)
@@ -102,6 +104,12 @@ class ClientNames:
     descriptors, same key binding); read with the case in one statement, without the ORM's
     identity map, which costs more than the query on a page of fifty."""
 
+    # Client's own descriptors and helpers, set on the class below
+    full_name: Any
+    preferred_name: Any
+    reference: Any
+    list_label: Any
+
     def __init__(self, client_id, full_name, preferred_name):
         self.id, self._full_name, self._preferred_name = client_id, full_name, preferred_name
 
@@ -112,10 +120,8 @@ class ClientNames:
 
 # Assigned after the class is made, so that the descriptors keep Client as their owner (the table
 # and column the ciphertext is bound to).
-ClientNames.full_name = Client.__dict__["full_name"]
-ClientNames.preferred_name = Client.__dict__["preferred_name"]
-ClientNames.reference = Client.reference          # the same helpers as the model: "Mei C. · C-7F3A"
-ClientNames.list_label = Client.list_label
+for _name in ("full_name", "preferred_name", "reference", "list_label"):  # reference, list_label: "Mei C. · C-7F3A"
+    setattr(ClientNames, _name, Client.__dict__[_name])
 
 
 @dataclass(slots=True)

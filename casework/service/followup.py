@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from carecycle.alerts import Urgency, raise_alert
 from carecycle.audit import record_event
-from carecycle.database import utcnow
+from carecycle.database import rows_changed, utcnow
 from carecycle.extensions import db
 from carecycle.lifecycle import NotFound
 from carecycle.validation import Conflict, Invalid
@@ -157,9 +157,9 @@ def record_follow_up(user, case: Case, follow_up: FollowUp, *, status, note=None
         record_event("update", "follow_up", follow_up.id, reason="not_reached")
         return follow_up, None
     # only one of two workers recording the same follow-up at once gets through
-    claimed = db.session.execute(update(FollowUp).where(
+    claimed = rows_changed(db.session.execute(update(FollowUp).where(
         FollowUp.id == follow_up.id, FollowUp.recorded_at.is_(None), FollowUp.cancelled_at.is_(None))
-        .values(recorded_at=now, recorded_by_id=user.id).execution_options(synchronize_session=False)).rowcount
+        .values(recorded_at=now, recorded_by_id=user.id).execution_options(synchronize_session=False)))
     if claimed != 1:
         raise Conflict(_("This follow-up has already been recorded."))
     follow_up.recorded_at, follow_up.recorded_by_id = now, user.id
@@ -221,7 +221,7 @@ def _reopen_into_triage(user, case: Case, follow_up: FollowUp, finding: list[str
                and f.closed_at == follow_up.closed_at]
     for other in earlier:
         history.append(_("%(n)d-month follow-up: %(status)s", n=other.months,
-                         status=FollowUpStatus(other.status).label))
+                         status=FollowUpStatus(str(other.status)).label))
     summary = _("%(n)d-month follow-up after closure: %(finding)s.", n=follow_up.months, finding="; ".join(finding)) \
         + " " + _("History: %(history)s", history=" ".join(history))
     alert = raise_alert(FOLLOW_UP, Urgency.CRISIS if follow_up.crisis else Urgency.URGENT, subject_type="case",

@@ -61,7 +61,7 @@ def _clean_group(data: dict) -> dict:
             errors[name] = _("Use at most %(n)d characters.", n=limit)
         clean[name] = value or None
     try:
-        clean["kind"] = GroupKind(data.get("kind")).value
+        clean["kind"] = GroupKind(str(data.get("kind") or "")).value
     except ValueError:
         errors["kind"] = _("Choose the kind of group.")
     if errors:
@@ -177,7 +177,7 @@ def members_of(group: CommunityGroup, viewer) -> list[Member]:
                                                                      visible_clients(viewer)))} if wanted else {}
     if rows:
         record_event("view", "group_members", group.id)
-    return [Member(row, seen.get(ids[row.id])) for row in rows]
+    return [Member(row, seen.get(cid) if (cid := ids[row.id]) else None) for row in rows]
 
 
 def enrol(user, group: CommunityGroup, case: Case) -> GroupMember:

@@ -6,6 +6,7 @@ receives a clinical note, nor learns that one exists. A draft is seen only by it
 A signed note is frozen: changing it is a Conflict (409); a correction is an addendum."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
@@ -51,7 +52,7 @@ def notes_of(case: Case, user, *, addenda: bool = False):
     return stmt.order_by(ContactNote.at.desc(), ContactNote.created_at.desc())
 
 
-def addenda_of(note: ContactNote, user) -> list[ContactNote]:
+def addenda_of(note: ContactNote, user) -> Sequence[ContactNote]:
     return db.session.scalars(select(ContactNote).where(ContactNote.addendum_to_id == note.id, visible_notes(user))
                               .order_by(ContactNote.signed_at, ContactNote.created_at)).all()
 

@@ -33,6 +33,7 @@ from screening.models import ScreeningResult
 from screening.service import get_instrument
 from screening.service import instruments as all_instruments
 from screening.service.charts import score_chart
+from screening.service.definitions import Instrument
 from screening.service.results import catalogue, new_result
 from screening.service.scoring import InvalidAnswers, score
 
@@ -72,11 +73,11 @@ def markers(instrument_id: str, baseline: int, latest: int, percentage_factor: i
     rule = MARKER_RULES.get(instrument_id)
     if rule is None or baseline is None or latest is None:
         return []
-    b, l = baseline, latest
+    b, last = baseline, latest
     if rule.percentage:
         factor = percentage_factor or WHO5_PERCENTAGE_FACTOR
-        b, l = baseline * factor, latest * factor
-    improvement = (l - b) if rule.higher_is_better else (b - l)
+        b, last = baseline * factor, latest * factor
+    improvement = (last - b) if rule.higher_is_better else (b - last)
     found = []
     if improvement >= rule.reliable:
         found.append("reliable_improvement")
@@ -95,7 +96,7 @@ def markers(instrument_id: str, baseline: int, latest: int, percentage_factor: i
 class InstrumentOutcome:
     """One instrument's scores on a case, oldest first, with its markers."""
 
-    instrument: object  # screening Instrument definition
+    instrument: Instrument  # screening's definition
     results: list = field(default_factory=list)
 
     @property
@@ -122,7 +123,10 @@ class InstrumentOutcome:
     def markers(self) -> list[str]:
         if len(self.results) < 2:
             return []
-        return markers(self.id, self.baseline.score, self.latest.score, self.factor)
+        first, last = self.baseline.score, self.latest.score
+        if first is None or last is None:
+            return []
+        return markers(self.id, first, last, self.factor)
 
     def shown(self, raw: int) -> str:
         return show_score(raw, self.factor)
@@ -230,7 +234,9 @@ def record_screening(user, case: Case, instrument_id, answers, *, sex: str | Non
     try:
         outcome = score(definition, answers, sex=sex or None)
     except InvalidAnswers as error:
-        raise Invalid({k: str(v) for k, v in error.fields.items()}, _("Some answers are missing or not valid.")) from error
+        raise Invalid(
+            {k: str(v) for k, v in error.fields.items()}, _("Some answers are missing or not valid.")
+        ) from error
     if language is None:
         language = str(get_locale() or "en") if has_request_context() else "en"
     if language not in current_app.config.get("LANGUAGES", {"en": "English"}):
@@ -299,8 +305,10 @@ def _after_new_result(user, case: Case, link: CaseScreening, result: ScreeningRe
     series = [r for _link, r in case_results(case) if r.instrument == result.instrument and r.score is not None]
     definition = get_instrument(result.instrument)
     factor = definition.percentage_factor if definition else None
-    deteriorated = bool(len(series) >= 2 and series[-1].id == result.id and "reliable_deterioration" in markers(
-        result.instrument, series[0].score, result.score, factor))
+    first, now_score = (series[0].score, result.score) if series else (None, None)
+    deteriorated = bool(len(series) >= 2 and series[-1].id == result.id and first is not None
+                        and now_score is not None
+                        and "reliable_deterioration" in markers(result.instrument, first, now_score, factor))
     if not (deteriorated or result.crisis):
         return None
     name = definition.name if definition else result.instrument
@@ -367,13 +375,13 @@ def set_schedule(user, case: Case, instrument_id, weeks) -> RescreenSchedule:
             raise ValueError
     except (TypeError, ValueError):
         errors["weeks"] = _("Choose every %(low)d to %(high)d weeks.", low=MIN_WEEKS, high=MAX_WEEKS)
-    if errors:
+    if errors or definition is None:
         raise Invalid(errors)
     now = utcnow()
     schedule = db.session.scalar(select(RescreenSchedule).where(RescreenSchedule.case_id == case.id,
                                                                 RescreenSchedule.instrument == definition.id))
     created = schedule is None
-    if created:
+    if schedule is None:
         schedule = RescreenSchedule(case_id=case.id, instrument=definition.id, every_days=weeks * 7,
                                     created_by_id=user.id, created_at=now)
         db.session.add(schedule)

@@ -10,6 +10,7 @@ A red-tier outreach that finds a concern raises an urgent triage alert."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -52,7 +53,7 @@ def outreach_days(config=None) -> dict[Tier, float]:
         if any(len(pair) != 2 for pair in pairs):
             raise ValueError("REGISTER_OUTREACH_DAYS: write it as red=7,orange=14,yellow=30,green=90")
         configured = {key.strip(): value.strip() for key, value in pairs}
-    days = dict(DEFAULT_OUTREACH_DAYS)
+    days: dict[Tier, float] = dict(DEFAULT_OUTREACH_DAYS)
     for key, value in configured.items():
         try:
             tier = Tier(str(key).strip().lower())
@@ -132,7 +133,7 @@ def clean_entry(data: dict) -> dict:
     errors: dict[str, str] = {}
     tier = None
     try:
-        tier = Tier(data.get("tier"))
+        tier = Tier(str(data.get("tier") or ""))
     except ValueError:
         errors["tier"] = _("Choose a tier: green, yellow, orange or red.")
     raw_flags = data.get("flags") or []
@@ -202,7 +203,7 @@ def add_to_register(user, client: Client, data: dict) -> RegisterEntry:
     return entry
 
 
-def changes_since(entry: RegisterEntry, version: int) -> list[RegisterChange]:
+def changes_since(entry: RegisterEntry, version: int) -> Sequence[RegisterChange]:
     return db.session.scalars(select(RegisterChange).where(
         RegisterChange.entry_id == entry.id, RegisterChange.entry_version > version)
         .order_by(RegisterChange.at)).all()
@@ -338,7 +339,7 @@ def outreach_log(entry: RegisterEntry, page: int = 1, per_page: int = PER_PAGE):
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
 
 
-def entry_changes(entry: RegisterEntry) -> list[RegisterChange]:
+def entry_changes(entry: RegisterEntry) -> Sequence[RegisterChange]:
     return db.session.scalars(select(RegisterChange).where(RegisterChange.entry_id == entry.id)
                               .order_by(RegisterChange.at.desc())).all()
 

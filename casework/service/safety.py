@@ -10,6 +10,7 @@ and every resident view is audited."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 
 from flask import url_for
@@ -21,7 +22,7 @@ from carecycle import ratelimit
 from carecycle.accounts.models import User
 from carecycle.audit import record_event
 from carecycle.crypto import blind_index
-from carecycle.database import utcnow
+from carecycle.database import rows_changed, utcnow
 from carecycle.extensions import db
 from carecycle.lifecycle import Forbidden, NotFound
 from carecycle.notifications import notify
@@ -46,7 +47,7 @@ class RateLimited(Exception):
 
 
 # ------------------------------------------------------------------ reading
-def versions(case: Case) -> list[SafetyPlanVersion]:
+def versions(case: Case) -> Sequence[SafetyPlanVersion]:
     return db.session.scalars(select(SafetyPlanVersion).where(SafetyPlanVersion.case_id == case.id)
                               .order_by(SafetyPlanVersion.number.desc())).all()
 
@@ -295,15 +296,17 @@ def redeem_link_code(resident, code: str, address: str | None) -> Client:
         if linked is not None and linked != row.client_id:
             _refuse_for_another_client(resident, row, now)
         # only one redemption of a code can win, even at the same moment
-        claimed = db.session.execute(update(ResidentLinkCode).where(
+        claimed = rows_changed(db.session.execute(update(ResidentLinkCode).where(
             ResidentLinkCode.id == row.id, ResidentLinkCode.used_at.is_(None), ResidentLinkCode.revoked_at.is_(None),
-            ResidentLinkCode.expires_at > now).values(used_at=now, used_by_id=resident.id)).rowcount
+            ResidentLinkCode.expires_at > now).values(used_at=now, used_by_id=resident.id)))
     if claimed != 1:
         record_event("link_resident", "resident_link_code", row.id if row else None, outcome="denied",
                      reason="code not valid")
         raise Invalid({"code": _("This code is not valid. It may be mistyped, expired or already used. "
                                  "Ask your worker for a new one.")})
-    client = db.session.get(Client, row.client_id)
+    client = db.session.get(Client, row.client_id) if row is not None else None
+    if client is None:
+        raise NotFound("client")
     client.resident_user_id = resident.id
     db.session.flush()
     for case in db.session.scalars(select(Case).where(Case.client_id == client.id, Case.phase != Phase.CLOSED.value)):
@@ -316,9 +319,9 @@ def _refuse_for_another_client(resident, row: ResidentLinkCode, now) -> None:
     """A resident account links to one client only: a code made for another client is refused and
     revoked (it was seen by an account that is not that client's), the worker who gave it is told,
     the client's open cases say so on their timeline, and both sides are audited. Raises Invalid."""
-    revoked = db.session.execute(update(ResidentLinkCode).where(
+    revoked = rows_changed(db.session.execute(update(ResidentLinkCode).where(
         ResidentLinkCode.id == row.id, ResidentLinkCode.used_at.is_(None),
-        ResidentLinkCode.revoked_at.is_(None)).values(revoked_at=now)).rowcount
+        ResidentLinkCode.revoked_at.is_(None)).values(revoked_at=now)))
     record_event("link_resident", "resident_link_code", row.id, outcome="denied",
                  reason="account already linked to another client")
     if revoked == 1:

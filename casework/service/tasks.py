@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from carecycle.audit import record_event
-from carecycle.database import utcnow
+from carecycle.database import rows_changed, utcnow
 from carecycle.extensions import db
 from carecycle.lifecycle import NotFound
 from carecycle.urls import as_uuid
@@ -48,7 +48,7 @@ def local_to_utc(day: str | None, at: str | None) -> datetime:
     except ValueError:
         parsed_time = None
         errors["due_time"] = _("Enter the time as HH:MM (24-hour clock).")
-    if errors:
+    if errors or parsed_day is None or parsed_time is None:
         raise Invalid(errors)
     zone = display_zone()
     naive = datetime.combine(parsed_day, parsed_time)
@@ -99,13 +99,14 @@ def set_next_contact(user, case: Case, due_at: datetime, note: str | None = None
         errors["note"] = _("Use at most %(n)d characters.", n=NOTE_MAX)
     if errors:
         raise Invalid(errors)
-    task = open_next_contact(case)
-    created = task is None
-    if created:
+    existing = open_next_contact(case)
+    created = existing is None
+    if existing is None:
         task = Task(case_id=case.id, kind=NEXT_CONTACT, due_at=due_at, assigned_to_id=_assignee_for(user, case),
                     created_at=now)
         db.session.add(task)
     else:
+        task = existing
         task.due_at = due_at
     task.note = note
     db.session.flush()
@@ -128,7 +129,7 @@ def complete_task(user, case: Case, task_id) -> Task:
         update(Task).where(Task.id == task.id, Task.done_at.is_(None))
         .values(done_at=now, done_by_id=user.id).execution_options(synchronize_session=False))
     db.session.refresh(task)
-    if result.rowcount != 1:
+    if rows_changed(result) != 1:
         raise Conflict(_("This task was already marked done."))
     add_event(case, DONE_EVENTS.get(task.kind, "task_done"), user)
     record_event("update", "task", task.id, reason=f"done:{task.kind}")

@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from carecycle.accounts.models import User
 from carecycle.alerts import KIND_LABELS, Alert, AlertState, AlertSubject, Urgency, raise_alert
 from carecycle.audit import record_event, record_view
-from carecycle.database import utcnow
+from carecycle.database import rows_changed, utcnow
 from carecycle.extensions import db
 from carecycle.lifecycle import Forbidden
 from carecycle.permissions import Permission, access_held, role_has
@@ -189,7 +189,7 @@ def claim(user, alert: Alert) -> Alert:
         .values(state=AlertState.CLAIMED.value, claimed_by_id=user.id, claimed_at=utcnow(),
                 version=Alert.version + 1)
         .execution_options(synchronize_session=False))
-    won = result.rowcount == 1
+    won = rows_changed(result) == 1
     db.session.refresh(alert)
     if won:
         record_event("claim", "alert", alert.id)
@@ -263,8 +263,8 @@ def convert(user, alert: Alert, *, risk_level: str, priority: str = "normal", cl
             errors[field] = _("Choose one of: %(options)s.", options=", ".join(m.value for m in enum))
     if errors:
         raise Invalid(errors)  # before anything is written
-    if client is None:
-        client = client_service.register_client(user, new_client, confirm_duplicate=confirm_duplicate)
+    if client is None:  # new_client was given (checked above)
+        client = client_service.register_client(user, new_client or {}, confirm_duplicate=confirm_duplicate)
     alert.state, alert.closed_at, alert.closed_by_id = AlertState.CONVERTED.value, utcnow(), user.id
     _save_transition(alert)
     case = case_service.open_case(user, client, risk_level=risk_level, source=source_for(alert).value,

@@ -23,7 +23,9 @@ from casework.service import assessments as service
 from casework.views import EVENT_LABELS, bp, register_case_section
 from casework.views.common import conflict_page, place_errors
 
-EVENT_LABELS.update({"risk_assessed": _l("Risk assessed"), "risk_acknowledged": _l("High risk acknowledged by supervisor")})
+EVENT_LABELS.update(
+    {"risk_assessed": _l("Risk assessed"), "risk_acknowledged": _l("High risk acknowledged by supervisor")}
+)
 ANSWER_VALUES = {"yes": True, "no": False, "": None, None: None}
 RECENT_ACKNOWLEDGED = timedelta(days=30)
 
@@ -109,7 +111,8 @@ def assessments(case_id):
 @requires(Permission.RISK_ASSESS)
 def assessment_detail(case_id, assessment_id):
     case = load_visible("case", case_id, current_user, audit=False)
-    assessment = load_visible("risk_assessment", assessment_id, current_user, where=(RiskAssessment.case_id == case.id,))
+    assessment = load_visible("risk_assessment", assessment_id, current_user,
+                              where=(RiskAssessment.case_id == case.id,))
     return render_template("casework/assessments/detail.html", case=case, a=assessment, questions=CSSRS_QUESTIONS,
                            risk_factor_labels=RISK_FACTORS, protective_factor_labels=PROTECTIVE_FACTORS,
                            ack_form=AcknowledgeForm(), may_acknowledge=can(Permission.RISK_ACKNOWLEDGE)

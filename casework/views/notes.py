@@ -66,8 +66,12 @@ def notes_section(case):
     if not can(Permission.CASEWORK_NOTES):
         return {"notes_enabled": False}
     recent = db.session.scalars(service.notes_of(case, current_user).limit(RECENT_ON_CASE_PAGE)).all()
-    return {"notes_enabled": True, "notes_recent": recent, "notes_last_contact": service.last_contact(case, current_user),
-            "note_form": note_form(current_user)}
+    return {
+        "notes_enabled": True,
+        "notes_recent": recent,
+        "notes_last_contact": service.last_contact(case, current_user),
+        "note_form": note_form(current_user),
+    }
 
 
 register_case_section("casework/notes/_section.html", notes_section)
@@ -129,7 +133,8 @@ def note_detail(case_id, note_id):
 @requires(Permission.CASEWORK_NOTES)
 def note_edit(case_id, note_id):
     case = load_visible("case", case_id, current_user, audit=False)
-    note = load_visible("note", note_id, current_user, where=(ContactNote.case_id == case.id,), audit=request.method == "GET")
+    note = load_visible("note", note_id, current_user, where=(ContactNote.case_id == case.id,),
+                        audit=request.method == "GET")
     back = url_for("casework.note_detail", case_id=case.id, note_id=note.id)
     if note.signed:
         keep_refusal()  # opening it was a view, audited

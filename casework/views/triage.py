@@ -136,7 +136,9 @@ def triage_close(alert_id):
 def triage_convert(alert_id):
     alert = load_visible("alert", alert_id, current_user, audit=False)
     finding = request.method == "POST" and request.form.get("find") == "1"
-    if (request.method == "GET" or finding) and (alert.state != AlertState.CLAIMED or not triage.may_act(current_user, alert)):
+    if (request.method == "GET" or finding) and (
+        alert.state != AlertState.CLAIMED or not triage.may_act(current_user, alert)
+    ):
         flash(_("Claim this alert first; only the worker who claimed it, or a supervisor of the team, "
                 "may turn it into a case.") if alert.state in ("open", "claimed")
               else _("This alert has already left the queue."), "error")

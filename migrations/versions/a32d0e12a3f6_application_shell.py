@@ -1,7 +1,7 @@
 """application shell: accounts, sessions, tokens, audit trail, alerts, operating mode, break-glass, rate limits
 
 Revision ID: a32d0e12a3f6
-Revises: 
+Revises:
 Create Date: 2026-11-28 19:44:52.511117
 
 """

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask_babel import get_timezone
 from flask_babel import gettext as _
@@ -59,7 +61,7 @@ LANGUAGE_CODE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 def clean_organisation(data: dict) -> dict:
     """Validate an organisation's fields; raises Invalid naming each bad field."""
     errors = Errors()
-    clean = {
+    clean: dict[str, Any] = {
         "name": text(data, "name", errors, limit=200, required=True, message=_("Enter the organisation's name.")),
         "alternate_name": text(data, "alternate_name", errors, limit=200),
         "description": text(data, "description", errors, limit=5000) or "",
@@ -86,7 +88,7 @@ def clean_organisation(data: dict) -> dict:
 
 def clean_location(data: dict) -> dict:
     errors = Errors()
-    clean = {
+    clean: dict[str, Any] = {
         "name": text(data, "name", errors, limit=200, required=True, message=_("Name the place, e.g. 'Main office'.")),
         "description": text(data, "description", errors, limit=2000),
         "transportation": text(data, "transportation", errors, limit=500),
@@ -123,7 +125,7 @@ def clean_location(data: dict) -> dict:
 def clean_service(data: dict, *, location_ids: set | None = None) -> dict:
     """Validate a service's fields, including its phones, opening hours, types and languages."""
     errors = Errors()
-    clean = {
+    clean: dict[str, Any] = {
         "name": text(data, "name", errors, limit=200, required=True, message=_("Enter the service's name.")),
         "alternate_name": text(data, "alternate_name", errors, limit=200),
         "description": text(data, "description", errors, limit=5000) or "",
@@ -243,7 +245,7 @@ def _clean_languages(items, errors: Errors) -> list[dict]:
 
 def _clean_location_ids(items, allowed: set | None, errors: Errors) -> list[uuid.UUID]:
     ids = []
-    for index, value in enumerate(_list(items, errors, "location_ids")):
+    for value in _list(items, errors, "location_ids"):
         lid = as_uuid(value)
         if lid is None or (allowed is not None and lid not in allowed):
             errors["location_ids"] = _("Choose places of this organisation.")
@@ -435,7 +437,7 @@ class DirectoryFilters:
         return {k: v for k, v in values.items() if v}
 
 
-def search_services(filters: DirectoryFilters) -> list[Service]:
+def search_services(filters: DirectoryFilters) -> Sequence[Service]:
     """Services of the directory matching the filters: tier, then organisation and service name."""
     stmt = (select(Service).join(Organisation, Organisation.id == Service.organisation_id)
             .where(Service.archived_at.is_(None), Organisation.archived_at.is_(None))
@@ -485,7 +487,7 @@ def organisations_without_services(filters: DirectoryFilters) -> list[Organisati
 def language_options() -> list[tuple[str, str]]:
     """Languages some service offers, for the filter."""
     rows = db.session.execute(select(ServiceLanguage.code, ServiceLanguage.name).distinct()).all()
-    names = {}
+    names: dict[str, str] = {}
     for code, name in rows:
         names.setdefault(code, LANGUAGE_NAMES.get(code, name))
     return sorted(names.items(), key=lambda item: item[1])
@@ -509,14 +511,14 @@ def speaks_locale(service: Service, locale: str) -> bool:
     return any(code in LOCALE_LANGUAGES.get(locale, ()) for code in service.language_codes)
 
 
-def all_organisations(include_archived: bool = False) -> list[Organisation]:
+def all_organisations(include_archived: bool = False) -> Sequence[Organisation]:
     stmt = select(Organisation).order_by(Organisation.tier, Organisation.name)
     if not include_archived:
         stmt = stmt.where(Organisation.archived_at.is_(None))
     return db.session.scalars(stmt).all()
 
 
-def referable_services() -> list[Service]:
+def referable_services() -> Sequence[Service]:
     """Services a worker may refer to: active, not archived; tier then name."""
     stmt = (select(Service).join(Organisation, Organisation.id == Service.organisation_id)
             .where(Service.archived_at.is_(None), Organisation.archived_at.is_(None),

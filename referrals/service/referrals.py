@@ -15,6 +15,7 @@ Who sees a referral: whoever sees its case (casework.service.access). The partne
 partner link (referrals.service.links), without an account."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from flask import url_for
@@ -121,7 +122,8 @@ def goal_choices(case: Case, current=None) -> list[CarePlanGoal]:
 
 
 def goal_links(case: Case, goals) -> dict:
-    """For the care plan (the `goal_links` hook, casework.service.careplans.goal_links): the referrals serving each goal."""
+    """For the care plan (the `goal_links` hook, see casework.service.careplans.goal_links): the referrals
+    serving each goal."""
     ids = [g.id for g in goals]
     if not ids:
         return {}
@@ -136,7 +138,7 @@ def goal_links(case: Case, goals) -> dict:
     return links
 
 
-def for_case(case: Case) -> list[Referral]:
+def for_case(case: Case) -> Sequence[Referral]:
     return db.session.scalars(select(Referral).where(Referral.case_id == case.id)
                               .options(selectinload(Referral.service).selectinload(Service.organisation))
                               .order_by(Referral.created_at.desc())).all()
@@ -260,7 +262,9 @@ def change_status(actor, referral: Referral, to_status: str, *, note: str | None
     try:
         target = ReferralStatus(to_status)
     except (ValueError, TypeError):
-        raise Invalid({"status": _("Choose one of: %(options)s.", options=", ".join(s.value for s in ReferralStatus))}) from None
+        raise Invalid(
+            {"status": _("Choose one of: %(options)s.", options=", ".join(s.value for s in ReferralStatus))}
+        ) from None
     current = referral.status_enum
     if target not in TRANSITIONS[current] or (via_partner_link and target not in PARTNER_MOVES):
         raise TransitionRefused(_("A referral that is %(current)s cannot become %(target)s.",
@@ -290,7 +294,7 @@ def change_status(actor, referral: Referral, to_status: str, *, note: str | None
         referral.answered_at = now
     if target in (S.DECLINED, S.COMPLETED):
         referral.outcome = note
-    if target is S.CLOSED:
+    if target is S.CLOSED and reason is not None:
         referral.close_reason = reason.value
         referral.outcome = note
     if target.final:
@@ -310,7 +314,8 @@ def change_status(actor, referral: Referral, to_status: str, *, note: str | None
 
 def _send(user, referral: Referral, override_reason: str | None) -> None:
     service = referral.service
-    if service.archived_at is not None or service.organisation.archived_at is not None or service.status != ServiceStatus.ACTIVE:
+    if (service.archived_at is not None or service.organisation.archived_at is not None
+            or service.status != ServiceStatus.ACTIVE):
         raise Invalid({"service_id": _("This service is no longer active in the directory; choose another.")})
     if referral.case.phase == Phase.CLOSED.value:
         raise TransitionRefused(_("This case is closed; reopen it before sending a referral."))

@@ -217,12 +217,12 @@ class TeamReadiness:
         return [m for m in self.members if m.member.active and not m.ready]
 
 
-def required_trainings(team: VolunteerTeam, all_trainings: list[Training] | None = None) -> list[Training]:
+def required_trainings(team: VolunteerTeam, all_trainings: Sequence[Training] | None = None) -> list[Training]:
     return [t for t in (all_trainings if all_trainings is not None else trainings()) if team.kind in t.required_kinds]
 
 
 def readiness(team: VolunteerTeam, today: date | None = None,
-              all_trainings: list[Training] | None = None) -> TeamReadiness:
+              all_trainings: Sequence[Training] | None = None) -> TeamReadiness:
     today = today or date.today()
     required = required_trainings(team, all_trainings)
     rows = []

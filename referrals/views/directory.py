@@ -163,13 +163,13 @@ def _service_form(org, service=None) -> ServiceForm:
         phones = list(service.phones or [])
         while len(form.phones.entries) < len(phones) + 1 and len(form.phones.entries) < form.phones.max_entries:
             form.phones.append_entry()
-        for entry, phone in zip(form.phones.entries, phones):
+        for entry, phone in zip(form.phones.entries, phones, strict=False):
             entry.form.number.data, entry.form.type.data = phone.get("number"), phone.get("type") or "voice"
             entry.form.description.data = phone.get("description")
         rows = list(service.schedules)
         while len(form.schedules.entries) < len(rows) + 1 and len(form.schedules.entries) < form.schedules.max_entries:
             form.schedules.append_entry()
-        for entry, row in zip(form.schedules.entries, rows):
+        for entry, row in zip(form.schedules.entries, rows, strict=False):
             entry.form.byday.choices = _with_choice(entry.form.byday.choices, row.byday)
             entry.form.byday.data, entry.form.opens_at.data = row.byday, row.opens_at
             entry.form.closes_at.data = row.closes_at

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -28,12 +29,13 @@ def for_language(language: str) -> list[CrisisResource]:
 
 
 def all_resources() -> list[CrisisResource]:
-    return db.session.scalars(select(CrisisResource).order_by(CrisisResource.language, CrisisResource.position,
-                                                              CrisisResource.name)).all()
+    return list(db.session.scalars(select(CrisisResource).order_by(CrisisResource.language, CrisisResource.position,
+                                                                   CrisisResource.name)))
 
 
 def _clean(values: dict) -> dict:
-    data = {key: " ".join(str(values.get(key) or "").split()) for key in ("name", "phone", "hours", "description")}
+    data: dict[str, Any] = {key: " ".join(str(values.get(key) or "").split())
+                            for key in ("name", "phone", "hours", "description")}
     data["language"] = values.get("language")
     data["is_example"] = bool(values.get("is_example"))
     position = values.get("position")

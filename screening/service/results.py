@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import cast
 
 from flask import url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy import inspect as sa_inspect
 
 from carecycle.audit import record_event
+from carecycle.database import rows_changed
 from carecycle.extensions import db
 from carecycle.roles import Role
 from screening.models import ScreeningResult
@@ -30,7 +32,7 @@ CRISIS_NOTE = _l("Some of your answers are about thoughts of death or of hurting
 CATALOGUE_ORDER = ("phq9", "phq2", "gad7", "gad2", "who5", "k10", "k6", "pcl5", "auditc", "cssrs")
 
 
-_INSERT = insert(ScreeningResult.__table__)
+_INSERT = insert(cast(Table, ScreeningResult.__table__))  # a mapped class's table is a Table
 _COLUMNS = [(column.key, attribute.key) for attribute in sa_inspect(ScreeningResult).column_attrs
             for column in attribute.columns]
 
@@ -151,9 +153,9 @@ def claim(results: list[str], user) -> int:
             continue
     if not keys or not links_to_account(user):
         return 0
-    rows = db.session.execute(update(ScreeningResult).where(ScreeningResult.id.in_(keys),
+    rows = rows_changed(db.session.execute(update(ScreeningResult).where(ScreeningResult.id.in_(keys),
                                                             ScreeningResult.user_id.is_(None))
-                              .values(user_id=user.id)).rowcount
+                              .values(user_id=user.id)))
     if rows:
         record_event("update", "user", user.id, actor=user, reason=f"claimed {rows} screening result(s)")
     return rows

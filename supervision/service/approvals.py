@@ -2,10 +2,12 @@
 closures to approve, break-glass accesses to review, articles to publish, and consent overrides on
 referrals to review, and administrators' account changes that grant case access (separation of
 duties: the rule is the shell's, carecycle.accounts.separation). Each decision goes through the
-owning area's service (so its rules hold) and is recorded here with the supervisor's comment. A supervisor never decides their own request."""
+owning area's service (so its rules hold) and is recorded here with the supervisor's comment. A supervisor
+never decides their own request."""
+
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import url_for
@@ -74,7 +76,7 @@ class Item:
     link: str                    # the record
     urgent: bool = False
     own: bool = False            # the supervisor's own request: shown, never decided by them
-    facts: list = None           # (label, value) pairs: enough to decide
+    facts: list = field(default_factory=list)  # (label, value) pairs: enough to decide
 
     @property
     def kind_label(self):
@@ -90,15 +92,28 @@ def _risk_items(supervisor) -> list[Item]:
                               .options(selectinload(RiskAssessment.assessed_by)))  # the cases come with the select
     items = []
     for a in rows:
-        items.append(Item("risk", str(a.id), a.assessed_at, a.assessed_by,
-                          url_for("casework.assessment_detail", case_id=a.case_id, assessment_id=a.id),
-                          urgent=a.risk_level == RiskLevel.IMMINENT.value, own=a.assessed_by_id == supervisor.id,
-                          facts=[(_l("Risk level"), RiskLevel(a.risk_level).label),
-                                 (_l("Screener suggested"),
-                                  RiskLevel(a.suggested_level).label if a.suggested_level in RiskLevel._value2member_map_
-                                  else "—"),
-                                 (_l("Case phase"), Phase(a.case.phase).label),
-                                 (_l("Rationale"), a.rationale)]))
+        items.append(
+            Item(
+                "risk",
+                str(a.id),
+                a.assessed_at,
+                a.assessed_by,
+                url_for("casework.assessment_detail", case_id=a.case_id, assessment_id=a.id),
+                urgent=a.risk_level == RiskLevel.IMMINENT.value,
+                own=a.assessed_by_id == supervisor.id,
+                facts=[
+                    (_l("Risk level"), RiskLevel(a.risk_level).label),
+                    (
+                        _l("Screener suggested"),
+                        RiskLevel(a.suggested_level).label
+                        if a.suggested_level in RiskLevel._value2member_map_
+                        else "—",
+                    ),
+                    (_l("Case phase"), Phase(a.case.phase).label),
+                    (_l("Rationale"), a.rationale),
+                ],
+            )
+        )
         record_view("risk_assessment", a.id)
     return items
 
@@ -122,11 +137,10 @@ def _closure_items(supervisor) -> list[Item]:
 
 
 def _break_glass_items(supervisor) -> list[Item]:
-    rows = db.session.scalars(select(BreakGlassGrant).where(
+    rows: list[BreakGlassGrant] = list(db.session.scalars(select(BreakGlassGrant).where(
         BreakGlassGrant.team_id == supervisor.team_id, BreakGlassGrant.reviewed_at.is_(None))
         .order_by(BreakGlassGrant.granted_at).limit(QUEUE_LIMIT)
-        .options(selectinload(BreakGlassGrant.user))) if supervisor.team_id else []
-    rows = list(rows)
+        .options(selectinload(BreakGlassGrant.user)))) if supervisor.team_id else []
     writes = breakglass.writes_under(rows)
     items = []
     for g in rows:
@@ -258,7 +272,8 @@ def decide(supervisor, kind: str, item_id, decision: str, comment=None) -> Decis
         except article_service.ArticleError as error:
             raise Invalid({"comment" if k == "note" else k: str(v) for k, v in error.fields.items()}) from error
         except article_service.TransitionRefused:
-            raise Forbidden(_("Your role cannot decide this article."), "article", iid, reason="article review") from None
+            raise Forbidden(_("Your role cannot decide this article."), "article", iid,
+                            reason="article review") from None
         team_id = None
     elif kind == "override":
         referral = load_visible("consent_override", iid, supervisor)
@@ -277,7 +292,8 @@ def decide(supervisor, kind: str, item_id, decision: str, comment=None) -> Decis
         except separation.ConfirmationRefused as refused:
             if refused.status == 409:
                 raise Conflict(refused.message) from refused
-            raise Forbidden(refused.message, "account_change", iid, reason="account change not theirs to decide") from refused
+            raise Forbidden(refused.message, "account_change", iid,
+                            reason="account change not theirs to decide") from refused
         team_id = change.team_id
     row = Decision(item_kind=kind, item_id=str(iid), decision=decision, team_id=team_id,
                    decided_by_id=supervisor.id, decided_at=utcnow())

@@ -57,7 +57,9 @@ class Filters:
 
 def clean_filters(args) -> tuple[Filters, dict]:
     """Filters from the query string; a value outside its whitelist or pattern is an error message."""
-    get = (lambda name: (args.get(name) or "").strip())
+    def get(name: str) -> str:
+        return (args.get(name) or "").strip()
+
     f = Filters(get("user"), get("object_type"), get("object_id"), get("action"), get("from"), get("to"),
                 get("sort") or "at", get("direction") or "desc")
     errors = {}

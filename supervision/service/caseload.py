@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -67,6 +68,13 @@ class Row:
     worker: User | None = None
 
     @property
+    def person(self) -> User:
+        """The worker of a worker's line (the team's and the unassigned lines have none)."""
+        if self.worker is None:
+            raise ValueError("not a worker's line")
+        return self.worker
+
+    @property
     def open(self) -> Count:
         total = ZERO
         for count in self.by_risk.values():
@@ -83,7 +91,7 @@ class Row:
                     or self.by_risk[RiskLevel.IMMINENT.value])
 
     def as_json(self) -> dict:
-        out = {
+        out: dict[str, Any] = {
             "open": self.open.as_json(),
             "by_risk": {k: v.as_json() for k, v in self.by_risk.items()},
             "by_phase": {k: v.as_json() for k, v in self.by_phase.items()},
@@ -277,7 +285,7 @@ def _overdue_referrals(team_id, now: datetime) -> tuple[dict[uuid.UUID, int], bo
 
 def _add_work(row: Row, tasks: dict, referrals: dict, referrals_capped: bool) -> None:
     """Put a worker's task and overdue-referral figures on their dashboard line."""
-    worker_id = row.worker.id
+    worker_id = row.person.id
     row.overdue_tasks = tasks.get((worker_id, "overdue"), ZERO)
     row.overdue_first_contacts = tasks.get((worker_id, "first"), ZERO)
     row.upcoming_tasks = tasks.get((worker_id, "upcoming"), ZERO)
@@ -298,7 +306,11 @@ SORT_LABELS = {
     "overdue_first": _l("Overdue first contacts"), "overdue_tasks": _l("Overdue tasks"),
     "referrals": _l("Overdue referrals"), "upcoming": _l("Due in the next 7 days"),
 }
-ROLES = {"": _l("All workers"), Role.COUNSELLOR.value: _l("Counsellors"), Role.SOCIAL_WORKER.value: _l("Social workers")}
+ROLES = {
+    "": _l("All workers"),
+    Role.COUNSELLOR.value: _l("Counsellors"),
+    Role.SOCIAL_WORKER.value: _l("Social workers"),
+}
 
 
 def clean_view(sort=None, direction=None, role=None, attention=None) -> tuple[str, str, str, bool]:
@@ -329,7 +341,7 @@ def team_dashboard(supervisor, *, sort=None, direction=None, role=None, attentio
     team.overdue_referrals = Count(sum(referrals.values()), referrals_capped)
     shown = [rows[w.id] for w in workers
              if (not role or str(w.role) == role) and (not attention or rows[w.id].needs_attention)]
-    shown.sort(key=lambda r: (r.worker.name.casefold(), r.worker.username))
+    shown.sort(key=lambda r: (r.person.name.casefold(), r.person.username))
     shown.sort(key=SORTS[sort], reverse=direction == "desc")
     if audit:
         record_event("view", "team_caseload", team_id, reason=f"workers:{len(shown)}")
@@ -350,7 +362,7 @@ def dashboard_csv(supervisor, dashboard: Dashboard) -> str:
                    str(row.upcoming_tasks)])
 
     for row in dashboard.rows:
-        worker = row.worker
+        worker = row.person
         lines.append([worker.name, worker.username, str(Role(worker.role).label),
                       _("yes") if worker.active else _("no")] + figures(row))
     lines.append([_("Team total"), "", "", ""] + figures(dashboard.team))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from carecycle.accounts.models import User
 from carecycle.audit import record_event
-from carecycle.database import utcnow
+from carecycle.database import rows_changed, utcnow
 from carecycle.extensions import db
 from carecycle.lifecycle import NotFound
 from carecycle.notifications import notify
@@ -115,13 +115,15 @@ def record_drill(supervisor, data: dict) -> Drill:
             errors[prefix + "description"] = _("Say what must change.")
         elif len(text) > ACTION_MAX:
             errors[prefix + "description"] = _("Keep this under %(n)d characters.", n=ACTION_MAX)
-        owner_user = owners.get(as_uuid(owner))
+        owner_id = as_uuid(owner)
+        owner_user = owners.get(owner_id) if owner_id else None
         if owner_user is None:
             errors[prefix + "owner_id"] = _("Choose who owns this change (a member of your team).")
         due_on = _day(due, prefix + "due_on", errors)
         if due_on and held_on and due_on < held_on:
             errors[prefix + "due_on"] = _("The due date cannot be before the drill.")
-        actions.append((text, owner_user, due_on))
+        if owner_user is not None:
+            actions.append((text, owner_user, due_on))
     if errors:
         raise Invalid(errors)
 
@@ -181,10 +183,14 @@ def complete_action(user, action_id) -> DrillAction:
         raise NotFound("drill action")
     if not may_complete(user, action):
         raise NotFound("drill action")
-    done = db.session.execute(update(DrillAction).where(DrillAction.id == action.id, DrillAction.done_at.is_(None))
-                              .values(done_at=utcnow(), done_by_id=user.id).execution_options(synchronize_session=False))
+    done = db.session.execute(
+        update(DrillAction)
+        .where(DrillAction.id == action.id, DrillAction.done_at.is_(None))
+        .values(done_at=utcnow(), done_by_id=user.id)
+        .execution_options(synchronize_session=False)
+    )
     db.session.refresh(action)
-    if done.rowcount != 1:
+    if rows_changed(done) != 1:
         raise Conflict(_("This action was already marked done."))
     record_event("update", "drill_action", action.id, reason="done")
     return action

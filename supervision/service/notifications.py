@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from carecycle.accounts.models import User
 from carecycle.alerts import Alert, AlertState
@@ -64,7 +64,7 @@ def _actor_id():
     return None
 
 
-def _supervisors(session: Session, team_id) -> list[uuid.UUID]:
+def _supervisors(session: Session | scoped_session, team_id) -> list[uuid.UUID]:
     if team_id is None:
         return []
     return list(session.scalars(select(User.id).where(User.team_id == team_id, User.role == Role.SUPERVISOR.value,
@@ -184,8 +184,12 @@ def _on_change(session: Session, obj, out: _Outbox) -> None:
         old, new = change
         if new == ArticleStatus.IN_REVIEW.value:
             _article_for_review(session, obj, out)
-        elif old == ArticleStatus.IN_REVIEW.value and new in (ArticleStatus.PUBLISHED.value, ArticleStatus.DRAFT.value) \
-                and obj.reviewer_id is not None and obj.reviewer_id != obj.author_id:
+        elif (
+            old == ArticleStatus.IN_REVIEW.value
+            and new in (ArticleStatus.PUBLISHED.value, ArticleStatus.DRAFT.value)
+            and obj.reviewer_id is not None
+            and obj.reviewer_id != obj.author_id
+        ):
             out.add(obj.author_id, "decision_article", path_for("library.detail", article_id=obj.id), "article", obj.id)
     elif isinstance(obj, Referral):
         change = _changed(obj, "consent_override")
@@ -237,7 +241,7 @@ CHUNK = 500
 def _already(user_kind_objects: list[tuple], kind: str) -> set[tuple]:
     """Which (user, object id) pairs already have a notification of `kind`."""
     object_ids = sorted({str(o) for _u, o in user_kind_objects})
-    found = set()
+    found: set[tuple] = set()
     for start in range(0, len(object_ids), CHUNK):
         part = object_ids[start:start + CHUNK]
         found.update(db.session.execute(select(Notification.user_id, Notification.object_id).where(
@@ -278,7 +282,7 @@ def scan_overdue(now=None, window: timedelta = SCAN_WINDOW) -> dict[str, int]:
             break
         cases = {task_id: case_id for task_id, _u, case_id, _d in rows}
         counts["tasks"] += _notify_once([(u, t) for t, u, _c, _d in rows], "task_overdue", "task",
-                                        lambda t: _case_link(cases[t]))
+                                        lambda t, cases=cases: _case_link(cases[t]))
         db.session.commit()
         last = (rows[-1][3], rows[-1][0])
     alerts = db.session.execute(select(Alert.id, Alert.claimed_by_id, Alert.team_id).where(

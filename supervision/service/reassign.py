@@ -55,7 +55,7 @@ def _clean(supervisor, from_worker: User, to_worker_id, case_ids, reason) -> tup
         errors["cases"] = _("Choose at least one case.")
     elif len(set(ids)) > BATCH:
         errors["cases"] = _("Move at most %(n)d cases at a time.", n=BATCH)
-    if errors:
+    if errors or to_worker is None:
         raise Invalid(errors)
     if any(i is None for i in ids):
         raise NotFound("worker")

@@ -94,7 +94,12 @@ def test_consent_record_and_one_click_withdraw_are_audited(client, login_as, mak
     db.session.expire_all()
     consent = db.session.get(Consent, consent.id)
     assert consent.withdrawn_at is not None and consent.withdrawn_by_id == worker.id
-    reasons = [e.reason for e in db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "consent").order_by(AuditEvent.seq))]
+    reasons = [
+        e.reason
+        for e in db.session.scalars(
+            select(AuditEvent).where(AuditEvent.object_type == "consent").order_by(AuditEvent.seq)
+        )
+    ]
     assert reasons == ["referral_sharing", "withdrawn:referral_sharing"]
 
 

@@ -1,6 +1,7 @@
 """Working lists name each person by preferred name, family-name initial and a short client
-reference (the full name and the reference when there is no preferred name), so two people both called "Mei" cannot be confused: My day, the supervisor's worker
-page (with an accessible name on each reassignment checkbox), the register and the surge view."""
+reference (the full name and the reference when there is no preferred name), so two people both
+called "Mei" cannot be confused: My day, the supervisor's worker page (with an accessible name on
+each reassignment checkbox), the register and the surge view."""
 from datetime import timedelta
 
 import pytest
@@ -72,7 +73,7 @@ def test_the_worker_page_and_the_surge_view_tell_the_two_meis_apart(app, make_us
         assert label in html
     # each reassignment checkbox has its own accessible name, naming the case's person
     form = find_form(html, action="/reassign")
-    for case, label in zip(cases, labels):
+    for case, label in zip(cases, labels, strict=True):
         box = [c for c in form.controls if c.name == "case_ids" and c.attrs.get("value") == str(case.id)]
         assert len(box) == 1
         assert form.labels[box[0].attrs["id"]] == f"Choose the case of {label}"

@@ -234,7 +234,7 @@ def test_api_screenings_and_outcomes(client, db, make_user, make_case):
     assert answer.get_json() == {"instruments": [{
         "instrument": "phq9", "markers": ["reliable_improvement", "response"],
         "points": [{"at": p["at"], "score": s} for p, s in zip(answer.get_json()["instruments"][0]["points"],
-                                                                [17, 8])]}]}
+                                                                [17, 8], strict=True)]}]}
     assert db.session.scalar(select(CaseScreening.id).where(CaseScreening.case_id == case.id).limit(1))
 
 

@@ -59,7 +59,9 @@ def test_search_results_are_paged_by_post_carrying_the_criteria_in_the_body(clie
     first = form_post(client, "/clients", {"name": "Chan Tai Man"}).get_data(as_text=True)
     assert first.count("<li><a href=\"/clients/") == 20 and "Page 1 of 2" in first
     pager = first[first.index('aria-label="Pages of search results"'):]
-    next_form = re.search(r'<form method="post" action="/clients" class="inline">(.*?)</form>', pager, re.DOTALL).group(1)
+    next_form = re.search(r'<form method="post" action="/clients" class="inline">(.*?)</form>', pager, re.DOTALL).group(
+        1
+    )
     fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', next_form))
     assert fields["name"] == "Chan Tai Man" and fields["page"] == "2" and fields["csrf_token"]
     second = client.post("/clients", data=fields).get_data(as_text=True)

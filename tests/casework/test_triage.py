@@ -164,7 +164,7 @@ def test_two_claims_at_the_same_moment_have_exactly_one_winner(app, make_user, d
         contenders = Contenders(2)
         results, errors = [], []
 
-        def attempt(user_id):
+        def attempt(user_id, alert_id=alert_id, contenders=contenders, results=results, errors=errors):
             try:
                 with app.app_context():
                     user = db.session.get(User, user_id)
@@ -407,8 +407,19 @@ def test_api_lists_visible_open_and_claimed_alerts(client, runner, make_user, ma
     assert [a["id"] for a in body["alerts"]] == [str(mine.id), str(shared.id)]
     assert str(finished.id) not in str(body)
     first = body["alerts"][0]
-    assert set(first) == {"id", "kind", "urgency", "state", "created_at", "deadline", "overdue", "possible_flood", "claimed_by"}
-    assert first["urgency"] == "crisis" and first["overdue"] is False and first["possible_flood"] is False and first["claimed_by"] is None
+    assert set(first) == {
+        "id",
+        "kind",
+        "urgency",
+        "state",
+        "created_at",
+        "deadline",
+        "overdue",
+        "possible_flood",
+        "claimed_by",
+    }
+    assert first["urgency"] == "crisis" and first["overdue"] is False
+    assert first["possible_flood"] is False and first["claimed_by"] is None
 
 
 def test_api_claim_answers_200_then_409_naming_the_holder(client, runner, make_user, make_team, db):

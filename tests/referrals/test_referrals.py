@@ -253,10 +253,16 @@ def test_referral_actions_without_a_csrf_token_change_nothing(client, db, login_
     draft = make_referral(worker, "draft")
     sent = make_referral(worker, "sent")
     link_id = links.current_link(sent).id
-    for path, data in ((f"/referrals/{draft.id}/send", {}),
-                       (f"/referrals/{sent.id}/status", {"status": "acknowledged"}), (f"/referrals/{sent.id}/link", {}), (f"/referrals/{sent.id}/link/revoke", {}),
-                       (f"/referrals/{draft.id}/edit", {"service_id": str(draft.service_id), "urgency": "routine",
-                                                        "reason": "Forged.", "version": draft.version})):
+    for path, data in (
+        (f"/referrals/{draft.id}/send", {}),
+        (f"/referrals/{sent.id}/status", {"status": "acknowledged"}),
+        (f"/referrals/{sent.id}/link", {}),
+        (f"/referrals/{sent.id}/link/revoke", {}),
+        (
+            f"/referrals/{draft.id}/edit",
+            {"service_id": str(draft.service_id), "urgency": "routine", "reason": "Forged.", "version": draft.version},
+        ),
+    ):
         assert client.post(path, data=data).status_code == 400, path
     db.session.expire_all()
     assert db.session.get(Referral, draft.id).status == "draft"

@@ -85,7 +85,9 @@ def items(db, make_case, make_referral):
 
         @staticmethod
         def break_glass(worker, case):
-            row = breakglass.grant(worker, "case", case.id, case.team_id, "Covering the duty phone tonight for a colleague.")
+            row = breakglass.grant(
+                worker, "case", case.id, case.team_id, "Covering the duty phone tonight for a colleague."
+            )
             db.session.commit()
             return row
 

@@ -49,7 +49,12 @@ def test_filters_and_sorting_are_whitelisted(db, client, crew):
         response = client.get(f"/supervision/audit?{query}")
         assert response.status_code == 400, query
         assert "error-summary" in response.get_data(as_text=True)
-    for query in ("sort=action&direction=asc", "sort=role", "sort=object&direction=desc", "from=2020-01-01&to=2099-01-01"):
+    for query in (
+        "sort=action&direction=asc",
+        "sort=role",
+        "sort=object&direction=desc",
+        "from=2020-01-01&to=2099-01-01",
+    ):
         assert client.get(f"/supervision/audit?{query}").status_code == 200, query
 
 

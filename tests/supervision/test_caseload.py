@@ -37,7 +37,9 @@ def test_dashboard_counts_per_worker_and_team(db, client, crew, make_case, make_
     b1 = make_case(c.counsellor2, risk_level="moderate", social_worker=c.social_worker)
     _overdue(a1)
     _overdue(b1)
-    soon = Task(case_id=b1.id, kind="next_contact", due_at=utcnow() + timedelta(days=2), assigned_to_id=c.counsellor2.id)
+    soon = Task(
+        case_id=b1.id, kind="next_contact", due_at=utcnow() + timedelta(days=2), assigned_to_id=c.counsellor2.id
+    )
     db.session.add(soon)
     b1.phase = "recovery"
     unassigned = Case(client_id=make_client(c.team).id, team_id=c.team.id, phase="intake", risk_level="low",
@@ -195,7 +197,8 @@ def test_counts_beyond_the_cap_say_at_least(db, crew, make_case, monkeypatch):
 
 def _populate(db, c, make_case, make_referral, n):
     for i in range(n):
-        case = make_case([c.counsellor, c.counsellor2][i % 2], risk_level=["low", "moderate", "high", "imminent"][i % 4],
+        worker = [c.counsellor, c.counsellor2][i % 2]
+        case = make_case(worker, risk_level=["low", "moderate", "high", "imminent"][i % 4],
                          social_worker=c.social_worker if i % 3 == 0 else None)
         if i % 2:
             _overdue(case)
@@ -217,10 +220,8 @@ def test_the_dashboard_runs_a_fixed_number_of_queries(db, client, crew, make_cas
         with count_queries() as seen:
             assert client.get("/supervision/caseload").status_code == 200
         counts.append(len(seen))
-        print("\n".join(x[:150] for x in seen)); print("=====")
         with count_queries() as seen:
             assert client.get(f"/supervision/caseload/workers/{team.counsellor.id}").status_code == 200
         counts.append(len(seen))
-        print("\n".join(x[:150] for x in seen)); print("=====")
     assert counts[0] == counts[2], counts  # the dashboard
     assert counts[1] == counts[3], counts  # the drill-down

@@ -91,11 +91,18 @@ def test_readiness_shows_the_last_drill_per_volunteer_team(db, client, crew, app
     first, second = _team(db, "Alpha team"), _team(db, "Bravo team")
     _team(db, "Charlie team")  # never drilled
     with app.test_request_context():
-        old = service.record_drill(c.supervisor, {"scenario": "Old drill", "held_on": date.today() - timedelta(days=400),
-                                                  "volunteer_team_ids": [str(first.id)]})
+        old = service.record_drill(
+            c.supervisor,
+            {
+                "scenario": "Old drill",
+                "held_on": date.today() - timedelta(days=400),
+                "volunteer_team_ids": [str(first.id)],
+            },
+        )
         new = service.record_drill(c.supervisor, {"scenario": "New drill", "held_on": date.today() - timedelta(days=20),
                                                   "volunteer_team_ids": [str(first.id), str(second.id)],
-                                                  "actions": [{"description": "Buy radios", "owner_id": str(c.counsellor.id),
+                                                  "actions": [{"description": "Buy radios",
+                                                               "owner_id": str(c.counsellor.id),
                                                                "due_on": date.today()}]})
     db.session.commit()
     rows = {r.team.name: r for r in service.readiness()}

@@ -50,10 +50,13 @@ def test_reassign_many_and_all(db, client, crew, make_case):
     _reassign(client, c.counsellor, {"case_ids": [str(x.id) for x in cases[:2]], "to_worker": str(c.counsellor2.id),
                                      "reason": REASON})
     db.session.expire_all()
-    assert [db.session.get(Case, x.id).assigned_counsellor_id for x in cases] == [c.counsellor2.id] * 2 + [c.counsellor.id]
+    assert [db.session.get(Case, x.id).assigned_counsellor_id for x in cases] == [c.counsellor2.id] * 2 + [
+        c.counsellor.id
+    ]
     note = db.session.scalar(select(Notification).where(Notification.user_id == c.counsellor2.id))
     assert note.count == 2 and note.link == "/cases"
-    _reassign(client, c.counsellor2, {"everything": "y", "to_worker": str(c.counsellor.id), "reason": "Back from leave."})
+    _reassign(client, c.counsellor2,
+              {"everything": "y", "to_worker": str(c.counsellor.id), "reason": "Back from leave."})
     db.session.expire_all()
     assert all(db.session.get(Case, x.id).assigned_counsellor_id == c.counsellor.id for x in cases)
 

@@ -70,7 +70,9 @@ def test_counts_below_five_are_shown_as_less_than_five_everywhere(db, client, cr
     assert "style=" not in page and "<script" not in page
     assert page.count('<svg role="img"') == 4 and "<title" in page
     # a hidden count draws no bar: PHQ-9's row has text "<5" and no rect of its own
-    chart = page[page.index('id="chart-screenings-title"'):page.index("</svg>", page.index('id="chart-screenings-title"'))]
+    chart = page[
+        page.index('id="chart-screenings-title"') : page.index("</svg>", page.index('id="chart-screenings-title"'))
+    ]
     assert chart.count("<rect") == 1 and "&lt;5" in chart
 
     rows = list(csv.reader(io.StringIO(client.get("/supervision/stats.csv").get_data(as_text=True).lstrip("\ufeff"))))
