@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
+import random
 import re
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -198,19 +202,22 @@ def load(port: int, path: str, cookie: str, threads: int, max_requests: int, max
 
     return {"count": len(latencies), "failures": failures, "wall": wall,
             "p50": statistics.median(latencies) * 1000 if latencies else float("nan"),
-            "p90": percentile(latencies, 0.9) * 1000,
+            "p90": percentile(latencies, 0.9) * 1000, "p99": percentile(latencies, 0.99) * 1000,
             "throughput": len(latencies) / wall if wall else 0.0}
 
 
 def measure(port: int, path: str, cookie: str, args) -> dict:
-    """Warm `path` up, then load it (bounded by the run's --threads, --requests and --seconds)."""
+    """Warm `path` up, then load it: with wrk (-t2 -c16) for --seconds when it is installed, else with
+    the Python load generator (bounded by --threads, --requests and --seconds)."""
     for _ in range(args.warmup):
         request(port, "GET", path, headers={"Cookie": cookie})
+    if not wrk_missing():
+        return wrk(port, path, seconds=args.seconds, headers={"Cookie": cookie} if cookie else None)
     return load(port, path, cookie, args.threads, args.requests, args.seconds)
 
 
 def describe(size: int, name: str, figures: dict, width: int) -> str:
-    return (f"  {size:>7} cases  {name:<{width}} p50 {figures['p50']:7.1f} ms  p90 {figures['p90']:7.1f} ms  "
+    return (f"  {size:>7} cases  {name:<{width}} p50 {figures['p50']:7.1f} ms  p99 {figures['p99']:7.1f} ms  "
             f"{figures['throughput']:7.1f} req/s  ({figures['count']} ok, {len(figures['failures'])} failed)")
 
 
@@ -219,3 +226,118 @@ def loadavg() -> str:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
         return "n/a"
+
+
+# ------------------------------------------------------------------ wrk and the bare route
+WRK_THREADS, WRK_CONNECTIONS = 2, 16
+
+
+def wrk_missing() -> str | None:
+    """None when wrk is installed; otherwise what to do about it, in one line."""
+    if shutil.which("wrk"):
+        return None
+    return ("wrk is not installed (Debian: apt-get install -y wrk); falling back to the Python load "
+            "generator, whose client cannot drive a fast route at its speed: shares will read too kind")
+
+
+class BareApp(Gunicorn):
+    """bench/bare.py under gunicorn: one `return "hello"` route, the same workers as CareCycle."""
+
+    def __init__(self, port: int, workers: int = 2):
+        self.port = port
+        env = {k: v for k, v in os.environ.items()}
+        env["PYTHONPATH"] = str(ROOT / "bench")
+        self.process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"{HOST}:{port}", "--log-level", "warning",
+             "bare:app"], env=env, cwd=ROOT / "bench", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if request(port, "GET", "/hello")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise SystemExit("the bare app did not answer /hello within 30 s")
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())
+    return float(match.group(1)) * _UNITS[match.group(2)] if match else float("nan")
+
+
+def wrk(port: int, path: str, *, seconds: float = 10.0, headers: dict | None = None, method: str = "GET",
+        body: bytes | None = None, content_type: str | None = None) -> dict:
+    """`wrk -t2 -c16 --latency` on `path` for `seconds`: req/s, p50/p99 (ms) and the non-2xx/3xx count."""
+    script = None
+    command = ["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{max(1, round(seconds))}s", "--latency"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    if method != "GET" or body is not None:
+        script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+        script.write(f"wrk.method = {json.dumps(method)}\n")
+        if body is not None:
+            script.write(f"wrk.body = {json.dumps(body.decode())}\n")
+        if content_type:
+            script.write(f'wrk.headers["Content-Type"] = {json.dumps(content_type)}\n')
+        script.close()
+        command += ["-s", script.name]
+    command.append(f"http://{HOST}:{port}{path}")
+    try:
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    finally:
+        if script is not None:
+            os.unlink(script.name)
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {"throughput": float(rate.group(1)) if rate else 0.0,
+            "p50": _ms(p50.group(1)) if p50 else float("nan"), "p99": _ms(p99.group(1)) if p99 else float("nan"),
+            "p90": float("nan"),
+            "count": int(done.group(1)) if (done := re.search(r"(\d+) requests in", out)) else 0,
+            "failures": [0] * (int(bad.group(1)) if bad else 0) + [0] * (sum(map(int, errors.groups())) if errors else 0)}
+
+
+def bare_route(seconds: float = 10.0, workers: int = 2) -> dict:
+    """The bare Flask app's /hello under the same load: the denominator of every share."""
+    server = BareApp(free_port(), workers)
+    try:
+        if wrk_missing():
+            return load(server.port, "/hello", "", 4, 10**9, seconds)
+        return wrk(server.port, "/hello", seconds=seconds)
+    finally:
+        server.stop()
+
+
+def describe_route(name: str, figures: dict, bare: dict, width: int = 34) -> str:
+    share = figures["throughput"] / bare["throughput"] if bare.get("throughput") else float("nan")
+    return (f"  {name:<{width}} {figures['throughput']:8.0f} req/s  p50 {figures['p50']:6.1f} ms  "
+            f"p99 {figures['p99']:6.1f} ms  {share:6.1%} of bare  ({len(figures['failures'])} failed)")
+
+
+class ThrowawayPostgres:
+    """A database of its own on the PostgreSQL server given, dropped at the end."""
+
+    def __init__(self, server_url: str):
+        import psycopg
+
+        self.psycopg = psycopg
+        self.server_url = server_url
+        self.name = f"carecycle_bench_{os.getpid()}_{random.randint(0, 10 ** 6)}"
+
+    def _admin(self, statement: str) -> None:
+        with self.psycopg.connect(self.server_url, autocommit=True) as connection:
+            connection.execute(statement)
+
+    def __enter__(self) -> str:
+        self._admin(f'CREATE DATABASE "{self.name}"')
+        base, _, _ = self.server_url.rpartition("/")
+        return base.replace("postgresql://", "postgresql+psycopg://", 1) + "/" + self.name
+
+    def __exit__(self, *exc) -> None:
+        self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')

@@ -24,30 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from harness import BIN, ROOT, Gunicorn, free_port, instance_env, percentile, timed_request
-
-
-class ThrowawayPostgres:
-    """A database of its own on the PostgreSQL server given, dropped at the end."""
-
-    def __init__(self, server_url: str):
-        import psycopg
-
-        self.psycopg = psycopg
-        self.server_url = server_url
-        self.name = f"carecycle_bench_{os.getpid()}_{random.randint(0, 10 ** 6)}"
-
-    def _admin(self, statement: str) -> None:
-        with self.psycopg.connect(self.server_url, autocommit=True) as connection:
-            connection.execute(statement)
-
-    def __enter__(self) -> str:
-        self._admin(f'CREATE DATABASE "{self.name}"')
-        base, _, _ = self.server_url.rpartition("/")
-        return base.replace("postgresql://", "postgresql+psycopg://", 1) + "/" + self.name
-
-    def __exit__(self, *exc) -> None:
-        self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+from harness import BIN, ROOT, Gunicorn, ThrowawayPostgres, free_port, instance_env, percentile, timed_request
 
 
 def drive(port: int, make_request, seconds: float, threads: int, max_requests: int, expect: int) -> dict:

@@ -30,7 +30,7 @@ import secrets
 import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -187,12 +187,13 @@ class Encrypted:
         self.owner = owner
         ENCRYPTED_FIELDS.append((owner, self))
 
-    @property
+    @cached_property
     def table(self) -> str:
         return self.owner.__tablename__
 
-    @property
+    @cached_property
     def column(self) -> str:
+        """The sealed column's name, found once per class (every read of the attribute needs it)."""
         return inspect(self.owner).attrs[self.column_attr].columns[0].name
 
     def bound(self, obj, **replaced) -> tuple[tuple[str, Any], ...]:

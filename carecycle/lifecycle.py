@@ -61,6 +61,8 @@ def unit_of_work(view: Callable) -> Callable:
         except BaseException:
             db.session.rollback()
             raise
+        if not db.session().in_transaction():
+            return response  # the view read nothing (or committed before rendering): nothing to end
         if response.status_code < 400:
             db.session.commit()
         else:

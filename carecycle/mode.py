@@ -52,11 +52,24 @@ class ModeState:
         return self.mode is Mode.EMERGENCY
 
 
-def current_mode() -> ModeState:
-    row = db.session.scalar(select(ModeChange).order_by(ModeChange.switched_at.desc()).limit(1))
-    if row is None:
+def mode_columns() -> tuple:
+    """The latest switch's mode, time, switcher and reason as scalar subqueries, for one SELECT that
+    also asks other things (the page header asks the mode and the unread count in one statement)."""
+    def latest(column):
+        return select(column).order_by(ModeChange.switched_at.desc()).limit(1).scalar_subquery()
+    return (latest(ModeChange.mode), latest(ModeChange.switched_at), latest(ModeChange.switched_by_id),
+            latest(ModeChange.reason))
+
+
+def mode_state(mode, switched_at, switched_by_id, reason) -> ModeState:
+    """The ModeState of the values `mode_columns` selects (normal when nothing was ever switched)."""
+    if mode is None:
         return ModeState(Mode.NORMAL, None, None, None)
-    return ModeState(Mode(row.mode), row.switched_at, row.switched_by_id, row.reason)
+    return ModeState(Mode(mode), switched_at, switched_by_id, reason)
+
+
+def current_mode() -> ModeState:
+    return mode_state(*db.session.execute(select(*mode_columns())).one())
 
 
 def switch_mode(mode: Mode | str, user, reason: str, *, retime: bool = True) -> ModeChange:

@@ -175,11 +175,16 @@ def _queue_email(row: Notification) -> None:
 
 
 # ------------------------------------------------------------------ reading
-def unread_count(user, cap: int = UNREAD_CAP) -> int:
-    """Unread notifications, counted up to `cap` (one bounded statement)."""
+def unread_column(user, cap: int = UNREAD_CAP):
+    """Unread notifications, counted up to `cap`, as a scalar subquery (for a SELECT that asks more)."""
     ids = (select(Notification.id).where(Notification.user_id == user.id, Notification.read_at.is_(None))
            .limit(cap).subquery())
-    return db.session.scalar(select(func.count()).select_from(ids)) or 0
+    return select(func.count()).select_from(ids).scalar_subquery()
+
+
+def unread_count(user, cap: int = UNREAD_CAP) -> int:
+    """Unread notifications, counted up to `cap` (one bounded statement)."""
+    return db.session.scalar(select(unread_column(user, cap))) or 0
 
 
 def mark_read(user, notification_id=None) -> int:

@@ -10,12 +10,13 @@ from babel import Locale, dates
 from flask import current_app, g, request
 from flask_babel import get_locale, get_timezone
 from flask_login import current_user
+from sqlalchemy import select
 
 from carecycle.accounts.models import User
 from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
-from carecycle.mode import current_mode
-from carecycle.notifications import UNREAD_CAP, unread_count
+from carecycle.mode import mode_columns, mode_state
+from carecycle.notifications import UNREAD_CAP, unread_column
 from carecycle.permissions import CASE_PERMISSIONS, Permission, access_held, can, role_has
 from carecycle.roles import Role
 from carecycle.urls import url_maker
@@ -47,13 +48,17 @@ def register_template_helpers(app) -> None:
             from carecycle.accounts.separation import waiting_message
             context["access_held_text"] = waiting_message(current_user)
         if current_user.is_authenticated and current_user.is_staff:
-            context["operating_mode"] = mode = current_mode()
+            # the header's operating mode and unread count: one statement
+            page = current_app.extensions.get("carecycle_notifications_page")
+            counts_unread = bool(page and can(Permission.NOTIFICATIONS))
+            row = db.session.execute(select(*mode_columns(), *([unread_column(current_user)] if counts_unread
+                                                               else []))).one()
+            context["operating_mode"] = mode = mode_state(*row[:4])
             if mode.emergency and mode.switched_by_id:
                 switcher = db.session.get(User, mode.switched_by_id)
                 context["operating_mode_by"] = switcher.name if switcher else None
-            page = current_app.extensions.get("carecycle_notifications_page")
-            if page and can(Permission.NOTIFICATIONS):
-                context["notifications_nav"] = (page, unread_count(current_user))
+            if counts_unread:
+                context["notifications_nav"] = (page, row[4] or 0)
         return context
 
     app.jinja_env.filters["datetime"] = format_datetime
