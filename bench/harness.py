@@ -300,7 +300,7 @@ def wrk(port: int, path: str, *, seconds: float = 10.0, headers: dict | None = N
             "p50": _ms(p50.group(1)) if p50 else float("nan"), "p99": _ms(p99.group(1)) if p99 else float("nan"),
             "p90": float("nan"),
             "count": int(done.group(1)) if (done := re.search(r"(\d+) requests in", out)) else 0,
-            "failures": [0] * (int(bad.group(1)) if bad else 0) + [0] * (sum(map(int, errors.groups())) if errors else 0)}
+            "failures": [0] * ((int(bad.group(1)) if bad else 0) + (sum(map(int, errors.groups())) if errors else 0))}
 
 
 def bare_route(seconds: float = 10.0, workers: int = 2) -> dict:
