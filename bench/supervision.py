@@ -75,6 +75,8 @@ def main() -> None:
     results: dict[int, dict[str, dict]] = {}
     statements: dict[int, dict] = {}
     print(f"instance {tmp}; load average at start {harness.loadavg()}; {os.cpu_count()} CPUs", flush=True)
+    bare = harness.bare_route(args.seconds)
+    print(f"bare Flask route /hello: {bare['throughput']:.0f} req/s (the denominator of the shares)", flush=True)
     try:
         harness.carecycle(env, "db", "upgrade")
         for size in sorted(args.sizes):
@@ -119,6 +121,9 @@ def main() -> None:
         if len(sizes) > 1:
             line += f"{results[sizes[-1]][name]['p50'] / results[sizes[0]][name]['p50']:>10.2f}x"
         print(line)
+    for s in sizes:
+        print(f"share of the bare route at {s:,} cases: " + ", ".join(
+            f"{n} {results[s][n]['throughput'] / bare['throughput']:.1%}" for n in names))
     print("statements per request: " + "; ".join(
         f"{s:,} cases: dashboard {statements[s]['dashboard']}, drill-down {statements[s]['drilldown']}" for s in sizes))
     failed = sum(len(results[s][n]["failures"]) for s in sizes for n in names)
