@@ -5,31 +5,17 @@ these lists is such a view."""
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from carecycle.accounts.models import ApiToken
 from carecycle.database import utcnow
 from tests.conftest import sign_in
+from tests.screening_helpers import statements_run
 
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.I)
-
-
-@contextmanager
-def statements(db):
-    seen: list[str] = []
-
-    def listen(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", listen)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listen)
 
 
 def writes(seen: list[str]) -> list[str]:
@@ -42,7 +28,7 @@ def test_a_warm_page_read_writes_nothing(client, db, make_user, make_case, path)
     make_case(counsellor, risk_level="high")
     assert sign_in(client, counsellor.username).status_code == 302
     assert client.get(path).status_code == 200  # warm: the session's first touch may write
-    with statements(db) as seen:
+    with statements_run(db) as seen:
         assert client.get(path).status_code == 200
     assert seen, "the page ran no statement at all: the counter is not listening"
     assert writes(seen) == []
@@ -53,15 +39,15 @@ def test_a_warm_api_read_writes_nothing_and_records_the_tokens_use_once_a_minute
     counsellor = make_user("counsellor")
     make_case(counsellor)
     headers = bearer(counsellor)
-    with statements(db) as first:
+    with statements_run(db) as first:
         assert client.get("/api/v1/cases", headers=headers).status_code == 200
     assert any(s.lstrip().upper().startswith("UPDATE") and "api_token" in s for s in first)  # first use recorded
-    with statements(db) as seen:
+    with statements_run(db) as seen:
         assert client.get("/api/v1/cases", headers=headers).status_code == 200
     assert seen and writes(seen) == []
     token = db.session.scalar(select(ApiToken).where(ApiToken.user_id == counsellor.id))
     token.last_used_at = utcnow() - timedelta(minutes=2)  # a minute later, the use is recorded again
     db.session.commit()
-    with statements(db) as later:
+    with statements_run(db) as later:
         assert client.get("/api/v1/cases", headers=headers).status_code == 200
     assert [w for w in writes(later) if "api_token" in w]
