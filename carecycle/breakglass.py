@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app, g, has_request_context, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, String, select
@@ -140,15 +140,23 @@ def grant(user: User, object_type: str, object_id, team_id, reason: str) -> Brea
     row.reason = reason
     db.session.add(row)
     db.session.flush()
+    if has_request_context():
+        g.pop("_carecycle_grants", None)  # `granted_ids` asks again
     record_event("break_glass", object_type, object_id, reason=f"grant {row.id}", actor=user)
     return row
 
 
 def granted_ids(user, object_type: str) -> list[str]:
     """The ids (as stored) of the records of `object_type` that `user` holds an active grant for:
-    what an area's visibility rule adds to the records assigned to the user."""
-    return list(db.session.scalars(select(BreakGlassGrant.object_id).where(
-        BreakGlassGrant.user_id == user.id, BreakGlassGrant.object_type == object_type, BreakGlassGrant.active)))
+    what an area's visibility rule adds to the records assigned to the user. Asked once per request
+    (a page's visibility rules ask it several times); a grant made in this request is added by `grant`."""
+    memo = g.setdefault("_carecycle_grants", {}) if has_request_context() else {}
+    key = (user.id, object_type)
+    if key not in memo:
+        memo[key] = list(db.session.scalars(select(BreakGlassGrant.object_id).where(
+            BreakGlassGrant.user_id == user.id, BreakGlassGrant.object_type == object_type,
+            BreakGlassGrant.active)))
+    return list(memo[key])
 
 
 def use_grant(user, object_type: str, object_id) -> BreakGlassGrant | None:

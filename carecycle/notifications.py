@@ -175,16 +175,17 @@ def _queue_email(row: Notification) -> None:
 
 
 # ------------------------------------------------------------------ reading
-def unread_column(user, cap: int = UNREAD_CAP):
-    """Unread notifications, counted up to `cap`, as a scalar subquery (for a SELECT that asks more)."""
-    ids = (select(Notification.id).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+def unread_column(user_id, cap: int = UNREAD_CAP):
+    """A user's unread notifications, counted up to `cap`, as a scalar subquery (for a SELECT that asks
+    more); `user_id` is an id or a bound parameter."""
+    ids = (select(Notification.id).where(Notification.user_id == user_id, Notification.read_at.is_(None))
            .limit(cap).subquery())
     return select(func.count()).select_from(ids).scalar_subquery()
 
 
 def unread_count(user, cap: int = UNREAD_CAP) -> int:
     """Unread notifications, counted up to `cap` (one bounded statement)."""
-    return db.session.scalar(select(unread_column(user, cap))) or 0
+    return db.session.scalar(select(unread_column(user.id, cap))) or 0
 
 
 def mark_read(user, notification_id=None) -> int:

@@ -10,7 +10,7 @@ from babel import Locale, dates
 from flask import current_app, g, request
 from flask_babel import get_locale, get_timezone
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from carecycle.accounts.models import User
 from carecycle.extensions import db
@@ -35,6 +35,15 @@ def _nav_links(role: str | None, held: bool = False) -> list:
     return cache[(role, held)]
 
 
+@lru_cache(maxsize=2)
+def _header_statement(counts_unread: bool):
+    """The page header's one statement: the operating mode and (for `header_user`) the unread count;
+    built once per process."""
+    from carecycle.notifications import Notification
+    unread = [unread_column(bindparam("header_user", type_=Notification.user_id.type))] if counts_unread else []
+    return select(*mode_columns(), *unread)
+
+
 def register_template_helpers(app) -> None:
     @app.context_processor
     def shell_context():
@@ -51,8 +60,8 @@ def register_template_helpers(app) -> None:
             # the header's operating mode and unread count: one statement
             page = current_app.extensions.get("carecycle_notifications_page")
             counts_unread = bool(page and can(Permission.NOTIFICATIONS))
-            row = db.session.execute(select(*mode_columns(), *([unread_column(current_user)] if counts_unread
-                                                               else []))).one()
+            row = db.session.execute(_header_statement(counts_unread),
+                                     {"header_user": current_user.id} if counts_unread else {}).one()
             context["operating_mode"] = mode = mode_state(*row[:4])
             if mode.emergency and mode.switched_by_id:
                 switcher = db.session.get(User, mode.switched_by_id)

@@ -19,11 +19,20 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def page_arg() -> int:
+PAGE_MAX = 100_000  # past any real list; a larger number (in a URL or a form) shows that (empty) page
+
+
+def page_number(value) -> int:
+    """A page number from a query string or a form: 1 when it is not a number, at most PAGE_MAX (a
+    page of 10^24 would overflow the database's OFFSET)."""
     try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
+        return min(PAGE_MAX, max(1, int(value if value is not None else 1)))
+    except (TypeError, ValueError):
         return 1
+
+
+def page_arg() -> int:
+    return page_number(request.args.get("page", 1))
 
 
 def as_uuid(value) -> uuid.UUID | None:

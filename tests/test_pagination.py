@@ -17,3 +17,9 @@ def test_a_total_at_the_cap_is_shown_as_capped_and_the_page_count_is_unknown():
     assert (capped.total, capped.total_capped, capped.pages) == (1000, True, None)
     empty = CappedPage.from_rows([], 1, 10, total=0, cap=1000)
     assert (empty.items, empty.pages, empty.has_next) == ([], 1, False)
+
+
+def test_a_page_number_too_large_for_the_database_shows_an_empty_page_not_an_error():
+    from carecycle.urls import PAGE_MAX, page_number
+    assert page_number("1" + "0" * 24) == PAGE_MAX
+    assert page_number("-3") == 1 and page_number("x") == 1 and page_number(None) == 1 and page_number("7") == 7

@@ -16,6 +16,7 @@ from flask import current_app, session
 from flask_babel import gettext as _
 from flask_login import login_user
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from carecycle import ratelimit
 from carecycle.accounts import separation
@@ -232,7 +233,11 @@ def user_for_session(user_id: str, token: str | None) -> User | None:
         uid = uuid.UUID(user_id)
     except ValueError:
         return None
-    row = db.session.get(UserSession, _token_hash(token))
+    # the session, its user and the user's team (the header names it) in one statement
+    found = db.session.execute(select(UserSession, User).join(User, User.id == UserSession.user_id)
+                               .options(joinedload(User.team))
+                               .where(UserSession.id == _token_hash(token))).first()
+    row, user = found if found is not None else (None, None)
     if row is None or row.user_id != uid or row.ended_at is not None:
         return None
     now, cfg = utcnow(), current_app.config
@@ -241,7 +246,6 @@ def user_for_session(user_id: str, token: str | None) -> User | None:
         reason = "expired"
     elif now - row.last_seen_at > cfg["SESSION_IDLE_TIMEOUT"]:
         reason = "idle"
-    user = db.session.get(User, uid)
     if user is None or not user.active:
         reason = reason or "disabled"
     if reason:

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from carecycle.lifecycle import keep_refusal, load_visible, undone_on_error
 from carecycle.permissions import Permission, requires
-from carecycle.urls import page_arg
+from carecycle.urls import page_arg, page_number
 from carecycle.validation import Conflict, Invalid
 from casework.forms import ConsentForm, EditClientForm, NewClientForm, OpenCaseForm, SearchForm
 from casework.service import access
@@ -20,10 +20,7 @@ FIELDS = service.CLIENT_FIELDS
 
 
 def _posted_page() -> int:
-    try:
-        return max(1, int(request.form.get("page", 1)))
-    except ValueError:
-        return 1
+    return page_number(request.form.get("page", 1))
 
 
 @bp.route("/clients", methods=["GET", "POST"])

@@ -113,3 +113,12 @@ def test_a_link_code_is_never_taken_from_a_url(app, db, make_user, make_case):
     assert not safety.resident_linked(db.session.get(type(resident), resident.id))
     page = browser.get("/my/link").get_data(as_text=True)
     assert re.search(r'<form method="post" action="" novalidate>', page)
+
+
+def test_a_search_posted_with_a_page_too_large_for_the_database_answers_without_an_error(client, login_as,
+                                                                                        make_client):
+    worker = login_as("counsellor")
+    make_client(worker.team, worker, **PERSON)
+    response = form_post(client, "/clients", {"name": "lee siu ming", "page": "1" + "0" * 24})
+    assert response.status_code == 200  # the page number is capped (PAGE_MAX), never an OFFSET overflow
+    assert "Search results" in response.get_data(as_text=True)
