@@ -30,9 +30,31 @@ def load_wtforms_translations() -> None:
     catalogue is Simplified, so Traditional pages take its `zh_TW` one. The API renders no forms."""
     if is_api_request():
         return
-    from flask_babel import get_locale
-    # read by Flask-WTF from the request object (an attribute Werkzeug's Request does not declare)
-    cast(Any, request).wtforms_translations = _wtforms_catalogue(WTFORMS_LOCALES.get(str(get_locale()), "en"))
+    # read by Flask-WTF from the request object (an attribute Werkzeug's Request does not declare);
+    # the page's language is only looked up when a form message is translated (a request that shows
+    # no form, such as /healthz, never resolves the locale and the signed-in user for it)
+    cast(Any, request).wtforms_translations = _PageCatalogue()
+
+
+class _PageCatalogue:
+    """WTForms' catalogue in the page's script, found on first use."""
+
+    __slots__ = ("_found",)
+
+    def __init__(self):
+        self._found = None
+
+    def _catalogue(self):
+        if self._found is None:
+            from flask_babel import get_locale
+            self._found = _wtforms_catalogue(WTFORMS_LOCALES.get(str(get_locale()), "en"))
+        return self._found
+
+    def ugettext(self, string):
+        return self._catalogue().ugettext(string)
+
+    def ungettext(self, singular, plural, n):
+        return self._catalogue().ungettext(singular, plural, n)
 
 
 @cache

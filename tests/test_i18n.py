@@ -162,3 +162,25 @@ def test_unknown_language_is_refused(client, db, login_as):
     login_as("counsellor")
     response = form_post(client, "/language", {"language": "fr"}, page="/")
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("language, required", [("zh-TW", "此欄位是必需的。"), ("zh-CN", "该字段是必填字段。"),
+                                                ("en", "This field is required.")])
+def test_wtforms_messages_come_in_the_pages_script_when_a_form_needs_them(app, language, required):
+    """The catalogue is found on first use (a request that shows no form never looks the locale up)."""
+    from flask_wtf import FlaskForm
+    from wtforms import StringField
+    from wtforms.validators import DataRequired
+
+    from carecycle.i18n import load_wtforms_translations
+
+    class Form(FlaskForm):
+        class Meta:
+            csrf = False
+        name = StringField(validators=[DataRequired()])
+
+    with app.test_request_context("/x", method="POST", data={}, headers={"Accept-Language": language}):
+        load_wtforms_translations()
+        form = Form()
+        assert not form.validate()
+        assert form.errors == {"name": [required]}
