@@ -149,7 +149,7 @@ def grant(user: User, object_type: str, object_id, team_id, reason: str) -> Brea
 def granted_ids(user, object_type: str) -> list[str]:
     """The ids (as stored) of the records of `object_type` that `user` holds an active grant for:
     what an area's visibility rule adds to the records assigned to the user. Asked once per request
-    (a page's visibility rules ask it several times); a grant made in this request is added by `grant`."""
+    (a page's visibility rules ask it several times); `grant` makes the next call ask again."""
     memo = g.setdefault("_carecycle_grants", {}) if has_request_context() else {}
     key = (user.id, object_type)
     if key not in memo:

@@ -40,7 +40,6 @@ GOAL_FIELDS = ("id", "domain", "title", "success", "target_date", "status", "dro
 LEAD_ROLES = (Role.SOCIAL_WORKER, Role.SUPERVISOR)
 
 
-
 def leads(user) -> bool:
     """Social workers and supervisors lead care plans; counsellors add to them."""
     return Role(user.role) in LEAD_ROLES

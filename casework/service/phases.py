@@ -27,7 +27,6 @@ from casework.service.safety import has_signed_plan
 APPROVAL_WINDOW = timedelta(days=30)
 
 
-
 def _rank(code: str) -> int:
     return RiskLevel(code).rank
 

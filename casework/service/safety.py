@@ -68,7 +68,6 @@ def has_signed_plan(case: Case) -> bool:
         SafetyPlanVersion.case_id == case.id, SafetyPlanVersion.signed_at.is_not(None)).limit(1)) is not None
 
 
-
 def load_version(case: Case, number, user) -> SafetyPlanVersion:
     """A version of the case's plan; a draft only for those who write plans. Otherwise 404."""
     try:

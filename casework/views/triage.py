@@ -140,7 +140,7 @@ def triage_convert(alert_id):
         alert.state != AlertState.CLAIMED or not triage.may_act(current_user, alert)
     ):
         flash(_("Claim this alert first; only the worker who claimed it, or a supervisor of the team, "
-                "may turn it into a case.") if alert.state in ("open", "claimed")
+                "may turn it into a case.") if alert.state in (AlertState.OPEN, AlertState.CLAIMED)
               else _("This alert has already left the queue."), "error")
         return redirect(url_for("casework.triage_detail", alert_id=alert.id))
     # The "is the person already a client?" search is POSTed (prefix find-: its fields beside the new
