@@ -66,6 +66,7 @@ def check_settings(app: Flask) -> None:
     problem = base_url_problem(app.config, production=app.config["ENV_NAME"] == "production")
     if problem:
         raise SystemExit(f"CareCycle will not start: {problem}")
+    check_time_settings(app)
     hops = app.config.get("TRUSTED_PROXIES") or 0
     if not isinstance(hops, int) or isinstance(hops, bool) or not 0 <= hops <= 10:
         raise SystemExit(f"CareCycle will not start: CARECYCLE_TRUSTED_PROXIES must be 0 to 10, not {hops!r}")
@@ -73,6 +74,24 @@ def check_settings(app: Flask) -> None:
         # Flask's documented way to add WSGI middleware (mypy types wsgi_app as a method)
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+
+def check_time_settings(app: Flask) -> None:
+    """The service's zone must exist and the date order be one we write; production says so when
+    no zone is set (every time would be shown in UTC)."""
+    import logging
+
+    from carecycle.localtime import DATE_ORDERS, zone_named
+    name = app.config.get("TIMEZONE")
+    if not name and app.config["ENV_NAME"] == "production":
+        logging.getLogger("carecycle").warning(
+            "CARECYCLE_TIMEZONE is not set: times are shown and read in UTC. Set it to the service's "
+            "IANA zone, for example Asia/Hong_Kong.")
+    app.config["TIMEZONE"] = str(zone_named(name or "UTC"))
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["TIMEZONE"]  # Flask-Babel's own helpers agree
+    if app.config.get("DATE_ORDER") not in DATE_ORDERS:
+        raise SystemExit(f"CareCycle will not start: CARECYCLE_DATE_ORDER must be dmy or mdy, "
+                         f"not {app.config.get('DATE_ORDER')!r}")
 
 
 def register_extensions(app: Flask) -> None:

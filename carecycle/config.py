@@ -96,6 +96,9 @@ class BaseConfig:
         self.BREAK_GLASS_MIN_WORDS = whole_number("CARECYCLE_BREAK_GLASS_MIN_WORDS", 4, minimum=1)
         # days an API token lasts unless `carecycle tokens create --days N` says otherwise
         self.API_TOKEN_DAYS = whole_number("CARECYCLE_API_TOKEN_DAYS", 90, minimum=1, maximum=API_TOKEN_MAX_DAYS)
+        # the service's time zone (an IANA name) and the order English dates are written in (dmy, mdy)
+        self.TIMEZONE = (os.environ.get("CARECYCLE_TIMEZONE") or "").strip() or None
+        self.DATE_ORDER = (os.environ.get("CARECYCLE_DATE_ORDER") or "dmy").strip().lower()
 
 
 class DevelopmentConfig(BaseConfig):

@@ -2,19 +2,17 @@
 unread-notifications count in the navigation."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Literal, cast
 
-from babel import Locale, dates
-from flask import current_app, g, request
-from flask_babel import get_locale, get_timezone
+from flask import current_app, request
+from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import bindparam, select
 
 from carecycle.accounts.models import User
 from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
+from carecycle.localtime import format_day, format_month, format_when
 from carecycle.mode import mode_columns, mode_state
 from carecycle.notifications import UNREAD_CAP, unread_column
 from carecycle.permissions import CASE_PERMISSIONS, Permission, access_held, can, role_has
@@ -70,7 +68,9 @@ def register_template_helpers(app) -> None:
                 context["notifications_nav"] = (page, row[4] or 0)
         return context
 
-    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["datetime"] = format_when
+    app.jinja_env.filters["day"] = format_day
+    app.jinja_env.filters["month"] = format_month
     from carecycle.alerts import AlertState
     app.jinja_env.globals["AlertState"] = AlertState  # templates compare states with the enum, never a literal
     app.jinja_env.globals["unread_cap"] = UNREAD_CAP
@@ -88,46 +88,3 @@ def request_path() -> str:
     if PERSONAL_ARGS & set(request.args):
         return request.path
     return request.full_path.rstrip("?")
-
-
-STANDARD_FORMATS = ("short", "medium", "long", "full")
-
-
-@lru_cache(maxsize=256)
-def _datetime_pattern(locale: str, fmt: str):
-    """The parsed patterns for a locale and format, made once: for a standard format the locale's
-    glue ("{1}, {0}") with its date and time patterns, else the pattern itself."""
-    parsed = Locale.parse(locale)
-    if fmt in STANDARD_FORMATS:
-        standard = cast(Literal["full", "long", "medium", "short"], fmt)
-        glue = str(dates.get_datetime_format(standard, locale=parsed)).replace("'", "")
-        return (parsed, glue, dates.get_date_format(standard, locale=parsed),
-                dates.get_time_format(standard, locale=parsed))
-    return parsed, None, None, dates.parse_pattern(fmt)
-
-
-def format_datetime(value: datetime | None, fmt: str = "medium") -> str:
-    """The `datetime` filter: as Flask-Babel's format_datetime (the page's locale and time zone;
-    a naive value is UTC), with the patterns parsed once instead of on every call, and recent
-    results remembered — long lists format the same times on every view."""
-    if not value:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    try:
-        zone = g._carecycle_timezone  # one per request; the locale may change (force_locale), so it is asked each time
-    except AttributeError:
-        zone = g._carecycle_timezone = get_timezone()
-    return _formatted(str(get_locale()), zone, fmt, value)
-
-
-@lru_cache(maxsize=8192)
-def _formatted(language: str, zone, fmt: str, value: datetime) -> str:
-    value = value.astimezone(zone)
-    if hasattr(zone, "normalize"):  # pytz zones
-        value = zone.normalize(value)
-    locale, glue, date_pattern, time_pattern = _datetime_pattern(language, fmt)
-    if glue is None:
-        return time_pattern.apply(value, locale)
-    time_text, date_text = time_pattern.apply(value, locale), date_pattern.apply(value.date(), locale)
-    return glue.replace("{0}", time_text).replace("{1}", date_text)

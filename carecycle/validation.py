@@ -61,8 +61,13 @@ EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2999, 12, 31)  # far enough bo
 
 
 def iso_date(value: str) -> date:
-    """`date.fromisoformat` limited to years 1900 to 2999; ValueError otherwise (as for a bad date)."""
-    day = date.fromisoformat(value)
+    """An ISO date (what a date picker sends) or one written in the service's style (`2 Dec 2026`,
+    `2026年12月2日`), limited to years 1900 to 2999; ValueError otherwise (as for a bad date)."""
+    from carecycle.localtime import written_day
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        day = written_day(value)
     if not EARLIEST_DAY <= day <= LATEST_DAY:
         raise ValueError("date out of range")
     return day

@@ -42,8 +42,7 @@ def LANGUAGE_CHOICES():
 class ClientForm(FlaskForm):
     full_name = StringField(_l("Full name"), validators=[Length(max=200)])
     preferred_name = StringField(_l("Preferred name"), validators=[Optional(), Length(max=100)])
-    date_of_birth = StringField(_l("Date of birth"), validators=[Optional()],
-                                description=_l("YYYY-MM-DD"), render_kw={"type": "date"})
+    date_of_birth = StringField(_l("Date of birth"), validators=[Optional()], render_kw={"type": "date"})
     sex = SelectField(_l("Sex"), choices=SEX_CHOICES, validators=[Optional()])
     gender = StringField(_l("Gender"), validators=[Optional(), Length(max=60)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)], render_kw={"type": "tel"})
@@ -147,7 +146,7 @@ class ConvertAlertForm(FlaskForm):
     full_name = StringField(_l("Full name"), validators=[Length(max=200)])
     preferred_name = StringField(_l("Preferred name"), validators=[Optional(), Length(max=100)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)], render_kw={"type": "tel"})
-    date_of_birth = StringField(_l("Date of birth"), validators=[Optional()], description=_l("YYYY-MM-DD"),
+    date_of_birth = StringField(_l("Date of birth"), validators=[Optional()],
                                 render_kw={"type": "date"})
     id_number = StringField(_l("ID number"), validators=[Optional(), Length(max=40)],
                             description=_l("Optional. Only when the client agrees to give it."))
@@ -158,8 +157,8 @@ class ConvertAlertForm(FlaskForm):
 
 
 class NextContactForm(FlaskForm):
-    due_date = StringField(_l("Next contact on"), render_kw={"type": "date"}, description=_l("YYYY-MM-DD"))
-    due_time = StringField(_l("At"), render_kw={"type": "time"}, description=_l("HH:MM; 09:00 if left empty."))
+    due_date = StringField(_l("Next contact on"), render_kw={"type": "date"})
+    due_time = StringField(_l("At"), render_kw={"type": "time"}, description=_l("09:00 if left empty."))
     note = StringField(_l("Reminder note"), validators=[Optional(), Length(max=500)],
                        description=_l("Optional, stored encrypted. For example: call after the GP appointment."))
 

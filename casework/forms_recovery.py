@@ -17,7 +17,7 @@ class GoalForm(FlaskForm):
                         description=_l("In the client's words where possible, e.g. \"Move to a flat with no stairs\"."))
     success = TextAreaField(_l("What success looks like"), validators=[Optional(), Length(max=1000)],
                             description=_l("How you and the client will know the goal is reached."))
-    target_date = StringField(_l("Target date"), validators=[Optional()], description=_l("YYYY-MM-DD"),
+    target_date = StringField(_l("Target date"), validators=[Optional()],
                               render_kw={"type": "date"})
     status = SelectField(_l("Status"), choices=GoalStatus.choices, default=GoalStatus.NOT_STARTED.value)
     drop_reason = TextAreaField(_l("Why it is dropped"), validators=[Optional(), Length(max=500)],
@@ -35,18 +35,18 @@ class ClientNoteForm(FlaskForm):
 
 class ReviewForm(FlaskForm):
     version = HiddenField()
-    reviewed_on = StringField(_l("Date of the review"), validators=[InputRequired()], description=_l("YYYY-MM-DD"),
+    reviewed_on = StringField(_l("Date of the review"), validators=[InputRequired()],
                               render_kw={"type": "date"})
     summary = TextAreaField(_l("Summary"), validators=[InputRequired(), Length(max=4000)],
                             description=_l("What was discussed and agreed. Everyone working on the case reads it: "
                                            "keep clinical detail in clinical notes."))
     next_review_on = StringField(_l("Next review"), validators=[Optional()],
-                                 description=_l("YYYY-MM-DD. A review task is set for that day."),
+                                 description=_l("A review task is set for that day."),
                                  render_kw={"type": "date"})
 
 
 class NextReviewForm(FlaskForm):
-    next_review_on = StringField(_l("Next review"), validators=[InputRequired()], description=_l("YYYY-MM-DD"),
+    next_review_on = StringField(_l("Next review"), validators=[InputRequired()],
                                  render_kw={"type": "date"})
 
 
@@ -57,7 +57,7 @@ class RescreenScheduleForm(FlaskForm):
 
 class ScreeningMetaForm(FlaskForm):
     taken_on = StringField(_l("Date taken"), validators=[Optional()],
-                           description=_l("YYYY-MM-DD; leave empty for today."), render_kw={"type": "date"})
+                           description=_l("Leave empty for today."), render_kw={"type": "date"})
 
 
 class GroupForm(FlaskForm):
@@ -72,10 +72,9 @@ class GroupForm(FlaskForm):
 
 
 class SessionForm(FlaskForm):
-    day = StringField(_l("Date"), validators=[InputRequired()], description=_l("YYYY-MM-DD"),
+    day = StringField(_l("Date"), validators=[InputRequired()],
                       render_kw={"type": "date"})
-    at = StringField(_l("Time"), validators=[Optional()], description=_l("HH:MM (24-hour clock)"),
-                     render_kw={"type": "time"})
+    at = StringField(_l("Time"), validators=[Optional()], render_kw={"type": "time"})
     duration_minutes = IntegerField(_l("Length (minutes)"), default=90, validators=[Optional()])
     topic = StringField(_l("Topic"), validators=[Optional(), Length(max=200)])
     facilitator = StringField(_l("Facilitator, if not the usual one"), validators=[Optional(), Length(max=120)])

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from carecycle.accounts.models import Team, User
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.localtime import today as local_today
 from casework.enums import ConsentScope, Phase
 from casework.models import Case
 from casework.service.clients import has_consent
@@ -222,7 +223,7 @@ def _load_volunteers(echo) -> None:
         trainings[name] = db.session.scalar(select(Training).where(Training.name == name)) or \
             volunteers.save_training(None, {"name": name, "validity_months": months, "required_for": kinds})
     staff_teams = {t.name: t for t in db.session.scalars(select(Team))}
-    today = date.today()
+    today = local_today()
     members = 0
     for name, kind, staff_team, meeting_point, people in TEAMS:
         team = volunteers.save_team(None, {"name": name, "kind": kind, "meeting_point": meeting_point,

@@ -44,7 +44,7 @@ class OrganisationForm(FlaskForm):
     email = StringField(_l("Email"), render_kw={"type": "email"})
     website = StringField(_l("Website"), description=_l("Starting with https://"))
     has_agreement = BooleanField(_l("A standing cooperation agreement exists"))
-    agreement_start = StringField(_l("Agreement from"), render_kw={"type": "date"}, description=_l("YYYY-MM-DD"))
+    agreement_start = StringField(_l("Agreement from"), render_kw={"type": "date"})
     agreement_end = StringField(_l("Agreement until"), render_kw={"type": "date"},
                                 description=_l("Leave empty if it has no end date."))
     agreement_note = TextAreaField(_l("What the agreement covers"))

@@ -29,6 +29,8 @@ def init_app(app) -> None:
     if "overdue" not in notify_cli.commands:
         notify_cli.add_command(notifications.notify_overdue)
     add_labels(app, "case_event", {reassign.EVENT: reassign.EVENT_LABEL})
+    from casework.service.cases import staff_names_in_words
+    add_labels(app, "case_event_detail", {reassign.EVENT: staff_names_in_words})
     register_loader(app, demo.load_demo)
     add_nav_link(app, Permission.CASELOAD_REVIEW, "supervision.caseload", _l("Team caseload"))
     add_nav_link(app, Permission.APPROVALS, "supervision.approvals", _l("Approvals"))

@@ -9,7 +9,7 @@ other areas' demo loaders (supervision is the last area). All text is invented."
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -18,6 +18,7 @@ from carecycle.alerts import Alert, raise_alert
 from carecycle.breakglass import BreakGlassGrant, grant
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.localtime import today as local_today
 from carecycle.mode import current_mode, switch_mode
 from casework.enums import Phase
 from casework.models import Case, CaseEvent, ClosureRequest
@@ -94,7 +95,7 @@ def _drills(staff, echo) -> None:
         return
     volunteer_teams = list(db.session.scalars(select(VolunteerTeam).order_by(VolunteerTeam.name)))
     ids = [str(t.id) for t in volunteer_teams]
-    today = date.today()
+    today = local_today()
     first = drills.record_drill(staff["supervisor"], {
         "scenario": "Evacuating the Riverside day centre after a gas leak", "held_on": today - timedelta(days=120),
         "volunteer_team_ids": ids[:2], "schools": "Riverside Primary School", "businesses": "Wing On Supermarket",

@@ -16,6 +16,7 @@ from carecycle.accounts.models import Team, User
 from carecycle.crypto import Encrypted, Sealed
 from carecycle.database import UUIDPrimaryKey, utcnow
 from carecycle.extensions import Model
+from carecycle.localtime import today as local_today
 
 
 class Decision(UUIDPrimaryKey, Model):
@@ -131,7 +132,7 @@ class DrillAction(UUIDPrimaryKey, Model):
 
     @property
     def overdue(self) -> bool:
-        return self.done_at is None and self.due_on < date.today()
+        return self.done_at is None and self.due_on < local_today()
 
 
 class AuditVerification(UUIDPrimaryKey, Model):

@@ -25,6 +25,7 @@ from carecycle.audit import record_event
 from carecycle.database import rows_changed, utcnow
 from carecycle.extensions import db
 from carecycle.lifecycle import Forbidden, NotFound
+from carecycle.localtime import date_message
 from carecycle.roles import Role
 from carecycle.validation import Conflict, Invalid, iso_date, refuse_unknown_fields, unknown_fields, whole_number
 from casework.enums import Phase
@@ -165,7 +166,7 @@ def parse_day(value, field: str, errors: dict) -> date | None:
     try:
         return iso_date(str(value).strip())
     except ValueError:
-        errors[field] = _("Give the date as YYYY-MM-DD.")
+        errors[field] = date_message()
         return None
 
 

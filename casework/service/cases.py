@@ -1,7 +1,7 @@
 """Cases: opening, the timeline, versioned edits, assignment, tasks from risk."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import TypeVar
 
@@ -11,14 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from carecycle.accounts.models import User
+from carecycle.areas import labels
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.localtime import format_day, format_when
 from carecycle.mode import scaled
 from carecycle.pagination import CappedPage
 from carecycle.roles import Role
-from carecycle.validation import Conflict, Invalid, whole_number
-from casework.enums import Phase, Priority, RiskLevel, Source
+from carecycle.validation import Conflict, Invalid, iso_date, whole_number
+from casework.enums import ClosureReason, Phase, Priority, RiskLevel, Source
 from casework.models import Case, CaseEvent, Client, Task
 from casework.service.access import visible_cases
 
@@ -151,7 +153,37 @@ def describe_event(kind: str, detail: str | None) -> str | None:
         codes = {p.value for p in Phase}
         if sep and old in codes and new in codes:
             return f"{_enum_label(Phase, old)} → {_enum_label(Phase, new)}"
-    return detail
+        if detail in {r.value for r in ClosureReason}:  # a closure stores its reason's code
+            return _("Closed: %(reason)s", reason=_enum_label(ClosureReason, detail))
+    if kind in MOMENT_EVENTS:
+        return _moment_in_words(detail)
+    describe = labels("case_event_detail").get(kind)
+    return describe(detail) if describe else detail
+
+
+# Events whose detail is a moment (ISO, UTC; older ones "2026-12-04 10:30 UTC") or a day (ISO).
+MOMENT_EVENTS = frozenset({"next_contact_set", "next_contact_moved", "care_plan_review_scheduled"})
+
+
+def _moment_in_words(detail: str) -> str:
+    text = detail.strip().removesuffix(" UTC")
+    try:
+        if len(text) == 10:
+            return format_day(iso_date(text))
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return detail
+    return format_when(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+def staff_names_in_words(detail: str) -> str:
+    """"from -> to: reason" with usernames (how a reassignment is stored) as "From name → To name: reason"."""
+    names, sep, reason = detail.partition(": ")
+    old, arrow, new = names.partition(" -> ")
+    if not arrow:
+        return detail
+    moved = f"{_staff_name(old)} → {_staff_name(new)}"
+    return f"{moved}: {reason}" if sep else moved
 
 
 def update_case(user, case: Case, version, changes: dict) -> Case:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -15,6 +15,8 @@ from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.lifecycle import NotFound
+from carecycle.localtime import date_message
+from carecycle.localtime import today as local_today
 from carecycle.roles import Role
 from carecycle.validation import Conflict, Invalid, iso_date
 from casework.enums import SEX_LABELS, ConsentScope
@@ -55,9 +57,9 @@ def clean_client_fields(data: dict, *, partial: bool = False) -> dict:
         try:
             born = iso_date(dob)
         except ValueError:
-            errors["date_of_birth"] = _("Enter the date as YYYY-MM-DD.")
+            errors["date_of_birth"] = date_message()
         else:
-            if born > date.today() or born.year < 1900:
+            if born > local_today() or born.year < 1900:
                 errors["date_of_birth"] = _("Enter a real date of birth.")
     if clean.get("sex") and clean["sex"] not in SEX_LABELS:
         errors["sex"] = _("Choose one of the options.")

@@ -23,6 +23,7 @@ from carecycle.alerts import Urgency, raise_alert
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.localtime import date_message
 from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid, iso_date, iso_datetime
 from casework.enums import Phase
@@ -209,7 +210,7 @@ def _parse_taken_at(value) -> datetime | None:
             parsed = iso_datetime(raw.replace("Z", "+00:00")) if "T" in raw or " " in raw \
                 else datetime.combine(iso_date(raw), time(12))
         except ValueError:
-            raise Invalid({"taken_at": _("Give the date as YYYY-MM-DD (or a full ISO date and time).")}) from None
+            raise Invalid({"taken_at": date_message()}) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     now = utcnow()

@@ -2,9 +2,8 @@
 reminders are set here, and any task can be marked done (audited, on the timeline)."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
-from flask import has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
@@ -12,8 +11,9 @@ from carecycle.audit import record_event
 from carecycle.database import rows_changed, utcnow
 from carecycle.extensions import db
 from carecycle.lifecycle import NotFound
+from carecycle.localtime import date_message, day_bounds, local, service_zone, to_utc
 from carecycle.urls import as_uuid
-from carecycle.validation import Conflict, Invalid
+from carecycle.validation import Conflict, Invalid, iso_date
 from casework.enums import Phase
 from casework.models import Case, Task
 from casework.service.cases import add_event, open_tasks
@@ -28,21 +28,18 @@ DONE_EVENTS = {FIRST_CONTACT: "first_contact_done", NEXT_CONTACT: "next_contact_
 
 
 def display_zone():
-    """The zone pages show times in (Flask-Babel's), so "today" and entered times agree with the page."""
-    if has_request_context():
-        from flask_babel import get_timezone
-        return get_timezone()
-    return UTC
+    """The service's zone (CARECYCLE_TIMEZONE): "today" and entered times agree with the page."""
+    return service_zone()
 
 
 def local_to_utc(day: str | None, at: str | None) -> datetime:
-    """A date (YYYY-MM-DD) and an optional time (HH:MM, default 09:00) in the page's zone, as UTC."""
+    """A date and an optional time (HH:MM, default 09:00) in the service's zone, as UTC."""
     errors = {}
     try:
-        parsed_day = datetime.strptime((day or "").strip(), "%Y-%m-%d").date()
+        parsed_day = iso_date((day or "").strip())
     except ValueError:
         parsed_day = None
-        errors["due_date"] = _("Enter the date as YYYY-MM-DD.")
+        errors["due_date"] = date_message()
     try:
         parsed_time = datetime.strptime((at or "").strip() or "09:00", "%H:%M").time()
     except ValueError:
@@ -50,25 +47,12 @@ def local_to_utc(day: str | None, at: str | None) -> datetime:
         errors["due_time"] = _("Enter the time as HH:MM (24-hour clock).")
     if errors or parsed_day is None or parsed_time is None:
         raise Invalid(errors)
-    zone = display_zone()
-    naive = datetime.combine(parsed_day, parsed_time)
-    local = zone.localize(naive) if hasattr(zone, "localize") else naive.replace(tzinfo=zone)
-    return local.astimezone(UTC)
+    return to_utc(parsed_day, parsed_time)
 
 
 def today_bounds(now: datetime | None = None) -> tuple[datetime, datetime]:
-    """Start and end of today in the page's zone, in UTC."""
-    now = now or utcnow()
-    zone = display_zone()
-    local_now = now.astimezone(zone)
-    start_naive = datetime.combine(local_now.date(), time())
-    if hasattr(zone, "localize"):
-        start = zone.localize(start_naive)
-        end = zone.localize(start_naive + timedelta(days=1))
-    else:
-        start = start_naive.replace(tzinfo=zone)
-        end = start + timedelta(days=1)
-    return start.astimezone(UTC), end.astimezone(UTC)
+    """Start and end of today in the service's zone (from local midnight to the next), in UTC."""
+    return day_bounds(local(now or utcnow()).date())
 
 
 # ------------------------------------------------------------------ next contact
@@ -110,7 +94,7 @@ def set_next_contact(user, case: Case, due_at: datetime, note: str | None = None
         task.due_at = due_at
     task.note = note
     db.session.flush()
-    when = due_at.strftime("%Y-%m-%d %H:%M UTC")
+    when = due_at.astimezone(UTC).isoformat(timespec="minutes")  # shown in the reader's zone and style
     add_event(case, "next_contact_set" if created else "next_contact_moved", user, when)
     record_event("create" if created else "update", "task", task.id, reason=NEXT_CONTACT)
     return task

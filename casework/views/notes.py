@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,6 +12,7 @@ from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
 from carecycle.lifecycle import keep_refusal, load_visible, undone_on_error
+from carecycle.localtime import service_zone, to_utc
 from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
@@ -28,7 +28,7 @@ PER_PAGE = 25
 
 
 def _zone():
-    return get_timezone()
+    return service_zone()
 
 
 def to_local_input(value: datetime) -> datetime:
@@ -40,8 +40,7 @@ def from_local_input(value: datetime | None) -> datetime | None:
     """The naive time typed into a datetime-local input, in the page's time zone."""
     if value is None:
         return None
-    zone = _zone()
-    return zone.localize(value) if hasattr(zone, "localize") else value.replace(tzinfo=zone)
+    return to_utc(value.date(), value.time())
 
 
 def note_form(user, note: ContactNote | None = None, formdata=None) -> NoteForm:

@@ -4,7 +4,6 @@ section, labels, links and URL helpers). The pages themselves are in `careplans`
 from __future__ import annotations
 
 from flask import url_for
-from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -71,11 +70,6 @@ def outcome_snapshot_lines(snapshot) -> list[str]:
     if snapshot.get("statement"):
         lines.append(snapshot["statement"])
     return lines + ([goals] if goals else [])
-
-
-@bp.app_template_filter("care_day")
-def care_day(value, fmt="medium"):
-    return format_date(value, fmt) if value else ""
 
 
 # ------------------------------------------------------------------ the case page section

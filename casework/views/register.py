@@ -3,11 +3,12 @@ with its history, adding and editing an entry from the client page, taking someo
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_decimal, ngettext
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from carecycle.lifecycle import keep_refusal, load_visible, undone_on_error
+from carecycle.localtime import format_day
 from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg, safe_next
 from carecycle.validation import Conflict, Invalid
@@ -112,7 +113,7 @@ def register_outreach(entry_id):
                 "concern alerts the triage queue.", name=entry.client.display_name), "warning")
     else:
         flash(_("Outreach logged for %(name)s. Next outreach due %(date)s.", name=entry.client.display_name,
-                date=format_date(due, "medium")), "success")
+                date=format_day(due)), "success")
     return redirect(back)
 
 
@@ -156,7 +157,7 @@ def register_add(client_id):
             return conflict_page(error, url_for("casework.register_add", client_id=client_id))
         else:
             flash(_("%(name)s is on the register. Next outreach due %(date)s.", name=client.display_name,
-                    date=format_date(service.next_due(entry), "medium")), "success")
+                    date=format_day(service.next_due(entry))), "success")
             return redirect(url_for("casework.register_entry", entry_id=entry.id))
     return _edit_page(form, client, returning=entry is not None)
 

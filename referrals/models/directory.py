@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carecycle.database import UUIDPrimaryKey, utcnow
 from carecycle.extensions import Model
+from carecycle.localtime import today as local_today
 from referrals.enums import Capacity, ServiceStatus, Tier
 
 
@@ -54,7 +55,7 @@ class Organisation(UUIDPrimaryKey, Model):
     def agreement_current(self) -> bool:
         if not self.has_agreement:
             return False
-        today = date.today()
+        today = local_today()
         return (self.agreement_start is None or self.agreement_start <= today) and \
             (self.agreement_end is None or today <= self.agreement_end)
 

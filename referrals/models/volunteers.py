@@ -12,6 +12,7 @@ from carecycle.accounts.models import Team
 from carecycle.crypto import Encrypted, Sealed
 from carecycle.database import UUIDPrimaryKey, utcnow
 from carecycle.extensions import Model
+from carecycle.localtime import today as local_today
 
 
 class VolunteerTeam(UUIDPrimaryKey, Model):
@@ -89,7 +90,7 @@ class Certificate(UUIDPrimaryKey, Model):
     training: Mapped[Training] = relationship()
 
     def current(self, today: date | None = None) -> bool:
-        today = today or date.today()
+        today = today or local_today()
         return self.issued_on <= today <= self.expires_on
 
 

@@ -7,6 +7,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 
+from carecycle.localtime import date_message
 from carecycle.urls import as_uuid  # noqa: F401 (referrals modules import it from here)
 from carecycle.validation import Conflict, Invalid
 from carecycle.validation import iso_date as parse_iso_date
@@ -112,7 +113,7 @@ def iso_date(data: dict, name: str, errors: Errors, *, required: bool = False, f
     try:
         return parse_iso_date(str(value).strip())
     except ValueError:
-        errors[field] = _("Enter the date as YYYY-MM-DD.")
+        errors[field] = date_message()
         return None
 
 

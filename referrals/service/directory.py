@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask_babel import get_timezone
 from flask_babel import gettext as _
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from carecycle import localtime
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
@@ -385,8 +385,8 @@ def get_service(service_id) -> Service | None:
 
 
 def local_now() -> datetime:
-    """Now in the service's time zone (BABEL_DEFAULT_TIMEZONE), in which opening hours are written."""
-    return datetime.now(get_timezone())
+    """Now in the service's time zone (CARECYCLE_TIMEZONE), in which opening hours are written."""
+    return localtime.local_now()
 
 
 def is_open(service: Service, now: datetime | None = None) -> bool:

@@ -21,6 +21,7 @@ from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.lifecycle import Forbidden
+from carecycle.localtime import today as local_today
 from carecycle.mode import current_mode
 from carecycle.roles import Role
 from carecycle.validation import Invalid
@@ -82,7 +83,7 @@ def clean_member(data: dict) -> dict:
              "phone": phone(data, "phone", errors, required=True),
              "email": email(data, "email", errors),
              "skills": text(data, "skills", errors, limit=1000),
-             "joined_on": iso_date(data, "joined_on", errors) or date.today(),
+             "joined_on": iso_date(data, "joined_on", errors) or local_today(),
              "active": bool(data.get("active", True))}
     role = data.get("role") or VolunteerRole.MEMBER.value
     if role not in [r.value for r in VolunteerRole]:
@@ -157,7 +158,7 @@ def add_certificate(user, member: Volunteer, data: dict) -> Certificate:
     issued = iso_date(data, "issued_on", errors, required=True)
     expires = iso_date(data, "expires_on", errors)
     reference = text(data, "reference", errors, limit=80)
-    if issued and issued > date.today():
+    if issued and issued > local_today():
         errors["issued_on"] = _("A certificate cannot be issued in the future.")
     errors.check()
     assert training is not None and issued is not None  # else errors.check() refused
@@ -223,7 +224,7 @@ def required_trainings(team: VolunteerTeam, all_trainings: Sequence[Training] | 
 
 def readiness(team: VolunteerTeam, today: date | None = None,
               all_trainings: Sequence[Training] | None = None) -> TeamReadiness:
-    today = today or date.today()
+    today = today or local_today()
     required = required_trainings(team, all_trainings)
     rows = []
     for member in team.members:

@@ -4,11 +4,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint
-from flask_babel import format_date, format_timedelta
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 
 from carecycle.database import utcnow
 from carecycle.forms import place_errors as shell_place_errors
+from carecycle.localtime import format_day
 from carecycle.validation import Invalid
 from casework.views.common import conflict_page  # noqa: F401  (the same "changed by someone else" page)
 from referrals.enums import (
@@ -73,7 +74,7 @@ class Labels:
 
     @staticmethod
     def date(value) -> str:
-        return format_date(value, "medium") if value else ""
+        return format_day(value)
 
     @staticmethod
     def since(value: datetime) -> str:

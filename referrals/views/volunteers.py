@@ -2,8 +2,6 @@
 emergency operating mode a mobilisation list per team."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -13,6 +11,7 @@ from carecycle.accounts.models import Team
 from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.lifecycle import keep_refusal, load_visible, undone_on_error
+from carecycle.localtime import today as local_today
 from carecycle.mode import current_mode
 from carecycle.permissions import Permission, requires
 from carecycle.validation import Conflict, Invalid
@@ -45,7 +44,7 @@ def volunteer_team(team_id):
     team = load_visible("volunteer_team", team_id, current_user)
     row = service.readiness(team)
     record_event("view", "volunteer_team", team.id, reason="readiness")
-    return render_template("referrals/volunteers/team.html", row=row, team=team, today=date.today(),
+    return render_template("referrals/volunteers/team.html", row=row, team=team, today=local_today(),
                            emergency=current_mode().emergency, warning_days=service.EXPIRY_WARNING.days,
                            contacts=service.may_see_contacts(current_user, team))
 
@@ -147,7 +146,7 @@ def volunteer_new(team_id):
     team = load_visible("volunteer_team", team_id, current_user)
     form = VolunteerForm()
     if request.method == "GET":
-        form.joined_on.data = date.today().isoformat()
+        form.joined_on.data = local_today().isoformat()
     if form.validate_on_submit():
         try:
             with undone_on_error():
@@ -196,7 +195,7 @@ def volunteer_detail(member_id):
     cert_form = CertificateForm()
     cert_form.training_id.choices = [(str(t.id), t.name) for t in service.trainings()]
     return render_template("referrals/volunteers/member.html", form=form, member=member, cert_form=cert_form,
-                           today=date.today()), 400 if form.errors else 200
+                           today=local_today()), 400 if form.errors else 200
 
 
 @bp.route("/volunteers/members/<member_id>/certificates", methods=["POST"])
@@ -220,7 +219,7 @@ def volunteer_certificate(member_id):
     form.version.data = member.version
     form.joined_on.data = member.joined_on.isoformat() if member.joined_on else ""
     return render_template("referrals/volunteers/member.html", form=form, member=member, cert_form=cert_form,
-                           today=date.today()), 400
+                           today=local_today()), 400
 
 
 def _training_data(form: TrainingForm) -> dict:

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
@@ -25,6 +24,7 @@ from carecycle.breakglass import BreakGlassGrant
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.lifecycle import Forbidden, NotFound, load_visible
+from carecycle.localtime import format_when
 from carecycle.permissions import Permission, role_has
 from carecycle.roles import Role
 from carecycle.validation import Conflict, Invalid
@@ -145,13 +145,13 @@ def _break_glass_items(supervisor) -> list[Item]:
     items = []
     for g in rows:
         target = breakglass.resolve_target(g.object_type, g.object_id)
-        done = "\n".join(f"{e.action} · {e.object_type or ''} · {format_datetime(e.at, 'short')}"
+        done = "\n".join(f"{e.action} · {e.object_type or ''} · {format_when(e.at)}"
                          for e in writes[g.id]) or _l("Nothing written under this grant.")
         items.append(Item("break_glass", str(g.id), g.granted_at, g.user,
                           target.url if target else url_for("web.break_glass_review"),
                           own=g.user_id == supervisor.id,
                           facts=[(_l("Record"), g.object_label), (_l("Reason given"), g.reason),
-                                 (_l("Access until"), format_datetime(g.expires_at, "short")),
+                                 (_l("Access until"), format_when(g.expires_at)),
                                  (_l("Written under it"), done)]))
     return items
 

@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from carecycle.accounts.models import User
 from carecycle.extensions import db
+from carecycle.localtime import date_message, format_month
+from carecycle.localtime import today as local_today
 from carecycle.roles import Role
 from carecycle.urls import as_uuid  # noqa: F401 (supervision's services take it from here)
 from carecycle.validation import Invalid, iso_date
@@ -144,12 +146,12 @@ def parse_day(value, field: str) -> date | None:
     try:
         return iso_date(str(value).strip())
     except ValueError:
-        raise Invalid({field: _("Enter the date as YYYY-MM-DD.")}) from None
+        raise Invalid({field: date_message()}) from None
 
 
 def _free_period(first, last, *, default_days: int = 30, today: date | None = None) -> Period:
     """Any period from two ISO dates (either may be empty: the last `default_days` days up to today)."""
-    today = today or datetime.now(UTC).date()
+    today = today or local_today()
     errors = {}
     try:
         start = parse_day(first, "from")
@@ -203,7 +205,7 @@ def period_kind(period: Period) -> str | None:
 
 def period_from(first, last, *, today: date | None = None) -> Period:
     """A whole ISO week, calendar month or calendar quarter from two ISO dates; both empty: this month."""
-    today = today or datetime.now(UTC).date()
+    today = today or local_today()
     if first in (None, "") and last in (None, ""):
         return whole_period("month", today)
     errors = {}
@@ -222,7 +224,7 @@ def period_from(first, last, *, today: date | None = None) -> Period:
 
 def chosen_period(kind, day, *, today: date | None = None) -> Period:
     """The page's choice: a kind of period (week, month, quarter) and any date inside it."""
-    today = today or datetime.now(UTC).date()
+    today = today or local_today()
     errors = {}
     kind = (kind or "month").strip() if isinstance(kind, str) or kind is None else kind
     if kind not in PERIOD_KINDS:
@@ -248,13 +250,14 @@ def period_from_args(args, *, today: date | None = None) -> Period:
 
 def month_period(value: str | None, today: date | None = None) -> Period:
     """A calendar month from YYYY-MM (default: last month)."""
-    today = today or datetime.now(UTC).date()
+    today = today or local_today()
     if value:
         try:
             year, month = (int(part) for part in str(value).split("-", 1))
             first = iso_date(f"{year:04d}-{month:02d}-01")
         except ValueError:
-            raise Invalid({"month": _("Enter the month as YYYY-MM.")}) from None
+            example = format_month(date(2026, 12, 1))
+            raise Invalid({"month": _("Choose a month, for example %(example)s.", example=example)}) from None
     else:
         first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)

@@ -16,6 +16,8 @@ from carecycle.audit import record_event
 from carecycle.database import rows_changed, utcnow
 from carecycle.extensions import db
 from carecycle.lifecycle import NotFound
+from carecycle.localtime import date_message
+from carecycle.localtime import today as local_today
 from carecycle.notifications import notify
 from carecycle.roles import Role
 from carecycle.validation import Conflict, Invalid, iso_date
@@ -50,7 +52,7 @@ def _day(value, field: str, errors: dict) -> date | None:
     try:
         return iso_date(str(value or "").strip())
     except ValueError:
-        errors[field] = _("Enter the date as YYYY-MM-DD.")
+        errors[field] = date_message()
         return None
 
 
@@ -74,7 +76,7 @@ def record_drill(supervisor, data: dict) -> Drill:
     elif len(scenario) > SCENARIO_MAX:
         errors["scenario"] = _("Keep the scenario under %(n)d characters.", n=SCENARIO_MAX)
     held_on = _day(data.get("held_on"), "held_on", errors)
-    if held_on and held_on > date.today():
+    if held_on and held_on > local_today():
         errors["held_on"] = _("Record a drill once it has taken place.")
     went_well = str(data.get("went_well") or "").strip()
     notes = str(data.get("notes") or "").strip()
@@ -205,7 +207,7 @@ class TeamReadiness:
 
     @property
     def stale(self) -> bool:
-        return self.last_drill is None or self.last_drill.held_on < date.today() - STALE_AFTER
+        return self.last_drill is None or self.last_drill.held_on < local_today() - STALE_AFTER
 
 
 def readiness() -> list[TeamReadiness]:
@@ -225,7 +227,7 @@ def readiness() -> list[TeamReadiness]:
         .join(Drill, (Drill.id == DrillParticipant.drill_id) & (Drill.held_on == latest.c.held_on))
         .order_by(Drill.created_at)).all()
     last = {team_id: drill for team_id, drill in rows}
-    year_ago = date.today() - timedelta(days=365)
+    year_ago = local_today() - timedelta(days=365)
     counts = dict(db.session.execute(
         select(DrillParticipant.volunteer_team_id, func.count(func.distinct(Drill.id)))
         .join(Drill, Drill.id == DrillParticipant.drill_id)

@@ -78,7 +78,7 @@ def test_set_and_move_the_next_contact(client, login_as, make_case, db):
 
 
 @pytest.mark.parametrize("data,message", [
-    ({"due_date": "yesterday"}, "YYYY-MM-DD"),
+    ({"due_date": "yesterday"}, "Enter a real date, for example 2 Dec 2026."),
     ({"due_date": "2020-01-01"}, "in the future"),
     ({"due_date": "2099-01-01"}, "within a year"),
     ({"due_date": "2099-01-01", "due_time": "25:99"}, "HH:MM"),

@@ -2,9 +2,9 @@
 from datetime import datetime
 
 import pytest
-from flask_babel import get_timezone
 from sqlalchemy import select
 
+from carecycle.localtime import service_zone
 from referrals.models import Organisation, Service
 from referrals.service import directory
 from tests.conftest import csrf_from, form_post
@@ -112,7 +112,7 @@ def test_open_now_follows_the_weekly_hours(db, make_service, opens, closes, at, 
     service = make_service(schedules=[{"byday": "MO", "opens_at": opens, "closes_at": closes}]
                            if opens != "00:00" else [{"byday": "MO,TU,WE,TH,FR,SA,SU", "opens_at": opens,
                                                       "closes_at": closes}])
-    now = datetime.fromisoformat(at).replace(tzinfo=get_timezone())
+    now = datetime.fromisoformat(at).replace(tzinfo=service_zone())
     assert directory.is_open(service, now) is expected
 
 

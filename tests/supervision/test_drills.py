@@ -71,7 +71,7 @@ def test_drill_input_is_checked_and_nothing_is_saved(db, client, crew, make_user
     cases = [
         ({"scenario": ""}, "Describe the scenario"),
         ({"held_on": "2999-01-01"}, "once it has taken place"),
-        ({"held_on": "10/01/2026"}, "YYYY-MM-DD"),
+        ({"held_on": "10/01/2026"}, "Enter a real date"),
         ({"actions-0-owner_id": str(other.counsellor.id)}, "a member of your team"),
         ({"actions-0-owner_id": ""}, "a member of your team"),
         ({"actions-0-due_on": "2025-01-01"}, "cannot be before the drill"),

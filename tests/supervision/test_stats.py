@@ -169,7 +169,7 @@ def test_bad_dates_on_the_page_show_a_message(db, client, crew):
     c = crew()
     assert sign_in(client, c.supervisor.username).status_code == 302
     page = client.get("/supervision/stats?from=tomorrow&to=2026-01-31")
-    assert page.status_code == 400 and "YYYY-MM-DD" in page.get_data(as_text=True)
+    assert page.status_code == 400 and "Enter a real date" in page.get_data(as_text=True)
     assert client.get("/supervision/stats?period=week&date=soon").status_code == 400
     assert client.get("/supervision/stats/monthly?month=2026-13").status_code == 400
     assert client.get("/supervision/stats.csv?from=x").status_code == 422
@@ -199,7 +199,7 @@ def test_a_bad_month_keeps_what_was_typed(db, client, crew):
     response = client.get("/supervision/stats/monthly?month=2026-13")
     assert response.status_code == 400
     body = response.get_data(as_text=True)
-    assert "Enter the month as YYYY-MM." in body and 'value="2026-13"' in body
+    assert "Choose a month, for example Dec 2026." in body and 'value="2026-13"' in body
 
 
 def test_emergency_figures_are_the_whole_services(db, crew, make_case, make_referral):

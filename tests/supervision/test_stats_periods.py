@@ -47,15 +47,15 @@ def test_the_page_form_chooses_a_whole_week_month_or_quarter(db, client, crew):
     assert page.status_code == 200
     week = submit(client, page, "Show", {"period": "week", "date": "2026-11-18"})
     text = week.get_data(as_text=True)
-    assert week.status_code == 200 and "Period: 2026-11-16 to 2026-11-22 (7 days)." in text
+    assert week.status_code == 200 and "Period: 16 Nov 2026 to 22 Nov 2026 (7 days)." in text
     assert 'href="/supervision/stats.csv?from=2026-11-16&amp;to=2026-11-22"' in text
     quarter = submit(client, week, "Show", {"period": "quarter", "date": "2026-11-18"})
-    assert "Period: 2026-10-01 to 2026-12-31 (92 days)." in quarter.get_data(as_text=True)
+    assert "Period: 1 Oct 2026 to 31 Dec 2026 (92 days)." in quarter.get_data(as_text=True)
     month = submit(client, quarter, "Show", {"period": "month", "date": "2026-02-03"})
-    assert "Period: 2026-02-01 to 2026-02-28 (28 days)." in month.get_data(as_text=True)
+    assert "Period: 1 Feb 2026 to 28 Feb 2026 (28 days)." in month.get_data(as_text=True)
     # The CSV link of the chosen period works and covers the same whole period.
     rows = list(csv.reader(io.StringIO(client.get("/supervision/stats.csv?from=2026-11-16&to=2026-11-22")
                                        .get_data(as_text=True).lstrip("\ufeff"))))
     assert rows
     bad = submit(client, month, "Show", {"period": "month", "date": "not a day"})
-    assert bad.status_code == 400 and "YYYY-MM-DD" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "Enter a real date" in bad.get_data(as_text=True)
