@@ -26,13 +26,14 @@ from carecycle.database import rows_changed, utcnow
 from carecycle.extensions import db
 from carecycle.lifecycle import Forbidden, NotFound
 from carecycle.localtime import date_message
+from carecycle.localtime import today as local_today  # review dates are days where the service is
 from carecycle.roles import Role
 from carecycle.validation import Conflict, Invalid, iso_date, refuse_unknown_fields, unknown_fields, whole_number
 from casework.enums import Phase
 from casework.models import CarePlan, CarePlanGoal, CarePlanReview, CarePlanVersion, Case, Client, Task
 from casework.models.recovery import GoalDomain, GoalOwner, GoalStatus
 from casework.service.cases import add_event
-from casework.service.tasks import display_zone, local_to_utc
+from casework.service.tasks import local_to_utc
 
 REVIEW = "review"
 TITLE_MAX, SUCCESS_MAX, REASON_MAX, OWNER_MAX, NOTE_MAX, SUMMARY_MAX = 200, 1000, 500, 200, 2000, 4000
@@ -345,11 +346,6 @@ def set_client_note(user, case: Case, version, note: str | None) -> CarePlan:
 
 
 # ------------------------------------------------------------------ reviews
-def local_today() -> date:
-    """Today in the page's zone (review dates are days as the worker sees them)."""
-    return utcnow().astimezone(display_zone()).date()
-
-
 def _new_review_task(user, case: Case, day: date, now: datetime) -> Task:
     """The next review, due 09:00 in the page's zone on `day`, for the case's social worker."""
     task = Task(case_id=case.id, kind=REVIEW, due_at=local_to_utc(day.isoformat(), None), created_at=now,

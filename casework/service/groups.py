@@ -18,6 +18,7 @@ from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.lifecycle import NotFound
+from carecycle.localtime import service_zone
 from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid
 from casework.models import Case, Client, CommunityGroup, GroupAttendance, GroupMember, GroupSession
@@ -25,7 +26,6 @@ from casework.models.recovery import Attendance, GroupKind
 from casework.service.access import visible_clients
 from casework.service.careplans import require_open
 from casework.service.cases import add_event
-from casework.service.tasks import display_zone
 
 NAME_MAX, FACILITATOR_MAX, SCHEDULE_MAX, LOCATION_MAX, DESCRIPTION_MAX, TOPIC_MAX = 120, 120, 200, 200, 2000, 200
 
@@ -224,7 +224,7 @@ def attendance_of(session: GroupSession) -> dict[str, str]:
 def joined_after(member: GroupMember, session: GroupSession) -> bool:
     """The session was held on a day before the member joined (days in the page's zone, so that a
     person enrolled the evening after the first session they came to can still be marked for it)."""
-    zone = display_zone()
+    zone = service_zone()
     return session.starts_at.astimezone(zone).date() < member.joined_at.astimezone(zone).date()
 
 
@@ -232,7 +232,7 @@ def left_before(member: GroupMember, session: GroupSession) -> bool:
     """The session was held on a day after the member left the group (the day they left still counts)."""
     if member.left_at is None:
         return False
-    zone = display_zone()
+    zone = service_zone()
     return session.starts_at.astimezone(zone).date() > member.left_at.astimezone(zone).date()
 
 

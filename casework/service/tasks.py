@@ -11,7 +11,7 @@ from carecycle.audit import record_event
 from carecycle.database import rows_changed, utcnow
 from carecycle.extensions import db
 from carecycle.lifecycle import NotFound
-from carecycle.localtime import date_message, day_bounds, local, service_zone, to_utc
+from carecycle.localtime import date_message, day_bounds, local, to_utc
 from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid, iso_date
 from casework.enums import Phase
@@ -25,11 +25,6 @@ NEXT_CONTACT_HORIZON = timedelta(days=366)
 
 # Timeline codes for a task marked done (labels in the views); other kinds use the generic one.
 DONE_EVENTS = {FIRST_CONTACT: "first_contact_done", NEXT_CONTACT: "next_contact_done"}
-
-
-def display_zone():
-    """The service's zone (CARECYCLE_TIMEZONE): "today" and entered times agree with the page."""
-    return service_zone()
 
 
 def local_to_utc(day: str | None, at: str | None) -> datetime:

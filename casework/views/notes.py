@@ -12,7 +12,7 @@ from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
 from carecycle.lifecycle import keep_refusal, load_visible, undone_on_error
-from carecycle.localtime import service_zone, to_utc
+from carecycle.localtime import local, to_utc
 from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
@@ -27,13 +27,9 @@ RECENT_ON_CASE_PAGE = 5
 PER_PAGE = 25
 
 
-def _zone():
-    return service_zone()
-
-
 def to_local_input(value: datetime) -> datetime:
     """A stored UTC time as the naive local time a datetime-local input shows."""
-    return value.astimezone(_zone()).replace(tzinfo=None)
+    return local(value).replace(tzinfo=None)
 
 
 def from_local_input(value: datetime | None) -> datetime | None:

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from carecycle import localtime
 from carecycle.database import utcnow
 from carecycle.lifecycle import load_visible, undone_on_error
 from carecycle.permissions import Permission, can, requires
@@ -62,7 +63,7 @@ def next_contact(case_id):
     if request.method == "GET":
         current = service.open_next_contact(case)
         if current is not None:
-            local = current.due_at.astimezone(service.display_zone())
+            local = localtime.local(current.due_at)
             form.due_date.data, form.due_time.data = local.strftime("%Y-%m-%d"), local.strftime("%H:%M")
             form.note.data = current.note
     if form.validate_on_submit():

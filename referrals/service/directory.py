@@ -384,9 +384,7 @@ def get_service(service_id) -> Service | None:
     return db.session.scalar(select(Service).where(Service.id == sid, current_services())) if sid else None
 
 
-def local_now() -> datetime:
-    """Now in the service's time zone (CARECYCLE_TIMEZONE), in which opening hours are written."""
-    return localtime.local_now()
+local_now = localtime.local_now  # opening hours are written in the service's time zone
 
 
 def is_open(service: Service, now: datetime | None = None) -> bool:
