@@ -134,9 +134,11 @@ def register_blueprints(app: Flask) -> None:
     from carecycle.accounts.views import admin, auth
     from carecycle.api import build_api
     from carecycle.web import bp as web
+    from carecycle.web import register_shell_nav
 
     for blueprint in (web, auth, admin):
         app.register_blueprint(blueprint)
+    register_shell_nav(app)
     register_account_kinds(app)
     area_apis = []
     for area in area_packages():

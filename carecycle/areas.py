@@ -6,13 +6,42 @@ which `create_app` nests under /api/v1. `create_app` is the only place that list
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from carecycle.permissions import Permission
 
+# The header's groups, in header order: what each role does, not which area holds the page. A role
+# that sees seven links or fewer (the home link included) sees them side by side; more are shown
+# as these groups (a group of one as its link), so no role has more than seven top-level entries.
+NAV_GROUPS = {
+    "triage": _l("Triage"),
+    "cases": _l("Cases"),
+    "community": _l("Community"),
+    "partners": _l("Directory & referrals"),
+    "library": _l("Library"),
+    "mine": _l("My care"),
+    "supervision": _l("Supervision"),
+    "admin": _l("Administration"),
+}
 
-def add_nav_link(app, permission: Permission, endpoint: str, label) -> None:
-    """A link in the top navigation, shown to users who hold `permission`."""
-    app.extensions.setdefault("carecycle_nav_links", []).append((permission, endpoint, label))
+
+def add_nav_link(app, permission: Permission, endpoint: str, label, group: str,
+                 unless: Permission | None = None, first: bool = False) -> None:
+    """A link in the header's `group` (a key of NAV_GROUPS), shown to users who hold `permission`
+    (and, with `unless`, do not hold that one: the page they have instead covers this one).
+    Links come in the order they are added; `first`: at the head of its group (its main page)."""
+    if group not in NAV_GROUPS:
+        raise ValueError(f"unknown navigation group {group!r}")
+    links = app.extensions.setdefault("carecycle_nav_links", [])
+    entry = (permission, endpoint, label, group, unless)
+    links.insert(0, entry) if first else links.append(entry)
+
+
+def set_staff_home(app, permission: Permission, page, label) -> None:
+    """The page staff who hold `permission` open on: the home page answers `page()` (a function that
+    renders it with all the context it needs, whichever blueprint serves the request) and the
+    header's first link is called `label`; the shell's own home page stays for everyone else."""
+    app.extensions["carecycle_staff_home"] = (permission, page, label)
 
 
 def add_home_link(app, permission: Permission, endpoint: str, label, description) -> None:

@@ -2,14 +2,17 @@
 unread-notifications count in the navigation."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 from flask import current_app, request
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import bindparam, select
 
 from carecycle.accounts.models import User
+from carecycle.areas import NAV_GROUPS
 from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
 from carecycle.localtime import format_day, format_month, format_when
@@ -20,16 +23,50 @@ from carecycle.roles import Role
 from carecycle.urls import url_maker
 
 
-def _nav_links(role: str | None, held: bool = False) -> list:
-    """The navigation of a role (None: signed out), made once per role and process; `held`: without
-    the case pages (the account's access waits for a supervisor to confirm it)."""
+@dataclass(frozen=True)
+class NavEntry:
+    """One top-level entry of the header: a link (`endpoint`) or a group of `links`
+    ((endpoint, label) pairs) that opens as a short menu."""
+    label: object
+    endpoint: str | None = None
+    links: tuple = ()
+
+    @property
+    def endpoints(self) -> set:
+        return {self.endpoint} if self.endpoint else {endpoint for endpoint, _ in self.links}
+
+
+MAX_TOP_LEVEL = 7
+
+
+def _nav_links(role: str | None, held: bool = False) -> list[NavEntry]:
+    """The header of a role (None: signed out), made once per role and process; `held`: without
+    the case pages (the account's access waits for a supervisor to confirm it). Seven links or
+    fewer stand side by side; more are grouped (carecycle.areas.NAV_GROUPS)."""
     cache = current_app.extensions.setdefault("carecycle_nav_by_role", {})
     if (role, held) not in cache:
-        cache[(role, held)] = [(endpoint, label) for permission, endpoint, label
-                               in current_app.extensions.get("carecycle_nav_links", [])
-                               if permission is Permission.PUBLIC or (
-                                   role is not None and role_has(role, permission)
-                                   and not (held and permission in CASE_PERMISSIONS))]
+        def holds(permission):
+            return permission is Permission.PUBLIC or (
+                role is not None and role_has(role, permission) and not (held and permission in CASE_PERMISSIONS))
+
+        home_permission, _, home_label = current_app.extensions.get("carecycle_staff_home", (None, None, None))
+        staff_home = home_permission is not None and role is not None and Role(role).is_staff and holds(home_permission)
+        home = NavEntry(home_label if staff_home else _l("Home"), "web.home")
+        grouped: dict[str, list] = {group: [] for group in NAV_GROUPS}
+        links = []  # in the order the areas added them: side by side, the resident's pages come as written
+        for permission, endpoint, label, group, unless in current_app.extensions.get("carecycle_nav_links", []):
+            if holds(permission) and not (unless is not None and holds(unless)):
+                grouped[group].append((endpoint, label))
+                links.append((endpoint, label))
+        if len(links) + 1 <= MAX_TOP_LEVEL:
+            entries = [home] + [NavEntry(label, endpoint) for endpoint, label in links]
+        else:
+            entries = [home] + [NavEntry(group_links[0][1], group_links[0][0]) if len(group_links) == 1
+                                else NavEntry(NAV_GROUPS[group], links=tuple(group_links))
+                                for group, group_links in grouped.items() if group_links]
+        if len(entries) > MAX_TOP_LEVEL:
+            raise RuntimeError(f"the header of {role} has {len(entries)} entries (at most {MAX_TOP_LEVEL})")
+        cache[(role, held)] = entries
     return cache[(role, held)]
 
 

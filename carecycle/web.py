@@ -18,11 +18,22 @@ bp = Blueprint("web", __name__)
 
 HOME_TEMPLATES = {
     Role.RESIDENT: "home/resident.html",
-    Role.COUNSELLOR: "home/staff.html",
-    Role.SOCIAL_WORKER: "home/staff.html",
-    Role.SUPERVISOR: "home/supervisor.html",
+    Role.COUNSELLOR: "home/staff.html",  # only while access waits: the staff home is My day
+    Role.SOCIAL_WORKER: "home/staff.html",  # likewise
+    Role.SUPERVISOR: "home/staff.html",  # only while access waits: the staff home is My day
     Role.ADMIN: "home/admin.html",
 }
+
+def register_shell_nav(app) -> None:
+    """The shell's own pages in the header (the areas add theirs in their init_app)."""
+    from flask_babel import lazy_gettext as _l
+
+    from carecycle.areas import add_nav_link
+    # the triage queue lists the open alerts with their actions: the plain list is for those without it
+    add_nav_link(app, Permission.ALERTS_VIEW, "web.alerts", _l("Open alerts"), "triage", unless=Permission.TRIAGE_WORK)
+    add_nav_link(app, Permission.ACCOUNTS_MANAGE, "admin.users", _l("Users"), "admin")
+    add_nav_link(app, Permission.ACCOUNTS_MANAGE, "admin.teams", _l("Teams"), "admin")
+
 
 # Areas add links to the home pages: (permission, endpoint, label, description)
 def home_links():
@@ -35,6 +46,9 @@ def home_links():
 def home():
     if not current_user.is_authenticated:
         return render_template("home/public.html", links=home_links())
+    permission, page, _label = current_app.extensions.get("carecycle_staff_home", (None, None, None))
+    if permission is not None and current_user.is_staff and can(permission):
+        return page()  # the staff home and the area's page (My day) are one page
     context = {"links": home_links()}
     if can(Permission.ALERTS_VIEW):
         context["alerts"] = open_alerts(current_user, per_page=10)

@@ -11,6 +11,7 @@ from carecycle.areas import (
     add_mode_switch_hook,
     add_nav_link,
     set_alert_page,
+    set_staff_home,
 )
 from carecycle.breakglass import register_target
 from carecycle.permissions import Permission
@@ -43,13 +44,14 @@ def init_app(app) -> None:
     add_labels(app, "case_task", TASK_LABELS)
     add_hook(app, "case_closed", followup.schedule_follow_ups)
     add_hook(app, "case_reopened", followup.cancel_follow_ups)
-    add_nav_link(app, Permission.CASES_VIEW, "casework.cases", _l("Cases"))
-    add_nav_link(app, Permission.CLIENTS_VIEW, "casework.clients", _l("Clients"))
-    add_nav_link(app, Permission.REGISTER_MANAGE, "casework.vulnerable_register", _l("Vulnerable-person register"))
-    add_nav_link(app, Permission.TRIAGE_WORK, "casework.triage_queue", _l("Triage"))
-    add_nav_link(app, Permission.CLOSURE_APPROVE, "casework.closure_approvals", _l("Closures to approve"))
-    add_nav_link(app, Permission.RISK_ACKNOWLEDGE, "casework.risk_acknowledgements", _l("Risk to acknowledge"))
-    add_nav_link(app, Permission.OWN_SAFETY_PLAN, "casework.my_safety_plan", _l("My safety plan"))
+    add_nav_link(app, Permission.CASES_VIEW, "casework.cases", _l("Cases"), "cases")
+    add_nav_link(app, Permission.CLIENTS_VIEW, "casework.clients", _l("Clients"), "cases")
+    add_nav_link(app, Permission.REGISTER_MANAGE, "casework.vulnerable_register", _l("Vulnerable-person register"),
+                 "community")
+    add_nav_link(app, Permission.TRIAGE_WORK, "casework.triage_queue", _l("Triage queue"), "triage", first=True)
+    add_nav_link(app, Permission.OWN_SAFETY_PLAN, "casework.my_safety_plan", _l("My safety plan"), "mine")
+    from casework.views.tasks import my_day_page
+    set_staff_home(app, Permission.CASES_VIEW, my_day_page, _l("My day"))
     add_home_link(app, Permission.CASES_VIEW, "casework.my_day", _l("My day"),
                   _l("Your claimed alerts, overdue and due-today tasks, and your cases by risk."))
     add_home_link(app, Permission.TRIAGE_WORK, "casework.triage_queue", _l("Triage queue"),

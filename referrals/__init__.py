@@ -53,10 +53,11 @@ def init_app(app) -> None:
         "referral_declined": _l("Referral declined"), "referral_in_service": _l("Referral: service started"),
         "referral_completed": _l("Referral completed"), "referral_closed": _l("Referral closed"),
     })
-    add_nav_link(app, PUBLIC, "referrals.find_help", _l("Find help"))
-    add_nav_link(app, Permission.DIRECTORY_VIEW, "referrals.directory_search", _l("Directory"))
-    add_nav_link(app, Permission.REFERRALS_MANAGE, "referrals.referral_list", _l("Referrals"))
-    add_nav_link(app, Permission.VOLUNTEERS_VIEW, "referrals.volunteer_teams", _l("Volunteers"))
+    add_nav_link(app, PUBLIC, "referrals.find_help", _l("Find help"), "partners")
+    add_nav_link(app, Permission.DIRECTORY_VIEW, "referrals.directory_search", _l("Directory"), "partners")
+    add_nav_link(app, Permission.REFERRALS_MANAGE, "referrals.referral_list", _l("Referrals"), "partners")
+    add_nav_link(app, Permission.TRIAGE_WORK, "referrals.inbound_list", _l("Inbound referrals"), "triage")
+    add_nav_link(app, Permission.VOLUNTEERS_VIEW, "referrals.volunteer_teams", _l("Volunteers"), "community")
     add_home_link(app, PUBLIC, "referrals.find_help", _l("Find help"),
                   _l("Crisis lines and community services near you, with their hours and how to reach them. "
                      "No account needed."))

@@ -67,12 +67,12 @@ def init_app(app) -> None:
     app.register_blueprint(screening)
     app.register_blueprint(library)
     add_alert_subject(app, "contact_request", contact.alert_subject)
-    add_nav_link(app, PUBLIC, "screening.index", _l("Self-screening"))
-    add_nav_link(app, PUBLIC, "library.index", _l("Library"))
-    add_nav_link(app, Permission.SCREENING_HISTORY, "screening.history", _l("My screenings"))
-    add_nav_link(app, Permission.ALERTS_VIEW, "screening.contact_requests", _l("Contact requests"))
-    add_nav_link(app, Permission.ARTICLES_WRITE, "library.manage", _l("Articles"))
-    add_nav_link(app, Permission.CRISIS_RESOURCES_EDIT, "screening.crisis_resources", _l("Crisis resources"))
+    add_nav_link(app, PUBLIC, "screening.index", _l("Self-screening"), "library")
+    add_nav_link(app, PUBLIC, "library.index", _l("Library"), "library")
+    add_nav_link(app, Permission.SCREENING_HISTORY, "screening.history", _l("My screenings"), "mine")
+    add_nav_link(app, Permission.ALERTS_VIEW, "screening.contact_requests", _l("Contact requests"), "triage")
+    add_nav_link(app, Permission.ARTICLES_WRITE, "library.manage", _l("Articles"), "library")
+    add_nav_link(app, Permission.CRISIS_RESOURCES_EDIT, "screening.crisis_resources", _l("Crisis resources"), "library")
     add_home_link(app, PUBLIC, "screening.index", _l("Check how you are doing"),
                   _l("Short private questionnaires about mood, anxiety, stress, sleep after hard events and "
                      "alcohol. No account needed; a PHQ-9 takes about 3 minutes."))

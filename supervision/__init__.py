@@ -32,11 +32,13 @@ def init_app(app) -> None:
     from casework.service.cases import staff_names_in_words
     add_labels(app, "case_event_detail", {reassign.EVENT: staff_names_in_words})
     register_loader(app, demo.load_demo)
-    add_nav_link(app, Permission.CASELOAD_REVIEW, "supervision.caseload", _l("Team caseload"))
-    add_nav_link(app, Permission.APPROVALS, "supervision.approvals", _l("Approvals"))
-    add_nav_link(app, Permission.SURGE_VIEW, "supervision.surge", _l("Surge"))
-    add_nav_link(app, Permission.STATS_VIEW, "supervision.stats", _l("Statistics"))
-    add_nav_link(app, Permission.AUDIT_VIEW, "supervision.audit", _l("Audit"))
+    add_nav_link(app, Permission.CASELOAD_REVIEW, "supervision.caseload", _l("Team caseload"), "supervision")
+    add_nav_link(app, Permission.APPROVALS, "supervision.approvals", _l("Approvals"), "supervision")
+    add_nav_link(app, Permission.SURGE_VIEW, "supervision.surge", _l("Surge"), "triage")
+    add_nav_link(app, Permission.STATS_VIEW, "supervision.stats", _l("Statistics"), "supervision")
+    add_nav_link(app, Permission.MODE_SWITCH, "supervision.mode", _l("Operating mode"), "supervision")
+    add_nav_link(app, Permission.AUDIT_VIEW, "supervision.audit", _l("Audit"), "supervision")
+    add_nav_link(app, Permission.DRILLS_VIEW, "supervision.readiness", _l("Drills and readiness"), "community")
     add_home_link(app, Permission.CASELOAD_REVIEW, "supervision.caseload", _l("Team caseload"),
                   _l("Per worker: open cases by risk and phase, overdue first contacts, tasks and referrals; "
                      "drill down, reassign, export."))

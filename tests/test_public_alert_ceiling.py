@@ -93,7 +93,7 @@ def test_staff_raised_alerts_do_not_count(app, db, ceiling):
 
 
 def test_the_flood_mark_shows_on_the_alert_lists_my_day_and_the_api(app, db, ceiling, client, runner, login_as):
-    """Not only the triage queue: /alerts, the home page's alert list, My day and /api/v1/triage carry it."""
+    """Not only the triage queue: /alerts, the staff home page (My day, also at /my-day) and /api/v1/triage carry it."""
     from casework.service import triage
     for n in range(1, 5):
         _refer(app, n)

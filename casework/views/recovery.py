@@ -37,8 +37,8 @@ TASK_LABELS.update({outcomes.RESCREEN: _l("Re-screening due"), careplans.REVIEW:
 def register_links(app) -> None:
     """Navigation: the team's groups for staff, the shared plan for residents."""
     from carecycle.areas import add_home_link, add_nav_link
-    add_nav_link(app, Permission.CASES_VIEW, "casework.groups", _l("Groups"))
-    add_nav_link(app, Permission.OWN_CARE_PLAN, "casework.my_plan", _l("My plan"))
+    add_nav_link(app, Permission.CASES_VIEW, "casework.groups", _l("Groups"), "community")
+    add_nav_link(app, Permission.OWN_CARE_PLAN, "casework.my_plan", _l("My plan"), "mine")
     add_home_link(app, Permission.CASES_VIEW, "casework.groups", _l("Community groups"),
                   _l("Bereavement, carers, peer-support and return-to-work groups: sessions and attendance."))
     add_home_link(app, Permission.OWN_CARE_PLAN, "casework.my_plan", _l("My plan"),

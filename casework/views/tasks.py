@@ -16,7 +16,7 @@ from carecycle.validation import Conflict, Invalid
 from casework.forms import NextContactForm
 from casework.service import caseload
 from casework.service import tasks as service
-from casework.views import EVENT_LABELS, TASK_LABELS, bp, register_case_section
+from casework.views import EVENT_LABELS, TASK_LABELS, bp, casework_labels, register_case_section
 from casework.views.common import place_errors, refused_back_to
 
 TASK_LABELS.update({service.FIRST_CONTACT: _l("First contact"), service.NEXT_CONTACT: _l("Next contact")})
@@ -38,9 +38,15 @@ register_case_section("casework/tasks/_case_tasks.html", case_tasks_section)
 @bp.route("/my-day")
 @requires(Permission.CASES_VIEW)
 def my_day():
+    return my_day_page()
+
+
+def my_day_page():
+    """My day, also the staff's home page (served there by the shell, outside this blueprint: its
+    labels come with the page)."""
     day = caseload.my_day(current_user)  # read only: nothing to commit (a commit would expire what was loaded)
     return render_template("casework/tasks/my_day.html", day=day, now=utcnow(), csrf=generate_csrf(),
-                           may_edit=can(Permission.CASES_EDIT), back=url_for("casework.my_day"))
+                           may_edit=can(Permission.CASES_EDIT), back=url_for("web.home"), **casework_labels())
 
 
 @bp.route("/my-day/tasks")

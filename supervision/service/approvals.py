@@ -77,10 +77,16 @@ class Item:
     urgent: bool = False
     own: bool = False            # the supervisor's own request: shown, never decided by them
     facts: list = field(default_factory=list)  # (label, value) pairs: enough to decide
+    risk: str | None = None      # the risk level at stake (a case's), for the queue's row
+    viewed: tuple | None = None  # (object type, id): opening the item shows that record's content (audited)
 
     @property
     def kind_label(self):
         return KINDS[self.kind]
+
+    @property
+    def risk_label(self):
+        return RiskLevel(self.risk).label if self.risk in RiskLevel._value2member_map_ else None
 
     @property
     def choices(self) -> dict:
@@ -101,6 +107,8 @@ def _risk_items(supervisor) -> list[Item]:
                 url_for("casework.assessment_detail", case_id=a.case_id, assessment_id=a.id),
                 urgent=a.risk_level == RiskLevel.IMMINENT.value,
                 own=a.assessed_by_id == supervisor.id,
+                risk=a.risk_level,
+                viewed=("risk_assessment", a.id),
                 facts=[
                     (_l("Risk level"), RiskLevel(a.risk_level).label),
                     (
@@ -114,7 +122,6 @@ def _risk_items(supervisor) -> list[Item]:
                 ],
             )
         )
-        record_view("risk_assessment", a.id)
     return items
 
 
@@ -128,11 +135,11 @@ def _closure_items(supervisor) -> list[Item]:
     for r in rows:
         items.append(Item("closure", str(r.id), r.requested_at, requesters.get(r.requested_by_id),
                           url_for("casework.case_detail", case_id=r.case_id),
-                          own=r.requested_by_id == supervisor.id,
+                          own=r.requested_by_id == supervisor.id, risk=cases[r.case_id].risk_level,
+                          viewed=("closure_request", r.id),
                           facts=[(_l("Reason"), ClosureReason(r.reason).label),
                                  (_l("Current risk"), RiskLevel(cases[r.case_id].risk_level).label),
                                  (_l("Closure summary"), r.summary)]))
-        record_view("closure_request", r.id)
     return items
 
 
@@ -205,14 +212,30 @@ def _account_items(supervisor) -> list[Item]:
     return items
 
 
+_BUILDERS = {"risk": _risk_items, "closure": _closure_items, "break_glass": _break_glass_items,
+             "article": _article_items, "override": _override_items, "account": _account_items}
+
+
 def queue(supervisor) -> list[Item]:
-    """Everything waiting for the supervisor, most urgent first, then the longest waiting. Showing a
-    risk assessment's rationale or a closure summary is a view of the case record: each is audited."""
-    items = (_risk_items(supervisor) + _closure_items(supervisor) + _break_glass_items(supervisor)
-             + _article_items(supervisor) + _override_items(supervisor) + _account_items(supervisor))
+    """Everything waiting for the supervisor, most urgent first, then the longest waiting: one compact
+    row each (the facts are read on the item's own page, where opening a rationale or a closure
+    summary is audited as a view of the case record)."""
+    items = [item for build in _BUILDERS.values() for item in build(supervisor)]
     items.sort(key=lambda i: (not i.urgent, i.at))
     record_event("view", "approvals_queue", supervisor.team_id, reason=f"items:{len(items)}")
     return items
+
+
+def find(supervisor, kind: str, item_id) -> Item | None:
+    """One waiting item the supervisor may see (None: unknown, another team's, or already decided);
+    showing it is a view of the record it is about, audited."""
+    if kind not in _BUILDERS or as_uuid(item_id) is None:
+        return None
+    wanted = str(as_uuid(item_id))
+    item = next((i for i in _BUILDERS[kind](supervisor) if i.id == wanted), None)
+    if item is not None and item.viewed is not None:
+        record_view(*item.viewed)
+    return item
 
 
 # ------------------------------------------------------------------ deciding
@@ -311,4 +334,4 @@ def recent_decisions(supervisor, limit: int = 25) -> list[Decision]:
         .order_by(Decision.decided_at.desc()).limit(limit).options(selectinload(Decision.decided_by))))
 
 
-__all__ = ["queue", "decide", "recent_decisions", "Item", "KINDS", "DECISIONS", "DECISION_LABELS"]
+__all__ = ["queue", "find", "decide", "recent_decisions", "Item", "KINDS", "DECISIONS", "DECISION_LABELS"]

@@ -53,13 +53,16 @@ def test_a_supervisor_confirms_an_admins_new_account_on_the_approvals_page(live_
     sup_page, sup_problems = open_page()
     sign_in_page(sup_page, live_server, "sup.river")
     sup_page.goto(live_server + "/supervision/approvals")
-    item = sup_page.locator("article.approval", has_text="new.worker")
-    assert item.get_by_text("Account change to confirm").is_visible()
+    row = sup_page.locator("table.approvals tbody tr", has_text="Account change to confirm")
+    assert row.count() == 1
     screenshot(sup_page, "account-confirmation-queue")
-    item.get_by_role("button", name="Confirm the change").click()
+    row.get_by_role("link", name="Account change to confirm").click()
+    sup_page.wait_for_load_state()
+    assert "new.worker" in sup_page.inner_text("main")
+    sup_page.get_by_role("button", name="Confirm the change").click()
     sup_page.wait_for_load_state()
     assert sup_page.get_by_text("Decision recorded.").is_visible()
-    assert "new.worker" not in sup_page.locator("article.approval").all_inner_texts().__str__()
+    assert sup_page.locator("table.approvals tbody tr", has_text="Account change to confirm").count() == 0
 
     db.session.remove()
     user = db.session.scalar(select(User).where(User.username == "new.worker"))

@@ -68,10 +68,11 @@ def test_queue_paginates(client, login_as, db):
     assert "Page 2 of 2" in client.get("/triage?page=2").get_data(as_text=True)
 
 
-def test_nav_links_to_triage_and_home_links_to_my_day(client, login_as):
+def test_nav_links_to_triage_and_home_is_my_day(client, login_as):
     login_as("counsellor")
     page = client.get("/").get_data(as_text=True)
-    assert 'href="/triage"' in page and 'href="/my-day"' in page
+    assert 'href="/triage"' in page and "<h1>My day</h1>" in page
+    assert 'href="/alerts"' not in page  # the triage queue lists the open alerts: one entry, not two
     assert client.get("/alerts").status_code == 200  # the shell's list still works
 
 

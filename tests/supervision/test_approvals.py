@@ -30,18 +30,30 @@ def test_the_queue_holds_every_kind_and_each_is_decided_with_a_comment(db, clien
 
     assert sign_in(client, c.supervisor.username).status_code == 302
     page = client.get("/supervision/approvals").get_data(as_text=True)
-    for item in (risk, closure, grant, article, override):
-        assert f'id="item-{item.id}"' in page
+    for kind, item in (("risk", risk), ("closure", closure), ("break_glass", grant), ("article", article),
+                       ("override", override)):
+        assert f'id="item-{item.id}"' in page and f'href="/supervision/approvals/{kind}/{item.id}"' in page
     assert page.index(f'id="item-{risk.id}"') < page.index(f'id="item-{closure.id}"')  # imminent first
-    assert "Covering the duty phone tonight" in page and "Sleep after a shock" in page  # enough to decide
-    assert "Plan and intent this week." in page and "Goals reached, client stable." in page
+    # one compact row each: what the supervisor reads to decide is on the item's own page
+    assert "Plan and intent this week." not in page and "Goals reached, client stable." not in page
+    viewed = {(e.object_type, e.object_id) for e in db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "view", AuditEvent.actor_id == c.supervisor.id))}
+    assert ("risk_assessment", str(risk.id)) not in viewed  # the list showed no rationale
+    texts = {kind: client.get(f"/supervision/approvals/{kind}/{item.id}").get_data(as_text=True)
+             for kind, item in (("risk", risk), ("closure", closure), ("break_glass", grant),
+                                ("article", article))}
+    assert "Plan and intent this week." in texts["risk"] and "Goals reached, client stable." in texts["closure"]
+    assert "Covering the duty phone tonight" in texts["break_glass"] and "Sleep after a shock" in texts["article"]
     viewed = {(e.object_type, e.object_id) for e in db.session.scalars(select(AuditEvent).where(
         AuditEvent.action == "view", AuditEvent.actor_id == c.supervisor.id))}
     assert ("risk_assessment", str(risk.id)) in viewed and ("closure_request", str(closure.id)) in viewed
+    only_closures = client.get("/supervision/approvals?kind=closure").get_data(as_text=True)
+    assert f'id="item-{closure.id}"' in only_closures and f'id="item-{risk.id}"' not in only_closures
 
     assert _decide(client, "risk", risk.id, "acknowledge", "Seen; call daily.").status_code == 302
     refused = _decide(client, "closure", closure.id, "reject", "")
-    assert refused.status_code == 302
+    assert refused.status_code == 400  # shown again on the item's page with the message
+    assert "Say why, so that the worker knows what to do next." in refused.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(ClosureRequest, closure.id).decision is None  # a refusal needs a comment
     assert _decide(client, "closure", closure.id, "reject", "One more review first.").status_code == 302
@@ -60,7 +72,8 @@ def test_the_queue_holds_every_kind_and_each_is_decided_with_a_comment(db, clien
     assert set(decisions) == {"risk", "closure", "break_glass", "article", "override"}
     assert decisions["break_glass"].comment == "Fine: duty cover." and "Fine" not in decisions["break_glass"]._comment
     assert decisions["closure"].decision == "reject" and decisions["closure"].decided_by_id == c.supervisor.id
-    assert client.get("/supervision/approvals").get_data(as_text=True).count('class="card approval') == 0
+    assert 'id="item-' not in client.get("/supervision/approvals").get_data(as_text=True)
+    assert client.get(f"/supervision/approvals/closure/{closure.id}").status_code == 404  # no longer waiting
     # the people who asked are told
     told = {(n.user_id, n.kind) for n in db.session.scalars(select(Notification))}
     assert (c.counsellor.id, "decision_risk") in told and (c.counsellor2.id, "decision_closure") in told
@@ -74,7 +87,10 @@ def test_a_supervisor_never_decides_their_own_request(db, client, crew, items, m
     own_article = items.article(c.supervisor, "Grief in the first weeks")
     assert sign_in(client, c.supervisor.username).status_code == 302
     page = client.get("/supervision/approvals").get_data(as_text=True)
-    assert page.count("another supervisor must decide it") == 3
+    assert page.count('<span class="tag">Your own request</span>') == 3
+    for kind, item in (("closure", own_closure), ("risk", own_risk), ("article", own_article)):
+        own_page = client.get(f"/supervision/approvals/{kind}/{item.id}").get_data(as_text=True)
+        assert "another supervisor must decide it" in own_page and 'name="decision"' not in own_page
     for kind, item, decision in (("closure", own_closure, "approve"), ("risk", own_risk, "acknowledge"),
                                  ("article", own_article, "publish")):
         assert _decide(client, kind, item.id, decision).status_code == 403
@@ -94,6 +110,9 @@ def test_another_teams_items_do_not_exist(db, client, crew, items):
     assert sign_in(client, ours.supervisor.username).status_code == 302
     page = client.get("/supervision/approvals").get_data(as_text=True)
     assert str(risk.id) not in page and str(closure.id) not in page and str(override.id) not in page
+    assert client.get(f"/supervision/approvals/risk/{risk.id}").status_code == 404
+    assert client.get(f"/supervision/approvals/override/{override.id}").status_code == 404
+    assert client.get("/supervision/approvals/nonsense/x").status_code == 404
     for kind, item, decision in (("risk", risk, "acknowledge"), ("closure", closure, "approve"),
                                  ("override", override, "reviewed")):
         assert _decide(client, kind, item.id, decision, "x").status_code == 404
@@ -137,8 +156,9 @@ def test_a_comment_too_long_is_refused_with_a_message(db, client, crew, items):
     closure = items.closure(c.counsellor)
     assert sign_in(client, c.supervisor.username).status_code == 302
     response = _decide(client, "closure", closure.id, "reject", "x" * 2001)
-    assert response.status_code == 302
-    assert "Keep the comment under 2000 characters." in client.get("/supervision/approvals").get_data(as_text=True)
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert text.count("Keep the comment under 2000 characters.") == 1 and "x" * 2001 in text  # kept to shorten
     # without the form's CSRF token nothing is decided either
     assert client.post(f"/supervision/approvals/closure/{closure.id}",
                        data={"decision": "approve", "comment": ""}).status_code == 400
