@@ -41,7 +41,8 @@ def init_app(app) -> None:
     app.jinja_env.globals["rlabels"] = Labels  # also inside imported macros and the case page's section
     from referrals.enums import ReferralStatus, ServiceStatus
     app.jinja_env.globals.update(ReferralStatus=ReferralStatus, ServiceStatus=ServiceStatus)
-    register_case_section("referrals/_case_section.html", case_section)
+    register_case_section("referrals/_case_section.html", case_section, anchor="case-referrals-heading",
+                          label=_l("Referrals"), order=60, permission=Permission.REFERRALS_MANAGE)
     from referrals.service import inbound
     add_alert_subject(app, "inbound_referral", inbound.alert_subject)
     from referrals.service.referrals import goal_links, tighten_unanswered

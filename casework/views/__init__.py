@@ -1,11 +1,14 @@
 """Casework pages. One Blueprint; one module per topic adds its routes.
 
-A topic that shows something on the case page registers a section: a template fragment and
-a function `(case) -> dict` giving the fragment's context (`register_client_section` likewise
-for the client page)."""
+A topic that shows something on the case page registers a section: a template fragment, a
+function `(case) -> dict` giving the fragment's context, and where the section sits (its anchor,
+its name in the page's section list, its order). The context may add rows to the summary at the
+top of the page under the key `summary`: `SummaryRow`s answering "what needs doing for this
+person now" (`register_client_section` likewise for the client page, without the summary)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import Blueprint
 
@@ -15,12 +18,35 @@ from casework.service.cases import describe_event
 
 bp = Blueprint("casework", __name__)
 
-CASE_SECTIONS: list[tuple[str, Callable]] = []
+@dataclass(frozen=True)
+class CaseSection:
+    template: str
+    context: Callable
+    anchor: str            # the id of the section's heading: the section list links to it
+    label: object          # its name in the section list
+    order: int             # top to bottom
+    permission: object = None  # listed only for users who hold it (the fragment shows nothing otherwise)
 
 
-def register_case_section(template: str, context: Callable) -> None:
-    if template not in [t for t, _ in CASE_SECTIONS]:
-        CASE_SECTIONS.append((template, context))
+@dataclass(frozen=True)
+class SummaryRow:
+    """One line of the case summary: what, the value in words, an optional class (risk, overdue)
+    and the anchor of the section that holds the details; `order` places it."""
+    order: int
+    label: object
+    value: object
+    css: str | None = None
+    anchor: str | None = None
+
+
+CASE_SECTIONS: list[CaseSection] = []
+
+
+def register_case_section(template: str, context: Callable, *, anchor: str, label, order: int,
+                          permission=None) -> None:
+    if template not in [s.template for s in CASE_SECTIONS]:
+        CASE_SECTIONS.append(CaseSection(template, context, anchor, label, order, permission))
+        CASE_SECTIONS.sort(key=lambda s: s.order)
 
 
 CLIENT_SECTIONS: list[tuple[str, Callable]] = []

@@ -13,14 +13,16 @@ from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.lifecycle import load_visible, undone_on_error
+from carecycle.localtime import format_when
 from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
+from casework.enums import RiskLevel
 from casework.forms import CSSRS_QUESTIONS, AcknowledgeForm, AssessmentForm
 from casework.models import RiskAssessment
 from casework.models.assessments import PROTECTIVE_FACTORS, RISK_FACTORS
 from casework.service import assessments as service
-from casework.views import EVENT_LABELS, bp, register_case_section
+from casework.views import EVENT_LABELS, SummaryRow, bp, register_case_section
 from casework.views.common import conflict_page, place_errors
 
 EVENT_LABELS.update(
@@ -33,10 +35,17 @@ RECENT_ACKNOWLEDGED = timedelta(days=30)
 def assessment_section(case):
     """The case page: the latest assessment (level and date for everyone on the case; details for
     those who assess risk)."""
-    return {"assessment_latest": service.latest(case)}
+    latest = service.latest(case)
+    level = RiskLevel(case.risk_level).label if case.risk_level in RiskLevel._value2member_map_ else case.risk_level
+    value = (_("%(level)s · assessed %(when)s", level=level, when=format_when(latest.assessed_at)) if latest
+             else _("%(level)s · no risk assessment yet", level=level))
+    return {"assessment_latest": latest,
+            "summary": [SummaryRow(10, _l("Current risk"), value, f"risk-{case.risk_level}",
+                                   "case-assessment-heading")]}
 
 
-register_case_section("casework/assessments/_section.html", assessment_section)
+register_case_section("casework/assessments/_section.html", assessment_section, anchor="case-assessment-heading",
+                      label=_l("Risk assessment"), order=30)
 
 
 def _answers(form: AssessmentForm) -> tuple[list, dict]:

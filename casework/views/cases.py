@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from carecycle.lifecycle import load_visible, undone_on_error
-from carecycle.permissions import Permission, requires
+from carecycle.permissions import Permission, can, requires
 from carecycle.roles import Role
 from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
@@ -36,12 +36,17 @@ def cases():
 def case_page(case: Case, status: int = 200, **shown):
     """The case page with every registered section; `shown` replaces parts of the sections' context
     (a form re-shown with the user's input and its errors)."""
-    sections = {}
-    for _template, context in CASE_SECTIONS:
-        sections.update(context(case))
+    sections: dict = {}
+    summary: list = []
+    for section in CASE_SECTIONS:
+        context = section.context(case)
+        summary.extend(context.pop("summary", []))
+        sections.update(context)
     sections.update(shown)
-    return render_template("casework/cases/detail.html", case=case,
-                           case_sections=[t for t, _c in CASE_SECTIONS], **sections), status
+    listed = [s for s in CASE_SECTIONS if s.permission is None or can(s.permission)]
+    return render_template("casework/cases/detail.html", case=case, case_sections=[s.template for s in CASE_SECTIONS],
+                           section_links=[(s.anchor, s.label) for s in listed],
+                           summary=sorted(summary, key=lambda row: row.order), **sections), status
 
 
 @bp.route("/cases/<case_id>")

@@ -6,13 +6,14 @@ from datetime import datetime
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
 from carecycle.lifecycle import keep_refusal, load_visible, undone_on_error
-from carecycle.localtime import local, to_utc
+from carecycle.localtime import format_when, local, to_utc
 from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
@@ -20,7 +21,7 @@ from casework.forms import AddendumForm, NoteForm
 from casework.models import ContactNote
 from casework.models.notes import ContactMode, NoteKind
 from casework.service import notes as service
-from casework.views import bp, enum_label, register_case_section
+from casework.views import SummaryRow, bp, enum_label, register_case_section
 from casework.views.common import change_and_return, conflict_page, place_errors, save_form
 
 RECENT_ON_CASE_PAGE = 5
@@ -61,15 +62,19 @@ def notes_section(case):
     if not can(Permission.CASEWORK_NOTES):
         return {"notes_enabled": False}
     recent = db.session.scalars(service.notes_of(case, current_user).limit(RECENT_ON_CASE_PAGE)).all()
+    last = service.last_contact(case, current_user)
     return {
         "notes_enabled": True,
         "notes_recent": recent,
-        "notes_last_contact": service.last_contact(case, current_user),
+        "notes_last_contact": last,
         "note_form": note_form(current_user),
+        "summary": [SummaryRow(40, _l("Last contact"), format_when(last) if last else _("None recorded yet"),
+                               anchor="case-notes-heading")],
     }
 
 
-register_case_section("casework/notes/_section.html", notes_section)
+register_case_section("casework/notes/_section.html", notes_section, anchor="case-notes-heading",
+                      label=_l("Contact notes"), order=20, permission=Permission.CASEWORK_NOTES)
 
 
 def _list_page(case, form, status=200):

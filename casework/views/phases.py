@@ -26,7 +26,8 @@ def _phase_context(case):
             "closure_needs_approval": phases.needs_approval(case)}
 
 
-register_case_section("casework/cases/_phase.html", _phase_context)
+register_case_section("casework/cases/_phase.html", _phase_context, anchor="case-phase-heading",
+                      label=_l("Phase and closure"), order=70)
 
 
 def _after(case, message):

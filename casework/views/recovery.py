@@ -4,6 +4,7 @@ section, labels, links and URL helpers). The pages themselves are in `careplans`
 from __future__ import annotations
 
 from flask import url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -13,7 +14,7 @@ from casework.forms_recovery import EnrolForm
 from casework.models.recovery import Attendance, FollowUpStatus, GoalDomain, GoalOwner, GoalStatus, GroupKind
 from casework.service import careplans, followup, outcomes
 from casework.service import groups as group_service
-from casework.views import EVENT_LABELS, TASK_LABELS, bp, enum_label, register_case_section
+from casework.views import EVENT_LABELS, TASK_LABELS, SummaryRow, bp, enum_label, register_case_section
 from screening.service import get_instrument
 
 EVENT_LABELS.update({
@@ -84,7 +85,13 @@ def recovery_section(case):
             enrol = EnrolForm()
             enrol.group_id.choices = choices
     counts = careplans.status_counts(goals)
+    if plan is None:
+        plan_value = _("No care plan yet")
+    else:
+        plan_value = _("%(total)d goals: %(progress)d in progress, %(achieved)d achieved", total=len(goals),
+                       progress=counts["in_progress"], achieved=counts["achieved"])
     return {
+        "summary": [SummaryRow(60, _l("Care plan"), plan_value, anchor="case-recovery-heading")],
         "rc_plan": plan, "rc_goal_counts": counts, "rc_goal_total": len(goals),
         "rc_goal_statement": followup.goal_statement({"goals": counts}),
         "rc_next_review": careplans.next_review(case),
@@ -96,7 +103,8 @@ def recovery_section(case):
     }
 
 
-register_case_section("casework/recovery/_section.html", recovery_section)
+register_case_section("casework/recovery/_section.html", recovery_section, anchor="case-recovery-heading",
+                      label=_l("Care plan, outcomes and groups"), order=50)
 
 
 def case_url(case):

@@ -12,13 +12,14 @@ from flask_login import current_user
 from carecycle.audit import record_event
 from carecycle.forms import ConfirmForm
 from carecycle.lifecycle import keep_refusal, load_visible, undone_on_error
+from carecycle.localtime import format_day
 from carecycle.notifications import KIND_LABELS
 from carecycle.permissions import Permission, can, requires
 from carecycle.validation import Conflict, Invalid
 from casework.forms import LinkCodeForm, SafetyPlanForm
 from casework.models.safety import REQUIRED_TO_SIGN, SECTION_CODES, SECTIONS
 from casework.service import safety as service
-from casework.views import EVENT_LABELS, bp, register_case_section
+from casework.views import EVENT_LABELS, SummaryRow, bp, register_case_section
 from casework.views.common import change_and_return, conflict_page, place_errors, save_form
 
 EVENT_LABELS.update({
@@ -34,12 +35,23 @@ KIND_LABELS.update({"link_code_refused": _l("A link code you gave was refused: t
 
 
 def safety_section(case):
-    return {"safety_signed": service.current_signed(case),
-            "safety_draft": service.draft_of(case) if can(Permission.RISK_ASSESS) else None,
-            "safety_shared": service.shared_with(case)}
+    signed, shared = service.current_signed(case), service.shared_with(case)
+    draft = service.draft_of(case) if can(Permission.RISK_ASSESS) else None
+    if signed is not None:
+        value = (_("Version %(n)d signed %(when)s, shared with the client", n=signed.number,
+                   when=format_day(signed.signed_at)) if shared is not None and shared.id == signed.id
+                 else _("Version %(n)d signed %(when)s", n=signed.number, when=format_day(signed.signed_at)))
+    else:
+        value = _("No signed plan yet")
+    if draft is not None:
+        value = _("%(state)s; a draft is in progress", state=value)
+    return {"safety_signed": signed, "safety_draft": draft, "safety_shared": shared,
+            "summary": [SummaryRow(20, _l("Safety plan"), value, None if signed else "missing",
+                                   "case-safety-heading")]}
 
 
-register_case_section("casework/safety/_section.html", safety_section)
+register_case_section("casework/safety/_section.html", safety_section, anchor="case-safety-heading",
+                      label=_l("Safety plan"), order=40)
 
 
 def _back(case):

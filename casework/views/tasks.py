@@ -10,13 +10,14 @@ from flask_wtf.csrf import generate_csrf
 from carecycle import localtime
 from carecycle.database import utcnow
 from carecycle.lifecycle import load_visible, undone_on_error
+from carecycle.localtime import format_when
 from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg, safe_next
 from carecycle.validation import Conflict, Invalid
 from casework.forms import NextContactForm
 from casework.service import caseload
 from casework.service import tasks as service
-from casework.views import EVENT_LABELS, TASK_LABELS, bp, casework_labels, register_case_section
+from casework.views import EVENT_LABELS, TASK_LABELS, SummaryRow, bp, casework_labels, register_case_section
 from casework.views.common import place_errors, refused_back_to
 
 TASK_LABELS.update({service.FIRST_CONTACT: _l("First contact"), service.NEXT_CONTACT: _l("Next contact")})
@@ -28,11 +29,18 @@ EVENT_LABELS.update({
 
 
 def case_tasks_section(case):
-    open_tasks, done_tasks = service.case_tasks(case)
-    return {"case_open_tasks": open_tasks, "case_done_tasks": done_tasks, "next_contact_form": NextContactForm()}
+    open_tasks, done_tasks = service.case_tasks(case)  # open ones by due time
+    due = open_tasks[0] if open_tasks else None
+    value = (_("%(task)s · %(when)s", task=TASK_LABELS.get(due.kind, due.kind), when=format_when(due.due_at))
+             if due else _("Nothing due"))
+    summary = SummaryRow(30, _l("Next due task"), value, "overdue" if due is not None and due.overdue else None,
+                         "case-tasks-heading")
+    return {"case_open_tasks": open_tasks, "case_done_tasks": done_tasks, "next_contact_form": NextContactForm(),
+            "summary": [summary]}
 
 
-register_case_section("casework/tasks/_case_tasks.html", case_tasks_section)
+register_case_section("casework/tasks/_case_tasks.html", case_tasks_section, anchor="case-tasks-heading",
+                      label=_l("Tasks"), order=10)
 
 
 @bp.route("/my-day")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from carecycle.audit import record_event
@@ -15,6 +16,7 @@ from carecycle.pages import save_form
 from carecycle.permissions import Permission, can, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Invalid
+from casework.views import SummaryRow
 from referrals.enums import Capacity, ReferralStatus
 from referrals.forms import ReferralForm, SendForm, StatusForm
 from referrals.service import directory, links, sharing
@@ -268,4 +270,17 @@ def override_review(referral_id):
 
 def case_section(case) -> dict:
     """The referrals section on the case page (casework renders it; no extra audit: the case view is)."""
-    return {"case_referrals": service.for_case(case) if can(Permission.REFERRALS_MANAGE) else []}
+    if not can(Permission.REFERRALS_MANAGE):
+        return {"case_referrals": []}
+    referrals = service.for_case(case)
+    open_ones = [r for r in referrals if not ReferralStatus(r.status).final]
+    waiting = sum(1 for r in open_ones if r.status == ReferralStatus.SENT.value)
+    if not open_ones:
+        value = _("None open")
+    elif waiting:
+        value = _("%(n)d open, %(waiting)d waiting for the partner's answer", n=len(open_ones), waiting=waiting)
+    else:
+        value = _("%(n)d open", n=len(open_ones))
+    return {"case_referrals": referrals,
+            "summary": [SummaryRow(50, _l("Open referrals"), value, "overdue" if any(r.overdue for r in open_ones)
+                                   else None, "case-referrals-heading")]}
