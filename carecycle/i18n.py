@@ -1,10 +1,13 @@
 """Language choice: the user's setting, else the session's, else Accept-Language."""
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, cast
 
+from babel import Locale, UnknownLocaleError
 from flask import current_app, has_request_context, request, session
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from carecycle.permissions import is_api_request
@@ -75,3 +78,28 @@ def select_locale() -> str:
     if session.get("locale") in languages:
         return session["locale"]
     return match_accept_language(request.accept_languages)
+
+
+# Codes Unicode's language names lack, or name otherwise than a service would.
+_OWN_LANGUAGE_NAMES = {"cmn": _l("Mandarin"), "sgn": _l("Sign language"), "zh": _l("Chinese (written)"),
+                       "other": _l("Other")}
+
+
+@lru_cache(maxsize=1024)
+def _language_name(code: str, reader: str) -> str | None:
+    try:
+        locale = Locale.parse(reader)
+        name = locale.languages.get(code)
+        if name is None and code:
+            name = Locale.parse(code.replace("-", "_")).get_display_name(locale)
+        return name
+    except (ValueError, TypeError, UnknownLocaleError):
+        return None
+
+
+def language_name(code: str, fallback: str | None = None) -> str:
+    """A language code (ISO 639 such as `hi` or `yue`, or a page language such as `zh_Hant`) named
+    in the reader's language, from Unicode's locale data; unknown codes show `fallback` or the code."""
+    if code in _OWN_LANGUAGE_NAMES:
+        return str(_OWN_LANGUAGE_NAMES[code])
+    return _language_name(code, str(get_locale())) or fallback or code

@@ -20,6 +20,7 @@ from carecycle import localtime
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.i18n import language_name
 from carecycle.validation import Invalid
 from referrals.enums import (
     DAY_CODES,
@@ -487,7 +488,7 @@ def language_options() -> list[tuple[str, str]]:
     rows = db.session.execute(select(ServiceLanguage.code, ServiceLanguage.name).distinct()).all()
     names: dict[str, str] = {}
     for code, name in rows:
-        names.setdefault(code, LANGUAGE_NAMES.get(code, name))
+        names.setdefault(code, language_name(code, name))  # in the reader's language
     return sorted(names.items(), key=lambda item: item[1])
 
 

@@ -9,11 +9,11 @@ from flask_babel import gettext as _
 
 from carecycle.database import utcnow
 from carecycle.forms import place_errors as shell_place_errors
+from carecycle.i18n import language_name
 from carecycle.localtime import format_day
 from carecycle.validation import Invalid
 from casework.views.common import conflict_page  # noqa: F401  (the same "changed by someone else" page)
 from referrals.enums import (
-    LANGUAGE_NAMES,
     Capacity,
     CloseReason,
     PhoneType,
@@ -70,7 +70,7 @@ class Labels:
 
     @staticmethod
     def language(code: str, fallback: str | None = None) -> str:
-        return LANGUAGE_NAMES.get(code, fallback or code)
+        return language_name(code, fallback)
 
     @staticmethod
     def date(value) -> str:

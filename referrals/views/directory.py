@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from carecycle.forms import ConfirmForm
+from carecycle.i18n import language_name
 from carecycle.lifecycle import load_visible, undone_on_error
 from carecycle.pagination import CappedPage
 from carecycle.permissions import Permission, requires
@@ -145,9 +146,9 @@ def _location_form(org, location):
 # ------------------------------------------------------------------ services
 def _service_form(org, service=None) -> ServiceForm:
     form = ServiceForm()
-    codes = dict(LANGUAGE_NAMES)
+    codes = {code: language_name(code, name) for code, name in LANGUAGE_NAMES.items()}
     if service is not None:
-        codes.update({lang.code: lang.name for lang in service.languages})
+        codes.update({lang.code: language_name(lang.code, lang.name) for lang in service.languages})
     form.languages.choices = sorted(codes.items(), key=lambda item: (item[0] != "en", item[1]))
     form.locations.choices = [(str(loc.id), f"{loc.name} — {loc.address_line}" if loc.address_line else loc.name)
                               for loc in org.locations]

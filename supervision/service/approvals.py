@@ -23,6 +23,7 @@ from carecycle.audit import record_event, record_view
 from carecycle.breakglass import BreakGlassGrant
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.i18n import language_name
 from carecycle.lifecycle import Forbidden, NotFound, load_visible
 from carecycle.localtime import format_when
 from carecycle.permissions import Permission, role_has
@@ -174,7 +175,8 @@ def _article_items(supervisor) -> list[Item]:
         items.append(Item("article", str(a.id), a.submitted_at or a.updated_at, a.author,
                           url_for("library.detail", article_id=a.id),
                           own=a.author_id == supervisor.id,
-                          facts=[(_l("Title"), a.title), (_l("Language"), a.language), (_l("Summary"), a.summary)]))
+                          facts=[(_l("Title"), a.title), (_l("Language"), language_name(a.language)),
+                                 (_l("Summary"), a.summary)]))
     return items
 
 

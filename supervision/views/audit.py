@@ -7,10 +7,15 @@ from flask_login import current_user
 
 from carecycle.forms import ConfirmForm
 from carecycle.permissions import Permission, requires
+from carecycle.roles import Role
 from carecycle.urls import page_arg
 from carecycle.validation import Invalid
 from supervision.service import audit_view as service
 from supervision.views import bp
+
+
+def role_label(code):
+    return Role(code).label if code in Role._value2member_map_ else code
 
 
 @bp.route("/supervision/audit")
@@ -26,6 +31,9 @@ def audit():
     chain = service.chain_status(current_user)
     return render_template("supervision/audit.html", filters=filters, errors=errors, page=page, chain=chain,
                            chain_length=service.chain_length(), actions=service.ACTIONS, sorts=service.SORTS,
+                           action_labels=service.ACTION_LABELS, record_labels=service.RECORD_LABELS,
+                           outcome_labels=service.OUTCOME_LABELS, role_label=role_label,
+                           record_choices=sorted(service.RECORD_LABELS.items(), key=lambda item: str(item[1])),
                            form=ConfirmForm()), 400 if errors else 200
 
 

@@ -129,6 +129,21 @@ def test_capacity_update_records_when_and_who(client, db, login_as, make_service
     assert stored.capacity_updated_at > before
 
 
+def test_language_names_are_in_the_readers_language(client, db, make_org, make_service):
+    make_service(make_org(3, name="Centre"), name="Multilingual helpline", public=True,
+                 languages=["hi", "id", "ne", "tl", "ur", "yue", "cmn"])
+    english = client.get("/help").get_data(as_text=True)
+    for name in ("Hindi", "Indonesian", "Nepali", "Tagalog", "Urdu", "Cantonese", "Mandarin"):
+        assert name in english, name
+    for accept, names in (("zh-HK", ("印地文", "印尼文", "尼泊爾文", "他加祿文", "烏都文", "粵語", "普通話")),
+                          ("zh-CN", ("印地语", "印度尼西亚语", "尼泊尔语", "他加禄语", "乌尔都语", "粤语", "普通话"))):
+        page = client.get("/help", headers={"Accept-Language": accept}).get_data(as_text=True)
+        for name in names:
+            assert name in page, (accept, name)
+        for english_name in ("Hindi", "Indonesian", "Nepali", "Tagalog", "Urdu", "Cantonese", "Mandarin"):
+            assert english_name not in page, (accept, english_name)
+
+
 def test_find_help_is_public_crisis_lines_first_in_the_readers_language(client, db, make_org, make_service):
     make_service(make_org(3, name="Hidden Org"), name="Internal only service", public=False)
     make_service(make_org(3, name="Food Bank"), name="Food parcels", public=True, languages=["en"])

@@ -94,3 +94,20 @@ def test_workers_cannot_run_the_chain_check(db, client, login_as):
     login_as("counsellor")
     assert form_post(client, "/supervision/audit/verify", {}, page="/").status_code == 403
     assert db.session.scalar(select(AuditVerification)) is None
+
+
+def test_events_read_in_words_in_the_readers_language(db, client, crew):
+    """Actions, record types, roles and outcomes are stored as codes and shown as labels."""
+    c = crew()
+    _events(db, c.counsellor, 1, action="view", object_type="contact_note")
+    _events(db, c.counsellor, 1, action="permission_denied", object_type="risk_assessment")
+    assert sign_in(client, c.supervisor.username).status_code == 302
+    rows = client.get("/supervision/audit").get_data(as_text=True).split("<tbody>")[1]
+    assert "<td>Viewed</td>" in rows and "Contact note" in rows and "(Counsellor)" in rows
+    assert "Refused (no permission)" in rows and "Risk assessment" in rows
+    for code in (">view<", "contact_note", "(counsellor)", "permission_denied", ">ok<"):
+        assert code not in rows, code
+    form_post(client, "/language", {"language": "zh_Hant", "next": "/supervision/audit"}, page="/supervision/audit")
+    rows = client.get("/supervision/audit").get_data(as_text=True).split("<tbody>")[1]
+    assert "Viewed" not in rows and "Contact note" not in rows and "Counsellor" not in rows
+    assert "contact_note" not in rows
