@@ -23,7 +23,7 @@ translations: $(STAMP)
 	$(BIN)/pybabel compile -d carecycle/translations
 
 i18n-update: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o carecycle/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k said --no-location --sort-output -o carecycle/translations/messages.pot .
 	$(BIN)/pybabel update -i carecycle/translations/messages.pot -d carecycle/translations --no-fuzzy-matching
 
 install: $(STAMP) translations

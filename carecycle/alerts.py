@@ -16,6 +16,9 @@ from carecycle.audit import record_event
 from carecycle.crypto import Encrypted, Sealed
 from carecycle.database import UUIDPrimaryKey, utcnow
 from carecycle.extensions import Model, db
+from carecycle.messages import render as render_message
+from carecycle.messages import store as store_message
+from carecycle.messages import words
 from carecycle.mode import scaled
 
 
@@ -99,6 +102,12 @@ class Alert(UUIDPrimaryKey, Model):
     __mapper_args__ = {"version_id_col": version}
 
     @property
+    def summary_text(self) -> str | None:
+        """The summary in the reader's language (the system's words are stored as a message,
+        carecycle.messages; what a duty worker typed shows as typed)."""
+        return render_message(self.summary)
+
+    @property
     def overdue(self) -> bool:
         return self.state in (AlertState.OPEN, AlertState.CLAIMED) and utcnow() > self.deadline
 
@@ -120,10 +129,12 @@ def alert_deadline(urgency: Urgency | str, raised_at: datetime) -> datetime:
 
 
 def raise_alert(kind: str, urgency: Urgency | str, *, subject_type: str | None = None,
-                subject_id=None, team_id: uuid.UUID | None = None, summary: str | None = None,
+                subject_id=None, team_id: uuid.UUID | None = None, summary: dict | str | None = None,
                 public: bool = False) -> Alert:
     """Put an item on the triage queue (the caller commits).
 
+    `summary`: a carecycle.messages message (`said(...)`), shown in each reader's language, or the
+    words a person typed (a plain string, kept as typed).
     `public`: raised from a public form. Besides each form's per-address limit, public alerts are
     counted service-wide; past PUBLIC_ALERT_CEILING in PUBLIC_ALERT_WINDOW_MINUTES a new one is
     still stored and queued, never dropped, but marked `possible_flood` for the duty worker."""
@@ -133,7 +144,7 @@ def raise_alert(kind: str, urgency: Urgency | str, *, subject_type: str | None =
     alert = Alert(kind=kind, urgency=urgency.value, subject_type=subject_type,
                   subject_id=str(subject_id) if subject_id is not None else None, team_id=team_id,
                   created_at=now, deadline=alert_deadline(urgency, now), public=public, possible_flood=flood)
-    alert.summary = summary
+    alert.summary = None if summary is None else store_message(words(summary) if isinstance(summary, str) else summary)
     db.session.add(alert)
     db.session.flush()
     record_event("create", "alert", alert.id, reason=f"{kind}:{urgency.value}{':possible-flood' if flood else ''}")

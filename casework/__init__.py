@@ -42,6 +42,17 @@ def init_app(app) -> None:
     add_mode_switch_hook(app, emergency.tighten_waiting)
     add_labels(app, "case_event", EVENT_LABELS)
     add_labels(app, "case_task", TASK_LABELS)
+    # the words of the messages casework writes for later readers (alert summaries, timeline lines)
+    from carecycle.messages import add_message_function
+    from casework.enums import ClosureReason, OutreachOutcome, Phase
+    from casework.models.recovery import FollowUpStatus
+    from casework.service import outcomes
+    add_labels(app, "closure_reason", {r.value: r.label for r in ClosureReason})
+    add_labels(app, "case_phase", {p.value: p.label for p in Phase})
+    add_labels(app, "follow_up_status", {s.value: s.label for s in FollowUpStatus})
+    add_labels(app, "register_outreach_outcome", {o.value: o.label for o in OutreachOutcome})
+    add_message_function(app, "outcome_statement", outcomes.outcome_statement)
+    add_message_function(app, "goal_statement", followup.goal_statement)
     add_hook(app, "case_closed", followup.schedule_follow_ups)
     add_hook(app, "case_reopened", followup.cancel_follow_ups)
     add_nav_link(app, Permission.CASES_VIEW, "casework.cases", _l("Cases"), "cases")

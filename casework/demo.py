@@ -12,6 +12,7 @@ from carecycle.accounts.models import Team, User
 from carecycle.alerts import raise_alert
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.messages import words
 from casework.models import Client
 from casework.service import cases as case_service
 from casework.service import clients as client_service
@@ -110,7 +111,7 @@ def _load_clients(teams, echo) -> None:
         ("Hillside", "hotline", "crisis", "Caller says he cannot go on; gave first name only."),
         ("Hillside", "walk_in", "contact_request", "Asked for someone to call back about sleep problems."),
     ]:
-        raise_alert(kind, urgency, team_id=teams[team_name].id, summary=summary)
+        raise_alert(kind, urgency, team_id=teams[team_name].id, summary=words(summary))  # what a duty worker typed
     db.session.commit()
     echo(f"casework demo: {made} clients, their cases and 4 alerts created")
 

@@ -6,7 +6,7 @@ import re
 
 from flask_babel import lazy_gettext as _l
 
-from carecycle.areas import add_alert_subject, add_home_link, add_nav_link
+from carecycle.areas import add_alert_subject, add_home_link, add_labels, add_nav_link
 from carecycle.demo import register_loader
 from carecycle.permissions import PUBLIC, Permission
 from screening.api import api  # noqa: F401 (nested under /api/v1 by create_app)
@@ -52,8 +52,20 @@ def load_definitions(app) -> None:
         raise SystemExit(f"CareCycle will not start: instrument definition invalid: {error}") from error
 
 
+def _band_words(instrument_id: str, code: str) -> str:
+    """A result band in the reader's language, for messages written earlier (an alert summary)."""
+    from screening.service import get_instrument
+    from screening.views import localized
+    band = get_instrument(instrument_id).band(code) if get_instrument(instrument_id) else None
+    return localized(band.label) if band is not None else code
+
+
 def init_app(app) -> None:
+    from carecycle.messages import add_message_function
     from screening import models  # noqa: F401 (tables)
+    from screening.models import PREFERRED_TIMES
+    add_message_function(app, "screening_band", _band_words)
+    add_labels(app, "contact_time", PREFERRED_TIMES)
     from screening.demo import load_demo
     from screening.service import contact
     from screening.service.kinds import register_kinds

@@ -19,6 +19,7 @@ from carecycle.breakglass import BreakGlassGrant, grant
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.localtime import today as local_today
+from carecycle.messages import words
 from carecycle.mode import current_mode, switch_mode
 from casework.enums import Phase
 from casework.models import Case, CaseEvent, ClosureRequest
@@ -65,7 +66,7 @@ def _past_emergency(staff, teams, rng, echo) -> None:
     db.session.flush()
     for index in range(9):  # the calls of that night, claimed and closed by the duty counsellors
         alert = raise_alert("hotline", "crisis" if index % 3 else "urgent", team_id=teams["Riverside"].id,
-                            summary="Caller frightened by the flooding; demo alert.")
+                            summary=words("Caller frightened by the flooding; demo alert."))
         alert.created_at = start + timedelta(hours=2 + index * 5)
         alert.deadline = alert.created_at + timedelta(hours=1)
         alert.claimed_by_id = staff["counsellor" if index % 2 else "counsellor2"].id
@@ -239,7 +240,7 @@ def _handled_alerts(staff, teams, rng, echo) -> None:
         team = teams["Riverside"] if index % 3 else teams["Hillside"]
         who = staff["counsellor_h"] if team.name == "Hillside" else staff["counsellor"]
         alert = raise_alert("walk_in" if index % 2 else "hotline", "crisis" if index % 4 == 0 else "urgent",
-                            team_id=team.id, summary="Demo: handled on the day.")
+                            team_id=team.id, summary=words("Demo: handled on the day."))
         alert.created_at = utcnow() - timedelta(days=rng.randint(1, 28), hours=rng.randint(0, 12))
         alert.deadline = alert.created_at + timedelta(hours=2)
         alert.claimed_by_id, alert.claimed_at = who.id, alert.created_at + timedelta(minutes=rng.randint(3, 90))

@@ -168,7 +168,7 @@ def test_ciphertext_copied_to_another_column_of_the_same_row_fails(db, caplog):
     overwrite("alert", "close_reason", alert_id, stored("alert", "summary", alert_id))
 
     alert = db.session.get(Alert, alert_id)
-    assert alert.summary == "Neighbour reports shouting at night"
+    assert alert.summary_text == "Neighbour reports shouting at night"
     with caplog.at_level(logging.ERROR, logger="carecycle.crypto"):
         with pytest.raises(DecryptionError):
             _ = alert.close_reason

@@ -21,8 +21,8 @@ from tests.conftest import form_post, sign_in
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "carecycle" / "translations"
 LOCALES = ("zh_Hant", "zh_Hans")
-# The keywords of `make i18n-update` (pybabel's defaults plus -k _l -k lazy_gettext).
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+# The keywords of `make i18n-update` (pybabel's defaults plus -k _l -k lazy_gettext -k said).
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "said": None}
 HOW_TO_FIX = "Run `make i18n-update` and translate them in carecycle/translations/*/LC_MESSAGES/messages.po."
 
 

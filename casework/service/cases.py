@@ -16,6 +16,8 @@ from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.localtime import format_day, format_when
+from carecycle.messages import is_message
+from carecycle.messages import render as render_message
 from carecycle.mode import scaled
 from carecycle.pagination import CappedPage
 from carecycle.roles import Role
@@ -137,6 +139,8 @@ def describe_event(kind: str, detail: str | None) -> str | None:
     edit is stored) reads "Priority: Urgent", "crisis -> recovery" reads "Crisis → Recovery"."""
     if not detail:
         return detail
+    if is_message(detail):  # written as a message (carecycle.messages): in the reader's language
+        return render_message(detail)
     if kind == "updated":
         parts = []
         for item in detail.split(", "):

@@ -19,8 +19,9 @@ from carecycle.audit import record_event
 from carecycle.database import rows_changed, utcnow
 from carecycle.extensions import db
 from carecycle.lifecycle import NotFound
+from carecycle.messages import call, day, label, said, store, text
 from carecycle.validation import Conflict, Invalid
-from casework.enums import ClosureReason, Phase
+from casework.enums import Phase
 from casework.models import Case, FollowUp, Task
 from casework.models.recovery import FollowUpStatus
 from casework.service import careplans, outcomes, phases
@@ -167,9 +168,9 @@ def record_follow_up(user, case: Case, follow_up: FollowUp, *, status, note=None
     finding = []
     deteriorated = status is FollowUpStatus.WORSE
     if deteriorated:
-        finding.append(_("worse than at closure"))
+        finding.append(said("worse than at closure"))
     if crisis:
-        finding.append(_("crisis flag set by the worker"))
+        finding.append(said("crisis flag set by the worker"))
     if screening:
         if screening.get("result_id"):
             link, _alert = outcomes.link_self_screening(user, case, screening["result_id"], allow_closed=True,
@@ -186,14 +187,14 @@ def record_follow_up(user, case: Case, follow_up: FollowUp, *, status, note=None
         if reference is not None and "reliable_deterioration" in outcomes.markers(result.instrument, reference,
                                                                                   result.score, factor):
             deteriorated = True
-            finding.append(_("%(name)s reliably deteriorated since closure: %(before)s -> %(now)s", name=name,
-                             before=outcomes.show_score(reference, factor),
-                             now=outcomes.show_score(result.score, factor)))
+            finding.append(said("%(name)s reliably deteriorated since closure: %(before)s -> %(now)s", name=name,
+                                before=outcomes.show_score(reference, factor),
+                                now=outcomes.show_score(result.score, factor)))
         else:
-            finding.append(_("%(name)s %(score)s", name=name, score=outcomes.show_score(result.score, factor)))
+            finding.append(said("%(name)s %(score)s", name=name, score=outcomes.show_score(result.score, factor)))
         if result.crisis:
             crisis = True
-            finding.append(_("the %(name)s answers meet the crisis rule", name=name))
+            finding.append(said("the %(name)s answers meet the crisis rule", name=name))
     follow_up.status, follow_up.crisis, follow_up.deteriorated = status.value, crisis, deteriorated
     follow_up.note = note
     follow_up.screening_id = link.id if link else None
@@ -209,28 +210,36 @@ def record_follow_up(user, case: Case, follow_up: FollowUp, *, status, note=None
     return follow_up, alert
 
 
-def _reopen_into_triage(user, case: Case, follow_up: FollowUp, finding: list[str]):
-    """Reopen the case (audited, on the timeline) and put it on the triage queue with its history."""
-    history = [_("Case closed %(when)s (%(reason)s).", when=case.closed_at.strftime("%Y-%m-%d") if case.closed_at
-                 else "-", reason=ClosureReason(case.closure_reason).label if case.closure_reason else "-")]
-    history += [str(s) for s in snapshot_statements(case.outcome_snapshot)]
-    goals = goal_statement(case.outcome_snapshot)
-    if goals:
-        history.append(goals)
+def snapshot_messages(snapshot: dict | None) -> list[dict]:
+    """The snapshot's outcomes as messages (carecycle.messages): worded when read."""
+    return [call("outcome_statement", item.get("name") or item["instrument"], item["instrument"],
+                 [item["baseline"]] if item.get("count", 2) < 2 else [item["baseline"], item["latest"]],
+                 item.get("percentage_factor"))
+            for item in (snapshot or {}).get("instruments", [])]
+
+
+def _reopen_into_triage(user, case: Case, follow_up: FollowUp, finding: list[dict]):
+    """Reopen the case (audited, on the timeline) and put it on the triage queue with its history.
+    The alert's summary and the timeline's line are messages: each reader reads them in their language."""
+    history = [said("Case closed %(when)s (%(reason)s).", when=day(case.closed_at) if case.closed_at else "-",
+                    reason=label("closure_reason", case.closure_reason) if case.closure_reason else "-")]
+    history += snapshot_messages(case.outcome_snapshot)
+    if goal_statement(case.outcome_snapshot):
+        history.append(call("goal_statement", {"goals": (case.outcome_snapshot or {}).get("goals") or {}}))
     earlier = [f for f in follow_ups_of(case) if f.recorded_at is not None and f.id != follow_up.id
                and f.closed_at == follow_up.closed_at]
     for other in earlier:
-        history.append(_("%(n)d-month follow-up: %(status)s", n=other.months,
-                         status=FollowUpStatus(str(other.status)).label))
-    summary = _("%(n)d-month follow-up after closure: %(finding)s.", n=follow_up.months, finding="; ".join(finding)) \
-        + " " + _("History: %(history)s", history=" ".join(history))
+        history.append(said("%(n)d-month follow-up: %(status)s", n=other.months,
+                            status=label("follow_up_status", str(other.status))))
+    summary = said("%(n)d-month follow-up after closure: %(finding)s. History: %(history)s", n=follow_up.months,
+                   finding=finding, history=history)
     alert = raise_alert(FOLLOW_UP, Urgency.CRISIS if follow_up.crisis else Urgency.URGENT, subject_type="case",
                         subject_id=case.id, team_id=case.team_id, summary=summary)
     follow_up.alert_id, follow_up.reopened = alert.id, True
     reason = _("Reopened after the %(n)d-month follow-up: %(finding)s.", n=follow_up.months,
-               finding="; ".join(finding))
+               finding=text(finding))  # the reopen reason is kept as written
     phases.reopen(user, case, case.version, reason)  # its hook cancels the follow-ups still due
-    add_event(case, "follow_up_alert", user, summary)
+    add_event(case, "follow_up_alert", user, store(summary))
     return alert
 
 

@@ -24,9 +24,9 @@ from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.localtime import date_message
+from carecycle.messages import label, said, store
 from carecycle.urls import as_uuid
 from carecycle.validation import Conflict, Invalid, iso_date, iso_datetime
-from casework.enums import Phase
 from casework.models import Case, CaseScreening, RescreenSchedule, Task
 from casework.service.careplans import require_open
 from casework.service.cases import add_event
@@ -315,16 +315,16 @@ def _after_new_result(user, case: Case, link: CaseScreening, result: ScreeningRe
     name = definition.name if definition else result.instrument
     parts = []
     if deteriorated:
-        parts.append(_("%(name)s reliably deteriorated: %(baseline)s -> %(latest)s", name=name,
-                       baseline=show_score(series[0].score, factor), latest=show_score(result.score, factor)))
+        parts.append(said("%(name)s reliably deteriorated: %(baseline)s -> %(latest)s", name=name,
+                          baseline=show_score(series[0].score, factor), latest=show_score(result.score, factor)))
     if result.crisis:
-        parts.append(_("the %(name)s answers meet the crisis rule", name=name))
-    summary = _("Re-screening on a %(phase)s case: %(finding)s.", phase=Phase(case.phase).label,
-                finding="; ".join(parts))
+        parts.append(said("the %(name)s answers meet the crisis rule", name=name))
+    summary = said("Re-screening on a %(phase)s case: %(finding)s.", phase=label("case_phase", case.phase),
+                   finding=parts)  # worded when read, in each reader's language
     alert = raise_alert("rescreen", Urgency.CRISIS if result.crisis else Urgency.URGENT, subject_type="case",
                         subject_id=case.id, team_id=case.team_id, summary=summary)
     link.alert_id = alert.id
-    add_event(case, "rescreen_alert", user, summary)
+    add_event(case, "rescreen_alert", user, store(summary))
     return alert
 
 

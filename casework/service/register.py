@@ -24,6 +24,7 @@ from carecycle.alerts import Urgency, raise_alert
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.messages import label, said, words
 from carecycle.mode import ModeState, current_mode, scaled
 from carecycle.pagination import CappedPage
 from carecycle.validation import Conflict, Invalid
@@ -325,8 +326,9 @@ def log_outreach(user, entry: RegisterEntry, outcome, note=None, concern=False,
     if concern and entry.tier == Tier.RED.value:
         alert = raise_alert(kind=CONCERN_ALERT_KIND, urgency=CONCERN_URGENCY, subject_type="client",
                             subject_id=entry.client_id, team_id=entry.team_id,
-                            summary=f"Red-tier register outreach ({outcome.value.replace('_', ' ')}) "
-                                    f"found a concern: {note}")
+                            summary=said("Red-tier register outreach (%(outcome)s) found a concern: %(note)s",
+                                         outcome=label("register_outreach_outcome", outcome.value),
+                                         note=words(note)))
         row.alert_id = alert.id
     record_event("create", "register_outreach", row.id,
                  reason=f"{outcome.value}{':concern' if concern else ''}", actor=user)

@@ -23,6 +23,7 @@ from carecycle.audit import record_event, record_view
 from carecycle.database import rows_changed, utcnow
 from carecycle.extensions import db
 from carecycle.lifecycle import Forbidden
+from carecycle.messages import words
 from carecycle.permissions import Permission, access_held, role_has
 from carecycle.roles import Role
 from carecycle.urls import as_uuid
@@ -177,7 +178,7 @@ def record_alert(user, kind: str, urgency: str, summary: str | None) -> Alert:
         errors["summary"] = _("Use at most %(n)d characters.", n=SUMMARY_MAX)
     if errors:
         raise Invalid(errors)
-    return raise_alert(kind, urgency, team_id=user.team_id, summary=summary)
+    return raise_alert(kind, urgency, team_id=user.team_id, summary=words(summary))  # the worker's own words
 
 
 # ------------------------------------------------------------------ claim and release

@@ -13,6 +13,7 @@ from carecycle.alerts import Alert, AlertSubject, Urgency, raise_alert
 from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.lifecycle import NotFound
+from carecycle.messages import label, said, words
 from referrals.enums import ReferrerRelation
 from referrals.models import InboundReferral
 from referrals.service.common import Errors, as_uuid, phone, text
@@ -70,19 +71,21 @@ def submit(data: dict) -> InboundReferral:
     return inbound
 
 
-def summary_of(inbound: InboundReferral) -> str:
-    """The triage line: who refers whom and why, in the submitter's words (stored encrypted)."""
-    who = inbound.relation.replace("_", " ")
+def summary_of(inbound: InboundReferral) -> dict:
+    """The triage line: who refers whom and why, the submitter's words kept as written (stored
+    encrypted), the rest in each reader's language (carecycle.messages)."""
     referrer = inbound.referrer_name or "-"
     if inbound.referrer_organisation:
         referrer += f" ({inbound.referrer_organisation})"
     concern = inbound.concern if len(inbound.concern) <= SUMMARY_CONCERN else inbound.concern[:SUMMARY_CONCERN] + "…"
-    parts = [f"{'DANGER NOW. ' if inbound.danger_now else ''}Referral for {inbound.person_name}"
-             f"{', phone ' + inbound.person_phone if inbound.person_phone else ''}"
-             f"{', ' + inbound.person_area if inbound.person_area else ''}.",
-             f"From: {referrer} [{who}], contact {inbound.referrer_contact or '-'}.",
-             f"Concern: {concern}"]
-    return " ".join(parts)
+    person = " · ".join(part for part in (inbound.person_name, inbound.person_phone, inbound.person_area) if part)
+    values = {"person": words(person), "referrer": words(referrer), "relation": label("referrer_relation",
+              inbound.relation), "contact": words(inbound.referrer_contact or "-"), "concern": words(concern)}
+    if inbound.danger_now:
+        return said("DANGER NOW. Referral for %(person)s. From: %(referrer)s [%(relation)s], contact %(contact)s. "
+                    "Concern: %(concern)s", **values)
+    return said("Referral for %(person)s. From: %(referrer)s [%(relation)s], contact %(contact)s. "
+                "Concern: %(concern)s", **values)
 
 
 def recent(page: int = 1, per_page: int = 50):

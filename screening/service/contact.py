@@ -13,6 +13,7 @@ from carecycle.alerts import Alert, AlertState, AlertSubject, Urgency, raise_ale
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.messages import call, label, said
 from carecycle.validation import Invalid
 from screening.models import PREFERRED_TIMES, ContactRequest, ScreeningResult
 from screening.service import get_instrument
@@ -66,8 +67,12 @@ def request_contact(result: ScreeningResult, *, name: str, phone: str, preferred
     db.session.add(request)
     db.session.flush()
     instrument = get_instrument(result.instrument)
-    summary = (f"Self-screening {instrument.name if instrument else result.instrument}: band {result.band}"
-               f"{', crisis' if result.crisis else ''}; asks to be called ({preferred_time}).")
+    values = {"instrument": instrument.name if instrument else result.instrument,
+              "band": call("screening_band", result.instrument, result.band),
+              "time": label("contact_time", preferred_time)}
+    summary = (said("Self-screening %(instrument)s: band %(band)s, crisis; asks to be called (%(time)s).", **values)
+               if result.crisis else
+               said("Self-screening %(instrument)s: band %(band)s; asks to be called (%(time)s).", **values))
     alert = raise_alert(kind="screening", urgency=urgency, subject_type="contact_request",
                         subject_id=request.id, summary=summary, public=True)
     request.alert_id = alert.id

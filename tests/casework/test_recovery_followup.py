@@ -4,6 +4,7 @@ follow-up that finds deterioration or a crisis reopening the case into triage wi
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from carecycle.alerts import Alert
@@ -123,8 +124,15 @@ def test_follow_up_finding_the_person_worse_reopens_into_triage_with_history(db,
     stored = db.session.get(Alert, alert.id)
     assert (stored.kind, stored.urgency, stored.subject_type, stored.subject_id, stored.team_id, stored.state) == \
         ("follow_up", "urgent", "case", str(case.id), case.team_id, "open")
-    assert "3-month follow-up" in stored.summary and "14 -> 8" in stored.summary  # the history goes with it
-    assert "1-month follow-up" in stored.summary
+    text = stored.summary_text
+    assert "3-month follow-up" in text and "14 -> 8" in text  # the history goes with it
+    assert "1-month follow-up" in text and "worse than at closure" in text and "Goals achieved" in text
+    # stored as a message: a Chinese reader reads the same summary in Chinese, not in the writer's English
+    assert "3-month" not in stored.summary or stored.summary.startswith('{"m":')
+    with force_locale("zh_Hant"):
+        chinese = stored.summary_text
+    assert "結案後 3 個月跟進" in chinese and "14 -> 8" in chinese and "follow-up" not in chinese
+    assert "worse than at closure" not in chinese
     three = db.session.get(FollowUp, three.id)
     assert three.reopened and three.deteriorated and three.alert_id == alert.id
     six = db.session.get(FollowUp, six.id)
@@ -147,7 +155,7 @@ def test_follow_up_screening_deteriorated_since_closure_reopens(db, make_user, m
                                              screening={"instrument": "phq9", "answers": phq9(14)})
     db.session.commit()
     assert alert is not None and alert.kind == "follow_up" and case.phase != "closed"
-    assert "8 -> 14" in alert.summary
+    assert "8 -> 14" in alert.summary_text
     assert db.session.scalars(select(Alert.kind)).all() == ["follow_up"]
 
 

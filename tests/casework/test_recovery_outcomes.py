@@ -130,7 +130,7 @@ def test_reliable_deterioration_raises_a_triage_alert_on_the_case(db, make_user,
     stored = db.session.get(Alert, alert.id)
     assert (stored.kind, stored.urgency, stored.subject_type, stored.subject_id, stored.team_id) == \
         ("rescreen", "urgent", "case", str(case.id), case.team_id)
-    assert "9 -> 15" in stored.summary
+    assert "9 -> 15" in stored.summary_text
     assert db.session.get(CaseScreening, link.id).alert_id == alert.id
     assert any(e.kind == "rescreen_alert" for e in case.events)
 
