@@ -29,8 +29,9 @@ def test_a_message_renders_in_each_readers_language(app):
 
 def test_parts_lists_days_typed_words_and_older_text(app):
     with app.test_request_context():
-        assert text(said("Case closed %(when)s (%(reason)s).", when=day(date(2026, 12, 2)),
-                         reason=label("closure_reason", "goals_achieved"))) == "Case closed 2 Dec 2026 (Goals achieved)."
+        closed = said("Case closed %(when)s (%(reason)s).", when=day(date(2026, 12, 2)),
+                      reason=label("closure_reason", "goals_achieved"))
+        assert text(closed) == "Case closed 2 Dec 2026 (Goals achieved)."
         assert text([said("worse than at closure"), words("typed; as is")]) == "worse than at closure; typed; as is"
         assert render("Older summary written as plain text") == "Older summary written as plain text"
         assert render(store(words("{not a message}"))) == "{not a message}"
