@@ -137,3 +137,42 @@ def screenshot(page, name: str) -> Path:
 def horizontal_overflow(page) -> int:
     """How many CSS pixels the page is wider than its viewport (0 when nothing scrolls sideways)."""
     return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def accessibility_problems(page) -> list[str]:
+    """axe-core's critical and serious violations on the page as it is (axe-playwright-python,
+    which bundles axe-core; injected through the DevTools protocol, so the page's CSP stays)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [f"{v['id']} ({v['impact']}): {v['help']} — " + "; ".join(n["target"][0] if isinstance(n["target"][0], str)
+                                                                     else str(n["target"]) for n in v["nodes"][:3])
+            for v in results.response["violations"] if v.get("impact") in ("critical", "serious")]
+
+
+class Walk:
+    """A journey's pages: each one visited is checked as a person meets it — axe-core finds no
+    critical or serious violation, at 390 px nothing scrolls sideways — and photographed to
+    tests/artifacts/ (console errors and CSP violations are asserted at the end, `done()`)."""
+
+    def __init__(self, page, problems, name: str):
+        self.page, self.problems, self.name, self.step = page, problems, name, 0
+        self.widths: dict[str, int] = {}
+
+    def check(self, label: str) -> None:
+        page = self.page
+        page.wait_for_load_state()
+        self.step += 1
+        found = accessibility_problems(page)
+        assert found == [], f"{self.name} step {self.step} ({label}, {page.url}): {found}"
+        size = page.viewport_size or DESKTOP
+        screenshot(page, f"journey-{self.name}-{self.step:02d}-{label}")
+        page.set_viewport_size(PHONE)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        self.widths[label] = width
+        assert width <= PHONE["width"], f"{self.name} step {self.step} ({label}): {width} px wide at 390 px"
+        screenshot(page, f"journey-{self.name}-{self.step:02d}-{label}-390")
+        page.set_viewport_size(size)
+
+    def done(self) -> None:
+        self.problems.assert_none()
