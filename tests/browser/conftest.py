@@ -150,6 +150,29 @@ def accessibility_problems(page) -> list[str]:
             for v in results.response["violations"] if v.get("impact") in ("critical", "serious")]
 
 
+def widest_elements(page) -> list[str]:
+    """The elements that reach past the viewport's right edge (deepest first), to say what to fix."""
+    return page.evaluate("""() => {
+        const out = [];
+        const clipped = (el) => {
+            for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+                if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(p).overflowX)) return true;
+            }
+            return false;
+        };
+        for (const el of document.querySelectorAll('body *')) {
+            const r = el.getBoundingClientRect();
+            if (r.right > window.innerWidth + 1 && !clipped(el)) {
+                out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+                         (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ').join('.') : '') +
+                         ' ' + Math.round(r.right));
+            }
+        }
+        out.push('scrollWidth now ' + document.documentElement.scrollWidth + ', body ' + document.body.scrollWidth);
+        return out.slice(0, 8);
+    }""")
+
+
 class Walk:
     """A journey's pages: each one visited is checked as a person meets it — axe-core finds no
     critical or serious violation, at 390 px nothing scrolls sideways — and photographed to
@@ -170,7 +193,8 @@ class Walk:
         page.set_viewport_size(PHONE)
         width = page.evaluate("document.documentElement.scrollWidth")
         self.widths[label] = width
-        assert width <= PHONE["width"], f"{self.name} step {self.step} ({label}): {width} px wide at 390 px"
+        assert width <= PHONE["width"], (f"{self.name} step {self.step} ({label}): {width} px wide at 390 px; "
+                                         f"widest: {widest_elements(page)}")
         screenshot(page, f"journey-{self.name}-{self.step:02d}-{label}-390")
         page.set_viewport_size(size)
 

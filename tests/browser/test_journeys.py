@@ -6,7 +6,12 @@ CSP violation (tests.browser.conftest.Walk). Screenshots of each step go to test
   score), asks to be called back;
 - counsellor: claims that alert, turns it into a crisis case, records a C-SSRS assessment, signs a
   safety plan and shares it with a link code, signs a note and adds an addendum, sets the next contact;
-- resident: links the account with the code and sees the shared safety plan."""
+- resident: links the account with the code and sees the shared safety plan;
+- social worker: adds someone to the register, logs outreach, a care plan with goals, a referral
+  with consent that the partner completes through the partner link;
+- supervisor: emergency mode on and off through the page, a closure approved, a case reassigned,
+  the statistics;
+- administrator: a team and a user created; a case's address is refused."""
 from __future__ import annotations
 
 import re
@@ -150,3 +155,208 @@ def test_a_resident_in_crisis_is_called_back_and_gets_a_safety_plan(live_server,
     assert page.get_by_text("Not sleeping; stopping to eat.").is_visible()
     walk.check("my-safety-plan")
     walk.done()
+
+
+def test_a_social_worker_registers_reaches_out_plans_and_refers(live_server, open_page, db, make_user, make_client,
+                                                                  make_case, make_org, make_service):
+    """Social worker: adds someone to the register, logs an outreach from the register's row action,
+    writes a care plan with goals, records consent and refers to a partner; the partner completes
+    the referral through the partner link."""
+    social = make_user("social_worker", display_name="Siu Social")
+    counsellor = make_user("counsellor", team=social.team)
+    client = make_client(social.team, counsellor, full_name="Lam Ka-yan", phone="5550 7788")
+    case = make_case(counsellor, client, risk_level="low", social_worker=social)
+    case.phase = "recovery"
+    make_service(make_org(3, name="Harbour Housing Help"), name="Housing advice", public=True)
+    db.session.commit()
+    username, case_id = social.username, case.id
+    db.session.remove()
+
+    page, problems = open_page()
+    walk = Walk(page, problems, "social-worker")
+    sign_in_page(page, live_server, username)
+    walk.check("my-day")
+    page.locator("header.site nav.wide summary", has_text="Cases").click()
+    page.locator("header.site nav.wide").get_by_role("link", name="Clients").click()
+    page.get_by_label("Full name").fill("Lam Ka-yan")
+    page.get_by_role("button", name="Find").click()
+    walk.check("clients")
+    page.get_by_role("link", name="Lam Ka-yan", exact=False).first.click()
+    walk.check("client")
+    page.get_by_role("link", name="Add to the vulnerable-person register").click()
+    page.get_by_label("Red", exact=True).check()
+    page.get_by_label("Lives alone (elderly)").check()
+    walk.check("register-add")
+    page.get_by_role("button", name="Add to the register").click()
+    walk.check("registered")
+
+    page.locator("header.site nav.wide summary", has_text="Community").click()
+    page.locator("header.site nav.wide").get_by_role("link", name="Vulnerable-person register").click()
+    row = page.locator("table.register tbody tr", has_text="Lam Ka-yan")
+    row.locator("summary", has_text="Log outreach").click()
+    row.get_by_label("Note").fill("Visited at home; fridge empty, asked for food help.")
+    walk.check("register-outreach")
+    row.get_by_role("button", name="Visited").click()
+    walk.check("outreach-logged")
+
+    page.goto(f"{live_server}/cases/{case_id}")
+    page.locator("nav.case-sections").get_by_role("link", name="Care plan, outcomes and groups").click()
+    page.get_by_role("link", name="Open the care plan").click()
+    for title in ("Find a flat with no stairs", "Back to part-time work"):
+        page.get_by_role("link", name="Add a goal").click()
+        page.get_by_label("Goal", exact=True).fill(title)
+        walk.check("goal")
+        page.locator("main form button[type=submit]").last.click()
+    assert page.get_by_text("Back to part-time work").is_visible()
+    walk.check("care-plan")
+
+    page.goto(f"{live_server}/cases/{case_id}")
+    page.get_by_role("link", name="Client record").click()
+    page.get_by_label("Consent").select_option(label="Sharing with referral partners")
+    page.get_by_role("button", name="Record consent").click()
+    walk.check("consent")
+    page.goto(f"{live_server}/cases/{case_id}")
+    page.get_by_role("link", name="Refer to a partner service").click()
+    walk.check("referral-form")
+    service = page.get_by_label("Service", exact=True)
+    service.select_option(service.locator("option", has_text="Housing advice").get_attribute("value"))
+    page.get_by_role("group", name="Share with the partner").get_by_label("Full name").check()
+    page.get_by_role("group", name="Share with the partner").get_by_label("Phone").check()
+    page.get_by_label("Reason for the referral").fill("Needs a ground-floor flat; walks with a stick.")
+    walk.check("referral-new")
+    page.get_by_role("button", name="Save as draft").click()
+    page.get_by_role("button", name="Send the referral").click()
+    partner_url = page.locator("#partner-url").input_value()
+    walk.check("referral-sent")
+    walk.done()
+
+    partner, partner_problems = open_page()
+    partner_walk = Walk(partner, partner_problems, "partner")
+    partner.goto(partner_url)
+    partner_walk.check("partner-page")
+    partner.get_by_role("button", name="We have received it").click()
+    partner.get_by_role("button", name="Accept").click()
+    partner_walk.check("accepted")
+    partner.get_by_role("button", name="Service has started").click()
+    partner.get_by_label("Note").fill("Moved to a ground-floor flat in Harbour Court.")
+    partner.get_by_role("button", name="Service completed").click()
+    assert partner.get_by_text("Your answer is recorded").is_visible()
+    assert "Lam Ka-yan" not in partner.content()  # the link closes: the client's details are gone
+    partner_walk.check("completed")
+    partner_walk.done()
+
+    from referrals.models import Referral
+    db.session.remove()
+    assert db.session.scalar(select(Referral.status)) == "completed"
+    db.session.remove()
+
+
+def test_a_supervisor_runs_the_service_through_a_crisis(live_server, open_page, db, make_user, make_case):
+    """Supervisor: switches to emergency operation and back through the mode page, approves a
+    closure in the approvals queue, reassigns a case from the worker page, opens the statistics."""
+    from casework.service import phases
+    from casework.service.cases import update_case
+
+    supervisor = make_user("supervisor", display_name="Sam Supervisor")
+    worker = make_user("counsellor", team=supervisor.team, display_name="Wen Worker")
+    make_user("counsellor", team=supervisor.team, display_name="Kit Colleague")
+    closing = make_case(worker, risk_level="high")
+    update_case(worker, closing, closing.version, {"risk_level": "low"})
+    phases.request_closure(worker, closing, closing.version, "Back at work and sleeping.", "goals_achieved")
+    moving = make_case(worker, risk_level="moderate")
+    db.session.commit()
+    username, closing_id, moving_id = supervisor.username, closing.id, moving.id
+    db.session.remove()
+
+    page, problems = open_page()
+    walk = Walk(page, problems, "supervisor")
+    sign_in_page(page, live_server, username)
+    walk.check("my-day")
+    page.locator("header.site nav.wide summary", has_text="Supervision").click()
+    page.locator("header.site nav.wide").get_by_role("link", name="Operating mode").click()
+    page.get_by_label("Reason").fill("Typhoon signal 8 raised")
+    walk.check("mode")
+    page.get_by_role("button", name="Switch to emergency operation").click()
+    assert page.locator(".banner.emergency").is_visible()
+    walk.check("emergency")
+    page.get_by_label("Reason").fill("Signal lowered")
+    page.get_by_label("What happened").fill("Flooding in the low estates.")
+    page.get_by_label("What worked").fill("The call tree reached everyone in an hour.")
+    page.get_by_label("What to change").fill("Print the red-tier list for the shelter.")
+    page.get_by_role("button", name="Switch back to normal operation").click()
+    assert page.locator(".banner.emergency").count() == 0
+    walk.check("review")
+
+    page.locator("header.site nav.wide summary", has_text="Supervision").click()
+    page.locator("header.site nav.wide").get_by_role("link", name="Approvals").click()
+    walk.check("approvals")
+    page.locator("table.approvals tbody tr", has_text="Case closure to approve").get_by_role("link").click()
+    walk.check("closure-item")
+    page.get_by_role("button", name="Approve closure").click()
+    assert page.get_by_text("Decision recorded.").is_visible()
+    walk.check("approved")
+
+    page.locator("header.site nav.wide summary", has_text="Supervision").click()
+    page.locator("header.site nav.wide").get_by_role("link", name="Team caseload").click()
+    walk.check("caseload")
+    page.get_by_role("link", name="Wen Worker").click()
+    page.locator(f"#case-{moving_id}").check()
+    page.get_by_label("Move to").select_option(label="Kit Colleague")
+    page.get_by_label("Reason", exact=True).fill("Wen is on leave from Monday.")
+    walk.check("worker")
+    page.get_by_role("button", name="Reassign").click()
+    walk.check("reassigned")
+
+    page.locator("header.site nav.wide summary", has_text="Supervision").click()
+    page.locator("header.site nav.wide").get_by_role("link", name="Statistics").click()
+    walk.check("statistics")
+    walk.done()
+
+    db.session.remove()
+    assert db.session.get(Case, closing_id).phase == "closed"
+    moved = db.session.get(Case, moving_id)
+    assert moved.counsellor.name == "Kit Colleague"
+    db.session.remove()
+
+
+def test_an_administrator_manages_accounts_and_never_sees_a_case(live_server, open_page, db, make_user, make_case):
+    admin = make_user("admin", display_name="Ada Admin").username
+    case_id = make_case(make_user("counsellor")).id
+    db.session.commit()
+    db.session.remove()
+
+    page, problems = open_page()
+    walk = Walk(page, problems, "admin")
+    sign_in_page(page, live_server, admin)
+    walk.check("home")
+    page.locator("header.site nav.wide summary", has_text="Administration").click()
+    page.locator("header.site nav.wide").get_by_role("link", name="Teams").click()
+    page.get_by_label("Team name").fill("Harbourside")
+    walk.check("teams")
+    page.get_by_role("button", name="Create team").click()
+    assert page.get_by_text("Harbourside").first.is_visible()
+    walk.check("team-created")
+    page.locator("header.site nav.wide summary", has_text="Administration").click()
+    page.locator("header.site nav.wide").get_by_role("link", name="Users").click()
+    page.get_by_role("link", name="New user").click()
+    page.get_by_label("Username").fill("mei.harbour")
+    page.get_by_label("Display name").fill("Mei Harbour")
+    page.get_by_label("Role").select_option(label="Counsellor")
+    page.get_by_label("Team").select_option(label="Harbourside")
+    page.get_by_label("Temporary password").fill("a long temporary passphrase")
+    walk.check("user-new")
+    page.get_by_role("button", name="Create account").click()
+    walk.check("user-created")
+
+    refused = page.goto(f"{live_server}/cases/{case_id}")
+    assert refused.status == 403
+    assert page.locator("h1").count() == 1 and page.locator("main").inner_text()  # a page that says why
+    walk.check("case-refused")
+    problems.console_errors = [e for e in problems.console_errors if "status of 403" not in e]
+    walk.done()
+
+    from carecycle.accounts.models import User
+    db.session.remove()
+    created = db.session.scalar(select(User).where(User.username == "mei.harbour"))
+    assert created.team.name == "Harbourside" and created.role == "counsellor" and created.access_pending
+    db.session.remove()
