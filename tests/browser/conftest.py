@@ -163,9 +163,8 @@ def widest_elements(page) -> list[str]:
         for (const el of document.querySelectorAll('body *')) {
             const r = el.getBoundingClientRect();
             if (r.right > window.innerWidth + 1 && !clipped(el)) {
-                out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
-                         (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ').join('.') : '') +
-                         ' ' + Math.round(r.right));
+                const cls = typeof el.className === 'string' && el.className ? '.' + el.className.split(' ').join('.') : '';
+                out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + cls + ' ' + Math.round(r.right));
             }
         }
         out.push('scrollWidth now ' + document.documentElement.scrollWidth + ', body ' + document.body.scrollWidth);
