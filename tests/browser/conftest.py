@@ -163,7 +163,8 @@ def widest_elements(page) -> list[str]:
         for (const el of document.querySelectorAll('body *')) {
             const r = el.getBoundingClientRect();
             if (r.right > window.innerWidth + 1 && !clipped(el)) {
-                const cls = typeof el.className === 'string' && el.className ? '.' + el.className.split(' ').join('.') : '';
+                const named = typeof el.className === 'string' && el.className;
+                const cls = named ? '.' + el.className.split(' ').join('.') : '';
                 out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + cls + ' ' + Math.round(r.right));
             }
         }
