@@ -190,12 +190,14 @@ class Walk:
         assert found == [], f"{self.name} step {self.step} ({label}, {page.url}): {found}"
         size = page.viewport_size or DESKTOP
         screenshot(page, f"journey-{self.name}-{self.step:02d}-{label}")
+        page.screenshot(path=str(ARTIFACTS / f"journey-{self.name}-{self.step:02d}-{label}-screen.png"))
         page.set_viewport_size(PHONE)
         width = page.evaluate("document.documentElement.scrollWidth")
         self.widths[label] = width
         assert width <= PHONE["width"], (f"{self.name} step {self.step} ({label}): {width} px wide at 390 px; "
                                          f"widest: {widest_elements(page)}")
         screenshot(page, f"journey-{self.name}-{self.step:02d}-{label}-390")
+        page.screenshot(path=str(ARTIFACTS / f"journey-{self.name}-{self.step:02d}-{label}-390-screen.png"))
         page.set_viewport_size(size)
 
     def done(self) -> None:
