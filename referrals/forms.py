@@ -80,6 +80,9 @@ class ScheduleRow(Form):
     byday = SelectField(_l("Days"), choices=_day_choices, validate_choice=False)
     opens_at = StringField(_l("Opens"), render_kw={"type": "time"})
     closes_at = StringField(_l("Closes"), render_kw={"type": "time"})
+    # kept as they came (an HSDS import): the schedule's own zone and its note are not edited here
+    timezone = HiddenField()
+    description = HiddenField()
 
 
 class ServiceForm(FlaskForm):

@@ -170,7 +170,8 @@ class ServiceLanguage(UUIDPrimaryKey, Model):
 
 
 class Schedule(UUIDPrimaryKey, Model):
-    """Weekly opening hours (HSDS schedule: freq WEEKLY, byday, opens_at, closes_at), in local time."""
+    """Weekly opening hours (HSDS schedule: freq WEEKLY, byday, opens_at, closes_at), in local time:
+    the service's zone, or the schedule's own UTC offset when the data gives one."""
 
     __tablename__ = "partner_schedule"
 
@@ -180,6 +181,9 @@ class Schedule(UUIDPrimaryKey, Model):
     opens_at: Mapped[str] = mapped_column(String(5))        # "09:00"
     closes_at: Mapped[str] = mapped_column(String(5))       # "17:30"; "23:59" means until midnight
     description: Mapped[str | None] = mapped_column(String(300))
+    # the schedule's own zone as a UTC offset, when the HSDS data gives one (`timezone`, or times
+    # such as "09:00-05:00"); None: the service's zone (CARECYCLE_TIMEZONE)
+    utc_offset_minutes: Mapped[int | None] = mapped_column(Integer)
 
     @property
     def days(self) -> list[str]:

@@ -9,7 +9,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from flask_babel import gettext as _
@@ -190,6 +190,49 @@ def _clean_phones(items, errors: Errors) -> list[dict]:
     return phones
 
 
+TIME_OFFSET_RE = re.compile(r"^(\d{1,2}:\d{2}(?::\d{2})?)(Z|[+-]\d{2}:?\d{2})$")
+
+
+def _without_offset(value):
+    """"09:00-05:00" or "09:00Z" (HSDS times with their zone) -> "09:00"."""
+    found = TIME_OFFSET_RE.match(str(value).strip()) if isinstance(value, str) else None
+    return found.group(1) if found else value
+
+
+def _offset_minutes(suffix: str) -> int:
+    if suffix == "Z":
+        return 0
+    sign = -1 if suffix[0] == "-" else 1
+    digits = suffix[1:].replace(":", "")
+    return sign * (int(digits[:2]) * 60 + int(digits[2:]))
+
+
+def _schedule_offset(item: dict, errors: Errors, where: str) -> int | None:
+    """The schedule's own zone as minutes east of UTC: HSDS `timezone` (a UTC offset in hours,
+    e.g. 8 or -5 or 5.5) or the offset written with the times; None when the data gives none."""
+    offsets = set()
+    raw = item.get("timezone")
+    if raw not in (None, ""):
+        try:
+            hours = float(raw)
+        except (TypeError, ValueError):
+            hours = None
+        if hours is None or not -12 <= hours <= 14 or (hours * 60) % 15:
+            errors[f"{where}.timezone"] = _("Give the time zone as a UTC offset in hours, from -12 to 14 "
+                                            "(for example 8 or -5).")
+        else:
+            offsets.add(round(hours * 60))
+    for name in ("opens_at", "closes_at"):
+        value = item.get(name)
+        found = TIME_OFFSET_RE.match(value.strip()) if isinstance(value, str) else None
+        if found:
+            offsets.add(_offset_minutes(found.group(2)))
+    if len(offsets) > 1:
+        errors[f"{where}.timezone"] = _("The times and the time zone of this schedule give different UTC offsets.")
+        return None
+    return offsets.pop() if offsets else None
+
+
 def _clean_schedules(items, errors: Errors) -> list[dict]:
     rows = []
     for index, item in enumerate(_list(items, errors, "schedules")):
@@ -202,13 +245,15 @@ def _clean_schedules(items, errors: Errors) -> list[dict]:
         days = [d.strip().upper() for d in str(item.get("byday") or "").split(",") if d.strip()]
         if not days or any(d not in DAY_CODES for d in days):
             errors[f"{where}.byday"] = _("List the days as MO,TU,WE,TH,FR,SA,SU.")
-        opens = clock_time(item.get("opens_at"), errors, f"{where}.opens_at")
-        closes = clock_time(item.get("closes_at"), errors, f"{where}.closes_at")
+        offset = _schedule_offset(item, errors, where)
+        opens = clock_time(_without_offset(item.get("opens_at")), errors, f"{where}.opens_at")
+        closes = clock_time(_without_offset(item.get("closes_at")), errors, f"{where}.closes_at")
         if opens and closes and opens == closes:
             errors[f"{where}.closes_at"] = _("Closing time equals opening time.")
         note = text(item, "description", errors, limit=300, field=f"{where}.description")
         ordered = ",".join(d for d in DAY_CODES if d in days)
-        rows.append({"byday": ordered, "opens_at": opens, "closes_at": closes, "description": note})
+        rows.append({"byday": ordered, "opens_at": opens, "closes_at": closes, "description": note,
+                     "utc_offset_minutes": offset})
     return rows
 
 
@@ -344,7 +389,8 @@ def _apply_service(service: Service, clean: dict, *, capacity_updated_at: dateti
     service.schedules.extend(Schedule(id=derived_id(service.id, f"schedule:{index}"), service_id=service.id,
                                       position=index, byday=row["byday"],
                                       opens_at=row["opens_at"], closes_at=row["closes_at"],
-                                      description=row["description"])
+                                      description=row["description"],
+                                      utc_offset_minutes=row.get("utc_offset_minutes"))
                              for index, row in enumerate(clean["schedules"]))
     service.at_locations.extend(ServiceAtLocation(service_id=service.id, location_id=lid)
                                 for lid in clean["location_ids"])
@@ -390,11 +436,14 @@ local_now = localtime.local_now  # opening hours are written in the service's ti
 
 def is_open(service: Service, now: datetime | None = None) -> bool:
     """Open at `now` (local time) by its weekly hours; overnight hours (22:00-02:00) count too."""
-    now = now or local_now()
-    today = DAY_CODES[now.weekday()]
-    yesterday = DAY_CODES[(now.weekday() - 1) % 7]
-    clock = now.strftime("%H:%M")
+    service_now = now or local_now()
     for row in service.schedules:
+        # a schedule with its own zone is read at that zone's clock, the others at the service's
+        now = (service_now.astimezone(timezone(timedelta(minutes=row.utc_offset_minutes)))
+               if row.utc_offset_minutes is not None and service_now.tzinfo is not None else service_now)
+        today = DAY_CODES[now.weekday()]
+        yesterday = DAY_CODES[(now.weekday() - 1) % 7]
+        clock = now.strftime("%H:%M")
         days = row.days
         if row.opens_at < row.closes_at or row.closes_at == "23:59":
             if today in days and row.opens_at <= clock and (clock < row.closes_at or row.closes_at == "23:59"):

@@ -59,6 +59,13 @@ def _attribute(owner_id, entity: str, kind: str, code: str, name, description, v
     return attribute
 
 
+def _offset_hours(minutes: int | None) -> int | float | None:
+    """A schedule's own zone as HSDS writes it: the UTC offset in hours (8, -5, 5.5)."""
+    if minutes is None:
+        return None
+    return minutes // 60 if minutes % 60 == 0 else minutes / 60
+
+
 def _compact(obj: dict) -> dict:
     return {key: value for key, value in obj.items() if value is not None}
 
@@ -140,7 +147,8 @@ def service_json(service: Service) -> dict:
         attributes.append(_attribute(sid, "service", "flag", "crisis_line", "Crisis line",
                                      "Shown first on the public Find help page.", "true"))
     schedules = [_compact({"id": str(row.id), "service_id": sid, "freq": "WEEKLY", "byday": row.byday,
-                           "opens_at": row.opens_at, "closes_at": row.closes_at, "description": row.description})
+                           "opens_at": row.opens_at, "closes_at": row.closes_at, "description": row.description,
+                           "timezone": _offset_hours(row.utc_offset_minutes)})
                  for row in service.schedules]
     if service.hours_note:
         schedules.append({"id": derived_id(sid, "hours_note"), "service_id": sid, "description": service.hours_note})

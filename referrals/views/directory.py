@@ -174,6 +174,8 @@ def _service_form(org, service=None) -> ServiceForm:
             entry.form.byday.choices = _with_choice(entry.form.byday.choices, row.byday)
             entry.form.byday.data, entry.form.opens_at.data = row.byday, row.opens_at
             entry.form.closes_at.data = row.closes_at
+            entry.form.timezone.data = "" if row.utc_offset_minutes is None else str(row.utc_offset_minutes / 60)
+            entry.form.description.data = row.description or ""
     elif request.method == "POST":
         for entry in form.schedules.entries:
             entry.form.byday.choices = _with_choice(entry.form.byday.choices, entry.form.byday.data)
@@ -199,7 +201,8 @@ def _service_data(form: ServiceForm) -> dict:
         "public": form.public.data, "crisis_line": form.crisis_line.data,
         "phones": [{"number": e.form.number.data, "type": e.form.type.data, "description": e.form.description.data}
                    for e in form.phones.entries],
-        "schedules": [{"byday": e.form.byday.data, "opens_at": e.form.opens_at.data, "closes_at": e.form.closes_at.data}
+        "schedules": [{"byday": e.form.byday.data, "opens_at": e.form.opens_at.data, "closes_at": e.form.closes_at.data,
+                       "timezone": e.form.timezone.data, "description": e.form.description.data}
                       for e in form.schedules.entries],
         "location_ids": form.locations.data or [],
     }

@@ -202,7 +202,8 @@ def test_each_row_of_hours_and_phones_has_its_own_accessible_labels(client, db, 
     page = client.get(f"/directory/organisations/{org.id}/services/new")
     form = find_form(page.get_data(as_text=True), button="Save")
     labels = [form.labels[c.attrs["id"]] for c in form.controls
-              if (c.name or "").startswith(("schedules-", "phones-")) and not c.name.endswith("csrf_token")]
+              if (c.name or "").startswith(("schedules-", "phones-")) and not c.name.endswith("csrf_token")
+              and c.attrs.get("type") != "hidden"]  # hidden: a schedule's own zone and note, kept as they came
     assert len(labels) == len(set(labels)), "two rows share a label"
     assert {"Row 1: Days", "Row 2: Days", "Row 2: Opens", "Row 2: Closes", "Row 2: Number"} <= set(labels)
     response = submit(client, page, "Save", {
@@ -240,3 +241,64 @@ def test_an_organisation_saved_without_a_service_is_found_again_from_the_directo
     assert f'/directory/organisations/{org.id}"' not in other_tier
     by_type = submit(client, listing, "Filter", {"Type": "counselling"}).get_data(as_text=True)
     assert "Food parcels" in by_type and "Harbour Youth Outreach" not in by_type  # a service filter
+
+
+# ------------------------------------------------------------------ a schedule's own time zone
+EVERY_DAY = "MO,TU,WE,TH,FR,SA,SU"
+
+
+def test_a_schedule_in_its_own_zone_is_open_by_that_zones_clock(app, db, make_org, make_service):
+    """HSDS gives a schedule's zone as `timezone` (a UTC offset in hours) or with its times
+    ("09:00-05:00"): "Open now" reads those hours at that zone's clock, the others at the service's."""
+    from datetime import UTC
+
+    from referrals.service import hsds
+    zoned = make_service(make_org(3, name="New York line"), name="Zoned", schedules=[
+        {"byday": EVERY_DAY, "opens_at": "09:00-05:00", "closes_at": "17:00-05:00"}])
+    by_field = make_service(make_org(3, name="Perth line"), name="By field", schedules=[
+        {"byday": EVERY_DAY, "opens_at": "09:00", "closes_at": "17:00", "timezone": 8}])
+    plain = make_service(make_org(3, name="Local line"), name="Plain", schedules=[
+        {"byday": EVERY_DAY, "opens_at": "09:00", "closes_at": "17:00"}])
+    assert [r.utc_offset_minutes for r in zoned.schedules] == [-300]
+    assert [r.utc_offset_minutes for r in by_field.schedules] == [480]
+    assert [r.utc_offset_minutes for r in plain.schedules] == [None]
+    with app.test_request_context():
+        ten_utc = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)    # New York 05:00, Perth 18:00, here (UTC) 10:00
+        fifteen_utc = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)  # New York 10:00, Perth 23:00
+        two_utc = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)     # Perth 10:00
+        assert (directory.is_open(zoned, ten_utc), directory.is_open(zoned, fifteen_utc)) == (False, True)
+        assert (directory.is_open(by_field, two_utc), directory.is_open(by_field, ten_utc)) == (True, False)
+        assert (directory.is_open(plain, ten_utc), directory.is_open(plain, two_utc)) == (True, False)
+        exported = {s["name"]: s["schedules"][0] for s in
+                    (svc for org in hsds.export_directory()["organizations"] for svc in org["services"])}
+    assert exported["Zoned"]["timezone"] == -5 and exported["By field"]["timezone"] == 8
+    assert "timezone" not in exported["Plain"]
+
+
+def test_a_schedule_zone_that_does_not_fit_is_refused(db, make_org):
+    org = make_org(3)
+    for schedule, message in (
+            ({"opens_at": "09:00", "closes_at": "17:00", "timezone": 20}, "UTC offset in hours"),
+            ({"opens_at": "09:00", "closes_at": "17:00", "timezone": "east"}, "UTC offset in hours"),
+            ({"opens_at": "09:00+08:00", "closes_at": "17:00", "timezone": -5}, "different UTC offsets")):
+        with pytest.raises(directory.Invalid) as refused:
+            directory.create_service(None, org, {"name": "Bad zone", "schedules": [{"byday": EVERY_DAY, **schedule}]})
+        assert any(message in str(m) for m in refused.value.fields.values()), refused.value.fields
+    db.session.rollback()
+    assert db.session.scalar(select(Service).where(Service.name == "Bad zone")) is None
+
+
+def test_editing_a_service_on_its_page_keeps_the_schedules_own_zone(client, db, login_as, make_org, make_service):
+    from tests.htmlform import submit
+    service = make_service(make_org(3), name="Imported", schedules=[
+        {"byday": EVERY_DAY, "opens_at": "09:00", "closes_at": "17:00", "timezone": 5.5,
+         "description": "Call first"}])
+    login_as("supervisor")
+    page = client.get(f"/directory/services/{service.id}/edit")
+    assert "own time zone: UTC+5.5" in page.get_data(as_text=True)
+    response = submit(client, page, "Save", {"Name of the service": "Imported and renamed"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.session.expire_all()
+    stored = db.session.get(Service, service.id)
+    assert stored.name == "Imported and renamed"
+    assert [(r.utc_offset_minutes, r.description) for r in stored.schedules] == [(330, "Call first")]
