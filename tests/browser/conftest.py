@@ -173,6 +173,23 @@ def widest_elements(page) -> list[str]:
     }""")
 
 
+def small_targets(page) -> list[str]:
+    """Buttons, fields, menus and header links a finger cannot hit: under 24 CSS px high (WCAG 2.5.8;
+    links inside a sentence and check boxes with their label are exempt, as the rule allows)."""
+    return page.evaluate("""() => {
+        const out = [];
+        const targets = 'button, select, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), ' +
+                        'textarea, summary, header.site a, nav.filters a, nav.case-sections a';
+        for (const el of document.querySelectorAll(targets)) {
+            const r = el.getBoundingClientRect();
+            if (r.width === 0 || r.height === 0 || getComputedStyle(el).visibility === 'hidden') continue;
+            if (r.height < 23.5) out.push(el.tagName.toLowerCase() + ' "' + (el.innerText || el.name || '').trim()
+                                          .slice(0, 30) + '" ' + Math.round(r.height) + 'px');
+        }
+        return out.slice(0, 8);
+    }""")
+
+
 class Walk:
     """A journey's pages: each one visited is checked as a person meets it — axe-core finds no
     critical or serious violation, at 390 px nothing scrolls sideways — and photographed to
@@ -196,6 +213,8 @@ class Walk:
         self.widths[label] = width
         assert width <= PHONE["width"], (f"{self.name} step {self.step} ({label}): {width} px wide at 390 px; "
                                          f"widest: {widest_elements(page)}")
+        small = small_targets(page)
+        assert small == [], f"{self.name} step {self.step} ({label}): tap targets under 24 px at 390 px: {small}"
         screenshot(page, f"journey-{self.name}-{self.step:02d}-{label}-390")
         page.screenshot(path=str(ARTIFACTS / f"journey-{self.name}-{self.step:02d}-{label}-390-screen.png"))
         page.set_viewport_size(size)
