@@ -219,5 +219,23 @@ class Walk:
         page.screenshot(path=str(ARTIFACTS / f"journey-{self.name}-{self.step:02d}-{label}-390-screen.png"))
         page.set_viewport_size(size)
 
+    def menu(self, group: str, link: str) -> None:
+        """Open the header's `group` menu and follow its `link`, as a person does."""
+        open_menu(self.page, group, link)
+
     def done(self) -> None:
         self.problems.assert_none()
+
+
+def open_menu(page, group: str, link: str) -> None:
+    nav = page.locator("header.site nav.wide")
+    nav.locator("summary", has_text=group).click()
+    nav.get_by_role("link", name=link).click()
+    page.wait_for_load_state()
+
+
+def answer_phq9_with_item9_positive(page) -> None:
+    """On the PHQ-9 page: "Not at all" to items 1-8 and "Several days" to item 9 (total 1)."""
+    for number in range(1, 9):
+        page.get_by_role("group", name=f"{number}.", exact=False).get_by_label("Not at all").check()
+    page.locator("#item-9").get_by_label("Several days").check()

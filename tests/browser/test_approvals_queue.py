@@ -7,7 +7,7 @@ from sqlalchemy import select
 from casework.models import ClosureRequest
 from casework.service import assessments, phases
 from casework.service.cases import update_case
-from tests.browser.conftest import PHONE, horizontal_overflow, screenshot, sign_in_page
+from tests.browser.conftest import PHONE, horizontal_overflow, open_menu, screenshot, sign_in_page
 
 Y, N = True, False
 
@@ -28,9 +28,7 @@ def test_the_queue_is_filtered_and_an_item_decided_on_its_own_page(make_user, ma
 
     page, problems = open_page()
     sign_in_page(page, live_server, username)
-    page.locator("header.site nav.wide summary", has_text="Supervision").click()
-    page.locator("header.site nav.wide").get_by_role("link", name="Approvals").click()
-    page.wait_for_load_state()
+    open_menu(page, "Supervision", "Approvals")
     rows = page.locator("table.approvals tbody tr")
     assert rows.count() == 2
     assert "Risk assessment to acknowledge" in rows.nth(0).inner_text()  # imminent first

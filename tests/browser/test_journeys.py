@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from carecycle.alerts import Alert
 from casework.models import Case, ContactNote
-from tests.browser.conftest import Walk, sign_in_page
+from tests.browser.conftest import Walk, answer_phq9_with_item9_positive, sign_in_page
 from tests.test_library import published_article
 
 CODE_RE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\b")
@@ -47,9 +47,7 @@ def test_a_resident_in_crisis_is_called_back_and_gets_a_safety_plan(live_server,
     page.get_by_role("link", name="Self-screening").first.click()
     walk.check("screening-list")
     page.get_by_role("link", name="Depression check (PHQ-9)").click()
-    for number in range(1, 9):
-        page.get_by_role("group", name=f"{number}.", exact=False).get_by_label("Not at all").check()
-    page.locator("#item-9").get_by_label("Several days").check()
+    answer_phq9_with_item9_positive(page)
     walk.check("phq9")
     page.get_by_role("button", name="See my result").click()
     crisis, score = page.locator("section.crisis"), page.get_by_text("Score: 1 out of 27")
@@ -69,8 +67,7 @@ def test_a_resident_in_crisis_is_called_back_and_gets_a_safety_plan(live_server,
     walk = Walk(page, problems, "counsellor")
     sign_in_page(page, live_server, counsellor)
     walk.check("my-day")
-    page.locator("header.site nav.wide summary", has_text="Triage").click()
-    page.locator("header.site nav.wide").get_by_role("link", name="Triage queue").click()
+    walk.menu("Triage", "Triage queue")
     walk.check("triage")
     page.locator("table.triage tbody tr").first.get_by_role("button", name="Claim").click()
     walk.check("claimed")
@@ -176,8 +173,7 @@ def test_a_social_worker_registers_reaches_out_plans_and_refers(live_server, ope
     walk = Walk(page, problems, "social-worker")
     sign_in_page(page, live_server, username)
     walk.check("my-day")
-    page.locator("header.site nav.wide summary", has_text="Cases").click()
-    page.locator("header.site nav.wide").get_by_role("link", name="Clients").click()
+    walk.menu("Cases", "Clients")
     page.get_by_label("Full name").fill("Lam Ka-yan")
     page.get_by_role("button", name="Find").click()
     walk.check("clients")
@@ -190,8 +186,7 @@ def test_a_social_worker_registers_reaches_out_plans_and_refers(live_server, ope
     page.get_by_role("button", name="Add to the register").click()
     walk.check("registered")
 
-    page.locator("header.site nav.wide summary", has_text="Community").click()
-    page.locator("header.site nav.wide").get_by_role("link", name="Vulnerable-person register").click()
+    walk.menu("Community", "Vulnerable-person register")
     row = page.locator("table.register tbody tr", has_text="Lam Ka-yan")
     row.locator("summary", has_text="Log outreach").click()
     row.get_by_label("Note").fill("Visited at home; fridge empty, asked for food help.")
@@ -272,8 +267,7 @@ def test_a_supervisor_runs_the_service_through_a_crisis(live_server, open_page, 
     walk = Walk(page, problems, "supervisor")
     sign_in_page(page, live_server, username)
     walk.check("my-day")
-    page.locator("header.site nav.wide summary", has_text="Supervision").click()
-    page.locator("header.site nav.wide").get_by_role("link", name="Operating mode").click()
+    walk.menu("Supervision", "Operating mode")
     page.get_by_label("Reason").fill("Typhoon signal 8 raised")
     walk.check("mode")
     page.get_by_role("button", name="Switch to emergency operation").click()
@@ -287,8 +281,7 @@ def test_a_supervisor_runs_the_service_through_a_crisis(live_server, open_page, 
     assert page.locator(".banner.emergency").count() == 0
     walk.check("review")
 
-    page.locator("header.site nav.wide summary", has_text="Supervision").click()
-    page.locator("header.site nav.wide").get_by_role("link", name="Approvals").click()
+    walk.menu("Supervision", "Approvals")
     walk.check("approvals")
     page.locator("table.approvals tbody tr", has_text="Case closure to approve").get_by_role("link").click()
     walk.check("closure-item")
@@ -296,8 +289,7 @@ def test_a_supervisor_runs_the_service_through_a_crisis(live_server, open_page, 
     assert page.get_by_text("Decision recorded.").is_visible()
     walk.check("approved")
 
-    page.locator("header.site nav.wide summary", has_text="Supervision").click()
-    page.locator("header.site nav.wide").get_by_role("link", name="Team caseload").click()
+    walk.menu("Supervision", "Team caseload")
     walk.check("caseload")
     page.get_by_role("link", name="Wen Worker").click()
     page.locator(f"#case-{moving_id}").check()
@@ -307,8 +299,7 @@ def test_a_supervisor_runs_the_service_through_a_crisis(live_server, open_page, 
     page.get_by_role("button", name="Reassign").click()
     walk.check("reassigned")
 
-    page.locator("header.site nav.wide summary", has_text="Supervision").click()
-    page.locator("header.site nav.wide").get_by_role("link", name="Statistics").click()
+    walk.menu("Supervision", "Statistics")
     walk.check("statistics")
     walk.done()
 
@@ -329,15 +320,13 @@ def test_an_administrator_manages_accounts_and_never_sees_a_case(live_server, op
     walk = Walk(page, problems, "admin")
     sign_in_page(page, live_server, admin)
     walk.check("home")
-    page.locator("header.site nav.wide summary", has_text="Administration").click()
-    page.locator("header.site nav.wide").get_by_role("link", name="Teams").click()
+    walk.menu("Administration", "Teams")
     page.get_by_label("Team name").fill("Harbourside")
     walk.check("teams")
     page.get_by_role("button", name="Create team").click()
     assert page.get_by_text("Harbourside").first.is_visible()
     walk.check("team-created")
-    page.locator("header.site nav.wide summary", has_text="Administration").click()
-    page.locator("header.site nav.wide").get_by_role("link", name="Users").click()
+    walk.menu("Administration", "Users")
     page.get_by_role("link", name="New user").click()
     page.get_by_label("Username").fill("mei.harbour")
     page.get_by_label("Display name").fill("Mei Harbour")

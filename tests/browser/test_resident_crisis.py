@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from carecycle.alerts import Alert
-from tests.browser.conftest import screenshot, sign_in_page
+from tests.browser.conftest import answer_phq9_with_item9_positive, screenshot, sign_in_page
 from tests.test_library import published_article
 
 
@@ -24,9 +24,7 @@ def test_resident_in_crisis_is_shown_help_first_and_a_counsellor_sees_the_alert(
     page.get_by_role("link", name="Check how you are doing").first.click()
     page.get_by_role("link", name="Depression check (PHQ-9)").click()
     assert page.url.endswith("/screening/phq9")
-    for number in range(1, 9):
-        page.get_by_role("group", name=f"{number}.", exact=False).get_by_label("Not at all").check()
-    page.locator("#item-9").get_by_label("Several days").check()
+    answer_phq9_with_item9_positive(page)
     page.get_by_role("button", name="See my result").click()
 
     crisis = page.locator("section.crisis")
