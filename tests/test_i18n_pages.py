@@ -88,7 +88,9 @@ def test_no_page_of_the_walk_is_left_in_english(client, login_as, make_user, mak
             task_service.set_next_contact(user, case, utcnow() + timedelta(days=1), "Call after work")
             db.session.commit()
             pages += [f"/cases/{case.id}", f"/cases/{case.id}/notes", f"/cases/{case.id}/next-contact",
-                      f"/cases/{case.id}/care-plan", f"/clients/{case.client_id}", f"/cases/{case.id}/referrals/new"]
+                      f"/cases/{case.id}/care-plan", f"/clients/{case.client_id}", f"/cases/{case.id}/referrals/new",
+                      f"/cases/{case.id}/safety-plan", f"/cases/{case.id}/outcomes",
+                      f"/clients/{case.client_id}/vulnerable-register"]
             if role != "social_worker":
                 pages += [f"/cases/{case.id}/assessments/new", f"/cases/{case.id}/safety-plan/edit"]
     else:
@@ -96,6 +98,8 @@ def test_no_page_of_the_walk_is_left_in_english(client, login_as, make_user, mak
         form_post(client, "/language", {"language": locale, "next": "/"}, page="/")
         result = take_phq9(client, [1] * 8 + [2]).headers["Location"]  # item 9 positive: the crisis box
         pages += [result, result + "/contact", "/screening/"]
+    if role == "resident":
+        pages += ["/my/link"]
     first = client.get("/")
     assert first.status_code == 200
     pages += header_links(first.get_data(as_text=True))

@@ -9,6 +9,7 @@ import pytest
 
 from carecycle.alerts import raise_alert
 from carecycle.database import utcnow
+from casework.service import register
 from casework.service import tasks as task_service
 from tests.browser.conftest import PHONE, screenshot, sign_in_page
 
@@ -27,9 +28,10 @@ def test_the_visit_pages_fit_a_phone(live_server, open_page, db, make_user, make
     client = make_client(counsellor.team, counsellor, full_name="Wong Siu-ming Alexandra Example-Longname")
     case = make_case(counsellor, client, risk_level="high")
     task_service.set_next_contact(counsellor, case, utcnow() + timedelta(hours=2), "Call after the school run")
+    entry = register.add_to_register(counsellor, client, {"tier": "red", "flags": ["lives_alone_elderly"]})
     for urgency in ("crisis", "urgent", "routine"):
         raise_alert("screening", urgency, team_id=counsellor.team_id, summary="Asks to be called today")
-    case_id, username = case.id, counsellor.username
+    case_id, username, entry_id = case.id, counsellor.username, entry.id
     db.session.commit()
     db.session.remove()
 
@@ -37,7 +39,7 @@ def test_the_visit_pages_fit_a_phone(live_server, open_page, db, make_user, make
     sign_in_page(page, live_server, username) if locale == "en-GB" else _sign_in_in_chinese(page, live_server,
                                                                                             username)
     widths = {}
-    for path in STAFF_PAGES + [p.format(case=case_id) for p in CASE_PAGES]:
+    for path in STAFF_PAGES + [p.format(case=case_id) for p in CASE_PAGES] + [f"/vulnerable-register/{entry_id}"]:
         response = page.goto(live_server + path)
         assert response.status == 200, path
         widths[path] = page_width(page)
