@@ -49,6 +49,11 @@ def test_builtin_definitions_load():
     (lambda d: d.update(scoring={"method": "average"}), "must be one of sum, levels"),
     (lambda d: d["title"].pop("en"), "needs English text"),
     (lambda d: d.update(minutes="two"), "minutes: must be a whole number"),
+    (lambda d: d.update(notes=[{"when": {"test": "magic"}, "text": {"en": "x"}}]), "notes[0].when"),
+    (lambda d: d.update(notes=[{"when": {"test": "total", "op": ">=", "value": 1}, "text": {"zh_Hant": "x"}}]),
+     "needs English text"),
+    (lambda d: d.update(notes=[{"when": {"test": "total", "op": ">=", "value": 1}, "text": {"en": "x"},
+                                "score": 1}]), "unknown key(s) score"),
 ])
 def test_schema_problems_are_named(change, problem):
     data = variant()

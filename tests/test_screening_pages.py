@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import func, select, text
 
 from carecycle.audit import AuditEvent
@@ -179,6 +180,17 @@ def test_auditc_uses_the_sex_given(client, db):
     assert response.status_code == 302
     row = db.session.scalar(select(ScreeningResult))
     assert row.band == "positive" and row.respondent == {"sex": "female"}
+
+
+@pytest.mark.parametrize("sex, band, says_threshold", [
+    (None, "negative", True), ("other", "negative", True), ("male", "negative", False), ("female", "positive", False)])
+def test_auditc_result_says_which_threshold_applied(client, db, sex, band, says_threshold):
+    """Sex other or not given: the men's threshold (4 or more) is used, and the result page says so."""
+    response = post_form(client, "/screening/auditc", {1: "1", 2: "1", 3: "1"}, extra={"sex": sex} if sex else None)
+    assert response.status_code == 302
+    assert db.session.scalar(select(ScreeningResult)).band == band
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert ("so the threshold for men was used" in page) is says_threshold
 
 
 def test_auditc_rejects_a_tampered_sex(client, db):

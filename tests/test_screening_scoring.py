@@ -45,7 +45,7 @@ BOUNDARIES = {
     "gad2": [(0, "negative"), (2, "negative"), (3, "positive"), (6, "positive")],
     "k10": [(10, "low"), (15, "low"), (16, "moderate"), (21, "moderate"), (22, "high"), (29, "high"),
             (30, "very_high"), (50, "very_high")],
-    "k6": [(0, "low"), (7, "low"), (8, "moderate"), (12, "moderate"), (13, "serious"), (24, "serious")],
+    "k6": [(0, "low"), (4, "low"), (5, "moderate"), (12, "moderate"), (13, "serious"), (24, "serious")],
     "who5": [(0, "poor"), (12, "poor"), (13, "adequate"), (25, "adequate")],
     "pcl5": [(0, "below_threshold"), (32, "below_threshold"), (33, "probable_ptsd"), (80, "probable_ptsd")],
     "auditc": [(0, "negative"), (3, "negative"), (4, "positive"), (12, "positive")],
@@ -308,3 +308,20 @@ def test_result_shape():
     body = score(INSTRUMENTS["phq9"], [1] * 9).as_dict("abc")
     assert body == {"id": "abc", "instrument": "phq9", "score": 9, "max_score": 27, "band": "mild",
                     "flags": [], "crisis": True}
+
+
+def test_published_wording_and_sources_of_the_fixed_definitions():
+    """K6 in its published order and wording with both sources of its bands; WHO-5's instruction
+    keeps the form's sentence on higher numbers; AUDIT-C states its rule for sex other or not given."""
+    k6 = INSTRUMENTS["k6"]
+    texts = [item.text["en"] for item in k6.items]
+    assert [t.split("feel ")[-1].rstrip("?") for t in texts] == [
+        "nervous", "hopeless", "restless or fidgety", "so depressed that nothing could cheer you up",
+        "that everything was an effort", "worthless"]
+    assert not any("so sad" in t for t in texts)
+    assert [(b.code, b.min, b.max) for b in k6.bands] == [("low", 0, 4), ("moderate", 5, 12), ("serious", 13, 24)]
+    assert "Prochaska" in k6.source["en"] and "Kessler" in k6.source["en"]
+    assert "higher numbers mean better well-being" in INSTRUMENTS["who5"].instructions["en"]
+    auditc = INSTRUMENTS["auditc"]
+    assert len(auditc.notes) == 1 and "threshold for men" in auditc.notes[0].text["en"]
+    assert "'other' or not given" in auditc.data["$comment"]

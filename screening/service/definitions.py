@@ -66,6 +66,13 @@ class Flag:
 
 
 @dataclass(frozen=True)
+class Note:
+    """Words on the result page when `when` holds (how the result was reached); never scored."""
+    when: dict
+    text: dict
+
+
+@dataclass(frozen=True)
 class RespondentField:
     name: str
     label: dict
@@ -100,6 +107,7 @@ class Instrument:
     bands: tuple[Band, ...]
     crisis_when: dict | None
     flags: tuple[Flag, ...]
+    notes: tuple[Note, ...]
     follow_up: FollowUp | None
     respondent: tuple[RespondentField, ...]
     source: dict
@@ -302,7 +310,7 @@ class _Checker:
 
 TOP_KEYS = {"id", "name", "version", "title", "purpose", "minutes", "languages", "recall_period",
             "instructions", "options", "items", "scoring", "bands", "crisis_when", "flags", "follow_up",
-            "respondent", "source", "attribution", "licence", "loinc", "topics", "$comment"}
+            "respondent", "source", "attribution", "licence", "loinc", "topics", "notes", "$comment"}
 
 
 def build_instrument(data: Any) -> Instrument:
@@ -445,6 +453,15 @@ def build_instrument(data: Any) -> Instrument:
         flags.append(Flag(code, raw["when"], check.texts(raw, "label", where), check.texts(raw, "meaning", where)))
     if len({flag.code for flag in flags}) != len(flags):
         check.fail("flags", "a flag code appears twice")
+    notes = []
+    for index, raw in enumerate(check.field(data, "notes", list, "", required=False) or []):
+        where = f"notes[{index}]"
+        if not isinstance(raw, dict):
+            check.fail(where, "must be an object")
+        check.no_extra(raw, {"when", "text"}, where)
+        check.condition(raw.get("when"), f"{where}.when", items=count, bands=band_set,
+                        respondent=respondent_names, total=method == "sum")
+        notes.append(Note(raw["when"], check.texts(raw, "text", where)))
 
     follow_up = None
     raw_follow = check.field(data, "follow_up", dict, "", required=False)
@@ -468,8 +485,8 @@ def build_instrument(data: Any) -> Instrument:
         languages=tuple(languages), recall_period=recall, instructions=instructions, items=tuple(items),
         method=method, min_score=min_score, max_score=max_score, percentage_factor=percentage,
         level_name=level_name, bands=tuple(bands), crisis_when=crisis_when, flags=tuple(flags),
-        follow_up=follow_up, respondent=tuple(respondent_fields), source=source, attribution=attribution,
-        licence=licence, loinc=loinc, topics=tuple(topics), data=data)
+        notes=tuple(notes), follow_up=follow_up, respondent=tuple(respondent_fields), source=source,
+        attribution=attribution, licence=licence, loinc=loinc, topics=tuple(topics), data=data)
 
 
 def _check_band_coverage(check: _Checker, bands, low: int, high: int, respondent) -> None:

@@ -127,15 +127,25 @@ class ShownResult:
     def flags(self):
         return [flag for flag in (self.instrument.flag(code) for code in self.result.flag_codes) if flag]
 
+    def _context(self) -> dict:
+        answers = self.result.answers
+        return {"answers": {i + 1: v for i, v in enumerate(answers)}, "total": self.result.score,
+                "band": self.result.band, "respondent": self.result.respondent or {}}
+
     @property
     def follow_up(self):
         follow = self.instrument.follow_up
         if follow is None:
             return None
-        answers = self.result.answers
-        context = {"answers": {i + 1: v for i, v in enumerate(answers)}, "total": self.result.score,
-                   "band": self.result.band, "respondent": self.result.respondent or {}}
-        return follow if evaluate(follow.when, context) is True else None
+        return follow if evaluate(follow.when, self._context()) is True else None
+
+    @property
+    def notes(self):
+        """The definition's notes whose condition holds for this result (e.g. which threshold applied)."""
+        if not self.instrument.notes:
+            return []
+        context = self._context()
+        return [note for note in self.instrument.notes if evaluate(note.when, context) is True]
 
 
 def shown(result: ScreeningResult) -> ShownResult | None:
