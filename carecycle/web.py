@@ -19,10 +19,11 @@ bp = Blueprint("web", __name__)
 HOME_TEMPLATES = {
     Role.RESIDENT: "home/resident.html",
     Role.COUNSELLOR: "home/staff.html",  # only while access waits: the staff home is My day
-    Role.SOCIAL_WORKER: "home/staff.html",  # likewise
+    Role.SOCIAL_WORKER: "home/staff.html",  # only while access waits: the staff home is My day
     Role.SUPERVISOR: "home/staff.html",  # only while access waits: the staff home is My day
     Role.ADMIN: "home/admin.html",
 }
+
 
 def register_shell_nav(app) -> None:
     """The shell's own pages in the header (the areas add theirs in their init_app)."""
