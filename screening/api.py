@@ -13,7 +13,7 @@ from screening.service.scoring import InvalidAnswers
 
 api = area_api("screening")
 
-SCREENING_KEYS = {"instrument", "answers", "sex", "language"}
+SCREENING_KEYS = {"instrument", "answers", "sex", "language", "unscored"}
 
 
 @api.get("/instruments")
@@ -51,7 +51,8 @@ def create_screening():
             "language": f"{instrument.name} is offered in: {', '.join(instrument.languages)}."})
     try:
         result, outcome = results.submit(instrument, body.get("answers"), sex=body.get("sex"), language=language,
-                                         user=current_user if current_user.is_authenticated else None)
+                                         user=current_user if current_user.is_authenticated else None,
+                                         unscored=body.get("unscored"))
     except InvalidAnswers as invalid:
         raise ApiError(422, "The answers are not valid; nothing was stored.",
                        fields={key: str(message) for key, message in invalid.fields.items()}) from invalid

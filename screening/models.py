@@ -26,6 +26,8 @@ class ScreeningResult(UUIDPrimaryKey, Model):
     answers = Encrypted("_answers", kind="json")
     _respondent: Mapped[str | None] = mapped_column("respondent", Sealed)
     respondent = Encrypted("_respondent", kind="json")  # {"sex": ...} when the instrument asks it
+    _unscored: Mapped[str | None] = mapped_column("unscored", Sealed)
+    unscored = Encrypted("_unscored", kind="json")  # the form's unscored questions {code: value}: never scored
     score: Mapped[int | None] = mapped_column(Integer)
     band: Mapped[str] = mapped_column(String(30))
     flags: Mapped[str] = mapped_column(String(200), default="")  # space-separated flag codes

@@ -115,6 +115,21 @@ def _read_form(instrument, form):
     return given, errors, sex, shown
 
 
+def _read_unscored(instrument, form) -> tuple[dict, dict]:
+    """The form's unscored questions (optional): ({code: value}, {"unscored-<code>": message})."""
+    given, errors = {}, {}
+    for item in instrument.unscored:
+        raw = form.get(f"unscored-{item.code}")
+        if raw is None or raw == "":
+            continue
+        value = int(raw) if raw.lstrip("-").isdigit() else None
+        if value is None or value not in [o.value for o in item.options]:
+            errors[f"unscored-{item.code}"] = _("This answer is not one of the choices. Choose one of them.")
+        else:
+            given[item.code] = value
+    return given, errors
+
+
 @screening.route("/screening/<instrument_id>", methods=["GET", "POST"])
 @requires(PUBLIC)
 @ratelimit.counted("screening", "SCREENING_RATE_LIMIT", "SCREENING_RATE_WINDOW")
@@ -123,14 +138,16 @@ def take(instrument_id):
     if instrument is None:
         abort(404)
     language = item_language(instrument, locale())
-    given, errors, sex, shown, general = {}, {}, None, set(), []
+    given, errors, sex, shown, general, unscored = {}, {}, None, set(), [], {}
     step = scoring.plan(instrument, {})
     if request.method == "POST" and not ratelimit.within_limit():
         flash(_("Many screenings were sent from your connection in a short time. Wait a few minutes "
                 "and try again."), "error")
-        return _render_form(instrument, language, step, given, errors, sex, shown, general), 429
+        return _render_form(instrument, language, step, given, errors, sex, shown, general, unscored), 429
     if request.method == "POST":
         given, errors, sex, shown = _read_form(instrument, request.form)
+        unscored, unscored_errors = _read_unscored(instrument, request.form)
+        errors.update(unscored_errors)
         step = scoring.plan(instrument, given)
         tampered = [number for number in sorted(given) if number in step.skipped]
         if tampered:
@@ -147,7 +164,7 @@ def take(instrument_id):
             answers = [step.known[item.number] for item in instrument.items]
             try:
                 result, _outcome = results.submit(instrument, answers, sex=sex, language=language,
-                                                  user=current_user)
+                                                  user=current_user, unscored=unscored)
             except InvalidAnswers as invalid:  # the form checks first; this is the service's word (400)
                 for key, message in invalid.fields.items():
                     index = key[len("answers["):-1] if key.startswith("answers[") else None
@@ -159,10 +176,10 @@ def take(instrument_id):
                 remember_result(result.id)
                 return redirect(url_for("screening.result", result_id=result.id))
     status = 400 if errors or general else 200
-    return _render_form(instrument, language, step, given, errors, sex, shown, general), status
+    return _render_form(instrument, language, step, given, errors, sex, shown, general, unscored), status
 
 
-def _render_form(instrument, language, step, given, errors, sex, shown, general):
+def _render_form(instrument, language, step, given, errors, sex, shown, general, unscored):
     skipped = step.skipped
     numbers = {item.number for item in step.ask}
     if errors or general:  # show the submitted step again, with its answers and messages
@@ -173,6 +190,7 @@ def _render_form(instrument, language, step, given, errors, sex, shown, general)
     first_page = not page or page[0].number == 1 or not step.known
     return render_template("screening/take.html", instrument=instrument, language=language, page=page,
                            given=given, hidden=hidden, errors=errors, sex=sex, general=general,
+                           unscored=unscored,
                            ask_sex=bool(instrument.respondent) and first_page,
                            final=not instrument.has_skip_logic,
                            unexpected=any(n in skipped for n in given))

@@ -191,3 +191,21 @@ def test_an_invalid_rate_limit_setting_stops_start_up(tmp_path, monkeypatch):
     with pytest.raises(SystemExit) as stop:
         make_app(tmp_path)
     assert "CARECYCLE_SCREENING_RATE_LIMIT must be a whole number" in str(stop.value)
+
+
+def test_the_phq9_difficulty_answer_is_taken_stored_and_never_scored(client, db):
+    import uuid
+
+    plain = client.post("/api/v1/screenings", json={"instrument": "phq9", "answers": [1] * 9}).get_json()
+    rated = client.post("/api/v1/screenings", json={"instrument": "phq9", "answers": [1] * 9,
+                                                    "unscored": {"difficulty": 2}})
+    assert rated.status_code == 201
+    assert (rated.get_json()["score"], rated.get_json()["band"]) == (plain["score"], plain["band"])
+    stored = db.session.get(ScreeningResult, uuid.UUID(rated.get_json()["id"]))
+    assert stored.unscored == {"difficulty": 2}
+    for bad, field in (({"difficulty": 9}, "unscored.difficulty"), ({"mood": 1}, "unscored.mood"),
+                       ([2], "unscored")):
+        refused = client.post("/api/v1/screenings", json={"instrument": "phq9", "answers": [1] * 9,
+                                                          "unscored": bad})
+        assert refused.status_code == 422 and field in refused.get_json()["error"]["fields"], bad
+    assert len(db.session.scalars(select(ScreeningResult)).all()) == 2  # the refused ones stored nothing

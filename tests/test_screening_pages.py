@@ -44,7 +44,9 @@ def test_public_home_links_to_self_screening(client):
 
 def test_form_has_a_fieldset_and_legend_per_item_and_a_label_per_radio(client):
     page = client.get("/screening/phq9").get_data(as_text=True)
-    assert page.count("<fieldset") == 9 and page.count("<legend") == 9
+    # nine scored items and the form's unscored difficulty question, each its own fieldset
+    assert page.count("<fieldset") == 10 and page.count("<legend") == 10
+    assert page.count('name="unscored-difficulty"') == 4 and "Not part of the score." in page
     radios = re.findall(r'<input type="radio" name="item-(\d)" id="([^"]+)"', page)
     assert len(radios) == 36
     for _number, radio_id in radios:
@@ -321,3 +323,29 @@ def test_crisis_with_a_low_total_does_not_reassure_and_offers_the_suicide_articl
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Few or no signs of depression right now" in page and "matter more than the total" not in page
     assert "If you are thinking about suicide" not in page and "Everyday habits that help" in page
+
+
+def test_phq9_difficulty_question_is_stored_and_never_scored(client, db):
+    """The PHQ-9's closing question: optional, kept (encrypted) with the result, shown on the
+    result page, and the same score and band whatever the answer."""
+    scores = []
+    for difficulty in (None, "0", "3"):
+        extra = {"unscored-difficulty": difficulty} if difficulty is not None else None
+        response = post_form(client, "/screening/phq9", {n: "2" for n in range(1, 10)}, extra=extra)
+        assert response.status_code == 302
+        row = db.session.scalars(select(ScreeningResult).order_by(ScreeningResult.created_at.desc())).first()
+        scores.append((row.score, row.band))
+        assert row.unscored == ({"difficulty": int(difficulty)} if difficulty else None)
+        if difficulty == "3":
+            assert "difficulty" not in (row._unscored or "")  # encrypted at rest
+            page = client.get(response.headers["Location"]).get_data(as_text=True)
+            assert "Extremely difficult" in page and "not part of the score" in page
+    assert scores == [(18, "moderately_severe")] * 3
+
+
+def test_a_difficulty_answer_that_is_not_a_choice_is_refused(client, db):
+    response = post_form(client, "/screening/phq9", {n: "1" for n in range(1, 10)},
+                         extra={"unscored-difficulty": "7"})
+    assert response.status_code == 400
+    assert "This answer is not one of the choices" in response.get_data(as_text=True)
+    assert count_results(db) == 0

@@ -8,6 +8,7 @@ by `_check_condition` and evaluated by `screening.service.scoring.evaluate`."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -66,6 +67,15 @@ class Flag:
 
 
 @dataclass(frozen=True)
+class UnscoredItem:
+    """A question of the published form that is stored with the result and never scored
+    (the PHQ-9's closing question on how difficult the problems have made daily life)."""
+    code: str
+    text: dict
+    options: tuple[Option, ...]
+
+
+@dataclass(frozen=True)
 class Note:
     """Words on the result page when `when` holds (how the result was reached); never scored."""
     when: dict
@@ -108,6 +118,7 @@ class Instrument:
     crisis_when: dict | None
     flags: tuple[Flag, ...]
     notes: tuple[Note, ...]
+    unscored: tuple[UnscoredItem, ...]
     follow_up: FollowUp | None
     respondent: tuple[RespondentField, ...]
     source: dict
@@ -310,7 +321,8 @@ class _Checker:
 
 TOP_KEYS = {"id", "name", "version", "title", "purpose", "minutes", "languages", "recall_period",
             "instructions", "options", "items", "scoring", "bands", "crisis_when", "flags", "follow_up",
-            "respondent", "source", "attribution", "licence", "loinc", "topics", "notes", "$comment"}
+            "respondent", "source", "attribution", "licence", "loinc", "topics", "notes", "unscored",
+            "$comment"}
 
 
 def build_instrument(data: Any) -> Instrument:
@@ -462,6 +474,19 @@ def build_instrument(data: Any) -> Instrument:
         check.condition(raw.get("when"), f"{where}.when", items=count, bands=band_set,
                         respondent=respondent_names, total=method == "sum")
         notes.append(Note(raw["when"], check.texts(raw, "text", where)))
+    unscored = []
+    for index, raw in enumerate(check.field(data, "unscored", list, "", required=False) or []):
+        where = f"unscored[{index}]"
+        if not isinstance(raw, dict):
+            check.fail(where, "must be an object with 'code', 'text' and 'options'")
+        check.no_extra(raw, {"code", "text", "options"}, where)
+        code = check.field(raw, "code", str, where)
+        if not re.fullmatch(r"[a-z][a-z_]{0,29}", code):
+            check.fail(f"{where}.code", "1-30 lowercase letters or _")
+        unscored.append(UnscoredItem(code, check.texts(raw, "text", where, item_text=True),
+                                     check.options(raw.get("options"), f"{where}.options")))
+    if len({u.code for u in unscored}) != len(unscored):
+        check.fail("unscored", "a code appears twice")
 
     follow_up = None
     raw_follow = check.field(data, "follow_up", dict, "", required=False)
@@ -485,8 +510,8 @@ def build_instrument(data: Any) -> Instrument:
         languages=tuple(languages), recall_period=recall, instructions=instructions, items=tuple(items),
         method=method, min_score=min_score, max_score=max_score, percentage_factor=percentage,
         level_name=level_name, bands=tuple(bands), crisis_when=crisis_when, flags=tuple(flags),
-        notes=tuple(notes), follow_up=follow_up, respondent=tuple(respondent_fields), source=source,
-        attribution=attribution, licence=licence, loinc=loinc, topics=tuple(topics), data=data)
+        notes=tuple(notes), unscored=tuple(unscored), follow_up=follow_up, respondent=tuple(respondent_fields),
+        source=source, attribution=attribution, licence=licence, loinc=loinc, topics=tuple(topics), data=data)
 
 
 def _check_band_coverage(check: _Checker, bands, low: int, high: int, respondent) -> None:

@@ -22,7 +22,7 @@ from carecycle.roles import Role
 from screening.models import ScreeningResult
 from screening.service import articles, get_instrument, instruments
 from screening.service.definitions import Instrument
-from screening.service.scoring import Outcome, evaluate, score
+from screening.service.scoring import InvalidAnswers, Outcome, check_unscored, evaluate, score
 
 # Shown instead of the band's meaning when a scored result meets the crisis rule (PHQ-9 item 9 >= 1
 # with a low total): the band describes the total, and the total must not reassure.
@@ -50,7 +50,8 @@ def _row(result: ScreeningResult) -> dict:
     return row
 
 
-def new_result(instrument: Instrument, outcome: Outcome, *, language: str, user_id=None) -> ScreeningResult:
+def new_result(instrument: Instrument, outcome: Outcome, *, language: str, user_id=None,
+               unscored: dict | None = None) -> ScreeningResult:
     """The result row of a scored screening (answers and respondent encrypted), not yet stored."""
     result = ScreeningResult(instrument=instrument.id, instrument_version=instrument.version, score=outcome.score,
                              band=outcome.band, flags=" ".join(outcome.flags), crisis=outcome.crisis,
@@ -58,6 +59,8 @@ def new_result(instrument: Instrument, outcome: Outcome, *, language: str, user_
     result.answers = list(outcome.answers)
     if outcome.sex:
         result.respondent = {"sex": outcome.sex}
+    if unscored:
+        result.unscored = dict(unscored)  # stored, never part of the score
     return result
 
 
@@ -73,17 +76,24 @@ def links_to_account(user) -> bool:
 
 
 def submit(instrument: Instrument, answers, *, sex: str | None = None, language: str = "en",
-           user=None) -> tuple[ScreeningResult, Outcome]:
+           user=None, unscored: dict | None = None) -> tuple[ScreeningResult, Outcome]:
     """Score and store one screening (the caller commits). Raises InvalidAnswers (nothing stored).
     The per-address limit is counted by the routes (`ratelimit.counted`), before the body is read.
 
     The row is written with one Core insert of the built object's column values, outside the
     session's unit of work (this is the public hot path): the returned object is for reading its
     id and values, not attached to the session."""
-    outcome = score(instrument, answers, sex=sex)
+    clean_unscored, unscored_errors = check_unscored(instrument, unscored)
+    try:
+        outcome = score(instrument, answers, sex=sex)
+    except InvalidAnswers as invalid:
+        raise InvalidAnswers({**invalid.fields, **unscored_errors}) from None
+    if unscored_errors:
+        raise InvalidAnswers(unscored_errors)
     owner = user if links_to_account(user) else None
     # Built (and encrypted) before the first statement, so the write transaction stays short.
-    result = new_result(instrument, outcome, language=language, user_id=owner.id if owner else None)
+    result = new_result(instrument, outcome, language=language, user_id=owner.id if owner else None,
+                        unscored=clean_unscored)
     db.session.connection().execute(_INSERT, _row(result))
     if owner is not None:
         record_event("create", "screening_result", result.id, actor=owner)
@@ -138,6 +148,17 @@ class ShownResult:
         if follow is None:
             return None
         return follow if evaluate(follow.when, self._context()) is True else None
+
+    @property
+    def unscored(self) -> list:
+        """(question, chosen option) of the form's unscored questions the respondent answered."""
+        given = self.result.unscored or {}
+        out = []
+        for item in self.instrument.unscored:
+            option = next((o for o in item.options if o.value == given.get(item.code)), None)
+            if option is not None:
+                out.append((item, option))
+        return out
 
     @property
     def notes(self):

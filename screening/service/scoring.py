@@ -207,6 +207,28 @@ def check_respondent(instrument: Instrument, sex) -> dict[str, Any]:
     return {}
 
 
+def check_unscored(instrument: Instrument, given) -> tuple[dict, dict[str, Any]]:
+    """The answers to the form's unscored questions (each optional): ({code: value}, errors).
+    They are stored with the result and never change its score."""
+    if given in (None, {}):
+        return {}, {}
+    if not isinstance(given, dict):
+        return {}, {"unscored": _l("Give the unscored answers as an object of question code to value.")}
+    known = {item.code: item for item in instrument.unscored}
+    clean, errors = {}, {}
+    for code, value in given.items():
+        item = known.get(code)
+        if item is None:
+            errors[f"unscored.{code}"] = _l("This questionnaire has no such question.")
+        elif value is None:
+            continue
+        elif isinstance(value, bool) or value not in [o.value for o in item.options]:
+            errors[f"unscored.{code}"] = _l("This answer is not one of the choices. Choose one of them.")
+        else:
+            clean[code] = value
+    return clean, errors
+
+
 def score(instrument: Instrument, answers, *, sex: str | None = None) -> Outcome:
     """Score the answers exactly as the definition says, or raise InvalidAnswers."""
     errors = {**check_answers(instrument, answers), **check_respondent(instrument, sex)}
