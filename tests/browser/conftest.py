@@ -234,6 +234,16 @@ def open_menu(page, group: str, link: str) -> None:
     page.wait_for_load_state()
 
 
+def ask_to_be_called(crisis, page) -> None:
+    """On a crisis result: fill the call-back form in its box and send it."""
+    crisis.get_by_label("Your name", exact=True).fill("Ann")
+    crisis.get_by_label("Phone number", exact=True).fill("555 0123 456")
+    crisis.get_by_label("Evening (17:00–20:00)").check()
+    crisis.get_by_label("I agree that the service stores my name").check()
+    crisis.get_by_role("button", name="Please call me").click()
+    assert page.get_by_text("We have your request").is_visible()
+
+
 def answer_phq9_with_item9_positive(page) -> None:
     """On the PHQ-9 page: "Not at all" to items 1-8 and "Several days" to item 9 (total 1)."""
     for number in range(1, 9):

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from carecycle.alerts import Alert
 from casework.models import Case, ContactNote
-from tests.browser.conftest import Walk, answer_phq9_with_item9_positive, sign_in_page
+from tests.browser.conftest import Walk, answer_phq9_with_item9_positive, ask_to_be_called, sign_in_page
 from tests.test_library import published_article
 
 CODE_RE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\b")
@@ -53,12 +53,7 @@ def test_a_resident_in_crisis_is_called_back_and_gets_a_safety_plan(live_server,
     crisis, score = page.locator("section.crisis"), page.get_by_text("Score: 1 out of 27")
     assert crisis.bounding_box()["y"] + crisis.bounding_box()["height"] <= score.bounding_box()["y"]
     walk.check("crisis-result")
-    crisis.get_by_label("Your name", exact=True).fill("Ann")
-    crisis.get_by_label("Phone number", exact=True).fill("555 0123 456")
-    crisis.get_by_label("Evening (17:00–20:00)").check()
-    crisis.get_by_label("I agree that the service stores my name").check()
-    crisis.get_by_role("button", name="Please call me").click()
-    assert page.get_by_text("We have your request").is_visible()
+    ask_to_be_called(crisis, page)
     walk.check("called-back")
     walk.done()
 

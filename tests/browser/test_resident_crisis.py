@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from carecycle.alerts import Alert
-from tests.browser.conftest import answer_phq9_with_item9_positive, screenshot, sign_in_page
+from tests.browser.conftest import answer_phq9_with_item9_positive, ask_to_be_called, screenshot, sign_in_page
 from tests.test_library import published_article
 
 
@@ -39,12 +39,7 @@ def test_resident_in_crisis_is_shown_help_first_and_a_counsellor_sees_the_alert(
     assert reading.all_inner_texts()[:2] == ["If you are thinking about suicide", "Everyday habits that help"]
     screenshot(page, "phq9-crisis-result")
 
-    crisis.get_by_label("Your name", exact=True).fill("Ann")
-    crisis.get_by_label("Phone number", exact=True).fill("555 0123 456")
-    crisis.get_by_label("Evening (17:00–20:00)").check()
-    crisis.get_by_label("I agree that the service stores my name").check()
-    crisis.get_by_role("button", name="Please call me").click()
-    assert page.get_by_text("We have your request").is_visible()
+    ask_to_be_called(crisis, page)
 
     staff, staff_problems = open_page()
     sign_in_page(staff, live_server, counsellor_name)
