@@ -114,6 +114,24 @@ def test_counsellor_sees_the_alert_and_the_request_and_the_read_is_audited(app, 
         counsellor.id
 
 
+def test_a_result_of_an_older_questionnaire_version_says_so(app, client, db, make_user):
+    """The answers table shows the current questions: a result scored on another version of the
+    definition (the K6 changed its item order) is marked, so no one reads an answer against the
+    wrong question."""
+    location = take_phq9(client, [0] * 8 + [1]).headers["Location"]
+    ask(client, location)
+    staff = app.test_client()
+    sign_in(staff, make_user("counsellor").username)
+    request = db.session.scalar(select(ContactRequest))
+    current = staff.get(f"/screening/contact-requests/{request.id}").get_data(as_text=True)
+    assert "Answered on version" not in current
+    result = db.session.get(ScreeningResult, request.result_id)
+    result.instrument_version = "0.9"
+    db.session.commit()
+    older = staff.get(f"/screening/contact-requests/{request.id}").get_data(as_text=True)
+    assert "Answered on version 0.9 of this questionnaire" in older
+
+
 def test_contact_requests_are_not_for_residents_or_the_public(app, client, db, login_as):
     location = take_phq9(client, [0] * 9).headers["Location"]
     ask(client, location)
