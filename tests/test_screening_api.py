@@ -203,7 +203,8 @@ def test_the_phq9_difficulty_answer_is_taken_stored_and_never_scored(client, db)
     assert (rated.get_json()["score"], rated.get_json()["band"]) == (plain["score"], plain["band"])
     stored = db.session.get(ScreeningResult, uuid.UUID(rated.get_json()["id"]))
     assert stored.unscored == {"difficulty": 2}
-    for bad, field in (({"difficulty": 9}, "unscored.difficulty"), ({"mood": 1}, "unscored.mood"),
+    for bad, field in (({"difficulty": 9}, "unscored.difficulty"), ({"difficulty": 2.0}, "unscored.difficulty"),
+                       ({"difficulty": True}, "unscored.difficulty"), ({"mood": 1}, "unscored.mood"),
                        ([2], "unscored")):
         refused = client.post("/api/v1/screenings", json={"instrument": "phq9", "answers": [1] * 9,
                                                           "unscored": bad})

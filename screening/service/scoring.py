@@ -222,7 +222,7 @@ def check_unscored(instrument: Instrument, given) -> tuple[dict, dict[str, Any]]
             errors[f"unscored.{code}"] = _l("This questionnaire has no such question.")
         elif value is None:
             continue
-        elif isinstance(value, bool) or value not in [o.value for o in item.options]:
+        elif isinstance(value, bool) or not isinstance(value, int) or value not in [o.value for o in item.options]:
             errors[f"unscored.{code}"] = _l("This answer is not one of the choices. Choose one of them.")
         else:
             clean[code] = value

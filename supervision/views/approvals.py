@@ -36,9 +36,8 @@ def decide(kind, item_id):
         if not form.validate_on_submit() and "csrf_token" in form.errors:
             abort(400)
         form.comment.errors = []  # a comment too long is the service's to refuse, with its message
-    item = service.find(current_user, kind, item_id) if request.method == "GET" or kind in service.DECISIONS \
-        else None
-    if request.method == "POST" and kind in service.DECISIONS:
+        if kind not in service.DECISIONS:
+            abort(404)
         # the service decides what may be decided (404, 403 for one's own, 409 when already decided)
         done = save_form(form, url_for("supervision.approvals"),
                          lambda: service.decide(current_user, kind, item_id, request.form.get("decision", ""),
@@ -46,6 +45,8 @@ def decide(kind, item_id):
                          _("Decision recorded."))
         if done is not None:
             return done
+    # the item's page (again, with the refusal's message, after an invalid decision); opening it is audited
+    item = service.find(current_user, kind, item_id)
     if item is None:
         abort(404)  # unknown, another team's, or no longer waiting: the error page leads back
     return (render_template("supervision/approval_item.html", item=item, form=form),

@@ -50,7 +50,11 @@ def test_the_queue_holds_every_kind_and_each_is_decided_with_a_comment(db, clien
     only_closures = client.get("/supervision/approvals?kind=closure").get_data(as_text=True)
     assert f'id="item-{closure.id}"' in only_closures and f'id="item-{risk.id}"' not in only_closures
 
+    risk_views = select(AuditEvent).where(AuditEvent.action == "view", AuditEvent.object_type == "risk_assessment")
+    views_before = len(db.session.scalars(risk_views).all())
     assert _decide(client, "risk", risk.id, "acknowledge", "Seen; call daily.").status_code == 302
+    # deciding is not a view of the record: only opening the item's page is
+    assert len(db.session.scalars(risk_views).all()) == views_before
     refused = _decide(client, "closure", closure.id, "reject", "")
     assert refused.status_code == 400  # shown again on the item's page with the message
     assert "Say why, so that the worker knows what to do next." in refused.get_data(as_text=True)
