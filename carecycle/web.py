@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from carecycle import breakglass
 from carecycle.alerts import open_alerts
+from carecycle.audit import ACTION_LABELS, OUTCOME_LABELS, RECORD_LABELS
 from carecycle.forms import BreakGlassForm, ConfirmForm, place_errors
 from carecycle.lifecycle import attempt
 from carecycle.pages import try_transition
@@ -124,7 +125,8 @@ def break_glass_review():
     pagination = breakglass.grants_for_review(current_user, page=page_arg())
     return render_template("breakglass/review.html", pagination=pagination,
                            writes=breakglass.writes_under(pagination.items),
-                           form=ConfirmForm(), target_page=breakglass.target_page)
+                           form=ConfirmForm(), target_page=breakglass.target_page,
+                           action_labels=ACTION_LABELS, record_labels=RECORD_LABELS, outcome_labels=OUTCOME_LABELS)
 
 
 @bp.route("/break-glass/grants/<grant_id>/reviewed", methods=["POST"])

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from carecycle import breakglass
 from carecycle.accounts import separation
 from carecycle.accounts.models import Team, User
-from carecycle.audit import record_event, record_view
+from carecycle.audit import in_words, record_event, record_view
 from carecycle.breakglass import BreakGlassGrant
 from carecycle.database import utcnow
 from carecycle.extensions import db
@@ -153,7 +153,7 @@ def _break_glass_items(supervisor) -> list[Item]:
     items = []
     for g in rows:
         target = breakglass.resolve_target(g.object_type, g.object_id)
-        done = "\n".join(f"{e.action} · {e.object_type or ''} · {format_when(e.at)}"
+        done = "\n".join(f"{in_words(e)} · {format_when(e.at)}"
                          for e in writes[g.id]) or _l("Nothing written under this grant.")
         items.append(Item("break_glass", str(g.id), g.granted_at, g.user,
                           target.url if target else url_for("web.break_glass_review"),

@@ -16,7 +16,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from carecycle.accounts.models import User
-from carecycle.audit import AuditEvent, AuditHead, record_event, verify_chain
+from carecycle.audit import (
+    ACTION_LABELS,
+    AuditEvent,
+    AuditHead,
+    record_event,
+    verify_chain,
+)
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.notifications import setting
@@ -25,50 +31,8 @@ from carecycle.validation import Invalid
 from supervision.models import AuditVerification
 from supervision.service.common import Period, parse_day
 
-# The audit trail stores stable codes; the viewer shows them in the reader's language (a code without
-# a label, from a newer version, shows as itself).
-ACTION_LABELS = {
-    "login": _l("Signed in"), "login_failed": _l("Sign-in failed"), "logout": _l("Signed out"),
-    "view": _l("Viewed"), "create": _l("Created"), "update": _l("Changed"), "sign": _l("Signed"),
-    "export": _l("Exported"), "import": _l("Imported"), "share": _l("Shared"), "unshare": _l("Stopped sharing"),
-    "claim": _l("Claimed"), "release": _l("Released"), "convert": _l("Turned into a case"), "close": _l("Closed"),
-    "acknowledge": _l("Acknowledged"), "review": _l("Reviewed"), "archive": _l("Archived"), "delete": _l("Deleted"),
-    "revoke": _l("Revoked"), "break_glass": _l("Break-glass access"), "consent_override": _l("Sent without consent"),
-    "link_resident": _l("Linked a resident account"), "unlink_resident": _l("Unlinked a resident account"),
-    "permission_denied": _l("Refused (no permission)"), "duplicate_match": _l("Possible duplicate found"),
-    "partner_action": _l("Partner answered"), "refuse": _l("Refused"),
-}
+# the words of the audit trail's codes are the shell's (carecycle.audit), shared with the break-glass review
 ACTIONS = tuple(ACTION_LABELS)
-
-RECORD_LABELS = {
-    "account_change": _l("Account change"), "after_action_review": _l("After-action review"), "alert": _l("Alert"),
-    "api_token": _l("API token"), "approvals_queue": _l("Approvals queue"), "article": _l("Article"),
-    "audit_chain": _l("Audit chain"), "audit_log": _l("Audit trail"), "bench_seed": _l("Benchmark data"),
-    "break_glass_grant": _l("Break-glass access"), "care_plan": _l("Care plan"),
-    "care_plan_review": _l("Care-plan review"), "care_plan_version": _l("Care-plan version"), "case": _l("Case"),
-    "case_notes": _l("Case notes"), "case_outcomes": _l("Case outcomes"), "case_screening": _l("Case screening"),
-    "client": _l("Client"), "closure_request": _l("Closure request"), "community_group": _l("Community group"),
-    "consent": _l("Consent"), "contact_note": _l("Contact note"), "contact_request": _l("Call-back request"),
-    "crisis_resource": _l("Crisis resource"), "drill": _l("Drill"), "drill_action": _l("Drill action"),
-    "follow_up": _l("Follow-up"), "group_attendance": _l("Group attendance"), "group_member": _l("Group member"),
-    "group_members": _l("Group members"), "group_session": _l("Group session"),
-    "inbound_referral": _l("Inbound referral"), "notification_setting": _l("Notification setting"),
-    "operating_mode": _l("Operating mode"), "partner_directory": _l("Partner directory"),
-    "partner_link": _l("Partner link"), "partner_organisation": _l("Partner organisation"),
-    "partner_service": _l("Partner service"), "referral": _l("Referral"), "register": _l("Vulnerable-person register"),
-    "register_entry": _l("Register entry"), "register_outreach": _l("Outreach"),
-    "rescreen_schedule": _l("Re-screening schedule"), "resident_link_code": _l("Resident link code"),
-    "resident_screenings": _l("Resident's screenings"), "risk_acknowledgements": _l("Risk acknowledgements"),
-    "risk_assessment": _l("Risk assessment"), "risk_assessments": _l("Risk assessments"),
-    "safety_plan": _l("Safety plan"), "screening_history": _l("Screening history"),
-    "screening_result": _l("Screening result"), "statistics": _l("Statistics"),
-    "supervision_decision": _l("Supervisor's decision"), "surge_view": _l("Surge view"), "task": _l("Task"),
-    "team": _l("Team"), "team_caseload": _l("Team caseload"), "user": _l("User account"),
-    "volunteer_certificate": _l("Volunteer certificate"), "volunteer_mobilisation": _l("Volunteer mobilisation"),
-    "volunteer_team": _l("Volunteer team"), "worker_caseload": _l("Worker's caseload"),
-    "consent_override": _l("Consent override"), "assessment_to_acknowledge": _l("Risk assessment"),
-}
-OUTCOME_LABELS = {"ok": _l("Done"), "denied": _l("Refused"), "rate_limited": _l("Too many attempts")}
 SORTS = {
     "at": _l("Time"), "action": _l("Action"), "object": _l("Record type"), "role": _l("Role"),
 }

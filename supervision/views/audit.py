@@ -5,6 +5,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from carecycle.audit import ACTION_LABELS, OUTCOME_LABELS, RECORD_LABELS
 from carecycle.forms import ConfirmForm
 from carecycle.permissions import Permission, requires
 from carecycle.roles import Role
@@ -31,9 +32,9 @@ def audit():
     chain = service.chain_status(current_user)
     return render_template("supervision/audit.html", filters=filters, errors=errors, page=page, chain=chain,
                            chain_length=service.chain_length(), actions=service.ACTIONS, sorts=service.SORTS,
-                           action_labels=service.ACTION_LABELS, record_labels=service.RECORD_LABELS,
-                           outcome_labels=service.OUTCOME_LABELS, role_label=role_label,
-                           record_choices=sorted(service.RECORD_LABELS.items(), key=lambda item: str(item[1])),
+                           action_labels=ACTION_LABELS, record_labels=RECORD_LABELS,
+                           outcome_labels=OUTCOME_LABELS, role_label=role_label,
+                           record_choices=sorted(RECORD_LABELS.items(), key=lambda item: str(item[1])),
                            form=ConfirmForm()), 400 if errors else 200
 
 
