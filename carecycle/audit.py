@@ -345,6 +345,7 @@ ACTION_LABELS = {
     "link_resident": _l("Linked a resident account"), "unlink_resident": _l("Unlinked a resident account"),
     "permission_denied": _l("Refused (no permission)"), "duplicate_match": _l("Possible duplicate found"),
     "partner_action": _l("Partner answered"), "refuse": _l("Refused"),
+    "approve": _l("Approved"), "withdraw": _l("Withdrawn"),
 }
 
 RECORD_LABELS = {
@@ -370,7 +371,8 @@ RECORD_LABELS = {
     "safety_plan": _l("Safety plan"), "screening_history": _l("Screening history"),
     "screening_result": _l("Screening result"), "statistics": _l("Statistics"),
     "supervision_decision": _l("Supervisor's decision"), "surge_view": _l("Surge view"), "task": _l("Task"),
-    "team": _l("Team"), "team_caseload": _l("Team caseload"), "user": _l("User account"),
+    "team": _l("Team"), "translation_pack": _l("Questionnaire translation"),
+    "team_caseload": _l("Team caseload"), "user": _l("User account"),
     "volunteer_certificate": _l("Volunteer certificate"), "volunteer_mobilisation": _l("Volunteer mobilisation"),
     "volunteer_team": _l("Volunteer team"), "worker_caseload": _l("Worker's caseload"),
     "consent_override": _l("Consent override"), "assessment_to_acknowledge": _l("Risk assessment"),

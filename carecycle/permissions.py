@@ -27,6 +27,9 @@ class Permission(StrEnum):
     ARTICLES_WRITE = "articles_write"        # draft and submit psychoeducation articles
     ARTICLES_REVIEW = "articles_review"      # review and publish them
     CRISIS_RESOURCES_EDIT = "crisis_resources_edit"
+    TRANSLATIONS_VIEW = "translations_view"        # read questionnaire translation packs, in review or not
+    TRANSLATIONS_IMPORT = "translations_import"    # enter a pack through the upload page
+    TRANSLATIONS_APPROVE = "translations_approve"  # the second check: approve or withdraw a pack
     # casework: clients, register, triage, cases (record rules in casework.service.access)
     CLIENTS_VIEW = "clients_view"
     CLIENTS_EDIT = "clients_edit"
@@ -83,10 +86,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.COUNSELLOR: frozenset(_STAFF | _CASE_STAFF | {
         Permission.DIRECTORY_VIEW, Permission.REFERRALS_MANAGE, Permission.VOLUNTEERS_VIEW,
         Permission.ALERTS_VIEW, Permission.BREAK_GLASS, Permission.ARTICLES_WRITE, Permission.TRIAGE_WORK,
-        Permission.CLINICAL_NOTES, Permission.RISK_ASSESS, Permission.SURGE_VIEW}),
+        Permission.CLINICAL_NOTES, Permission.RISK_ASSESS, Permission.SURGE_VIEW, Permission.TRANSLATIONS_VIEW}),
     Role.SOCIAL_WORKER: frozenset(_STAFF | _CASE_STAFF | {
         Permission.DIRECTORY_VIEW, Permission.REFERRALS_MANAGE, Permission.VOLUNTEERS_VIEW,
-        Permission.ALERTS_VIEW, Permission.BREAK_GLASS, Permission.ARTICLES_WRITE, Permission.SURGE_VIEW}),
+        Permission.ALERTS_VIEW, Permission.BREAK_GLASS, Permission.ARTICLES_WRITE, Permission.SURGE_VIEW,
+        Permission.TRANSLATIONS_VIEW}),
     Role.SUPERVISOR: frozenset(_STAFF | _CASE_STAFF | {
         Permission.DIRECTORY_VIEW, Permission.DIRECTORY_EDIT, Permission.REFERRALS_MANAGE,
         Permission.REFERRAL_OVERRIDE_REVIEW, Permission.VOLUNTEERS_VIEW, Permission.VOLUNTEERS_MANAGE,
@@ -94,7 +98,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.ARTICLES_REVIEW, Permission.TRIAGE_WORK, Permission.CLINICAL_NOTES, Permission.RISK_ASSESS,
         Permission.RISK_ACKNOWLEDGE, Permission.CLOSURE_APPROVE, Permission.CASELOAD_REVIEW, Permission.CASES_REASSIGN,
         Permission.APPROVALS, Permission.MODE_SWITCH, Permission.SURGE_VIEW, Permission.STATS_VIEW,
-        Permission.AUDIT_VIEW, Permission.DRILLS_MANAGE}),
+        Permission.AUDIT_VIEW, Permission.DRILLS_MANAGE, Permission.TRANSLATIONS_VIEW, Permission.TRANSLATIONS_IMPORT,
+        Permission.TRANSLATIONS_APPROVE}),
     Role.ADMIN: frozenset(_STAFF | {Permission.ACCOUNTS_MANAGE, Permission.CRISIS_RESOURCES_EDIT,
                                     Permission.DIRECTORY_VIEW, Permission.DIRECTORY_EDIT, Permission.VOLUNTEERS_VIEW,
                                     Permission.VOLUNTEERS_MANAGE, Permission.STATS_VIEW, Permission.AUDIT_VIEW}),

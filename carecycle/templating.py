@@ -15,6 +15,7 @@ from carecycle.accounts.models import User
 from carecycle.areas import NAV_GROUPS
 from carecycle.extensions import db
 from carecycle.forms import ConfirmForm
+from carecycle.i18n import language_name
 from carecycle.localtime import format_day, format_month, format_when
 from carecycle.mode import mode_columns, mode_state
 from carecycle.notifications import UNREAD_CAP, unread_column
@@ -113,6 +114,7 @@ def register_template_helpers(app) -> None:
     app.jinja_env.globals["unread_cap"] = UNREAD_CAP
     app.jinja_env.globals["url_maker"] = url_maker
     app.jinja_env.globals["request_path"] = request_path
+    app.jinja_env.globals["language_name"] = language_name
 
 
 # Query arguments that can identify a person (an old search link): never echoed back into a page.

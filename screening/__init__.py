@@ -50,6 +50,11 @@ def load_definitions(app) -> None:
         app.extensions[EXTENSION_KEY] = load_instruments([BUILTIN_DIR, *app.config["SCREENING_INSTRUMENT_DIRS"]])
     except DefinitionError as error:
         raise SystemExit(f"CareCycle will not start: instrument definition invalid: {error}") from error
+    from screening.service.translations import FILES_KEY, PackError, load_files
+    try:
+        app.extensions[FILES_KEY] = load_files(app, app.extensions[EXTENSION_KEY])
+    except PackError as error:
+        raise SystemExit(f"CareCycle will not start: translation pack invalid: {error}") from error
 
 
 def _band_words(instrument_id: str, code: str) -> str:
@@ -75,6 +80,8 @@ def init_app(app) -> None:
     register_kinds(app, session_ids=session_results)
     from screening.models import ArticleStatus
     app.jinja_env.globals["ArticleStatus"] = ArticleStatus
+    from screening.service.translations import PackState
+    app.jinja_env.globals["PackState"] = PackState
     load_definitions(app)
     app.register_blueprint(screening)
     app.register_blueprint(library)
@@ -85,6 +92,8 @@ def init_app(app) -> None:
     add_nav_link(app, Permission.ALERTS_VIEW, "screening.contact_requests", _l("Contact requests"), "triage")
     add_nav_link(app, Permission.ARTICLES_WRITE, "library.manage", _l("Articles"), "library")
     add_nav_link(app, Permission.CRISIS_RESOURCES_EDIT, "screening.crisis_resources", _l("Crisis resources"), "library")
+    add_nav_link(app, Permission.TRANSLATIONS_VIEW, "screening.translations", _l("Questionnaire translations"),
+                 "library")
     add_home_link(app, PUBLIC, "screening.index", _l("Check how you are doing"),
                   _l("Short private questionnaires about mood, anxiety, stress, sleep after hard events and "
                      "alcohol. No account needed; a PHQ-9 takes about 3 minutes."))
@@ -94,3 +103,5 @@ def init_app(app) -> None:
     add_home_link(app, Permission.SCREENING_HISTORY, "screening.history", _l("My screenings"),
                   _l("Your results over time, with a chart per questionnaire."))
     register_loader(app, load_demo)
+    from screening.cli import instruments_cli
+    app.cli.add_command(instruments_cli)

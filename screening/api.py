@@ -8,7 +8,7 @@ from flask_login import current_user
 from carecycle import ratelimit
 from carecycle.api import ApiError, area_api, json_body
 from carecycle.permissions import PUBLIC, requires
-from screening.service import get_instrument, instruments, results, text
+from screening.service import get_instrument, instruments, results, text, translations
 from screening.service.scoring import InvalidAnswers
 
 api = area_api("screening")
@@ -21,7 +21,7 @@ SCREENING_KEYS = {"instrument", "answers", "sex", "language", "unscored"}
 def list_instruments():
     return jsonify({"instruments": [
         {"id": i.id, "name": i.name, "title": text(i.title, "en"), "item_count": i.item_count,
-         "languages": list(i.languages)}
+         "languages": translations.offered_languages(i)}
         for i in results.catalogue(instruments())]})
 
 
@@ -46,13 +46,15 @@ def create_screening():
         raise ApiError(422, "Unknown instrument.", fields={
             "instrument": "Use one of: " + ", ".join(sorted(instruments())) + "."})
     language = body.get("language", "en")
-    if language not in instrument.languages:
+    pack = translations.offered(instrument, language) if isinstance(language, str) else None
+    if language not in instrument.languages and pack is None:
         raise ApiError(422, "The instrument is not offered in that language.", fields={
-            "language": f"{instrument.name} is offered in: {', '.join(instrument.languages)}."})
+            "language": f"{instrument.name} is offered in: {', '.join(translations.offered_languages(instrument))}."})
     try:
         result, outcome = results.submit(instrument, body.get("answers"), sex=body.get("sex"), language=language,
                                          user=current_user if current_user.is_authenticated else None,
-                                         unscored=body.get("unscored"))
+                                         unscored=body.get("unscored"),
+                                         translation=pack.sha256 if pack else None)
     except InvalidAnswers as invalid:
         raise ApiError(422, "The answers are not valid; nothing was stored.",
                        fields={key: str(message) for key, message in invalid.fields.items()}) from invalid

@@ -1,6 +1,7 @@
 """Forms of the screening pages. The rules live in the service; these parse and show errors."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -88,3 +89,17 @@ class TransitionForm(FlaskForm):
     note = TextAreaField(_l("Note to the author"), validators=[Optional(), Length(max=2000)],
                          description=_l("Needed when you send an article back for changes."))
     version = HiddenField()
+
+
+class TranslationUploadForm(FlaskForm):
+    file = FileField(_l("Translation pack (JSON file)"),
+                     description=_l("One file per questionnaire and language, such as phq9.zh_Hans.json, written "
+                                    "from the publisher's official translation."))
+
+
+class TranslationApproveForm(FlaskForm):
+    sha256 = HiddenField()
+
+
+class TranslationWithdrawForm(FlaskForm):
+    reason = TextAreaField(_l("Why is it withdrawn?"), validators=[Length(max=300)])

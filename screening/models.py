@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carecycle.accounts.models import User
@@ -33,12 +33,45 @@ class ScreeningResult(UUIDPrimaryKey, Model):
     flags: Mapped[str] = mapped_column(String(200), default="")  # space-separated flag codes
     crisis: Mapped[bool] = mapped_column(Boolean, default=False)
     language: Mapped[str] = mapped_column(String(10))
+    # the translation pack answered (its SHA-256), when the items were shown from one; None: the definition's text
+    translation_sha256: Mapped[str | None] = mapped_column(String(64))
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     @property
     def flag_codes(self) -> list[str]:
         return self.flags.split() if self.flags else []
+
+
+class TranslationPack(UUIDPrimaryKey, Model):
+    """An official translation of an instrument, as one clinical staff member entered it (the file's
+    exact bytes and their SHA-256), and the second person's approval. Only an approved pack is shown to
+    residents; entering a changed file withdraws the pack it replaces (one current pack per instrument
+    and language, kept by a partial unique index). Public text: nothing here is about a person."""
+
+    __tablename__ = "translation_pack"
+    __table_args__ = (
+        Index("uq_translation_pack_current", "instrument", "language", unique=True,
+              sqlite_where=text("withdrawn_at IS NULL"), postgresql_where=text("withdrawn_at IS NULL")),
+    )
+
+    instrument: Mapped[str] = mapped_column(String(20), index=True)
+    language: Mapped[str] = mapped_column(String(10))
+    translates: Mapped[str] = mapped_column(String(20))  # the definition version it translates
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    content: Mapped[str] = mapped_column(Text)           # the file as entered (UTF-8)
+    file_name: Mapped[str] = mapped_column(String(200))
+    entered_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"))
+    entered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    approved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    approved_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(300))
+
+    entered_by: Mapped[User] = relationship(foreign_keys=[entered_by_id])
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
+    withdrawn_by: Mapped[User | None] = relationship(foreign_keys=[withdrawn_by_id])
 
 
 class ContactRequest(UUIDPrimaryKey, Model):

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from carecycle.extensions import db as _db
 from screening.service.definitions import BUILTIN_DIR, DefinitionError, build_instrument, load_instruments
 from tests.conftest import dispose, make_app
 
@@ -117,8 +118,11 @@ def test_adding_a_licensed_instrument_is_adding_a_file(tmp_path):
     folder = tmp_path / "instruments"
     folder.mkdir()
     write(folder, "extra", variant(name="EXTRA-2", title={"en": "A licensed extra questionnaire"}))
-    app = make_app(tmp_path, SCREENING_INSTRUMENT_DIRS=[str(folder)], SQLALCHEMY_DATABASE_URI="sqlite://")
+    app = make_app(tmp_path, SCREENING_INSTRUMENT_DIRS=[str(folder)],
+                   SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'extra.db'}")
     try:
+        with app.app_context():
+            _db.create_all()  # the catalogue lists the languages of approved translations (none here)
         client = app.test_client()
         listing = client.get("/api/v1/instruments").get_json()["instruments"]
         assert {"id": "extra", "name": "EXTRA-2", "title": "A licensed extra questionnaire", "item_count": 2,

@@ -17,6 +17,12 @@ class Point:
     band: str
     when: object
     crisis: bool
+    language: str = "en"
+    previous_language: str | None = None  # set when this score was answered in another language than the one before
+
+    @property
+    def language_changed(self) -> bool:
+        return self.previous_language is not None
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,11 @@ class Chart:
     ticks: list[tuple[float, int]]
 
     @property
+    def language_changes(self) -> list[Point]:
+        """The scores answered in another language than the score before (answers may not compare exactly)."""
+        return [point for point in self.points if point.language_changed]
+
+    @property
     def polyline(self) -> str:
         return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.points)
 
@@ -60,10 +71,13 @@ def score_chart(instrument: Instrument, results) -> Chart | None:
         return bottom - (value - low) / span * plot_h
 
     count = len(results)
-    points = []
+    points: list[Point] = []
     for index, result in enumerate(results):
         x = LEFT + (plot_w / 2 if count == 1 else index * plot_w / (count - 1))
-        points.append(Point(x, y_of(result.score), result.score, result.band, result.created_at, result.crisis))
+        language = getattr(result, "language", None) or "en"
+        before = points[-1].language if points else None
+        points.append(Point(x, y_of(result.score), result.score, result.band, result.created_at, result.crisis,
+                            language, before if before is not None and before != language else None))
     areas, ticks = [], {low, high}
     for band in instrument.bands:
         if band.when is not None or band.min is None or band.max is None:

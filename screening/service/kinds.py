@@ -2,7 +2,8 @@
 
 A screening result is seen in the browser session that took it, or by the resident whose account
 it is linked to (and then by no one else, and the read is audited); staff open articles that are
-not someone else's draft, crisis resources and residents' contact requests (that read audited)."""
+not someone else's draft, crisis resources, residents' contact requests (that read audited) and
+questionnaire translation packs."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from sqlalchemy import false, or_, true
 from carecycle.audit import record_view
 from carecycle.lifecycle import register_kind
 from carecycle.urls import as_uuid
-from screening.models import Article, ArticleStatus, ContactRequest, CrisisResource, ScreeningResult
+from screening.models import Article, ArticleStatus, ContactRequest, CrisisResource, ScreeningResult, TranslationPack
 from screening.service.results import links_to_account
 
 
@@ -41,3 +42,5 @@ def register_kinds(app, session_ids: Callable[[], list[str]]) -> None:
     register_kind(app, "article", Article, _staff_articles, audited=False)
     register_kind(app, "crisis_resource", CrisisResource, lambda _user: true(), audited=False)
     register_kind(app, "contact_request", ContactRequest, lambda _user: true())
+    # public text, no one's record: the pages' permission (translations_view) is the rule
+    register_kind(app, "translation_pack", TranslationPack, lambda _user: true(), audited=False)

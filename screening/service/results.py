@@ -23,6 +23,7 @@ from screening.models import ScreeningResult
 from screening.service import articles, get_instrument, instruments
 from screening.service.definitions import Instrument
 from screening.service.scoring import InvalidAnswers, Outcome, check_unscored, evaluate, score
+from screening.service.translations import answered_in
 
 # Shown instead of the band's meaning when a scored result meets the crisis rule (PHQ-9 item 9 >= 1
 # with a low total): the band describes the total, and the total must not reassure.
@@ -51,11 +52,11 @@ def _row(result: ScreeningResult) -> dict:
 
 
 def new_result(instrument: Instrument, outcome: Outcome, *, language: str, user_id=None,
-               unscored: dict | None = None) -> ScreeningResult:
+               unscored: dict | None = None, translation: str | None = None) -> ScreeningResult:
     """The result row of a scored screening (answers and respondent encrypted), not yet stored."""
     result = ScreeningResult(instrument=instrument.id, instrument_version=instrument.version, score=outcome.score,
                              band=outcome.band, flags=" ".join(outcome.flags), crisis=outcome.crisis,
-                             language=language, user_id=user_id)
+                             language=language, translation_sha256=translation, user_id=user_id)
     result.answers = list(outcome.answers)
     if outcome.sex:
         result.respondent = {"sex": outcome.sex}
@@ -76,13 +77,15 @@ def links_to_account(user) -> bool:
 
 
 def submit(instrument: Instrument, answers, *, sex: str | None = None, language: str = "en",
-           user=None, unscored: dict | None = None) -> tuple[ScreeningResult, Outcome]:
+           user=None, unscored: dict | None = None,
+           translation: str | None = None) -> tuple[ScreeningResult, Outcome]:
     """Score and store one screening (the caller commits). Raises InvalidAnswers (nothing stored).
     The per-address limit is counted by the routes (`ratelimit.counted`), before the body is read.
 
     The row is written with one Core insert of the built object's column values, outside the
     session's unit of work (this is the public hot path): the returned object is for reading its
-    id and values, not attached to the session."""
+    id and values, not attached to the session. `translation`: the SHA-256 of the pack whose text was
+    answered (the score never depends on it)."""
     clean_unscored, unscored_errors = check_unscored(instrument, unscored)
     try:
         outcome = score(instrument, answers, sex=sex)
@@ -93,7 +96,7 @@ def submit(instrument: Instrument, answers, *, sex: str | None = None, language:
     owner = user if links_to_account(user) else None
     # Built (and encrypted) before the first statement, so the write transaction stays short.
     result = new_result(instrument, outcome, language=language, user_id=owner.id if owner else None,
-                        unscored=clean_unscored)
+                        unscored=clean_unscored, translation=translation)
     db.session.connection().execute(_INSERT, _row(result))
     if owner is not None:
         record_event("create", "screening_result", result.id, actor=owner)
@@ -170,8 +173,11 @@ class ShownResult:
 
 
 def shown(result: ScreeningResult) -> ShownResult | None:
+    """The result with its definition, in the text it was answered in (a translation pack's, by hash)."""
     instrument = get_instrument(result.instrument)
-    return ShownResult(result, instrument) if instrument else None
+    if instrument is None:
+        return None
+    return ShownResult(result, answered_in(instrument, result.language, result.translation_sha256))
 
 
 def claim(results: list[str], user) -> int:

@@ -22,10 +22,10 @@ from screening.service import (
     crisis,
     get_instrument,
     instruments,
-    item_language,
     results,
     scoring,
     text,
+    translations,
 )
 from screening.service.scoring import InvalidAnswers
 
@@ -134,17 +134,20 @@ def _read_unscored(instrument, form) -> tuple[dict, dict]:
 @requires(PUBLIC)
 @ratelimit.counted("screening", "SCREENING_RATE_LIMIT", "SCREENING_RATE_WINDOW")
 def take(instrument_id):
-    instrument = get_instrument(instrument_id)
-    if instrument is None:
+    definition = get_instrument(instrument_id)
+    if definition is None:
         abort(404)
-    language = item_language(instrument, locale())
+    version = translations.for_reader(definition, locale())
+    instrument, language = version.instrument, version.language
     given, errors, sex, shown, general, unscored = {}, {}, None, set(), [], {}
     step = scoring.plan(instrument, {})
     if request.method == "POST" and not ratelimit.within_limit():
         flash(_("Many screenings were sent from your connection in a short time. Wait a few minutes "
                 "and try again."), "error")
-        return _render_form(instrument, language, step, given, errors, sex, shown, general, unscored), 429
+        return _render_form(version, step, given, errors, sex, shown, general, unscored), 429
     if request.method == "POST":
+        answered = _answered_version(definition, request.form.get("translation"), version)
+        instrument, language = answered.instrument, answered.language
         given, errors, sex, shown = _read_form(instrument, request.form)
         unscored, unscored_errors = _read_unscored(instrument, request.form)
         errors.update(unscored_errors)
@@ -164,7 +167,8 @@ def take(instrument_id):
             answers = [step.known[item.number] for item in instrument.items]
             try:
                 result, _outcome = results.submit(instrument, answers, sex=sex, language=language,
-                                                  user=current_user, unscored=unscored)
+                                                  user=current_user, unscored=unscored,
+                                                  translation=answered.pack.sha256 if answered.pack else None)
             except InvalidAnswers as invalid:  # the form checks first; this is the service's word (400)
                 for key, message in invalid.fields.items():
                     index = key[len("answers["):-1] if key.startswith("answers[") else None
@@ -176,10 +180,22 @@ def take(instrument_id):
                 remember_result(result.id)
                 return redirect(url_for("screening.result", result_id=result.id))
     status = 400 if errors or general else 200
-    return _render_form(instrument, language, step, given, errors, sex, shown, general, unscored), status
+    return _render_form(version, step, given, errors, sex, shown, general, unscored), status
 
 
-def _render_form(instrument, language, step, given, errors, sex, shown, general, unscored):
+def _answered_version(definition, shown_hash, offered):
+    """The version the submitted page showed: the pack it names (kept with the result even when the
+    pack was replaced while the resident answered), else what is offered now."""
+    if shown_hash and (offered.pack is None or offered.pack.sha256 != shown_hash):
+        row = translations.by_hash(definition.id, locale(), shown_hash)
+        pack = translations.pack_of(row) if row is not None else None
+        if isinstance(pack, translations.Pack):
+            return translations.ReaderVersion(translations.translated(definition, pack), pack.language, pack)
+    return offered
+
+
+def _render_form(version, step, given, errors, sex, shown, general, unscored):
+    instrument, language = version.instrument, version.language
     skipped = step.skipped
     numbers = {item.number for item in step.ask}
     if errors or general:  # show the submitted step again, with its answers and messages
@@ -188,7 +204,8 @@ def _render_form(instrument, language, step, given, errors, sex, shown, general,
     page = [item for item in instrument.items if item.number in numbers]
     hidden = {n: v for n, v in step.known.items() if n not in numbers and v is not None}
     first_page = not page or page[0].number == 1 or not step.known
-    return render_template("screening/take.html", instrument=instrument, language=language, page=page,
+    return render_template("screening/take.html", instrument=instrument, language=language, pack=version.pack,
+                           page=page,
                            given=given, hidden=hidden, errors=errors, sex=sex, general=general,
                            unscored=unscored,
                            ask_sex=bool(instrument.respondent) and first_page,
@@ -486,3 +503,5 @@ def act(article_id, action):
     return redirect(url_for("library.detail", article_id=item.id))
 
 
+
+from screening.views import translation_packs as _translation_packs  # noqa: E402,F401 (its routes, on this blueprint)
