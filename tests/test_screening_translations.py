@@ -508,3 +508,23 @@ def test_nothing_is_stored_twice(db, runner, make_user):
     enter(runner, counsellor)
     enter(runner, counsellor)
     assert db.session.scalar(select(func.count()).select_from(TranslationPack)) == 1
+
+
+def test_a_pack_in_review_waits_in_the_supervisors_approvals_queue(client, db, runner, make_user):
+    counsellor = make_user("counsellor", display_name="Chan Entering")
+    enter(runner, counsellor)
+    [row] = packs_in(db)
+    sign_in(client, make_user("supervisor").username)
+    queue = client.get("/supervision/approvals?kind=translation").get_data(as_text=True)
+    assert "Questionnaire translation to check" in queue and "Chan Entering" in queue
+    item = client.get(f"/supervision/approvals/translation/{row.id}")
+    assert item.status_code == 200
+    text = item.get_data(as_text=True)
+    assert f'href="/screening/translations/{row.id}"' in text and "PHQ-9" in text
+    assert 'name="decision"' not in text  # decided on the review page only, after the row-by-row comparison
+    token = csrf_from(item)
+    refused = client.post(f"/supervision/approvals/translation/{row.id}",
+                          data={"csrf_token": token, "decision": "approve"})
+    assert refused.status_code == 400 and packs_in(db)[0].approved_at is None
+    approve_through_page(client, row)
+    assert "Questionnaire translation to check" not in client.get("/supervision/approvals").get_data(as_text=True)

@@ -559,6 +559,14 @@ def overview() -> list[Listed]:
     return out
 
 
+def in_review(limit: int) -> list[TranslationPack]:
+    """Current packs waiting for the second person's check, longest waiting first."""
+    rows = db.session.scalars(select(TranslationPack).where(TranslationPack.withdrawn_at.is_(None),
+                                                            TranslationPack.approved_at.is_(None))
+                              .order_by(TranslationPack.entered_at).limit(limit))
+    return [row for row in rows if status(row) is PackState.IN_REVIEW]
+
+
 def history(instrument_id: str, language: str) -> list[TranslationPack]:
     return list(db.session.scalars(select(TranslationPack).where(TranslationPack.instrument == instrument_id,
                                                                 TranslationPack.language == language)

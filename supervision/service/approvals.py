@@ -36,6 +36,7 @@ from casework.service.triage import users_by_id
 from referrals.service import referrals as referral_service
 from screening.models import Article, ArticleStatus
 from screening.service import articles as article_service
+from screening.service import get_instrument, translations
 from supervision.models import Decision
 from supervision.service.common import as_uuid
 
@@ -49,6 +50,7 @@ KINDS = {
     "article": _l("Article to publish"),
     "override": _l("Referral sent without consent"),
     "account": _l("Account change to confirm"),
+    "translation": _l("Questionnaire translation to check"),
 }
 
 # decision code -> (label, comment required)
@@ -59,6 +61,7 @@ DECISIONS = {
     "article": {"publish": (_l("Approve and publish"), False), "return": (_l("Send back for changes"), True)},
     "override": {"reviewed": (_l("Mark reviewed"), False)},
     "account": {"confirm": (_l("Confirm the change"), False), "decline": (_l("Decline the change"), False)},
+    "translation": {},  # compared row by row and approved on its own review page (screening), never from here
 }
 
 DECISION_LABELS = {
@@ -214,8 +217,24 @@ def _account_items(supervisor) -> list[Item]:
     return items
 
 
+def _translation_items(supervisor) -> list[Item]:
+    """Translation packs in review (service-wide): the item leads to the side-by-side review page."""
+    if not role_has(supervisor.role, Permission.TRANSLATIONS_APPROVE):
+        return []
+    items = []
+    for row in translations.in_review(QUEUE_LIMIT):
+        instrument = get_instrument(row.instrument)
+        items.append(Item("translation", str(row.id), row.entered_at, row.entered_by,
+                          url_for("screening.translation_review", pack_id=row.id),
+                          own=row.entered_by_id == supervisor.id,
+                          facts=[(_l("Questionnaire"), instrument.name if instrument else row.instrument),
+                                 (_l("Language"), language_name(row.language)), (_l("File"), row.file_name)]))
+    return items
+
+
 _BUILDERS = {"risk": _risk_items, "closure": _closure_items, "break_glass": _break_glass_items,
-             "article": _article_items, "override": _override_items, "account": _account_items}
+             "article": _article_items, "override": _override_items, "account": _account_items,
+             "translation": _translation_items}
 
 
 def queue(supervisor) -> list[Item]:
