@@ -6,7 +6,7 @@ import sys
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 
 from carecycle.extensions import db
 from carecycle.lifecycle import command
@@ -144,36 +144,64 @@ def keys_rotate():
 @click.option("--batch", default=500, show_default=True, help="Rows per transaction.")
 @with_appcontext
 def keys_reencrypt(batch):
-    """Re-encrypt every value under the active key, in batches; safe to run again after a stop."""
+    """Re-encrypt every value under the active key, in batches; safe to run again after a stop.
+
+    Each value is written back only where its row still holds the envelope that was read (a
+    conditional UPDATE outside the ORM): an edit made meanwhile is never undone, and a record's
+    version does not change (re-sealing is not an edit). A row edited during a batch is left for the
+    next pass."""
     from carecycle.crypto import ENCRYPTED_FIELDS, PREFIX, DecryptionError
+    from carecycle.database import rows_changed
     ring = _ring()
     active_prefix = f"{PREFIX}:{ring.active}:"
     by_model: dict[type, list] = {}
     for model, field in ENCRYPTED_FIELDS:
         by_model.setdefault(model, []).append(field)
-    total = 0
+    total = skipped_total = 0
     for model, fields in by_model.items():
+        table = model.__table__
         columns = [getattr(model, f.column_attr) for f in fields]
         pending = or_(*[c.is_not(None) & ~c.startswith(active_prefix) for c in columns])
         remaining = db.session.scalar(select(func.count()).select_from(model).where(pending))
-        done = 0
+        done = idle_passes = 0
         while True:
-            rows = db.session.scalars(select(model).where(pending).order_by(model.id).limit(batch)).all()
+            rows = db.session.scalars(select(model).where(pending).order_by(model.id).limit(batch)
+                                      .execution_options(populate_existing=True)).all()
             if not rows:
                 break
+            moved = skipped = 0
             try:
                 for row in rows:
+                    row_done = True
                     for field in fields:
-                        field.reseal(row, ring)
+                        sealed = field.reseal(row, ring)
+                        if sealed is None:
+                            continue
+                        old, new = sealed
+                        column = table.c[field.column]
+                        written = db.session.execute(update(table).where(table.c.id == row.id, column == old)
+                                                     .values({column.name: new}))
+                        if rows_changed(written) != 1:
+                            skipped += 1  # edited since it was read: the edit stands; the next pass re-reads it
+                            row_done = False
+                    moved += row_done
             except DecryptionError as error:
                 db.session.rollback()
                 raise click.ClickException(f"{error}; the batches before it are done. "
                                            "Restore that value from a backup, then run this again.") from error
             db.session.commit()
-            done += len(rows)
-            click.echo(f"{model.__tablename__}: {done}/{remaining} rows re-encrypted")
-        total += done
-    click.echo(f"done: {total} row(s) re-encrypted under {ring.active}")
+            db.session.expunge_all()
+            done += moved
+            skipped_total += skipped
+            idle_passes = idle_passes + 1 if not moved else 0
+            if idle_passes >= 3:
+                raise click.ClickException(f"{model.__tablename__}: rows kept changing while being re-encrypted; "
+                                           "the others are done. Run this again.")
+            click.echo(f"{model.__tablename__}: {min(done, remaining)}/{remaining} rows re-encrypted"
+                       + (f" ({skipped} value(s) edited meanwhile, done on the next pass)" if skipped else ""))
+        total += min(done, remaining)
+    click.echo(f"done: {total} row(s) re-encrypted under {ring.active}"
+               + (f"; {skipped_total} value(s) edited during the run were re-read and done" if skipped_total else ""))
 
 
 def count_values_under(kid: str) -> int:

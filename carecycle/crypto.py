@@ -253,15 +253,15 @@ class Encrypted:
         every row whose field is empty)."""
         return blind_index(f"{self.table}.{self.column}", value, self.normalise) or ""
 
-    def reseal(self, obj, ring: KeyRing) -> bool:
-        """Re-encrypt under the active key; False when it already is."""
+    def reseal(self, obj, ring: KeyRing) -> tuple[str, str] | None:
+        """The stored envelope and the same value sealed under the active key, or None when it already
+        is (nothing is set: `keys reencrypt` writes it only where the row still holds what was read)."""
         stored = getattr(obj, self.column_attr)
         if stored is None or key_id_of(stored) == ring.active:
-            return False
+            return None
         bound = self.bound(obj)
         plain = open_sealed(stored, self.table, self.column, obj.id, ring, bound)
-        setattr(obj, self.column_attr, seal(plain, self.table, self.column, obj.id, ring, bound))
-        return True
+        return stored, seal(plain, self.table, self.column, obj.id, ring, bound)
 
     def rebind(self, obj, name: str, old, new) -> None:
         """Bound attribute `name` goes from `old` to `new`: re-seal the stored value to match."""

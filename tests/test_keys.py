@@ -459,3 +459,50 @@ def test_production_starts_with_the_key_ring_from_the_environment(tmp_path, no_k
                           SECRET_KEY="production-secret-" + "x" * 32)
     assert application.extensions["carecycle_keyring"].keys == environment_ring.keys
     assert not (tmp_path / "absent.json").exists()
+
+
+def test_reencrypt_keeps_each_records_version(keys_app, cli):
+    """Re-sealing is not an edit: an editor opened before the rotation saves without a false conflict."""
+    plant_records()
+    before = {a.id: a.version for a in _db.session.scalars(select(Alert))}
+    assert cli("keys", "rotate").exit_code == 0
+    assert cli("keys", "reencrypt", "--batch", "2").exit_code == 0
+    _db.session.remove()
+    assert {a.id: a.version for a in _db.session.scalars(select(Alert))} == before
+    assert key_ids() == {"k2"}
+
+
+def test_reencrypt_never_undoes_an_edit_made_while_it_runs(keys_app, cli, monkeypatch):
+    """A value changed between the batch's read and its write stays as edited (the write is
+    conditional on the envelope read); the run finishes, without a traceback, and re-reads that row."""
+    from carecycle.crypto import seal
+    expected = plant_records()
+    assert cli("keys", "rotate").exit_code == 0
+    target = _db.session.scalars(select(Alert).order_by(Alert.id)).first()
+    target_id = target.id
+    version = target.version
+    _db.session.remove()
+    reseal = Encrypted.reseal
+    edited = {"done": False}
+
+    def edit_meanwhile(self, obj, ring_):
+        sealed = reseal(self, obj, ring_)
+        if not edited["done"] and obj.id == target_id and self.column == "summary":
+            edited["done"] = True  # another writer saves a new summary after this batch read the row
+            table = Alert.__table__
+            _db.session.execute(table.update().where(table.c.id == target_id).values(
+                summary=seal(b"summary edited during the rotation", "alert", "summary", target_id, ring_)))
+        return sealed
+
+    monkeypatch.setattr(Encrypted, "reseal", edit_meanwhile)
+    result = cli("keys", "reencrypt", "--batch", "2")
+    assert result.exit_code == 0, result.output
+    assert edited["done"] and "Traceback" not in result.output
+    assert "1 value(s) edited meanwhile, done on the next pass" in result.output
+    _db.session.remove()
+    alert = _db.session.get(Alert, target_id)
+    assert alert.summary == "summary edited during the rotation"  # the edit stands
+    assert alert.version == version
+    expected[("alert", target_id)] = ("summary edited during the rotation", expected[("alert", target_id)][1])
+    read_back(expected)
+    assert key_ids() == {"k2"}

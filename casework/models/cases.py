@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, event
+from sqlalchemy import ForeignKey, Index, Integer, String, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carecycle.accounts.models import Team, User
@@ -83,6 +83,12 @@ class Task(UUIDPrimaryKey, Model):
     """A dated thing to do on a case: first contact, next contact, review, re-screen, follow-up."""
 
     __tablename__ = "case_task"
+    __table_args__ = (
+        # one open next-contact reminder per case (the README promises one): the database decides a race
+        Index("uq_case_task_one_open_next_contact", "case_id", unique=True,
+              sqlite_where=text("kind = 'next_contact' AND done_at IS NULL"),
+              postgresql_where=text("kind = 'next_contact' AND done_at IS NULL")),
+    )
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_file.id"), index=True)
     kind: Mapped[str] = mapped_column(String(30))

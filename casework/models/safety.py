@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carecycle.accounts.models import User
@@ -43,7 +43,12 @@ class SafetyPlanVersion(UUIDPrimaryKey, Model):
     next change starts a new version. Old versions are kept."""
 
     __tablename__ = "safety_plan_version"
-    __table_args__ = (UniqueConstraint("case_id", "number", name="uq_safety_plan_version_case_number"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "number", name="uq_safety_plan_version_case_number"),
+        # one open (unsigned) draft per case, whoever saves first: the database decides a race
+        Index("uq_safety_plan_version_one_draft", "case_id", unique=True,
+              sqlite_where=text("signed_at IS NULL"), postgresql_where=text("signed_at IS NULL")),
+    )
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_file.id"), index=True)
     number: Mapped[int] = mapped_column(Integer)

@@ -156,7 +156,8 @@ def save_draft(user, case: Case, content: dict, version=None) -> SafetyPlanVersi
                               updated_by_id=user.id, updated_at=now)
     draft.content = clean
     try:
-        with db.session.begin_nested():  # two new drafts at once: the unique (case, number) lets one through
+        # two new drafts at once: the unique (case, number) and the one-draft index let one through
+        with db.session.begin_nested():
             db.session.add(draft)
     except IntegrityError:
         raise Conflict(_("Someone else started a new version at the same moment; open the plan again."),

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from carecycle.audit import record_event
 from carecycle.database import rows_changed, utcnow
@@ -83,7 +84,15 @@ def set_next_contact(user, case: Case, due_at: datetime, note: str | None = None
     if existing is None:
         task = Task(case_id=case.id, kind=NEXT_CONTACT, due_at=due_at, assigned_to_id=_assignee_for(user, case),
                     created_at=now)
-        db.session.add(task)
+        try:
+            with db.session.begin_nested():  # someone set one at the same moment: the one-open index refuses it
+                db.session.add(task)
+        except IntegrityError:
+            other = open_next_contact(case)
+            if other is None:
+                raise
+            task, created = other, False  # the reminder just set by the other writer is moved, not duplicated
+            task.due_at = due_at
     else:
         task = existing
         task.due_at = due_at
