@@ -31,6 +31,7 @@ def create_app(config: str | Mapping | BaseConfig | None = None) -> Flask:
     register_extensions(app)
     register_limits(app)
     register_blueprints(app)
+    settle_keys(app)
     register_handlers(app)
     register_lifecycle(app)
     register_commands(app)
@@ -56,6 +57,42 @@ def load_keys(app: Flask) -> None:
             check_strength(app.config["SECRET_KEY"], app.extensions["carecycle_keyring"])
     except KeyRingError as error:
         raise SystemExit(f"CareCycle will not start: {error}") from error
+
+
+def settle_keys(app: Flask) -> None:
+    """A key ring generated at this start-up is saved only when the database holds nothing made with
+    another one (every table is known by now); otherwise the app and every command stop."""
+    from carecycle.keyring import settle_new_keyring
+    ring = app.extensions["carecycle_keyring"]
+    if not ring.unsaved:
+        return
+    try:
+        settle_new_keyring(ring, _values_needing_a_key_ring(app))
+    except KeyRingError as error:
+        raise SystemExit(f"CareCycle will not start: {error}") from error
+
+
+def _values_needing_a_key_ring(app: Flask) -> int:
+    """How many sealed values and audit events the database holds (0 for a new or empty one)."""
+    from sqlalchemy import func, inspect, select
+
+    from carecycle.audit import AuditEvent
+    from carecycle.crypto import ENCRYPTED_FIELDS
+    with app.app_context():
+        try:
+            tables = set(inspect(db.engine).get_table_names())
+            found = 0
+            if AuditEvent.__tablename__ in tables:
+                found += db.session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+            for model, field in ENCRYPTED_FIELDS:
+                if found:
+                    break
+                if model.__tablename__ in tables:
+                    column = getattr(model, field.column_attr)
+                    found += db.session.scalar(select(func.count()).select_from(model).where(column.is_not(None))) or 0
+            return found
+        finally:
+            db.session.remove()
 
 
 def check_settings(app: Flask) -> None:
@@ -95,7 +132,7 @@ def check_time_settings(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from carecycle import alerts, audit, breakglass, i18n, mode, notifications, ratelimit  # noqa: F401 (shell tables)
+    from carecycle import alerts, audit, breakglass, i18n, idempotency, mode, notifications, ratelimit  # noqa: F401 (shell tables)
     from carecycle.accounts import service as accounts
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

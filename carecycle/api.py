@@ -11,6 +11,7 @@ from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from carecycle import idempotency
 from carecycle.accounts import service as accounts
 from carecycle.errors import json_error
 from carecycle.permissions import Permission, requires
@@ -77,6 +78,7 @@ def me():
 def build_api(*area_blueprints: Blueprint) -> Blueprint:
     api = Blueprint("api", __name__, url_prefix="/api/v1")
     api.before_request(_authenticate)
+    api.before_request(idempotency.check)  # after the token: keys are per user
     api.add_url_rule("/me", "me", requires(Permission.SIGNED_IN)(me))
 
     @api.errorhandler(ApiError)

@@ -41,6 +41,7 @@ class KeyRing:
     audit_key: bytes
     path: Path | None = None
     from_environment: bool = False
+    unsaved: bool = False  # generated at this start-up and not yet written (settle_new_keyring)
     _derived: dict = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -134,6 +135,9 @@ def _check_private(path: Path) -> None:
 
 
 def load_keyring(key_file: str, generate: bool) -> KeyRing:
+    """The key ring from CARECYCLE_KEYS or the key file. A missing file is generated only when
+    `generate` (development): the new ring is returned unsaved, and `settle_new_keyring` writes it
+    once the database is known to hold nothing sealed under another ring."""
     env = os.environ.get("CARECYCLE_KEYS")
     if env:
         return KeyRing.from_json(env, from_environment=True)
@@ -145,10 +149,25 @@ def load_keyring(key_file: str, generate: bool) -> KeyRing:
     if not generate:
         raise KeyRingError(f"no key ring: set CARECYCLE_KEYS or create {path} (mode 0600)")
     ring = KeyRing.generate(path)
-    ring.save()
-    print(f"CareCycle: created a new key ring at {path} (mode 0600). Keep it safe and backed up.",
-          file=sys.stderr)
+    ring.unsaved = True
     return ring
+
+
+def settle_new_keyring(ring: KeyRing, stored_values: int) -> None:
+    """Save a key ring generated at start-up, or refuse when the database already holds values sealed
+    (or an audit chain signed) with another one: a new ring would open none of them, and the audit
+    check would blame edited events instead of the missing key file."""
+    if not getattr(ring, "unsaved", False):
+        return
+    if stored_values:
+        raise KeyRingError(
+            f"the key ring is missing: {ring.path} does not exist, but the database holds at least {stored_values} "
+            "encrypted value(s) and audit event(s) made with a key ring. Restore the key file from your backup "
+            "(or set CARECYCLE_KEYS); a new key ring would open none of them, so none was made.")
+    ring.save()
+    ring.unsaved = False
+    print(f"CareCycle: created a new key ring at {ring.path} (mode 0600). Keep it safe and backed up.",
+          file=sys.stderr)
 
 
 SECRET_KEY_MIN_BYTES = 32

@@ -27,6 +27,7 @@ from flask import current_app, g, has_request_context, render_template, request
 from flask.signals import before_render_template
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from carecycle import sqlite_writer
 from carecycle.audit import record_event, record_view
@@ -64,7 +65,16 @@ def unit_of_work(view: Callable) -> Callable:
         if not db.session().in_transaction():
             return response  # the view read nothing (or committed before rendering): nothing to end
         if response.status_code < 400:
-            db.session.commit()
+            from carecycle import idempotency
+            try:
+                idempotency.store(response)  # a keyed API POST's answer, kept with what it wrote
+                db.session.commit()
+            except IntegrityError as error:
+                db.session.rollback()
+                replay = idempotency.answer_for_race(error)  # the same key, answered first by a parallel attempt
+                if replay is None:
+                    raise
+                return replay
         else:
             db.session.rollback()
         return response

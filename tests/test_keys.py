@@ -506,3 +506,36 @@ def test_reencrypt_never_undoes_an_edit_made_while_it_runs(keys_app, cli, monkey
     expected[("alert", target_id)] = ("summary edited during the rotation", expected[("alert", target_id)][1])
     read_back(expected)
     assert key_ids() == {"k2"}
+
+
+def test_a_missing_key_ring_is_not_replaced_when_the_database_holds_sealed_values(tmp_path, no_key_env, started,
+                                                                                 capsys):
+    """A restore without its key file: the app (and so every command) refuses to make a new key ring,
+    naming the missing key file, instead of one that opens nothing and makes the audit check blame
+    edited events."""
+    from flask_migrate import upgrade
+    database = f"sqlite:///{tmp_path / 'restored.db'}"
+    first_key = tmp_path / "first" / "keys.json"
+    application = started(tmp_path, CARECYCLE_ENV="development", KEY_FILE=str(first_key),
+                          SQLALCHEMY_DATABASE_URI=database)
+    with application.app_context():
+        upgrade()
+        _db.session.add(User(username="sealed", role="resident", password_hash="x", phone=PHONES[0]))
+        _db.session.commit()
+        _db.session.remove()
+    dispose(application)
+    capsys.readouterr()
+    lost_key = tmp_path / "second" / "keys.json"
+    with pytest.raises(SystemExit) as stopped:
+        make_app(tmp_path, CARECYCLE_ENV="development", KEY_FILE=str(lost_key), SQLALCHEMY_DATABASE_URI=database)
+    message = str(stopped.value.code)
+    assert message.startswith("CareCycle will not start: the key ring is missing: ")
+    assert str(lost_key) in message and "Restore the key file from your backup" in message
+    assert "tamper" not in message and "edited" not in message
+    assert not lost_key.exists()
+    assert "created a new key ring" not in capsys.readouterr().err
+    # with the right key file it starts and the value opens
+    again = started(tmp_path, CARECYCLE_ENV="development", KEY_FILE=str(first_key), SQLALCHEMY_DATABASE_URI=database)
+    with again.app_context():
+        assert _db.session.scalar(select(User).where(User.username == "sealed")).phone == PHONES[0]
+        _db.session.remove()
