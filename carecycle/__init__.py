@@ -87,7 +87,7 @@ def _values_needing_a_key_ring(app: Flask) -> int:
             for model, field in ENCRYPTED_FIELDS:
                 if found:
                     break
-                if model.__tablename__ in tables:
+                if field.table in tables:
                     column = getattr(model, field.column_attr)
                     found += db.session.scalar(select(func.count()).select_from(model).where(column.is_not(None))) or 0
             return found
@@ -132,7 +132,9 @@ def check_time_settings(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from carecycle import alerts, audit, breakglass, i18n, idempotency, mode, notifications, ratelimit  # noqa: F401 (shell tables)
+    # the shell's tables
+    from carecycle import alerts, audit, breakglass, i18n, idempotency, mode, notifications, ratelimit  # noqa: F401
+    from carecycle import workers as _workers  # noqa: F401
     from carecycle.accounts import service as accounts
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

@@ -152,7 +152,15 @@ def keys_reencrypt(batch):
     next pass."""
     from carecycle.crypto import ENCRYPTED_FIELDS, PREFIX, DecryptionError
     from carecycle.database import rows_changed
+    from carecycle.workers import sealing_with_another_key
     ring = _ring()
+    behind = sealing_with_another_key(ring.active)
+    if behind:
+        names = ", ".join(f"{w.host} pid {w.pid} ({w.key_id})" for w in behind)
+        raise click.ClickException(
+            f"{len(behind)} running worker(s) still seal with a key other than the active {ring.active}: {names}. "
+            "Restart them so they load the new key ring (systemctl restart carecycle), then run this again; "
+            "nothing was re-encrypted.")
     active_prefix = f"{PREFIX}:{ring.active}:"
     by_model: dict[type, list] = {}
     for model, field in ENCRYPTED_FIELDS:

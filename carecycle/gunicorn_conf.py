@@ -47,3 +47,19 @@ class MaskingLogger(Logger):
 
 
 logger_class = MaskingLogger
+
+
+def post_worker_init(worker):
+    """Each worker records that it is alive and which key it seals with (carecycle.workers), so that
+    `carecycle keys reencrypt` waits until every worker has been restarted after a rotation."""
+    from carecycle.workers import start_heartbeat
+    worker.carecycle_heartbeat = start_heartbeat(worker.wsgi)
+
+
+def worker_exit(server, worker):
+    heartbeat = getattr(worker, "carecycle_heartbeat", None)
+    if heartbeat is not None:
+        try:
+            heartbeat.stop()
+        except Exception:  # exiting anyway; the row ages out of "live" in 90 seconds
+            server.log.warning("worker heartbeat not closed", exc_info=True)

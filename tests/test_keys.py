@@ -539,3 +539,56 @@ def test_a_missing_key_ring_is_not_replaced_when_the_database_holds_sealed_value
     with again.app_context():
         assert _db.session.scalar(select(User).where(User.username == "sealed")).phone == PHONES[0]
         _db.session.remove()
+
+
+def test_reencrypt_waits_until_every_live_worker_seals_with_the_active_key(keys_app, cli):
+    """Workers read the key ring at start-up: one not yet restarted after a rotation would keep
+    sealing under the old key, so re-encryption refuses while any live worker says so."""
+    from carecycle.workers import WorkerHeartbeat, beat, live_workers, worker_id
+    expected = plant_records()
+    _db.session.remove()  # (on SQLite a transaction holds the writer: the beat has its own session)
+    beat(keys_app)  # this process, as a worker started before the rotation: it seals with k1
+    assert [(w.id, w.key_id) for w in live_workers()] == [(worker_id(), "k1")]
+    now = utcnow()
+    _db.session.add(WorkerHeartbeat(id="old-host:1:gone", host="old-host", pid=1, key_id="k1",
+                                    started_at=now - timedelta(hours=2), seen_at=now - timedelta(minutes=5)))
+    _db.session.commit()
+    before = envelopes()
+    assert cli("keys", "rotate").exit_code == 0
+    refused = cli("keys", "reencrypt")
+    assert refused.exit_code == 1
+    assert "1 running worker(s) still seal with a key other than the active k2" in refused.output
+    assert "pid" in refused.output and "old-host" not in refused.output  # a worker not seen for 90 s is gone
+    assert "Traceback" not in refused.output and envelopes() == before
+    # the restarted worker loads the new ring and says so at its next beat
+    from carecycle.keyring import load_keyring
+    keys_app.extensions["carecycle_keyring"] = load_keyring(keys_app.config["KEY_FILE"], False)
+    _db.session.remove()
+    beat(keys_app)
+    assert [w.key_id for w in live_workers()] == ["k2"]
+    done = cli("keys", "reencrypt")
+    assert done.exit_code == 0, done.output
+    assert key_ids() == {"k2"}
+    read_back(expected)
+
+
+def test_the_gunicorn_workers_beat_and_stop(keys_app):
+    from types import SimpleNamespace
+
+    from carecycle import gunicorn_conf
+    from carecycle.workers import WorkerHeartbeat, live_workers, worker_id
+    worker = SimpleNamespace(wsgi=keys_app)
+    gunicorn_conf.post_worker_init(worker)
+    try:
+        for _ in range(50):
+            _db.session.remove()
+            if _db.session.get(WorkerHeartbeat, worker_id()) is not None:
+                break
+            __import__("time").sleep(0.1)
+        assert [w.id for w in live_workers()] == [worker_id()]
+    finally:
+        _db.session.remove()
+        gunicorn_conf.worker_exit(SimpleNamespace(log=logging.getLogger("test")), worker)
+    _db.session.remove()
+    assert live_workers() == []
+    assert _db.session.get(WorkerHeartbeat, worker_id()).stopped_at is not None
