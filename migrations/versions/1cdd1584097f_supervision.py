@@ -175,10 +175,7 @@ def upgrade():
 
 def downgrade():
     op.drop_table('notification_outbox')
-    with op.batch_alter_table('group_session', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_group_session_starts_at'))
-        batch_op.drop_index(batch_op.f('ix_group_session_group_id'))
-
+    # (group_session and community_group are casework's tables: their indexes stay with them)
     op.drop_table('drill_participant')
     with op.batch_alter_table('drill_action', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_drill_action_owner_id'))
@@ -206,8 +203,5 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_drill_held_on'))
 
     op.drop_table('drill')
-    with op.batch_alter_table('community_group', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_community_group_team_id'))
-
     op.drop_table('audit_verification')
     # ### end Alembic commands ###
