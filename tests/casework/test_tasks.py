@@ -183,8 +183,8 @@ def test_my_day_lists_claimed_alerts_overdue_and_today_tasks_and_cases_by_risk(c
 def test_my_day_shows_the_oldest_overdue_tasks_and_links_to_all(client, login_as, make_case, db):
     worker = login_as("counsellor")
     case = make_case(worker, risk_level="none")
-    for n in range(12):
-        db.session.add(Task(case_id=case.id, kind="next_contact", due_at=utcnow() - timedelta(days=12 - n),
+    for n in range(12):  # (a case has one open next-contact reminder at most: these are other tasks)
+        db.session.add(Task(case_id=case.id, kind="first_contact", due_at=utcnow() - timedelta(days=12 - n),
                             assigned_to_id=worker.id))
     db.session.commit()
     page = client.get("/my-day").get_data(as_text=True)
