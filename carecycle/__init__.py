@@ -66,8 +66,13 @@ def settle_keys(app: Flask) -> None:
     ring = app.extensions["carecycle_keyring"]
     if not ring.unsaved:
         return
+    from sqlalchemy.exc import OperationalError
     try:
         settle_new_keyring(ring, _values_needing_a_key_ring(app))
+    except OperationalError as error:
+        raise SystemExit("CareCycle will not start: the key file does not exist, and a new key ring is made only "
+                         "for an empty database, which cannot be reached now "
+                         f"({str(error.orig).splitlines()[0][:200]})") from None
     except KeyRingError as error:
         raise SystemExit(f"CareCycle will not start: {error}") from error
 

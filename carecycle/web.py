@@ -64,6 +64,41 @@ def healthz():
     return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
 
+@bp.route("/readyz")
+@requires(PUBLIC)
+def readyz():
+    """Readiness for a load balancer: 200 when the database answers, its schema is at the newest
+    migration and the key ring is loaded; else 503 naming what is missing (nothing else is said)."""
+    import json
+
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+    from sqlalchemy import text
+
+    from carecycle.extensions import db
+    problems = []
+    ring = current_app.extensions.get("carecycle_keyring")
+    if ring is None or getattr(ring, "unsaved", False) or ring.active not in ring.keys:
+        problems.append("key ring not loaded")
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            current = set(MigrationContext.configure(conn).get_current_heads())
+    except Exception:  # any failure to reach the database is "not ready", never a 500
+        problems.append("database not reachable")
+    else:
+        heads = current_app.extensions.get("carecycle_migration_heads")
+        if heads is None:  # the migrations shipped with this code: read once per process
+            config = current_app.extensions["migrate"].migrate.get_config()
+            heads = current_app.extensions["carecycle_migration_heads"] = set(
+                ScriptDirectory.from_config(config).get_heads())
+        if current != heads:
+            problems.append("database schema not at the newest migration (run carecycle db upgrade)")
+    body = json.dumps({"status": "ready" if not problems else "not ready", "problems": problems})
+    return body, 503 if problems else 200, {"Content-Type": "application/json", "Cache-Control": "no-store"}
+
+
 @bp.route("/favicon.ico")
 @requires(PUBLIC)
 def favicon():
