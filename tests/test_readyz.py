@@ -32,7 +32,8 @@ def test_not_ready_when_the_schema_is_behind(app, client, db):
 def test_not_ready_when_the_database_does_not_answer(tmp_path):
     from carecycle.keyring import KeyRing
     KeyRing.generate(tmp_path / "keys.json").save()
-    application = make_app(tmp_path, SQLALCHEMY_DATABASE_URI="postgresql://postgres@127.0.0.1:9/nowhere")  # nothing listens on port 9
+    # nothing listens on port 9
+    application = make_app(tmp_path, SQLALCHEMY_DATABASE_URI="postgresql://postgres@127.0.0.1:9/nowhere")
     try:
         response = application.test_client().get("/readyz")
         assert response.status_code == 503
