@@ -128,3 +128,40 @@ def test_usual_addresses_are_stored_as_keyed_hashes(app, make_user, db):
     assert row.address_key != hashlib.sha256(OFFICE.encode()).hexdigest()  # keyed, not a bare hash
     for hit in db.session.scalars(select(RateLimitHit)):
         assert OFFICE not in hit.key
+
+
+def test_the_password_is_hashed_before_the_sign_in_writes_anything(client, db, make_user, monkeypatch):
+    """On SQLite a write transaction holds the one writer lock: the slow hash must not run under it
+    (26 failed sign-ins a second cut other writes by three quarters), so nothing is written before
+    the check, for a right password, a wrong one and an unknown user alike."""
+    from sqlalchemy import event
+
+    from carecycle.accounts import service
+    from tests.conftest import sign_in
+    user = make_user("counsellor")
+    writes, seen = [], []
+
+    def statement(_conn, _cursor, sql, *_args):
+        if sql.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            writes.append(sql)
+
+    verify = service._verify
+
+    def checked(stored, password):
+        seen.append((len(writes), db.engine.dialect.name != "sqlite" or not service.db.session().in_transaction()))
+        return verify(stored, password)
+
+    monkeypatch.setattr(service, "_verify", checked)
+    event.listen(db.engine, "before_cursor_execute", statement)
+    try:
+        for username, password in ((user.username, "wrong password here"), ("nobody-at-all", "whatever it is"),
+                                   (user.username, None)):
+            writes.clear()
+            if password is None:
+                assert sign_in(client, username).status_code == 302
+            else:
+                sign_in(client, username, password)
+            assert seen and seen[-1] == (0, True), (username, seen, writes[:3])
+            assert writes  # the attempt itself is still recorded, after the check
+    finally:
+        event.remove(db.engine, "before_cursor_execute", statement)

@@ -18,7 +18,7 @@ from flask_login import login_user
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
-from carecycle import ratelimit
+from carecycle import ratelimit, sqlite_writer
 from carecycle.accounts import separation
 from carecycle.accounts.models import ApiToken, Team, User, UserSession, UsualAddress
 from carecycle.audit import record_event
@@ -94,18 +94,24 @@ def authenticate(username: str, password: str, address: str) -> User:
 
     The per-address limit counts failed attempts only: each attempt takes a slot before the check
     (so attempts running at once cannot pass the limit together) and a successful one gives it back.
+    The password is hashed before any of this writes (on SQLite, not under the writer lock).
     Failures lock one (account, address) pair, never the account: someone who knows a username
     locks only their own address out. Past a higher number of failures for the account from
     anywhere, addresses it has not signed in from get one attempt per interval; its usual
     addresses are never slowed. Nothing sleeps: a refused attempt is answered at once."""
     cfg = current_app.config
+    name = normalise_username(username)
+    user = db.session.scalar(select(User).where(User.username == name))
+    # The password is checked before anything is written: on SQLite a write transaction holds the one
+    # writer lock, and a slow hash under it would stall every other write (failed sign-ins included).
+    # Every attempt does this one hash, whatever comes of it, so all answers take the same work.
+    sqlite_writer.release_reads(db.session())
+    verified = _verify(user.password_hash if user is not None else _dummy_hash(), password)
     attempt = ratelimit.take("login", address or "-", cfg["LOGIN_ADDRESS_LIMIT"], cfg["LOGIN_ADDRESS_WINDOW"])
     if attempt is None:
         record_event("login_failed", outcome="rate_limited")
         keep_refusal()
         raise SignInRefused(rate_limited=True)
-    name = normalise_username(username)
-    user = db.session.scalar(select(User).where(User.username == name))
     now = utcnow()
     address_key = _address_key(address)
     usual = _is_usual(name, address_key, now)
@@ -114,19 +120,17 @@ def authenticate(username: str, password: str, address: str) -> User:
     pair = ratelimit.take("login_pair", pair_key, cfg["LOGIN_MAX_FAILURES"],
                           _since_cleared(cfg["LOGIN_LOCK_DURATION"], cleared, now))
     if pair is None:
-        _refuse(user, password, "locked")
+        _refuse(user, "locked")
     if not usual and _slowed(name, cleared, now):
         ratelimit.give_back(pair)  # not checked, so not a failure of this pair
-        _refuse(user, password, "slowed")
-    if user is None or not _verify(user.password_hash, password) or not user.active:
-        if user is None:
-            _verify(_dummy_hash(), password)  # same work as a real check
+        _refuse(user, "slowed")
+    if user is None or not verified or not user.active:
         ratelimit.count("login_account", name)
         outcome = "unknown_user" if user is None else "disabled" if not user.active else "bad_password"
         if ratelimit.recent("login_pair", pair_key, _since_cleared(cfg["LOGIN_LOCK_DURATION"], cleared, now)) \
                 >= cfg["LOGIN_MAX_FAILURES"]:
             outcome = "locked_now"  # this address, for this account only
-        _refuse(user, None, outcome)
+        _refuse(user, outcome)
     ratelimit.give_back(pair)
     ratelimit.forget("login_pair", pair_key)
     ratelimit.give_back(attempt)
@@ -136,11 +140,8 @@ def authenticate(username: str, password: str, address: str) -> User:
     return user
 
 
-def _refuse(user: User | None, password: str | None, outcome: str) -> NoReturn:
-    """Audit a refused sign-in, commit the counts and refuse. With `password`, the refusal came
-    before the check: do the work of one anyway."""
-    if password is not None:
-        _verify(_dummy_hash(), password)
+def _refuse(user: User | None, outcome: str) -> NoReturn:
+    """Audit a refused sign-in, commit the counts and refuse (the password was hashed already)."""
     if user is None:
         record_event("login_failed", outcome=outcome)
     else:
