@@ -284,25 +284,49 @@ class ChainReport:
     checkpoint: Checkpoint | None = None          # the checkpoint the chain fails, if any
     checkpoints_reached: int = 0
     last_checkpoint: Checkpoint | None = None
+    last_seq: int = 0                             # where the walk ended, and that event's hash:
+    last_hash: str = GENESIS                      # the start of the next incremental check
 
 
 def verify_chain(session: Session | None = None, key: bytes | None = None, batch: int = 2000,
-                 checkpoints: list[Checkpoint] | None = None) -> ChainReport:
+                 checkpoints: list[Checkpoint] | None = None,
+                 after: tuple[int, str] | None = None) -> ChainReport:
     """Walk the chain in order; name the first event that was edited, deleted or reordered, and,
-    given checkpoints, the first one the chain no longer reaches with the same hash."""
+    given checkpoints, the first one the chain no longer reaches with the same hash.
+
+    `after=(seq, hash)`: an earlier check verified the chain up to event `seq` ending in `hash`;
+    walk only the events after it (so the check costs the same at any length), having made sure
+    that event still has that hash. The whole chain is walked by `carecycle audit verify`."""
     session = session or db.session()
     key = key or _audit_key()
+    if after is not None and after[0] > 0:
+        start_seq, start_hash = after
+        at = session.scalar(select(AuditEvent).where(AuditEvent.seq == start_seq))
+        before = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == start_seq - 1)) \
+            if start_seq > 1 else GENESIS
+        if at is None or before is None or not hmac.compare_digest(at.hash, start_hash) \
+                or not hmac.compare_digest(chain_hash(key, before, at), at.hash):
+            return ChainReport(False, 0, start_seq, f"event {start_seq}, verified earlier, is missing or changed "
+                                                    "(run the full check: carecycle audit verify)")
+        return _walk(session, key, batch, {}, [], start_hash, start_seq + 1, start_seq, start_seq,
+                     AuditEvent.seq > start_seq)
     by_seq: dict[int, list[Checkpoint]] = {}
     for checkpoint in checkpoints or []:
         by_seq.setdefault(checkpoint.seq, []).append(checkpoint)
     reached: list[Checkpoint] = []
-    previous, expected, count, last_seq = GENESIS, 1, 0, 0
     for checkpoint in by_seq.pop(0, []):
         if checkpoint.hash != GENESIS:
             return ChainReport(False, 0, 1, f"{checkpoint.name()} does not match the start of the chain",
                                checkpoint)
         reached.append(checkpoint)
+    return _walk(session, key, batch, by_seq, reached, GENESIS, 1, 0, 0, None)
+
+
+def _walk(session, key: bytes, batch: int, by_seq: dict, reached: list, previous: str, expected: int, count: int,
+          last_seq: int, where) -> ChainReport:
     stmt = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch)
+    if where is not None:
+        stmt = stmt.where(where)
     with session.scalars(stmt) as events:  # closes the server-side cursor on an early return
         for event in events:
             if event.seq != expected:
@@ -330,7 +354,8 @@ def verify_chain(session: Session | None = None, key: bytes | None = None, batch
                            f"the chain ends at event {last_seq} but the {beyond.name()} recorded event "
                            f"{beyond.seq} (events deleted from the end)", beyond)
     last = max(reached, key=lambda c: (c.seq, c.line or 0)) if reached else None
-    return ChainReport(True, count, checkpoints_reached=len(reached), last_checkpoint=last)
+    return ChainReport(True, count, checkpoints_reached=len(reached), last_checkpoint=last, last_seq=last_seq,
+                       last_hash=previous)
 
 
 # The audit trail stores stable codes; the viewer shows them in the reader's language (a code without

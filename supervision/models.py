@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carecycle.accounts.models import Team, User
@@ -146,3 +147,7 @@ class AuditVerification(UUIDPrimaryKey, Model):
     event_count: Mapped[int] = mapped_column(Integer)
     first_bad: Mapped[int | None] = mapped_column(Integer)
     problem: Mapped[str | None] = mapped_column(String(300))
+    # where a good check ended (event and its hash): the next visit checks only the events after it
+    last_seq: Mapped[int | None] = mapped_column(Integer)
+    last_hash: Mapped[str | None] = mapped_column(String(64))
+    incremental: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())

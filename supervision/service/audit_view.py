@@ -156,22 +156,30 @@ def chain_length() -> int:
     return head.seq if head else 0
 
 
-def verify_now(user) -> AuditVerification:
-    """Check the whole chain and keep the result (the caller commits)."""
+def verify_now(user, after: AuditVerification | None = None) -> AuditVerification:
+    """Check the chain and keep the result (the caller commits): the whole chain, or with `after`
+    (an earlier good check) only the events since, so that a visit costs the same at any length."""
     record_event("review", "audit_chain", None, reason="verify")  # before the check, so that it covers itself
     db.session.flush()
-    report = verify_chain()
+    start = (after.last_seq, after.last_hash) if after is not None and after.last_seq and after.last_hash else None
+    report = verify_chain(after=start)
     row = AuditVerification(at=utcnow(), by_id=user.id if user else None, ok=report.ok, event_count=report.count,
-                            first_bad=report.first_bad, problem=(report.problem or None) and report.problem[:300])
+                            first_bad=report.first_bad, problem=(report.problem or None) and report.problem[:300],
+                            last_seq=report.last_seq if report.ok else None,
+                            last_hash=report.last_hash if report.ok else None, incremental=start is not None)
     db.session.add(row)
     db.session.flush()
     return row
 
 
 def chain_status(user) -> AuditVerification | None:
-    """The chain's state for the page: checked now while the chain is short enough, else the last
-    stored check (None when there is none yet)."""
+    """The chain's state for the page: the events since the last good check are checked now
+    (incrementally); without one, the whole chain while it is short enough, else the last stored
+    check (None when there is none yet). A failed check stays shown until a full check passes."""
+    last = db.session.scalar(select(AuditVerification).order_by(AuditVerification.at.desc()).limit(1))
+    if last is not None and last.ok and last.last_seq:
+        return verify_now(user, after=last)
     limit = int(setting("AUDIT_LIVE_VERIFY_MAX", LIVE_VERIFY_MAX))
-    if chain_length() <= limit:
+    if (last is None or last.ok) and chain_length() <= limit:
         return verify_now(user)
-    return db.session.scalar(select(AuditVerification).order_by(AuditVerification.at.desc()).limit(1))
+    return last

@@ -66,6 +66,9 @@ def test_the_page_says_whether_the_chain_verifies(db, client, crew, app):
     first = db.session.scalar(select(AuditEvent).order_by(AuditEvent.seq).limit(1))
     db.session.execute(update(AuditEvent).where(AuditEvent.seq == first.seq).values(reason="edited"))
     db.session.commit()
+    # a visit checks the events since the last good check; the full check (the button, or the
+    # `carecycle audit verify` command) walks every event and finds the old edit
+    assert form_post(client, "/supervision/audit/verify", {}, page="/supervision/audit").status_code == 302
     page = client.get("/supervision/audit").get_data(as_text=True)
     assert "does NOT verify" in page and f"First bad event: {first.seq}" in page
     stored = db.session.scalars(select(AuditVerification).order_by(AuditVerification.at)).all()
@@ -111,3 +114,39 @@ def test_events_read_in_words_in_the_readers_language(db, client, crew):
     rows = client.get("/supervision/audit").get_data(as_text=True).split("<tbody>")[1]
     assert "Viewed" not in rows and "Contact note" not in rows and "Counsellor" not in rows
     assert "contact_note" not in rows
+
+
+def test_a_visit_checks_only_the_events_since_the_last_good_check(db, client, crew, monkeypatch):
+    """The viewer's cost does not grow with the chain: after a full check, a visit hashes the events
+    added since (and the last checked one again), whatever the chain's length."""
+    from carecycle import audit
+    c = crew()
+    _events(db, c.counsellor, 9)
+    _events(db, c.counsellor, 9)
+    _events(db, c.counsellor, 9)
+    assert sign_in(client, c.supervisor.username).status_code == 302
+    client.get("/supervision/audit")  # the first check walks the whole chain (30 events and more)
+    hashed = []
+    real = audit.chain_hash
+    monkeypatch.setattr(audit, "chain_hash", lambda key, previous, event: hashed.append(event.seq)
+                        or real(key, previous, event))
+    _events(db, c.counsellor, 2)
+    hashed.clear()
+    page = client.get("/supervision/audit").get_data(as_text=True)
+    assert "The audit chain verifies." in page and "were checked now" in page
+    last = db.session.scalars(select(AuditVerification).order_by(AuditVerification.at.desc())).first()
+    assert last.incremental and last.ok and last.event_count == last.last_seq
+    # the two new events, the page's own audit events and the last checked one: never the 30 before
+    assert 3 <= len(hashed) <= 8, hashed
+
+
+def test_a_visit_notices_an_edit_to_the_last_checked_event_or_a_newer_one(db, client, crew):
+    c = crew()
+    _events(db, c.counsellor, 4)
+    assert sign_in(client, c.supervisor.username).status_code == 302
+    client.get("/supervision/audit")
+    good = db.session.scalars(select(AuditVerification).order_by(AuditVerification.at.desc())).first()
+    db.session.execute(update(AuditEvent).where(AuditEvent.seq == good.last_seq).values(reason="edited"))
+    db.session.commit()
+    page = client.get("/supervision/audit").get_data(as_text=True)
+    assert "does NOT verify" in page and f"First bad event: {good.last_seq}" in page
