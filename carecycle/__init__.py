@@ -121,7 +121,6 @@ def check_settings(app: Flask) -> None:
 def check_time_settings(app: Flask) -> None:
     """The service's zone must exist and the date order be one we write; production says so when
     no zone is set (every time would be shown in UTC)."""
-    import logging
 
     from carecycle.localtime import DATE_ORDERS, zone_named
     name = app.config.get("TIMEZONE")
@@ -225,12 +224,9 @@ def register_commands(app: Flask) -> None:
 
 
 def configure_logging(app: Flask) -> None:
-    logger = logging.getLogger("carecycle")
-    if not logger.handlers and not app.testing:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+    """Request ids on every response and log line; JSON lines with CARECYCLE_LOG_FORMAT=json."""
+    from carecycle import logs
+    logs.install(app)
 
 
 @event.listens_for(Engine, "connect")

@@ -99,6 +99,7 @@ class BaseConfig:
         # the service's time zone (an IANA name) and the order English dates are written in (dmy, mdy)
         self.TIMEZONE = (os.environ.get("CARECYCLE_TIMEZONE") or "").strip() or None
         self.DATE_ORDER = (os.environ.get("CARECYCLE_DATE_ORDER") or "dmy").strip().lower()
+        self.LOG_FORMAT = (os.environ.get("CARECYCLE_LOG_FORMAT") or "text").strip().lower()
 
 
 class DevelopmentConfig(BaseConfig):
