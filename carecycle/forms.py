@@ -32,6 +32,15 @@ class BreakGlassForm(FlaskForm):
             "team's supervisor.", n=config["BREAK_GLASS_MIN_REASON"], w=config["BREAK_GLASS_MIN_WORDS"])
 
 
+def chosen_file(field):
+    """The file a file field was sent with, or None with "Choose a JSON file." under the field."""
+    upload = field.data
+    if upload is None or not getattr(upload, "filename", ""):
+        field.errors = [_("Choose a JSON file.")]
+        return None
+    return upload
+
+
 def place_errors(form, error) -> None:
     """Show a service's refusal (`carecycle.validation.Invalid`, `AccountError`: `fields` maps
     field names to messages, `message` sums up) on the re-shown form: each message under the

@@ -8,7 +8,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from carecycle.forms import ConfirmForm
+from carecycle.forms import ConfirmForm, chosen_file
 from carecycle.i18n import language_name
 from carecycle.lifecycle import load_visible, undone_on_error
 from carecycle.pagination import CappedPage
@@ -285,9 +285,8 @@ def directory_import():
     problems = None
     status = 200
     if form.validate_on_submit():
-        upload = form.file.data
-        if upload is None or not getattr(upload, "filename", ""):
-            form.file.errors = [_("Choose a JSON file.")]
+        upload = chosen_file(form.file)
+        if upload is None:
             status = 400
         else:
             try:

@@ -7,7 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from carecycle.forms import place_errors
+from carecycle.forms import chosen_file, place_errors
 from carecycle.i18n import language_name
 from carecycle.lifecycle import attempt, load_visible
 from carecycle.permissions import Permission, requires, user_has
@@ -36,9 +36,8 @@ def translation_upload():
     form = TranslationUploadForm()
     status = 200
     if form.validate_on_submit():
-        upload = form.file.data
-        if upload is None or not getattr(upload, "filename", ""):
-            form.file.errors = [_("Choose a JSON file.")]
+        upload = chosen_file(form.file)
+        if upload is None:
             status = 400
         else:
             content = upload.read(service.MAX_BYTES + 1)
