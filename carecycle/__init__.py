@@ -5,6 +5,7 @@ import logging
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
@@ -78,26 +79,29 @@ def settle_keys(app: Flask) -> None:
 
 
 def _values_needing_a_key_ring(app: Flask) -> int:
-    """How many sealed values and audit events the database holds (0 for a new or empty one)."""
-    from sqlalchemy import func, inspect, select
+    """How many sealed values and audit events the database holds (0 for a new or empty one), read
+    on a connection of its own that is closed after (the app's pool is not started for this)."""
+    from sqlalchemy import create_engine, func, inspect, select
 
     from carecycle.audit import AuditEvent
     from carecycle.crypto import ENCRYPTED_FIELDS
-    with app.app_context():
-        try:
-            tables = set(inspect(db.engine).get_table_names())
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
             found = 0
             if AuditEvent.__tablename__ in tables:
-                found += db.session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+                found += conn.execute(select(func.count()).select_from(AuditEvent.__table__)).scalar() or 0
             for model, field in ENCRYPTED_FIELDS:
                 if found:
                     break
                 if field.table in tables:
-                    column = getattr(model, field.column_attr)
-                    found += db.session.scalar(select(func.count()).select_from(model).where(column.is_not(None))) or 0
+                    table: Any = getattr(model, "__table__")  # noqa: B009 (a mapped class's table)
+                    found += conn.execute(select(func.count()).select_from(table)
+                                          .where(table.c[field.column].is_not(None))).scalar() or 0
             return found
-        finally:
-            db.session.remove()
+    finally:
+        engine.dispose()
 
 
 def check_settings(app: Flask) -> None:
