@@ -20,7 +20,6 @@ from flask import Response, g, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carecycle.crypto import Encrypted, Sealed
@@ -108,7 +107,7 @@ def store(response: Response) -> None:
     db.session.flush()
 
 
-def answer_for_race(_error: IntegrityError) -> Response | None:
+def answer_for_race() -> Response | None:
     """The commit failed because a parallel attempt with the same key stored its answer first: the
     caller has rolled back; answer with that stored answer (None: another integrity error)."""
     keyed = getattr(g, "_idempotency_done", None)

@@ -69,9 +69,9 @@ def unit_of_work(view: Callable) -> Callable:
             try:
                 idempotency.store(response)  # a keyed API POST's answer, kept with what it wrote
                 db.session.commit()
-            except IntegrityError as error:
+            except IntegrityError:
                 db.session.rollback()
-                replay = idempotency.answer_for_race(error)  # the same key, answered first by a parallel attempt
+                replay = idempotency.answer_for_race()  # the same key, answered first by a parallel attempt
                 if replay is None:
                     raise
                 return replay

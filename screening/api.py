@@ -19,9 +19,10 @@ SCREENING_KEYS = {"instrument", "answers", "sex", "language", "unscored"}
 @api.get("/instruments")
 @requires(PUBLIC)
 def list_instruments():
+    approved = translations.approved_languages()
     return jsonify({"instruments": [
         {"id": i.id, "name": i.name, "title": text(i.title, "en"), "item_count": i.item_count,
-         "languages": translations.offered_languages(i)}
+         "languages": translations.offered_languages(i, approved)}
         for i in results.catalogue(instruments())]})
 
 

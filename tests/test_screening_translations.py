@@ -335,6 +335,10 @@ def test_staff_read_a_pack_in_review_but_only_a_supervisor_approves(client, db, 
                            data={"csrf_token": token, "sha256": row.sha256, "checked": ["title"]})
     assert response.status_code == 403
     assert packs_in(db)[0].approved_at is None
+    refused = client.post(f"/screening/translations/{row.id}/withdraw",
+                          data={"csrf_token": token, "reason": "not mine to withdraw"})
+    assert refused.status_code == 403
+    assert packs_in(db)[0].withdrawn_at is None
 
 
 def test_the_whole_workflow_up_to_a_screening_in_chinese_and_a_changed_file(app, client, db, runner, make_user,

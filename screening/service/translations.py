@@ -376,12 +376,21 @@ def offered(instrument: Instrument, language: str) -> Pack | None:
     return cache[key]
 
 
-def offered_languages(instrument: Instrument) -> list[str]:
-    """The languages a resident can take the instrument in: the definition's, then approved packs."""
-    rows = db.session.scalars(select(TranslationPack).where(TranslationPack.instrument == instrument.id,
-                                                            TranslationPack.withdrawn_at.is_(None),
+def approved_languages() -> dict[str, list[str]]:
+    """The languages of approved packs, by instrument id (one query for the whole catalogue)."""
+    rows = db.session.scalars(select(TranslationPack).where(TranslationPack.withdrawn_at.is_(None),
                                                             TranslationPack.approved_at.is_not(None)))
-    return [*instrument.languages, *sorted(row.language for row in rows if status(row) is PackState.APPROVED)]
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        if status(row) is PackState.APPROVED:
+            found.setdefault(row.instrument, []).append(row.language)
+    return {ident: sorted(languages) for ident, languages in found.items()}
+
+
+def offered_languages(instrument: Instrument, approved: dict[str, list[str]] | None = None) -> list[str]:
+    """The languages a resident can take the instrument in: the definition's, then approved packs."""
+    approved = approved_languages() if approved is None else approved
+    return [*instrument.languages, *approved.get(instrument.id, [])]
 
 
 @dataclass(frozen=True)
@@ -502,16 +511,12 @@ def approve(row: TranslationPack, approver, *, sha256: str, checked: set[str]) -
         raise Conflict(_("This translation changed since you opened it. Compare it again."))
     if state is PackState.MISMATCH:
         raise Conflict(_("This translation no longer matches the questionnaire; it cannot be approved."))
-    if row.approved_at is not None:
-        on_disk = pack_files().get((row.instrument, row.language))
-        if state is PackState.FILE_CHANGED and on_disk is not None:
-            raise Conflict(_("The file in %(folder)s differs from the pack entered. Enter that file and compare "
-                             "it again.", folder=str(on_disk.path.parent)))
-        raise Conflict(_("This translation is already approved."))
     on_disk = pack_files().get((row.instrument, row.language))
     if on_disk is not None and on_disk.pack.sha256 != row.sha256:
         raise Conflict(_("The file in %(folder)s differs from the pack entered. Enter that file and compare it "
                          "again.", folder=str(on_disk.path.parent)))
+    if row.approved_at is not None:
+        raise Conflict(_("This translation is already approved."))
     missing = [r.label for r in review_rows(row) if r.key not in checked]
     if missing:
         raise Invalid({"checked": _("Tick each row once you have compared it with the source document. Not "
