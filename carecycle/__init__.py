@@ -142,6 +142,7 @@ def check_time_settings(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     # the shell's tables
     from carecycle import alerts, audit, breakglass, i18n, idempotency, mode, notifications, ratelimit  # noqa: F401
+    from carecycle import jobs as _jobs  # noqa: F401
     from carecycle import workers as _workers  # noqa: F401
     from carecycle.accounts import service as accounts
 

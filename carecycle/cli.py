@@ -369,10 +369,74 @@ def backup_restore(path: Path):
                f"with the key file holding {', '.join(manifest['key_ids']) or 'its keys'}")
 
 
-COMMANDS = [users_cli, tokens_cli, keys_cli, audit_cli, demo_cli, backup_cli]
+# ------------------------------------------------------------------ periodic work
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Run one round of the jobs that are due, then exit.")
+@click.option("--job", "only", multiple=True, metavar="NAME", help="Only this job (repeatable).")
+@click.option("--force", is_flag=True, help="With --once: run the jobs now, due or not.")
+@click.option("--list", "list_jobs", is_flag=True, help="List the jobs, their intervals and last runs, then exit.")
+@click.option("--tick", default=15.0, show_default=True, type=click.FloatRange(1, 3600),
+              help="Seconds between rounds.")
+@with_appcontext
+def worker(once, only, force, list_jobs, tick):
+    """Run the periodic jobs (overdue notifications, due-date reminders, e-mail, audit checkpoints).
+    Safe to start on every machine: each pass of a job runs on one of them (carecycle.jobs)."""
+    import signal
+    import threading
+
+    from carecycle import jobs
+    from carecycle.workers import start_heartbeat
+    known = {job.name for job in jobs.registered(current_app)}
+    unknown = sorted(set(only) - known)
+    if unknown:
+        raise click.BadParameter(f"no job named {', '.join(unknown)} (known: {', '.join(sorted(known))})",
+                                 param_hint="--job")
+    if force and not once:
+        raise click.BadParameter("--force runs jobs out of turn and is only for --once", param_hint="--force")
+    if list_jobs:
+        states = jobs.job_states()
+        for job in jobs.registered(current_app):
+            row, off = states.get(job.name), job.off_because()
+            last = (f"last ran {row.finished_at:%Y-%m-%d %H:%M:%S} UTC on {row.host}: "
+                    f"{row.last_error and 'FAILED ' + row.last_error or row.result}"
+                    if row is not None and row.finished_at else "never ran")
+            click.echo(f"{job.name:<18} every {_interval(job.every):<8} {job.description}"
+                       f"{f' [off: {off}]' if off else ''}; {last}")
+        return
+    selected = set(only) or None
+    if once:
+        failed = False
+        for outcome in jobs.run_due(current_app, only=selected, force=force):
+            click.echo(f"{outcome.name}: {outcome.summary}")
+            failed = failed or outcome.summary.startswith("failed:")
+        if failed:
+            raise SystemExit(1)
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    heartbeat = start_heartbeat(current_app._get_current_object())  # it seals values too (the e-mail outbox)
+    click.echo(f"worker started: {', '.join(sorted(selected or known))}; a round every {tick:g} s")
+    try:
+        jobs.serve(current_app._get_current_object(), tick, stop,
+                   lambda outcome: click.echo(f"{outcome.name}: {outcome.summary}"), only=selected)
+    finally:
+        heartbeat.stop()
+    click.echo("worker stopped")
+
+
+def _interval(every) -> str:
+    seconds = int(every.total_seconds())
+    return f"{seconds // 3600} h" if seconds % 3600 == 0 else f"{seconds // 60} min" if seconds % 60 == 0 \
+        else f"{seconds} s"
+
+
+COMMANDS = [users_cli, tokens_cli, keys_cli, audit_cli, demo_cli, backup_cli, worker]
 
 
 def register_commands(app) -> None:
+    from carecycle.jobs import register_shell_jobs
     from carecycle.notifications import notify_cli
     for group in (*COMMANDS, notify_cli):
         app.cli.add_command(group)
+    register_shell_jobs(app)

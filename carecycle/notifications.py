@@ -261,6 +261,18 @@ def deliver_outbox(limit: int = 200) -> tuple[int, int]:
     return sent, failed
 
 
+def delivery_off_because() -> str | None:
+    """Why the outbox cannot be delivered now (e-mail off, SMTP not set up), or None."""
+    if not email_enabled():
+        return "e-mail notifications are off (CARECYCLE_NOTIFY_EMAIL_ENABLED)"
+    cfg = smtp_settings()
+    missing = [name for name, key in (("CARECYCLE_SMTP_HOST", "host"), ("CARECYCLE_NOTIFY_FROM", "sender"))
+               if not cfg[key]]
+    if missing:
+        return f"set {' and '.join(missing)} to send e-mail"
+    return None
+
+
 @click.group("notify")
 def notify_cli():
     """Notifications: deliver the e-mail outbox."""
@@ -276,11 +288,9 @@ def notify_send(limit):
         click.echo("e-mail notifications are off (set CARECYCLE_NOTIFY_EMAIL_ENABLED=1 to turn them on); "
                    "nothing sent")
         return
-    cfg = smtp_settings()
-    missing = [name for name, key in (("CARECYCLE_SMTP_HOST", "host"), ("CARECYCLE_NOTIFY_FROM", "sender"))
-               if not cfg[key]]
-    if missing:
-        raise click.ClickException(f"set {' and '.join(missing)} to send e-mail")
+    problem = delivery_off_because()
+    if problem:
+        raise click.ClickException(problem)
     try:
         sent, failed = deliver_outbox(limit)
     except (smtplib.SMTPException, OSError) as error:

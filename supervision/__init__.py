@@ -28,6 +28,13 @@ def init_app(app) -> None:
     notifications.install()
     if "overdue" not in notify_cli.commands:
         notify_cli.add_command(notifications.notify_overdue)
+    from datetime import timedelta
+
+    from carecycle.jobs import add_job
+    add_job(app, "notify-overdue", timedelta(minutes=5), notifications.overdue_job,
+            "notify workers of overdue tasks, alerts and referrals, once per item")
+    add_job(app, "due-reminders", timedelta(minutes=15), notifications.due_soon_job,
+            "remind assignees of re-screenings and follow-ups due within a day, once per item")
     add_labels(app, "case_event", {reassign.EVENT: reassign.EVENT_LABEL})
     from casework.service.cases import staff_names_in_words
     add_labels(app, "case_event_detail", {reassign.EVENT: staff_names_in_words})

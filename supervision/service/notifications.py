@@ -51,6 +51,8 @@ KIND_LABELS.update({
     "decision_article": _l("Your article was reviewed"),
     "decision_override": _l("Your consent override was reviewed"),
     "task_overdue": _l("A task of yours is overdue"),
+    "rescreen_due": _l("A re-screening of yours is due within a day"),
+    "follow_up_due": _l("A follow-up of yours is due within a day"),
     "alert_overdue": _l("A triage alert is past its deadline"),
     "referral_overdue": _l("A referral you sent has no answer by its deadline"),
     "drill_action": _l("A change from a drill was given to you"),
@@ -302,6 +304,37 @@ def scan_overdue(now=None, window: timedelta = SCAN_WINDOW) -> dict[str, int]:
                                        lambda r: path_for("referrals.referral_detail", referral_id=r))
     db.session.commit()
     return counts
+
+
+DUE_AHEAD = timedelta(days=1)
+DUE_KINDS = {"rescreen": "rescreen_due", "follow_up": "follow_up_due"}  # task kind -> notification kind
+
+
+def scan_due_soon(now=None, ahead: timedelta = DUE_AHEAD) -> dict[str, int]:
+    """Tell each re-screening's and follow-up's assignee, once, the day before it falls due (the
+    overdue scan tells them again once it is late). Cancelled and done ones are left alone."""
+    now = now or utcnow()
+    rows = db.session.execute(select(Task.id, Task.kind, Task.assigned_to_id, Task.case_id).where(
+        Task.done_at.is_(None), Task.kind.in_(list(DUE_KINDS)), Task.due_at >= now, Task.due_at < now + ahead,
+        Task.assigned_to_id.is_not(None)).order_by(Task.due_at, Task.id)).all()
+    counts = {"rescreen": 0, "follow_up": 0}
+    for task_kind, kind in DUE_KINDS.items():
+        mine = [row for row in rows if row.kind == task_kind]
+        cases = {row.id: row.case_id for row in mine}
+        counts[task_kind] = _notify_once([(row.assigned_to_id, row.id) for row in mine], kind, "task",
+                                         lambda t, cases=cases: _case_link(cases[t]))
+    db.session.commit()
+    return counts
+
+
+def overdue_job(now) -> str:
+    counts = scan_overdue(now)
+    return f"notified {counts['tasks']} task(s), {counts['alerts']} alert(s), {counts['referrals']} referral(s)"
+
+
+def due_soon_job(now) -> str:
+    counts = scan_due_soon(now)
+    return f"notified {counts['rescreen']} re-screening(s), {counts['follow_up']} follow-up(s)"
 
 
 @click.command("overdue")

@@ -172,3 +172,26 @@ def test_email_settings_are_saved_and_a_refusal_keeps_the_input(db, client, logi
     pref = db.session.scalar(select(NotificationSetting).where(NotificationSetting.user_id == me.id))
     assert pref.email == "me@example.org" and pref.email_enabled
     assert 'value="me@example.org"' in client.get("/notifications/settings").get_data(as_text=True)
+
+
+def test_rescreens_and_follow_ups_due_within_a_day_are_told_once(db, crew, make_case, runner):
+    c = crew()
+    case = make_case(c.counsellor, risk_level="low")
+    now = utcnow()
+    soon = Task(case_id=case.id, kind="rescreen", due_at=now + timedelta(hours=12), assigned_to_id=c.counsellor.id)
+    follow = Task(case_id=case.id, kind="follow_up", due_at=now + timedelta(hours=20), assigned_to_id=c.counsellor.id)
+    later = Task(case_id=case.id, kind="rescreen", due_at=now + timedelta(days=3), assigned_to_id=c.counsellor.id)
+    done = Task(case_id=case.id, kind="follow_up", due_at=now + timedelta(hours=2), assigned_to_id=c.counsellor.id,
+                done_at=now)
+    other = Task(case_id=case.id, kind="review", due_at=now + timedelta(hours=2), assigned_to_id=c.counsellor.id)
+    db.session.add_all([soon, follow, later, done, other])
+    db.session.commit()
+    counsellor, soon, follow, case = c.counsellor.id, soon.id, follow.id, case.id  # the worker ends the session
+    first = runner.invoke(args=["worker", "--once", "--job", "due-reminders"])
+    assert first.output.strip() == "due-reminders: notified 1 re-screening(s), 1 follow-up(s)", first.output
+    told = {(n.user_id, n.kind, n.object_id) for n in db.session.scalars(select(Notification).where(
+        Notification.kind.like("%_due")))}
+    assert told == {(counsellor, "rescreen_due", str(soon)), (counsellor, "follow_up_due", str(follow))}
+    again = runner.invoke(args=["worker", "--once", "--force", "--job", "due-reminders"])
+    assert again.output.strip() == "due-reminders: notified 0 re-screening(s), 0 follow-up(s)"
+    assert db.session.scalar(select(Notification).where(Notification.object_id == str(soon))).link == f"/cases/{case}"
