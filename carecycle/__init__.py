@@ -229,9 +229,11 @@ def register_commands(app: Flask) -> None:
 
 
 def configure_logging(app: Flask) -> None:
-    """Request ids on every response and log line; JSON lines with CARECYCLE_LOG_FORMAT=json."""
-    from carecycle import logs
+    """Request ids on every response and log line; JSON lines with CARECYCLE_LOG_FORMAT=json; request
+    counts and latencies for /metrics."""
+    from carecycle import logs, metrics
     logs.install(app)
+    metrics.install(app)
 
 
 @event.listens_for(Engine, "connect")

@@ -86,6 +86,8 @@ class BaseConfig:
         self.AUDIT_CHECKPOINT_FILE = os.environ.get("CARECYCLE_AUDIT_CHECKPOINT_FILE") or None
         self.AUDIT_CHECKPOINT_EVERY = whole_number("CARECYCLE_AUDIT_CHECKPOINT_EVERY", 1000)
         self.AUDIT_CHECKPOINT_MINUTES = whole_number("CARECYCLE_AUDIT_CHECKPOINT_MINUTES", 60)
+        # addresses and networks allowed to read /metrics (comma-separated; empty: nobody)
+        self.METRICS_ALLOW = os.environ.get("CARECYCLE_METRICS_ALLOW", "")
         # proxies in front of the app whose X-Forwarded-* headers are believed (0: none)
         self.TRUSTED_PROXIES = whole_number("CARECYCLE_TRUSTED_PROXIES", 0)
         # service-wide ceiling on alerts raised from public forms (contact requests, inbound

@@ -7,7 +7,10 @@ logged value (request line, path, query, referrer, headers, environ): whatever f
 the values of query parameters whose names can carry personal data or a secret."""
 from __future__ import annotations
 
+import os
 import re
+import tempfile
+from pathlib import Path
 from urllib.parse import unquote
 
 from gunicorn.glogging import Logger
@@ -47,6 +50,25 @@ class MaskingLogger(Logger):
 
 
 logger_class = MaskingLogger
+
+# /metrics adds up the counts of every worker process from files in this folder (carecycle.metrics).
+# It is set before any worker imports the app; its files are removed at each start.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="carecycle-metrics-")
+
+
+def on_starting(server):
+    """Counts of processes from an earlier run are not this run's."""
+    folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):  # only prometheus_client's own files
+        stale.unlink(missing_ok=True)
+
+
+def child_exit(server, worker):
+    """A worker that has gone: its live gauges are dropped (its counters are kept in the totals)."""
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def post_worker_init(worker):

@@ -99,6 +99,18 @@ def readyz():
     return body, 503 if problems else 200, {"Content-Type": "application/json", "Cache-Control": "no-store"}
 
 
+@bp.route("/metrics")
+@requires(PUBLIC)
+def metrics():
+    """Prometheus metrics, only for the addresses in CARECYCLE_METRICS_ALLOW (carecycle.metrics)."""
+    from carecycle import metrics as exported
+    if not exported.may_scrape(request.remote_addr):
+        return ("Metrics are served only to the addresses in CARECYCLE_METRICS_ALLOW.\n", 403,
+                {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"})
+    body, content_type = exported.exposition()
+    return body, 200, {"Content-Type": content_type, "Cache-Control": "no-store"}
+
+
 @bp.route("/favicon.ico")
 @requires(PUBLIC)
 def favicon():

@@ -55,6 +55,8 @@ def init_app(app) -> None:
     add_message_function(app, "goal_statement", followup.goal_statement)
     add_hook(app, "case_closed", followup.schedule_follow_ups)
     add_hook(app, "case_reopened", followup.cancel_follow_ups)
+    from casework.service.tasks import count_overdue
+    add_hook(app, "metrics_overdue", count_overdue)
     add_nav_link(app, Permission.CASES_VIEW, "casework.cases", _l("Cases"), "cases")
     add_nav_link(app, Permission.CLIENTS_VIEW, "casework.clients", _l("Clients"), "cases")
     add_nav_link(app, Permission.REGISTER_MANAGE, "casework.vulnerable_register", _l("Vulnerable-person register"),

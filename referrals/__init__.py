@@ -48,6 +48,8 @@ def init_app(app) -> None:
     from referrals.service.referrals import goal_links, tighten_unanswered
     add_mode_switch_hook(app, tighten_unanswered)
     add_hook(app, "goal_links", goal_links)  # the care plan lists the referrals serving each goal
+    from referrals.service.referrals import count_overdue
+    add_hook(app, "metrics_overdue", count_overdue)
     from referrals.enums import ReferrerRelation
     add_labels(app, "referrer_relation", {r.value: r.label for r in ReferrerRelation})
     add_labels(app, "case_event", {

@@ -6,30 +6,18 @@ from __future__ import annotations
 
 import http.cookiejar
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from casework.service import safety
 from tests.conftest import PASSWORD
+from tests.served import gunicorn
 
-ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = Path(sys.executable).parent / "gunicorn"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 PERSON = {"full_name": "Wong Siu Ming", "preferred_name": "Ming", "phone": "5123 4567", "id_number": "A1234567"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Browser:
@@ -59,34 +47,9 @@ def server(app, db, tmp_path):
     """gunicorn serving the test database with the test app's keys; yields (base URL, access-log path)."""
     db.session.commit()
     db.session.remove()
-    port, log = _free_port(), tmp_path / "access.log"
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT), "CARECYCLE_ENV": "development",
-           "CARECYCLE_INSTANCE_PATH": str(tmp_path), "SECRET_KEY": app.config["SECRET_KEY"],
-           "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "CARECYCLE_KEY_FILE": app.config["KEY_FILE"]}
-    process = subprocess.Popen(
-        [str(GUNICORN), "--config", "python:carecycle.gunicorn_conf", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--access-logfile", str(log), "--error-logfile", str(tmp_path / "error.log"), "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _attempt in range(300):
-            if process.poll() is not None:
-                pytest.fail("gunicorn exited:\n" + (tmp_path / "error.log").read_text())
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=5):
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("gunicorn did not answer /healthz")
+    log = tmp_path / "access.log"
+    with gunicorn(app, tmp_path, access_log=log) as base:
         yield base, log
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from carecycle.audit import record_event
@@ -129,3 +129,9 @@ def case_tasks(case: Case, recent_done: int = 5) -> tuple[list[Task], list[Task]
     done = db.session.scalars(select(Task).where(Task.case_id == case.id, Task.done_at.is_not(None))
                               .order_by(Task.done_at.desc()).limit(recent_done)).all()
     return open_tasks(case), list(done)
+
+
+def count_overdue(now) -> dict[str, int]:
+    """For /metrics: open tasks past their due time (a count, nothing about whose)."""
+    return {"tasks": db.session.scalar(select(func.count()).select_from(Task).where(
+        Task.done_at.is_(None), Task.due_at < now)) or 0}

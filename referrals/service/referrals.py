@@ -377,3 +377,9 @@ def review_override(user, referral: Referral) -> Referral:
         referral.override_reviewed_at, referral.override_reviewed_by_id = utcnow(), user.id
         record_event("review", "referral", referral.id, reason="consent_override")
     return referral
+
+
+def count_overdue(now) -> dict[str, int]:
+    """For /metrics: referrals sent and still unanswered past their deadline."""
+    return {"referrals": db.session.scalar(select(func.count()).select_from(Referral).where(
+        Referral.status.in_(WAITING_FOR_ANSWER), Referral.respond_by < now)) or 0}
