@@ -72,10 +72,13 @@ def seed(env, size: int, password: str) -> tuple[int, float] | None:
 
 
 class Gunicorn:
-    def __init__(self, env, port: int, workers: int = 2):
+    def __init__(self, env, port: int, workers: int = 2, conf: bool = False):
+        """`conf`: with `--config python:carecycle.gunicorn_conf`, as deployed (masking logger, worker
+        heartbeats, multi-process metrics)."""
         self.port = port
+        config = ["--config", "python:carecycle.gunicorn_conf"] if conf else []
         self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"{HOST}:{port}", "--timeout", "120",
+            [str(BIN / "gunicorn"), *config, "--workers", str(workers), "--bind", f"{HOST}:{port}", "--timeout", "120",
              "--log-level", "warning", "wsgi:app"],
             env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 60
