@@ -45,12 +45,14 @@ def group_of(path: str) -> str:
     return "Python and other"
 
 
-def by_library(frame, totals: collections.Counter) -> None:
-    """Each frame's own time (its time less its children's), added to its library's total."""
-    own = frame.time - sum(child.time for child in frame.children)
-    totals[group_of(frame.file_path or frame.function or "")] += max(own, 0.0)
+def by_library(frame, totals: collections.Counter, parent_path: str = "") -> None:
+    """Each frame's own time, added to its library's total (pyinstrument keeps a function's own time
+    in a synthetic child frame without a file: it counts for the function's library)."""
+    path = frame.file_path or parent_path
+    if frame.is_synthetic_leaf:
+        totals[group_of(parent_path)] += frame.time
     for child in frame.children:
-        by_library(child, totals)
+        by_library(child, totals, path)
 
 
 def main() -> int:

@@ -9,6 +9,7 @@ from flask import current_app, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import bindparam, select
 
 from carecycle.accounts.models import User
@@ -71,6 +72,26 @@ def _nav_links(role: str | None, held: bool = False) -> list[NavEntry]:
     return cache[(role, held)]
 
 
+NAV_HTML_CACHE = 4096  # (role header, language, page) combinations kept; past it the cache starts again
+
+
+def header_nav(entries) -> Markup:
+    """The header's links as HTML (templates/_header_nav.html), rendered once per role's header,
+    language and page (the current page is marked) and kept for the process: the labels are
+    translated and the URLs built once, not on every page."""
+    if not entries:
+        return Markup("")
+    cache = current_app.extensions.setdefault("carecycle_nav_html", {})
+    key = (id(entries), str(get_locale()), request.endpoint, request.script_root)
+    html = cache.get(key)
+    if html is None:
+        if len(cache) >= NAV_HTML_CACHE:
+            cache.clear()
+        template = current_app.jinja_env.get_template("_header_nav.html")
+        html = cache[key] = Markup(template.render(nav_links=entries, request=request))
+    return html
+
+
 @lru_cache(maxsize=2)
 def _header_statement(counts_unread: bool):
     """The page header's one statement: the operating mode and (for `header_user`) the unread count;
@@ -115,6 +136,7 @@ def register_template_helpers(app) -> None:
     app.jinja_env.globals["url_maker"] = url_maker
     app.jinja_env.globals["request_path"] = request_path
     app.jinja_env.globals["language_name"] = language_name
+    app.jinja_env.globals["header_nav"] = header_nav
 
 
 # Query arguments that can identify a person (an old search link): never echoed back into a page.
