@@ -12,12 +12,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app, g, has_request_context, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import ForeignKey, String, bindparam, select
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
@@ -142,6 +143,7 @@ def grant(user: User, object_type: str, object_id, team_id, reason: str) -> Brea
     db.session.flush()
     if has_request_context():
         g.pop("_carecycle_grants", None)  # `granted_ids` asks again
+        g.pop("_carecycle_no_grants", None)
     record_event("break_glass", object_type, object_id, reason=f"grant {row.id}", actor=user)
     return row
 
@@ -153,10 +155,30 @@ def granted_ids(user, object_type: str) -> list[str]:
     memo = g.setdefault("_carecycle_grants", {}) if has_request_context() else {}
     key = (user.id, object_type)
     if key not in memo:
-        memo[key] = list(db.session.scalars(select(BreakGlassGrant.object_id).where(
-            BreakGlassGrant.user_id == user.id, BreakGlassGrant.object_type == object_type,
-            BreakGlassGrant.active)))
+        if has_request_context() and g.get("_carecycle_no_grants") == user.id:
+            return []  # the sign-in statement found none (carecycle.accounts.service.user_for_session)
+        memo[key] = list(db.session.scalars(_granted_statement(), {
+            "grant_user": user.id, "grant_type": object_type, "grant_now": utcnow()}))
     return list(memo[key])
+
+
+def holds_any_grant_column(user_id_column):
+    """A boolean column: does the user in `user_id_column` hold any active grant now (bound `grant_now`)?
+    The sign-in statement asks it, so a request of a user without grants asks no more."""
+    return select(BreakGlassGrant.id).where(BreakGlassGrant.user_id == user_id_column,
+                                            BreakGlassGrant.expires_at > bindparam("grant_now")).exists()
+
+
+def known_without_grants(user_id) -> None:
+    """This request's user holds no active grant (until `grant` makes one)."""
+    g._carecycle_no_grants = user_id
+
+
+@lru_cache(maxsize=1)
+def _granted_statement():
+    return select(BreakGlassGrant.object_id).where(
+        BreakGlassGrant.user_id == bindparam("grant_user"), BreakGlassGrant.object_type == bindparam("grant_type"),
+        BreakGlassGrant.expires_at > bindparam("grant_now"))  # BreakGlassGrant.active, with the time bound
 
 
 def use_grant(user, object_type: str, object_id) -> BreakGlassGrant | None:

@@ -15,7 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, session
 from flask_babel import gettext as _
 from flask_login import login_user
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from carecycle import ratelimit, sqlite_writer
@@ -226,6 +226,15 @@ def end_all_sessions(user: User, reason: str) -> None:
     ).values(ended_at=utcnow(), end_reason=reason))
 
 
+@lru_cache(maxsize=1)
+def _session_statement():
+    """Built once per process; bound `session_id` and `grant_now`."""
+    from carecycle.breakglass import holds_any_grant_column
+    return (select(UserSession, User, holds_any_grant_column(User.id).label("holds_grants"))
+            .join(User, User.id == UserSession.user_id).options(joinedload(User.team))
+            .where(UserSession.id == bindparam("session_id")))
+
+
 def user_for_session(user_id: str, token: str | None) -> User | None:
     """The user of a live session, or None (ended, idle too long, too old, or user disabled)."""
     if not token:
@@ -234,14 +243,16 @@ def user_for_session(user_id: str, token: str | None) -> User | None:
         uid = uuid.UUID(user_id)
     except ValueError:
         return None
-    # the session, its user and the user's team (the header names it) in one statement
-    found = db.session.execute(select(UserSession, User).join(User, User.id == UserSession.user_id)
-                               .options(joinedload(User.team))
-                               .where(UserSession.id == _token_hash(token))).first()
-    row, user = found if found is not None else (None, None)
+    # the session, its user, the user's team (the header names it) and whether the user holds a
+    # break-glass grant (most hold none: then no page asks again) in one statement
+    now, cfg = utcnow(), current_app.config
+    found = db.session.execute(_session_statement(), {"session_id": _token_hash(token), "grant_now": now}).first()
+    row, user, holds_grants = found if found is not None else (None, None, None)
     if row is None or row.user_id != uid or row.ended_at is not None:
         return None
-    now, cfg = utcnow(), current_app.config
+    if user is not None and not holds_grants:
+        from carecycle.breakglass import known_without_grants
+        known_without_grants(user.id)
     reason = None
     if now - row.created_at > cfg["SESSION_ABSOLUTE_LIFETIME"]:
         reason = "expired"
