@@ -227,6 +227,13 @@ def test_url_maker_builds_what_url_for_builds(app):
             assert case_url(value) == url_for("casework.case_detail", case_id=value)
         task_url = url_maker("casework.task_done", "task_id", case_id=uuid.UUID(int=1))
         assert task_url(5) == url_for("casework.task_done", case_id=uuid.UUID(int=1), task_id=5)
+        done_url = url_maker("casework.task_done", "case_id", "task_id")
+        for case, task in ((uuid.UUID(int=2), uuid.UUID(int=3)), ("a b", "c/d")):
+            assert done_url(case, task) == url_for("casework.task_done", case_id=case, task_id=task)
+        with pytest.raises(TypeError, match="takes 2 value"):
+            done_url(uuid.UUID(int=2))
+        with pytest.raises(ValueError, match="does not put nothing in the URL"):
+            url_maker("casework.case_detail", "case_id", "nothing")
 
 
 def test_timeline_details_are_words_not_codes(app, db, make_user):
