@@ -62,7 +62,7 @@ def unit_of_work(view: Callable) -> Callable:
         except BaseException:
             db.session.rollback()
             raise
-        if not db.session().in_transaction():
+        if not db.session.registry.has() or not db.session().in_transaction():
             return response  # the view read nothing (or committed before rendering): nothing to end
         if response.status_code < 400:
             from carecycle import idempotency

@@ -62,13 +62,21 @@ def _start() -> None:
     g.carecycle_started = time.perf_counter()
 
 
+_children: dict[tuple, tuple] = {}  # (endpoint, method, status) -> (its counter, its histogram): labelled once
+
+
 def _count(response):
     started = g.pop("carecycle_started", None)
     if started is not None:
         endpoint = request.url_rule.endpoint if request.url_rule is not None else "unmatched"
         method = request.method if request.method in METHODS else "other"
-        REQUESTS.labels(endpoint, method, str(response.status_code)).inc()
-        LATENCY.labels(endpoint, method).observe(time.perf_counter() - started)
+        key = (endpoint, method, response.status_code)
+        children = _children.get(key)
+        if children is None:
+            children = _children[key] = (REQUESTS.labels(endpoint, method, str(response.status_code)),
+                                         LATENCY.labels(endpoint, method))
+        children[0].inc()
+        children[1].observe(time.perf_counter() - started)
     return response
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from flask import abort, request, url_for
@@ -62,7 +63,8 @@ def url_maker(endpoint: str, *arguments: str, **fixed) -> Callable[..., str]:
     if not arguments:
         raise ValueError("url_maker needs the name of at least one argument")
     holes = {argument: f"{_HOLE}-{n}" for n, argument in enumerate(arguments)}
-    url = url_for(endpoint, **holes, **fixed)
+    values: dict[str, Any] = {**holes, **fixed}
+    url = url_for(endpoint, **values)
     parts = []
     path = url.partition("?")[0]
     for argument, hole in holes.items():

@@ -431,15 +431,29 @@ def create_token(user: User, days: int | None = None) -> str:
 TOKEN_USE_RECORDED_EVERY = timedelta(minutes=1)
 
 
+@lru_cache(maxsize=1)
+def _token_statement():
+    """The token, its user and team, and whether the user holds a break-glass grant: one statement,
+    built once per process; bound `token_hash` and `grant_now`."""
+    from carecycle.breakglass import holds_any_grant_column
+    return (select(ApiToken, User, holds_any_grant_column(User.id).label("holds_grants"))
+            .join(User, User.id == ApiToken.user_id).options(joinedload(User.team))
+            .where(ApiToken.token_hash == bindparam("token_hash")))
+
+
 def user_for_token(token: str) -> User | None:
     """The user of a live token: not revoked, not expired, its owner not disabled."""
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
     now = utcnow()
-    if row is None or row.state(now) != "active" or not row.user.active:
+    found = db.session.execute(_token_statement(), {"token_hash": _token_hash(token), "grant_now": now}).first()
+    row, user, holds_grants = found if found is not None else (None, None, None)
+    if row is None or user is None or row.state(now) != "active" or not user.active:
         return None
+    if not holds_grants:
+        from carecycle.breakglass import known_without_grants
+        known_without_grants(user.id)
     if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_RECORDED_EVERY:
         row.last_used_at = now  # at most once a minute: a read through the API does not write each time
-    return row.user
+    return user
 
 
 def list_tokens(user: User) -> list[ApiToken]:
