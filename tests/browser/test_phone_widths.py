@@ -3,8 +3,6 @@ No page scrolls sideways (`document.documentElement.scrollWidth` at most the vie
 and in Chinese, with real rows on them (alerts, tasks, cases); the widths are printed for the notes."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from carecycle.alerts import raise_alert
@@ -27,7 +25,10 @@ def test_the_visit_pages_fit_a_phone(live_server, open_page, db, make_user, make
     counsellor = make_user("counsellor", display_name="Chan Tai-man Counsellor")
     client = make_client(counsellor.team, counsellor, full_name="Wong Siu-ming Alexandra Example-Longname")
     case = make_case(counsellor, client, risk_level="high")
-    task_service.set_next_contact(counsellor, case, utcnow() + timedelta(hours=2), "Call after the school run")
+    # due later today in the service's zone (My day lists what is due by the end of today), at any hour
+    now = utcnow()
+    _start, end_of_today = task_service.today_bounds(now)
+    task_service.set_next_contact(counsellor, case, now + (end_of_today - now) / 2, "Call after the school run")
     entry = register.add_to_register(counsellor, client, {"tier": "red", "flags": ["lives_alone_elderly"]})
     for urgency in ("crisis", "urgent", "routine"):
         raise_alert("screening", urgency, team_id=counsellor.team_id, summary="Asks to be called today")
