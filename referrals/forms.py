@@ -116,6 +116,9 @@ class CapacityForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     file = FileField(_l("HSDS 3.0 JSON file"))
+    default_tier = SelectField(_l("Default tier"), default="", choices=lambda: [
+        ("", _l("None: refuse organisations without a tier")), *Tier.choices()], description=_l(
+        "For files from other systems: the tier of each organisation that carries no CareCycle tier attribute."))
 
 
 def _share_choices():

@@ -24,9 +24,10 @@ def api_directory_import():
     payload = request.get_json(silent=True)
     if not isinstance(payload, (dict, list)):
         raise ApiError(400, "The body must be HSDS JSON (Content-Type: application/json).")
+    default_tier = (request.args.get("default_tier") or "").strip() or None  # blank: no default
     try:
         with undone_on_error():
-            report = hsds.import_directory(payload, current_user)
+            report = hsds.import_directory(payload, current_user, default_tier)
     except hsds.ImportRefused as refused:
         raise ApiError(422, refused.message, refused.fields, code="import_refused") from refused
     return {"organizations_created": report.organisations_created,

@@ -32,6 +32,10 @@ class Organisation(UUIDPrimaryKey, Model):
     agreement_end: Mapped[date | None] = mapped_column(Date)
     agreement_note: Mapped[str | None] = mapped_column(String(500))
     is_example: Mapped[bool] = mapped_column(Boolean, default=False)
+    # an organisation imported from another system's HSDS file: the object as it came (without its
+    # locations and services) and as CareCycle exported it right after the import; see referrals.service.hsds
+    hsds_source: Mapped[dict | None] = mapped_column(JSON)
+    hsds_image: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     archived_at: Mapped[datetime | None]
@@ -78,6 +82,8 @@ class Location(UUIDPrimaryKey, Model):
     country: Mapped[str | None] = mapped_column(String(2))
     latitude: Mapped[str | None] = mapped_column(String(20))    # decimal degrees kept as written
     longitude: Mapped[str | None] = mapped_column(String(20))
+    hsds_source: Mapped[dict | None] = mapped_column(JSON)   # as for Organisation
+    hsds_image: Mapped[dict | None] = mapped_column(JSON)
 
     organisation: Mapped[Organisation] = relationship(back_populates="locations")
 
@@ -109,6 +115,8 @@ class Service(UUIDPrimaryKey, Model):
     capacity_updated_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
     public: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     crisis_line: Mapped[bool] = mapped_column(Boolean, default=False)
+    hsds_source: Mapped[dict | None] = mapped_column(JSON)   # as for Organisation
+    hsds_image: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     archived_at: Mapped[datetime | None]

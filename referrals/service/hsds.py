@@ -9,6 +9,14 @@ updated), and whether it is public or a crisis line. Identifiers of values that 
 of their own (an attribute, an address, an organisation phone) are derived from their owner's
 id, so an export imported into an empty database exports again byte for byte.
 
+A file from another system keeps what CareCycle has no field for. Each organisation, location
+and service imported keeps the object as it came (`hsds_source`) and CareCycle's own export of it
+right after the import (`hsds_image`). The export starts from CareCycle's record and, for every
+field not changed here since the import, writes the source's own value: its ids, its spelling of
+times, its phones with their extensions, its contacts, legal status, fees, service areas with
+their descriptions, virtual locations with their urls, nested locations, and its attributes of
+other taxonomies, which travel beside CareCycle's own. A field edited here is exported as edited.
+
 An import is validated completely before anything is written; a refused file names each row
 (`organizations[2].services[0]`) and field that failed, and changes nothing."""
 from __future__ import annotations
@@ -25,7 +33,7 @@ from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
 from carecycle.validation import Invalid, iso_datetime
-from referrals.enums import Capacity, ServiceType
+from referrals.enums import Capacity, ServiceType, Tier
 from referrals.models import Location, Organisation, Service, ServiceAtLocation
 from referrals.service import directory
 from referrals.service.common import as_uuid
@@ -66,12 +74,64 @@ def _offset_hours(minutes: int | None) -> int | float | None:
     return minutes // 60 if minutes % 60 == 0 else minutes / 60
 
 
+def _with_offset(clock: str, minutes: int | None) -> str:
+    """"09:00" of a schedule in its own zone -> "09:00+08:00", as the specification recommends; a
+    schedule in the service's zone (CARECYCLE_TIMEZONE) stays as written: a zone with summer time
+    has no single offset."""
+    if minutes is None:
+        return clock
+    sign = "-" if minutes < 0 else "+"
+    return f"{clock}{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
 def _compact(obj: dict) -> dict:
     return {key: value for key, value in obj.items() if value is not None}
 
 
 def _stamp(value: datetime) -> str:
     return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+# ------------------------------------------------------------------ the source's own values
+_MISSING = object()
+
+
+def _ours(attribute) -> bool:
+    term = attribute.get("taxonomy_term") if isinstance(attribute, dict) else None
+    return isinstance(term, dict) and term.get("taxonomy") in TAXONOMY.values()
+
+
+def _reconciled(record, own: dict, *, ours_only: tuple[str, ...] = ()) -> dict:
+    """`own` (CareCycle's export of the record now) with the source's value of every field that has
+    not changed here since the import, and every field of the source CareCycle has none for."""
+    source, image = record.hsds_source, record.hsds_image or {}
+    if not isinstance(source, dict):
+        return own
+    result = {}
+    for key, value in own.items():
+        if key == "attributes":
+            foreign = [a for a in source.get("attributes") or [] if not _ours(a)]
+            result[key] = foreign + value if foreign else value
+        elif key not in ours_only and key in source and value == image.get(key, _MISSING):
+            result[key] = source[key]
+        else:
+            result[key] = value
+    for key, value in source.items():
+        if key in result or key in ours_only or key in image:
+            continue  # a field CareCycle has and that is empty here now: removed, not sent again
+        if key == "attributes":
+            foreign = [a for a in value or [] if not _ours(a)]
+            if foreign:
+                result[key] = foreign
+            continue
+        result[key] = value
+    return result
+
+
+def keep_source(record, source: dict, own: dict) -> None:
+    """Remember the object as it came and as CareCycle exported it just after the import."""
+    record.hsds_source = source
+    record.hsds_image = own
 
 
 # ------------------------------------------------------------------ export
@@ -85,6 +145,15 @@ def export_directory() -> dict:
 
 
 def organisation_json(org: Organisation) -> dict:
+    own = _organisation_own(org)
+    services = [s for s in org.services if s.archived_at is None]
+    own["locations"] = [location_json(loc) for loc in sorted(org.locations, key=lambda x: (x.name, str(x.id)))]
+    own["services"] = [service_json(s) for s in sorted(services, key=lambda x: (x.name, str(x.id)))]
+    return _reconciled(org, own, ours_only=("locations", "services"))
+
+
+def _organisation_own(org: Organisation) -> dict:
+    """CareCycle's fields of the organisation, without its locations and services."""
     attributes = [_attribute(org.id, "organization", "tier", org.tier_enum.value, org.tier_enum.label,
                              org.tier_enum.meaning)]
     if org.has_agreement:
@@ -104,18 +173,19 @@ def organisation_json(org: Organisation) -> dict:
     if org.phone:
         phones.append({"id": derived_id(org.id, "phone"), "organization_id": str(org.id), "number": org.phone,
                        "type": "voice"})
-    services = [s for s in org.services if s.archived_at is None]
     return _compact({
         "id": str(org.id), "name": org.name, "alternate_name": org.alternate_name,
         "description": org.description or "", "email": org.email, "website": org.website,
         "phones": phones,
-        "locations": [location_json(loc) for loc in sorted(org.locations, key=lambda x: (x.name, str(x.id)))],
         "attributes": sorted(attributes, key=lambda a: a["id"]),
-        "services": [service_json(s) for s in sorted(services, key=lambda x: (x.name, str(x.id)))],
     })
 
 
 def location_json(loc: Location) -> dict:
+    return _reconciled(loc, _location_own(loc))
+
+
+def _location_own(loc: Location) -> dict:
     addresses = []
     if loc.address_1:
         addresses.append(_compact({
@@ -133,6 +203,10 @@ def location_json(loc: Location) -> dict:
 
 
 def service_json(service: Service) -> dict:
+    return _reconciled(service, _service_own(service))
+
+
+def _service_own(service: Service) -> dict:
     sid = str(service.id)
     attributes = [_attribute(sid, "service", "type", code, ServiceType(code).label, ServiceType(code).label)
                   for code in service.type_codes if code in ServiceType._value2member_map_]
@@ -147,7 +221,9 @@ def service_json(service: Service) -> dict:
         attributes.append(_attribute(sid, "service", "flag", "crisis_line", "Crisis line",
                                      "Shown first on the public Find help page.", "true"))
     schedules = [_compact({"id": str(row.id), "service_id": sid, "freq": "WEEKLY", "byday": row.byday,
-                           "opens_at": row.opens_at, "closes_at": row.closes_at, "description": row.description,
+                           "opens_at": _with_offset(row.opens_at, row.utc_offset_minutes),
+                           "closes_at": _with_offset(row.closes_at, row.utc_offset_minutes),
+                           "description": row.description,
                            "timezone": _offset_hours(row.utc_offset_minutes)})
                  for row in service.schedules]
     if service.hours_note:
@@ -203,14 +279,22 @@ class ImportReport:
 
 
 def _organisation_list(payload) -> list:
+    """The organisations of a file: a list of them, an object with an "organizations" list, the
+    specification's paged list (`total_items`, `contents`, ...), a list of such pages (every page
+    of a file), or one bare organisation object."""
     if isinstance(payload, list):
+        if payload and all(isinstance(page, dict) and isinstance(page.get("contents"), list) for page in payload):
+            return [org for page in payload for org in page["contents"]]
         return payload
     if isinstance(payload, dict):
         for key in ("organizations", "contents"):
             if isinstance(payload.get(key), list):
                 return payload[key]
-    raise ImportRefused([ImportProblem("file", "", _("Expected HSDS JSON: an object with an \"organizations\" list "
-                                                      "(or a list of organizations)."))])
+        if "name" in payload and "id" in payload and not any(key in payload for key in ("organizations", "contents")):
+            return [payload]
+    raise ImportRefused([ImportProblem("file", "", _("Expected HSDS JSON: an object with an \"organizations\" list, "
+                                                      "a paged list with \"contents\", a list of organizations or "
+                                                      "one organization."))])
 
 
 class _Collector:
@@ -274,7 +358,7 @@ def _phones_of(items: list) -> list[dict]:
             if isinstance(p, dict) else p for p in items]
 
 
-def _read_organisation(raw, row: str, out: _Collector) -> dict | None:
+def _read_organisation(raw, row: str, out: _Collector, default_tier: str | None = None) -> dict | None:
     if not isinstance(raw, dict):
         out.add(row, "", _("Each organization must be a JSON object."))
         return None
@@ -282,7 +366,7 @@ def _read_organisation(raw, row: str, out: _Collector) -> dict | None:
     org_id = out.unique(row, "organization", raw.get("id"))
     tiers = _terms(raw, "tier")
     data = {key: raw.get(key) for key in ("name", "alternate_name", "description", "email", "website")}
-    data["tier"] = tiers[0][0] if tiers else None
+    data["tier"] = tiers[0][0] if tiers else default_tier
     # CareCycle keeps one phone per organisation: the first with a number (its problems name that row)
     numbered = [index for index, p in enumerate(raw.get("phones") or []) if isinstance(p, dict) and p.get("number")]
     data["phone"] = raw["phones"][numbered[0]].get("number") if numbered else None
@@ -293,12 +377,16 @@ def _read_organisation(raw, row: str, out: _Collector) -> dict | None:
         data.update(has_agreement=True, agreement_start=start or None, agreement_end=end or None,
                     agreement_note=_flag(raw, "agreement_note"))
     data["is_example"] = _flag(raw, "example") == "true"
-    if not tiers:
+    if not tiers and default_tier is None:
         out.add(row, "attributes", _("A CareCycle responder tier is required: an attribute whose taxonomy_term has "
-                                     "taxonomy %(taxonomy)s and code 1, 2 or 3.", taxonomy=TAXONOMY["tier"]))
+                                     "taxonomy %(taxonomy)s and code 1, 2 or 3, or import with a default tier for "
+                                     "organisations that carry none (default_tier=1, 2 or 3; on the import page: "
+                                     "Default tier).", taxonomy=TAXONOMY["tier"]))
     try:
         clean = directory.clean_organisation(data)
     except Invalid as error:
+        if not tiers and default_tier is None:  # the missing tier is named above, with what to do about it
+            error.fields.pop("tier", None)
         out.invalid(row, error, {"tier": "attributes", "phone": phone_field, "agreement_start": "attributes",
                                  "agreement_end": "attributes", "agreement_note": "attributes"})
         clean = None
@@ -308,6 +396,20 @@ def _read_organisation(raw, row: str, out: _Collector) -> dict | None:
         if location:
             locations.append(location)
     location_ids = {loc["id"] for loc in locations}
+    # a service_at_location may name its place only by a nested location object (as the
+    # specification's full example does): the organisation's location of that id, or, when the
+    # organisation does not list it, a place of the organisation read from the nested object
+    for index, raw_service in enumerate(raw.get("services") or []):
+        links = raw_service.get("service_at_locations") if isinstance(raw_service, dict) else None
+        for lindex, link in enumerate(links if isinstance(links, list) else []):
+            nested = link.get("location") if isinstance(link, dict) and not link.get("location_id") else None
+            if not isinstance(nested, dict) or as_uuid(nested.get("id")) in location_ids:
+                continue
+            location = _read_location(nested, f"{row}.services[{index}].service_at_locations[{lindex}].location",
+                                      org_id, out)
+            if location:
+                locations.append(location)
+                location_ids.add(location["id"])
     services = []
     for index, raw_service in enumerate(raw.get("services") or []):
         service = _read_service(raw_service, f"{row}.services[{index}]", org_id, location_ids, out)
@@ -315,7 +417,8 @@ def _read_organisation(raw, row: str, out: _Collector) -> dict | None:
             services.append(service)
     if clean is None or org_id is None:
         return None
-    return {"id": org_id, "clean": clean, "locations": locations, "services": services}
+    source = {key: value for key, value in raw.items() if key not in ("locations", "services")}
+    return {"id": org_id, "clean": clean, "locations": locations, "services": services, "source": source}
 
 
 def _read_location(raw, row: str, org_id, out: _Collector) -> dict | None:
@@ -341,7 +444,7 @@ def _read_location(raw, row: str, org_id, out: _Collector) -> dict | None:
         out.invalid(row, error, {key: f"addresses[0].{key}" for key in (
             "address_1", "address_2", "city", "region", "state_province", "postal_code", "country")})
         return None
-    return {"id": loc_id, "clean": clean} if loc_id else None
+    return {"id": loc_id, "clean": clean, "source": raw} if loc_id else None
 
 
 def _read_service(raw, row: str, org_id, location_ids: set, out: _Collector) -> dict | None:
@@ -387,9 +490,9 @@ def _read_service(raw, row: str, org_id, location_ids: set, out: _Collector) -> 
     data["public"] = _flag(raw, "public") == "true"
     data["crisis_line"] = _flag(raw, "crisis_line") == "true"
     links = [link for link in raw.get("service_at_locations") or [] if isinstance(link, dict)]
-    data["location_ids"] = [link.get("location_id") for link in links]
+    data["location_ids"] = [_place_of(link) for link in links]
     for index, link in enumerate(links):
-        if as_uuid(link.get("location_id")) not in location_ids:
+        if as_uuid(_place_of(link)) not in location_ids:
             out.add(f"{row}.service_at_locations[{index}]", "location_id",
                     _("No location with this id is listed under the same organization."))
     try:
@@ -399,18 +502,33 @@ def _read_service(raw, row: str, org_id, location_ids: set, out: _Collector) -> 
                                  "types": "attributes", "capacity": "attributes",
                                  "location_ids": "service_at_locations"})
         return None
-    return {"id": service_id, "clean": clean, "capacity_updated_at": updated} if service_id else None
+    return ({"id": service_id, "clean": clean, "capacity_updated_at": updated, "source": raw}
+            if service_id else None)
 
 
-def import_directory(payload, user=None) -> ImportReport:
+def _place_of(link: dict):
+    """The location a service_at_location names: its location_id, or its nested location's id."""
+    nested = link.get("location")
+    if not link.get("location_id") and isinstance(nested, dict):
+        return nested.get("id")
+    return link.get("location_id")
+
+
+def import_directory(payload, user=None, default_tier: str | None = None) -> ImportReport:
     """Validate the whole file, then create or update every organisation, location and service in it.
-    Records are matched by id; services missing from the file are left as they are (referrals may
-    point at them). Raises ImportRefused, having changed nothing. The caller commits."""
+    Records are matched by id (the source's own: re-importing an updated file updates what it sent
+    before); services missing from the file are left as they are (referrals may point at them).
+    `default_tier` ("1", "2" or "3") is the tier of organisations that carry no CareCycle tier
+    attribute; without it they are refused. Raises ImportRefused, having changed nothing. The caller
+    commits."""
+    if default_tier is not None and default_tier not in [t.value for t in Tier]:
+        raise ImportRefused([ImportProblem("default_tier", "", _("Choose tier 1, 2 or 3."))])
     out = _Collector()
     raw_orgs = _organisation_list(payload)
     if not raw_orgs:
         raise ImportRefused([ImportProblem("organizations", "", _("The file lists no organizations."))])
-    read = [_read_organisation(raw, f"organizations[{index}]", out) for index, raw in enumerate(raw_orgs)]
+    read = [_read_organisation(raw, f"organizations[{index}]", out, default_tier)
+            for index, raw in enumerate(raw_orgs)]
     parsed = [item for item in read if item is not None]  # one that is None left a problem
     if not out.problems:
         _check_ownership(parsed, out)
@@ -420,6 +538,9 @@ def import_directory(payload, user=None) -> ImportReport:
     for item in parsed:
         _apply_organisation(item, user, report)
     db.session.flush()
+    with force_locale("en"):  # as the export is written
+        for item in parsed:
+            _keep_sources(item)
     record_event("import", "partner_directory", None,
                  reason=f"organisations:{report.organisations_created}+{report.organisations_updated} "
                         f"services:{report.services_created}+{report.services_updated}")
@@ -482,3 +603,14 @@ def _apply_organisation(item: dict, user, report: ImportReport) -> None:
             report.services_updated += 1
         directory._apply_service(service, svc["clean"], capacity_updated_at=svc["capacity_updated_at"] or utcnow())
     record_event("import", "partner_organisation", org.id)
+
+
+def _keep_sources(item: dict) -> None:
+    org = db.session.get_one(Organisation, item["id"])
+    keep_source(org, item["source"], _organisation_own(org))
+    for loc in item["locations"]:
+        place = db.session.get_one(Location, loc["id"])
+        keep_source(place, loc["source"], _location_own(place))
+    for svc in item["services"]:
+        service = db.session.get_one(Service, svc["id"])
+        keep_source(service, svc["source"], _service_own(service))

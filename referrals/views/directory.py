@@ -297,7 +297,7 @@ def directory_import():
             else:
                 try:
                     with undone_on_error():
-                        report = hsds.import_directory(payload, current_user)
+                        report = hsds.import_directory(payload, current_user, form.default_tier.data or None)
                 except hsds.ImportRefused as refused:
                     problems = refused.problems
                     status = 422
