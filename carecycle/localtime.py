@@ -47,6 +47,21 @@ def _zone(name: str) -> tzinfo:
     return zone_named(name)
 
 
+def fixed_offset_minutes() -> int | None:
+    """The service zone's offset from UTC in minutes when it has one all year (Asia/Hong_Kong:
+    480, UTC: 0), None for a zone with summer time (Europe/London has two)."""
+    zone = service_zone()
+    return _fixed_offset(str(zone), datetime.now(UTC).year) if isinstance(zone, ZoneInfo) else 0
+
+
+@lru_cache(maxsize=16)
+def _fixed_offset(name: str, year: int) -> int | None:
+    zone = _zone(name)
+    offsets = {datetime(year, month, 1, tzinfo=UTC).astimezone(zone).utcoffset() for month in range(1, 13)}
+    offset = offsets.pop() if len(offsets) == 1 else None
+    return None if offset is None else round(offset.total_seconds() / 60)
+
+
 def local(moment: datetime) -> datetime:
     """`moment` in the service's zone (a naive value is UTC)."""
     if moment.tzinfo is None:

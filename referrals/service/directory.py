@@ -246,6 +246,8 @@ def _clean_schedules(items, errors: Errors) -> list[dict]:
         if not days or any(d not in DAY_CODES for d in days):
             errors[f"{where}.byday"] = _("List the days as MO,TU,WE,TH,FR,SA,SU.")
         offset = _schedule_offset(item, errors, where)
+        if offset is not None and offset == localtime.fixed_offset_minutes():
+            offset = None  # the service's own zone, which has this offset all year
         opens = clock_time(_without_offset(item.get("opens_at")), errors, f"{where}.opens_at")
         closes = clock_time(_without_offset(item.get("closes_at")), errors, f"{where}.closes_at")
         if opens and closes and opens == closes:

@@ -29,6 +29,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from carecycle import localtime
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
@@ -75,9 +76,12 @@ def _offset_hours(minutes: int | None) -> int | float | None:
 
 
 def _with_offset(clock: str, minutes: int | None) -> str:
-    """"09:00" of a schedule in its own zone -> "09:00+08:00", as the specification recommends; a
-    schedule in the service's zone (CARECYCLE_TIMEZONE) stays as written: a zone with summer time
-    has no single offset."""
+    """"09:00" of a schedule in its own zone -> "09:00+08:00", as the specification recommends. A
+    schedule in the service's zone (CARECYCLE_TIMEZONE) is written with that zone's offset when it
+    has one all year (Asia/Hong_Kong: +08:00, UTC: +00:00); a zone with summer time has no single
+    offset, so its times stay as written."""
+    if minutes is None:
+        minutes = localtime.fixed_offset_minutes()
     if minutes is None:
         return clock
     sign = "-" if minutes < 0 else "+"

@@ -302,3 +302,24 @@ def test_editing_a_service_on_its_page_keeps_the_schedules_own_zone(client, db, 
     stored = db.session.get(Service, service.id)
     assert stored.name == "Imported and renamed"
     assert [(r.utc_offset_minutes, r.description) for r in stored.schedules] == [(330, "Call first")]
+
+
+@pytest.mark.parametrize(("zone", "written"), [("Asia/Hong_Kong", "09:00+08:00"), ("UTC", "09:00+00:00"),
+                                               ("Europe/London", "09:00")])
+def test_schedules_in_the_service_zone_export_with_its_offset(app, db, monkeypatch, make_org, make_service,
+                                                              zone, written):
+    """HSDS recommends times with their offset: a schedule kept in the service's own zone is written
+    with that zone's offset when it has one all year; a zone with summer time has no single offset,
+    so its times stay plain. Read back, the offset is the service's own again (nothing stored)."""
+    from referrals.service import hsds
+    monkeypatch.setitem(app.config, "TIMEZONE", zone)
+    make_service(make_org(3, name="Local line"), name="Plain", schedules=[
+        {"byday": EVERY_DAY, "opens_at": "09:00", "closes_at": "17:00"}])
+    with app.test_request_context():
+        schedule = next(svc for org in hsds.export_directory()["organizations"]
+                        for svc in org["services"] if svc["name"] == "Plain")["schedules"][0]
+    assert (schedule["opens_at"], schedule.get("timezone")) == (written, None)
+    assert schedule["closes_at"] == written.replace("09:00", "17:00")
+    again = make_service(make_org(3, name="Read back"), name="Read back", schedules=[
+        {"byday": EVERY_DAY, "opens_at": schedule["opens_at"], "closes_at": schedule["closes_at"]}])
+    assert [(r.opens_at, r.utc_offset_minutes) for r in again.schedules] == [("09:00", None)]
