@@ -16,6 +16,7 @@ from carecycle.audit import record_event
 from carecycle.crypto import Encrypted, Sealed
 from carecycle.database import UUIDPrimaryKey, utcnow
 from carecycle.extensions import Model, db
+from carecycle.lifecycle import visible_ids
 from carecycle.messages import render as render_message
 from carecycle.messages import store as store_message
 from carecycle.messages import words
@@ -197,3 +198,19 @@ def subject_of(alert: Alert) -> AlertSubject | None:
         return None
     describe: Callable | None = current_app.extensions.get("carecycle_alert_subjects", {}).get(alert.subject_type)
     return describe(alert) if describe else None
+
+
+def subject_refs(alerts, user) -> dict[uuid.UUID, dict]:
+    """`{"type": ..., "id": ...}` of what each alert is about, keyed by alert id, for the alerts
+    whose subject `user` may see by that record's own rule (one query per subject type); an
+    alert about something hidden from them, or about nothing, is left out."""
+    kinds: dict = current_app.extensions.get("carecycle_alert_subject_kinds", {})
+    by_type: dict[str, list[Alert]] = {}
+    for alert in alerts:
+        if alert.subject_type in kinds and alert.subject_id:
+            by_type.setdefault(alert.subject_type, []).append(alert)
+    refs: dict[uuid.UUID, dict] = {}
+    for subject_type, group in by_type.items():
+        seen = {str(i) for i in visible_ids(kinds[subject_type], (a.subject_id for a in group), user)}
+        refs.update({a.id: {"type": subject_type, "id": a.subject_id} for a in group if a.subject_id in seen})
+    return refs

@@ -49,10 +49,13 @@ def add_home_link(app, permission: Permission, endpoint: str, label, description
     app.extensions.setdefault("carecycle_home_links", []).append((permission, endpoint, label, description))
 
 
-def add_alert_subject(app, subject_type: str, describe) -> None:
+def add_alert_subject(app, subject_type: str, describe, kind: str | None = None) -> None:
     """How alerts with this `subject_type` are shown on the triage queue: `describe(alert)`
-    returns a carecycle.alerts.AlertSubject for the current user, or None."""
+    returns a carecycle.alerts.AlertSubject for the current user, or None. `kind` (default: the
+    subject type) is the `carecycle.lifecycle.register_kind` kind whose rule decides who may learn
+    what the alert is about (the API's `subject`)."""
     app.extensions.setdefault("carecycle_alert_subjects", {})[subject_type] = describe
+    app.extensions.setdefault("carecycle_alert_subject_kinds", {})[subject_type] = kind or subject_type
 
 
 def set_alert_page(app, permission: Permission, endpoint: str) -> None:

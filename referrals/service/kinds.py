@@ -8,7 +8,17 @@ from __future__ import annotations
 from sqlalchemy import false, true
 
 from carecycle.lifecycle import register_kind
-from referrals.models import Location, Organisation, Referral, Service, Training, Volunteer, VolunteerTeam
+from carecycle.permissions import Permission, access_held, role_has
+from referrals.models import (
+    InboundReferral,
+    Location,
+    Organisation,
+    Referral,
+    Service,
+    Training,
+    Volunteer,
+    VolunteerTeam,
+)
 from referrals.service.directory import current_locations, current_services
 from referrals.service.referrals import visible_referrals
 
@@ -19,8 +29,14 @@ def _own_team_overrides(user):
     return (Referral.consent_override.is_(True)) & (Referral.team_id == user.team_id)
 
 
+def _duty_workers(user):
+    """Inbound referrals are worked by whoever is on the triage queue (the page's own rule)."""
+    return true() if role_has(user.role, Permission.TRIAGE_WORK) and not access_held(user) else false()
+
+
 def register_kinds(app) -> None:
     register_kind(app, "referral", Referral, visible_referrals)
+    register_kind(app, "inbound_referral", InboundReferral, _duty_workers)
     register_kind(app, "consent_override", Referral, _own_team_overrides, audited=False)
     register_kind(app, "volunteer_team", VolunteerTeam, lambda _user: VolunteerTeam.archived_at.is_(None),
                   audited=False)

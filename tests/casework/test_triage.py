@@ -418,6 +418,7 @@ def test_api_lists_visible_open_and_claimed_alerts(client, runner, make_user, ma
         "overdue",
         "possible_flood",
         "claimed_by",
+        "subject",
     }
     assert first["urgency"] == "crisis" and first["overdue"] is False
     assert first["possible_flood"] is False and first["claimed_by"] is None

@@ -110,3 +110,61 @@ def test_the_open_alerts_list_links_to_the_triage_page_for_those_who_work_it(app
     assert sign_in(other, social.username).status_code == 302
     page = other.get("/alerts").get_data(as_text=True)
     assert "Walk-in" in page and f"/triage/{alert.id}" not in page
+
+
+# ------------------------------------------------------------------ the API's `subject`
+def _api_alerts(client, runner, user) -> dict:
+    token = runner.invoke(args=["tokens", "create", user.username]).output.strip()
+    response = client.get("/api/v1/triage?per_page=100", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return {a["id"]: a["subject"] for a in response.get_json()["alerts"]}
+
+
+def test_the_api_says_what_each_alert_is_about_when_the_caller_may_see_it(client, runner, make_user, make_case,
+                                                                          make_client, db):
+    worker = make_user("counsellor")
+    case = make_case(worker)
+    person = make_client(worker.team, worker, full_name="Wong Siu Ming")
+    colleague = make_user("counsellor", team=worker.team)   # same team: the alerts, not this case
+    inbound = InboundReferral(relation="neighbour")
+    inbound.person_name, inbound.concern = "Mr Cheung", "Not eating"
+    request = ContactRequest(urgency="crisis", preferred_time="evening", consent_version="1", language="en",
+                             consented_at=utcnow())
+    request.name, request.phone = "Ann Lee", "+852 5550 1234"
+    db.session.add_all([inbound, request])
+    db.session.flush()
+    about_case = raise_alert("rescreen", "urgent", subject_type="case", subject_id=case.id, team_id=worker.team_id)
+    about_client = raise_alert("outreach_concern", "urgent", subject_type="client", subject_id=person.id,
+                               team_id=worker.team_id)
+    about_inbound = raise_alert("inbound_referral", "urgent", subject_type="inbound_referral", subject_id=inbound.id)
+    about_request = raise_alert("screening", "crisis", subject_type="contact_request", subject_id=request.id)
+    walk_in = raise_alert("walk_in", "urgent", team_id=worker.team_id)
+    odd = raise_alert("hotline", "urgent", subject_type="something_else", subject_id="x")
+    gone = raise_alert("rescreen", "urgent", subject_type="case", subject_id="not-a-uuid", team_id=worker.team_id)
+    db.session.commit()
+
+    mine = _api_alerts(client, runner, worker)
+    assert mine[str(about_case.id)] == {"type": "case", "id": str(case.id)}
+    assert mine[str(about_client.id)] == {"type": "client", "id": str(person.id)}
+    assert mine[str(about_inbound.id)] == {"type": "inbound_referral", "id": str(inbound.id)}
+    assert mine[str(about_request.id)] == {"type": "contact_request", "id": str(request.id)}
+    assert mine[str(walk_in.id)] is None and mine[str(odd.id)] is None and mine[str(gone.id)] is None
+    # the subject's own rule: the colleague sees every alert but not the case they do not hold
+    theirs = _api_alerts(client, runner, colleague)
+    assert set(theirs) == set(mine)
+    assert theirs[str(about_case.id)] is None and str(case.id) not in str(theirs)
+    assert theirs[str(about_inbound.id)] == {"type": "inbound_referral", "id": str(inbound.id)}
+    assert "Wong Siu Ming" not in str(theirs) and "Mr Cheung" not in str(theirs)  # ids only, no names
+
+
+def test_following_an_alert_to_its_case_through_the_api(client, runner, make_user, make_case, db):
+    worker = make_user("counsellor")
+    case = make_case(worker)
+    alert = raise_alert("rescreen", "urgent", subject_type="case", subject_id=case.id, team_id=worker.team_id)
+    db.session.commit()
+    token = runner.invoke(args=["tokens", "create", worker.username]).output.strip()
+    headers = {"Authorization": f"Bearer {token}"}
+    claimed = client.post(f"/api/v1/triage/{alert.id}/claim", headers=headers).get_json()
+    assert claimed["subject"] == {"type": "case", "id": str(case.id)}
+    opened = client.get(f"/api/v1/cases/{claimed['subject']['id']}", headers=headers)
+    assert opened.status_code == 200 and opened.get_json()["id"] == str(case.id)
