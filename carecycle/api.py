@@ -7,14 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
+from pydantic import BaseModel
 
-from carecycle import idempotency
+from carecycle import idempotency, openapi
 from carecycle.accounts import service as accounts
 from carecycle.errors import json_error
-from carecycle.permissions import Permission, requires
+from carecycle.permissions import PUBLIC, Permission, requires
 from carecycle.validation import unknown_fields
 
 
@@ -30,10 +31,12 @@ def area_api(name: str) -> Blueprint:
     return Blueprint(f"api_{name}", __name__)
 
 
-def json_body(allowed: Iterable[str] | None = None, *, optional: bool = False) -> dict:
-    """The request's JSON object, or a 400 (415-style problems are 400 here too). With `allowed`,
-    a field the endpoint does not take is refused with 422 naming it (never silently ignored).
-    `optional`: an empty body is an empty object."""
+def json_body(allowed: Iterable[str] | type[BaseModel] | None = None, *, optional: bool = False) -> dict:
+    """The request's JSON object, or a 400 (415-style problems are 400 here too). A field the
+    endpoint does not take is refused with 422 naming it (never silently ignored): the fields of
+    `allowed` (names or a model), by default those of the body model the endpoint is described
+    with (carecycle.openapi.described), so the check and the document are one. `optional`: an
+    empty body is an empty object."""
     data: Any
     if optional and not request.get_data(cache=True):
         data = {}
@@ -41,8 +44,12 @@ def json_body(allowed: Iterable[str] | None = None, *, optional: bool = False) -
         data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiError(400, _("The body must be a JSON object (Content-Type: application/json)."))
-    if allowed is not None:
-        refuse_unknown(data, allowed)
+    if allowed is None:
+        operation = openapi.operation_of(current_app.view_functions.get(request.endpoint or ""))
+        allowed = operation.body if operation is not None and operation.body is not None else set()
+    if isinstance(allowed, type) and issubclass(allowed, BaseModel):
+        allowed = openapi.body_fields(allowed)
+    refuse_unknown(data, allowed)
     return data
 
 
@@ -69,10 +76,38 @@ def _authenticate():
     return None
 
 
+class Team(openapi.Open):
+    id: str
+    name: str
+
+
+class Me(openapi.Open):
+    id: str
+    username: str
+    role: str
+    team: Team | None
+
+
+@openapi.described(responses={200: Me})
 def me():
+    """Who the token belongs to: id, username, role and team."""
     user = current_user
     return jsonify({"id": str(user.id), "username": user.username, "role": str(user.role),
                     "team": {"id": str(user.team.id), "name": user.team.name} if user.team else None})
+
+
+class Document(openapi.Open):
+    """The OpenAPI 3.1 document itself."""
+
+    openapi: str
+    info: dict
+    paths: dict
+
+
+@openapi.described(responses={200: Document}, public=True)
+def openapi_document():
+    """This API's OpenAPI 3.1 description: every /api/v1 route, its parameters, bodies and answers."""
+    return jsonify(openapi.document(current_app))
 
 
 def build_api(*area_blueprints: Blueprint) -> Blueprint:
@@ -80,6 +115,7 @@ def build_api(*area_blueprints: Blueprint) -> Blueprint:
     api.before_request(_authenticate)
     api.before_request(idempotency.check)  # after the token: keys are per user
     api.add_url_rule("/me", "me", requires(Permission.SIGNED_IN)(me))
+    api.add_url_rule("/openapi.json", "openapi", requires(PUBLIC)(openapi_document))
 
     @api.errorhandler(ApiError)
     def api_error(error: ApiError):  # the request's unit of work has rolled back

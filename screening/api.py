@@ -7,16 +7,18 @@ from flask_login import current_user
 
 from carecycle import ratelimit
 from carecycle.api import ApiError, area_api, json_body
+from carecycle.openapi import described
 from carecycle.permissions import PUBLIC, requires
+from screening import api_schemas as schemas
 from screening.service import get_instrument, instruments, results, text, translations
 from screening.service.scoring import InvalidAnswers
 
 api = area_api("screening")
 
-SCREENING_KEYS = {"instrument", "answers", "sex", "language", "unscored"}
 
 
 @api.get("/instruments")
+@described(public=True, responses={200: schemas.InstrumentList})
 @requires(PUBLIC)
 def list_instruments():
     approved = translations.approved_languages()
@@ -27,6 +29,7 @@ def list_instruments():
 
 
 @api.get("/instruments/<instrument_id>")
+@described(public=True, responses={200: schemas.Instrument})
 @requires(PUBLIC)
 def instrument_definition(instrument_id):
     instrument = get_instrument(instrument_id)
@@ -36,12 +39,13 @@ def instrument_definition(instrument_id):
 
 
 @api.post("/screenings")
+@described(public=True, body=schemas.ScreeningNew, responses={201: schemas.ScreeningResult})
 @requires(PUBLIC)
 @ratelimit.counted("screening", "SCREENING_RATE_LIMIT", "SCREENING_RATE_WINDOW")
 def create_screening():
     if not ratelimit.within_limit():
         raise ApiError(429, "Too many screenings from this address; wait a few minutes.")
-    body = json_body(SCREENING_KEYS)
+    body = json_body()
     instrument = get_instrument(body.get("instrument"))
     if instrument is None:
         raise ApiError(422, "Unknown instrument.", fields={

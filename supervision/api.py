@@ -7,16 +7,23 @@ from flask_login import current_user
 
 from carecycle.api import ApiError, area_api, json_body, refuse_unknown
 from carecycle.audit import record_event
+from carecycle.extensions import db
+from carecycle.lifecycle import load_visible
 from carecycle.mode import current_mode
+from carecycle.notifications import Notification, mark_read, unread_count
+from carecycle.openapi import Empty, described
 from carecycle.permissions import Permission, requires
 from carecycle.validation import Invalid
-from supervision.service import caseload, operating, stats
+from casework.api.common import iso, page_args
+from supervision import api_schemas as schemas
+from supervision.service import caseload, notifications, operating, stats
 from supervision.service.common import period_from_args
 
 api = area_api("supervision")
 
 
 @api.route("/team/caseload")
+@described(query=schemas.CaseloadOptions, responses={200: schemas.Caseload})
 @requires(Permission.CASELOAD_REVIEW)
 def team_caseload():
     dashboard = caseload.team_dashboard(current_user, **{name: request.args.get(name) for name in
@@ -25,6 +32,7 @@ def team_caseload():
 
 
 @api.route("/stats")
+@described(query=schemas.Period, responses={200: schemas.Statistics})
 @requires(Permission.STATS_VIEW)
 def statistics():
     unknown = set(request.args) - {"from", "to", "period", "date"}
@@ -48,15 +56,17 @@ def _mode_json() -> dict:
 
 
 @api.route("/mode")
+@described(responses={200: schemas.Mode})
 @requires(Permission.MODE_VIEW)
 def mode_state():
     return jsonify(_mode_json())
 
 
 @api.route("/mode", methods=["POST"])
+@described(body=schemas.ModeSwitch, responses={200: schemas.ModeSwitched})
 @requires(Permission.MODE_SWITCH)
 def mode_switch():
-    body = json_body({"mode", "reason", "review"})
+    body = json_body()
     review = body.get("review")
     if review is not None and not isinstance(review, dict):
         raise ApiError(422, _("The review must be an object."), {"review": _("Send what_happened, what_worked and "
@@ -73,3 +83,47 @@ def mode_switch():
     answer = _mode_json()
     answer["after_action_review"] = str(review_row.id) if review_row else None
     return jsonify(answer)
+
+
+# ------------------------------------------------------------------ notifications
+def _notification_json(row) -> dict:
+    return {"id": str(row.id), "kind": row.kind, "label": str(row.label), "count": row.count, "link": row.link,
+            "object_type": row.object_type, "object_id": row.object_id, "created_at": iso(row.created_at),
+            "read_at": iso(row.read_at)}
+
+
+@api.route("/notifications")
+@described(query=schemas.NotificationFilter, responses={200: schemas.NotificationList})
+@requires(Permission.NOTIFICATIONS)
+def notifications_list():
+    """The caller's own notifications, unread first, then the newest (`?unread=1`: only those not read yet;
+    `unread` counts up to 100)."""
+    page, per_page = page_args(30, 100)
+    stmt = notifications.own_notifications(current_user)
+    if request.args.get("unread") in ("1", "true"):
+        stmt = stmt.where(Notification.read_at.is_(None))
+    pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    return jsonify({"notifications": [_notification_json(n) for n in pagination.items],
+                    "unread": unread_count(current_user), "page": pagination.page, "pages": pagination.pages,
+                    "total": pagination.total})
+
+
+@api.route("/notifications/<notification_id>/read", methods=["POST"])
+@described(body=Empty, body_optional=True, responses={200: schemas.Notification})
+@requires(Permission.NOTIFICATIONS)
+def notification_read(notification_id):
+    """Mark one of the caller's notifications read (another user's answers 404)."""
+    json_body(optional=True)
+    row = load_visible("notification", notification_id, current_user)
+    mark_read(current_user, row.id)
+    db.session.refresh(row)
+    return jsonify(_notification_json(row))
+
+
+@api.route("/notifications/read-all", methods=["POST"])
+@described(body=Empty, body_optional=True, responses={200: schemas.Marked})
+@requires(Permission.NOTIFICATIONS)
+def notifications_read_all():
+    """Mark all the caller's notifications read; answers how many changed."""
+    json_body(optional=True)
+    return jsonify({"marked": mark_read(current_user)})

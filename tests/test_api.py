@@ -77,6 +77,7 @@ def test_bearer_requests_need_no_csrf(client, make_user, db):
 def test_token_user_without_permission_gets_403_json(tmp_path, db):
     import carecycle
     from carecycle.api import ApiError, area_api, json_body
+    from carecycle.openapi import Closed, described
     from carecycle.permissions import Permission, requires
     from tests.conftest import dispose, make_app
 
@@ -87,10 +88,14 @@ def test_token_user_without_permission_gets_403_json(tmp_path, db):
     def admin_only():
         return {"ok": True}
 
+    class Echo(Closed):
+        name: str | None = None
+
     @probe.route("/echo", methods=["POST"])
+    @described(body=Echo, responses={201: None})
     @requires(Permission.SIGNED_IN)
     def echo():
-        body = json_body()
+        body = json_body()  # the fields of the body it is described with
         if "name" not in body:
             raise ApiError(422, "name is required", fields={"name": "Required."})
         return {"name": body["name"]}, 201

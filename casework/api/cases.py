@@ -5,8 +5,9 @@ from flask_login import current_user
 
 from carecycle.api import ApiError, json_body
 from carecycle.lifecycle import load_visible
+from carecycle.openapi import Paging, described
 from carecycle.permissions import Permission, requires
-from casework.api import api
+from casework.api import api, schemas
 from casework.api.common import iso, page_args
 from casework.models import Case
 from casework.service import cases as service
@@ -23,6 +24,7 @@ def case_json(case: Case) -> dict:
 
 
 @api.route("/cases", methods=["GET"])
+@described(query=Paging, responses={200: schemas.CaseList})
 @requires(Permission.CASES_VIEW)
 def api_cases():
     """My open cases (a supervisor: the team's), oldest first, a page at a time."""
@@ -33,9 +35,10 @@ def api_cases():
 
 
 @api.route("/cases", methods=["POST"])
+@described(body=schemas.CaseNew, responses={201: schemas.Created}, errors=(404,))
 @requires(Permission.CASES_EDIT)
 def api_case_create():
-    body = json_body({"client_id", "risk_level", "source", "priority"})
+    body = json_body()
     missing = {k: "Required." for k in ("client_id", "risk_level", "source") if not body.get(k)}
     if missing:
         raise ApiError(422, "Some fields are missing.", missing)
@@ -46,6 +49,7 @@ def api_case_create():
 
 
 @api.route("/cases/<case_id>", methods=["GET"])
+@described(responses={200: schemas.Case})
 @requires(Permission.CASES_VIEW)
 def api_case_get(case_id):
     case = load_visible("case", case_id, current_user)
@@ -53,10 +57,11 @@ def api_case_get(case_id):
 
 
 @api.route("/cases/<case_id>", methods=["PATCH"])
+@described(body=schemas.CaseChange, responses={200: schemas.Case}, errors=(409,))
 @requires(Permission.CASES_EDIT)
 def api_case_patch(case_id):
     case = load_visible("case", case_id, current_user, audit=False)
-    body = json_body({*service.EDITABLE, "version"})
+    body = json_body()
     if "version" not in body:
         raise ApiError(422, "Send the version you edited.", {"version": "Required."})
     changes = {k: v for k, v in body.items() if k != "version"}

@@ -6,8 +6,9 @@ from flask_login import current_user
 
 from carecycle.api import ApiError, json_body
 from carecycle.lifecycle import keep_refusal, load_visible, undone_on_error
+from carecycle.openapi import Empty, described
 from carecycle.permissions import Permission, requires
-from casework.api import api
+from casework.api import api, schemas
 from casework.api.common import iso
 from casework.models import Client, Consent
 from casework.service import clients as service
@@ -26,9 +27,10 @@ def client_json(client: Client) -> dict:
 
 
 @api.route("/clients", methods=["POST"])
+@described(body=schemas.ClientNew, responses={201: schemas.Created}, errors=(409,))
 @requires(Permission.CLIENTS_EDIT)
 def api_client_create():
-    body = json_body({*service.CLIENT_FIELDS, "confirm_duplicate"})
+    body = json_body()
     try:
         with undone_on_error():
             client = service.register_client(current_user, body,
@@ -52,6 +54,7 @@ def api_client_create():
 
 
 @api.route("/clients", methods=["GET"])
+@described(query=schemas.ClientSearch, responses={200: schemas.ClientList})
 @requires(Permission.CLIENTS_VIEW)
 def api_client_search():
     args = {k: request.args.get(k) for k in ("phone", "id_number", "name")}
@@ -63,6 +66,7 @@ def api_client_search():
 
 
 @api.route("/clients/<client_id>", methods=["GET"])
+@described(responses={200: schemas.Client})
 @requires(Permission.CLIENTS_VIEW)
 def api_client_get(client_id):
     client = load_visible("client", client_id, current_user)
@@ -70,18 +74,20 @@ def api_client_get(client_id):
 
 
 @api.route("/clients/<client_id>/consents", methods=["POST"])
+@described(body=schemas.ConsentNew, responses={201: schemas.Consent})
 @requires(Permission.CLIENTS_EDIT)
 def api_consent_create(client_id):
     client = load_visible("client", client_id, current_user, audit=False)
-    body = json_body({"scope"})
+    body = json_body()
     consent = service.record_consent(current_user, client, body.get("scope"))
     return consent_json(consent), 201
 
 
 @api.route("/clients/<client_id>/consents/<consent_id>/withdraw", methods=["POST"])
+@described(body=Empty, body_optional=True, responses={200: schemas.Consent}, errors=(409,))
 @requires(Permission.CLIENTS_EDIT)
 def api_consent_withdraw(client_id, consent_id):
-    json_body(set(), optional=True)  # takes no fields
+    json_body(optional=True)
     client = load_visible("client", client_id, current_user, audit=False)
     consent = service.withdraw_consent(current_user, client, consent_id)
     return consent_json(consent)

@@ -12,8 +12,9 @@ from carecycle.api import json_body
 from carecycle.audit import record_event
 from carecycle.extensions import db
 from carecycle.lifecycle import load_visible
+from carecycle.openapi import described
 from carecycle.permissions import Permission, requires
-from casework.api import api
+from casework.api import api, schemas
 from casework.api.common import iso, page_args
 from casework.models import ContactNote
 from casework.service import notes as service
@@ -37,6 +38,7 @@ def note_json(note: ContactNote, addenda: list[ContactNote] | None = None) -> di
 
 
 @api.route("/cases/<case_id>/notes", methods=["GET"])
+@described(query=schemas.NotePaging, responses={200: schemas.NoteList})
 @requires(Permission.CASEWORK_NOTES)
 def api_notes(case_id):
     case = load_visible("case", case_id, current_user, audit=False)
@@ -51,16 +53,18 @@ def api_notes(case_id):
 
 
 @api.route("/cases/<case_id>/notes", methods=["POST"])
+@described(body=schemas.NoteNew, responses={201: schemas.Note})
 @requires(Permission.CASEWORK_NOTES)
 def api_note_create(case_id):
     case = load_visible("case", case_id, current_user, audit=False)
-    body = json_body({*service.FIELDS, "sign"})
+    body = json_body()
     sign = body.pop("sign", False) is True
     note = service.create_note(current_user, case, body, sign=sign)
     return note_json(note, []), 201
 
 
 @api.route("/cases/<case_id>/notes/<note_id>", methods=["GET"])
+@described(responses={200: schemas.Note})
 @requires(Permission.CASEWORK_NOTES)
 def api_note_get(case_id, note_id):
     case = load_visible("case", case_id, current_user, audit=False)
@@ -70,32 +74,35 @@ def api_note_get(case_id, note_id):
 
 
 @api.route("/cases/<case_id>/notes/<note_id>", methods=["PATCH"])
+@described(body=schemas.NoteChange, responses={200: schemas.Note}, errors=(409,))
 @requires(Permission.CASEWORK_NOTES)
 def api_note_patch(case_id, note_id):
     case = load_visible("case", case_id, current_user, audit=False)
     note = load_visible("note", note_id, current_user, where=(ContactNote.case_id == case.id,), audit=False)
-    body = json_body({*service.FIELDS, "version"})
+    body = json_body()
     version = body.pop("version", None)
     service.update_note(current_user, note, body, version=version)
     return note_json(note, service.addenda_of(note, current_user))
 
 
 @api.route("/cases/<case_id>/notes/<note_id>/sign", methods=["POST"])
+@described(body=schemas.NoteSign, body_optional=True, responses={200: schemas.Note}, errors=(409,))
 @requires(Permission.CASEWORK_NOTES)
 def api_note_sign(case_id, note_id):
     case = load_visible("case", case_id, current_user, audit=False)
     note = load_visible("note", note_id, current_user, where=(ContactNote.case_id == case.id,), audit=False)
-    body = json_body({"version"}, optional=True)
+    body = json_body(optional=True)
     version = body.get("version")
     service.sign_note(current_user, note, version=version)
     return note_json(note, service.addenda_of(note, current_user))
 
 
 @api.route("/cases/<case_id>/notes/<note_id>/addenda", methods=["POST"])
+@described(body=schemas.Addendum, responses={201: schemas.Note}, errors=(409,))
 @requires(Permission.CASEWORK_NOTES)
 def api_note_addendum(case_id, note_id):
     case = load_visible("case", case_id, current_user, audit=False)
     note = load_visible("note", note_id, current_user, where=(ContactNote.case_id == case.id,), audit=False)
-    body = json_body({"body"})
+    body = json_body()
     addendum = service.add_addendum(current_user, note, body.get("body"))
     return note_json(addendum), 201

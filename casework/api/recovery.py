@@ -9,8 +9,9 @@ from flask_login import current_user
 from carecycle.api import ApiError, json_body, refuse_unknown
 from carecycle.audit import record_event
 from carecycle.lifecycle import load_visible
+from carecycle.openapi import described
 from carecycle.permissions import Permission, requires
-from casework.api import api
+from casework.api import api, schemas
 from casework.api.common import iso
 from casework.service import careplans, outcomes
 
@@ -29,6 +30,7 @@ def plan_json(case, plan) -> dict:
 
 
 @api.route("/cases/<case_id>/care-plan", methods=["GET"])
+@described(responses={200: schemas.CarePlan})
 @requires(Permission.CASES_VIEW)
 def api_care_plan(case_id):
     case = load_visible("case", case_id, current_user)
@@ -39,11 +41,12 @@ def api_care_plan(case_id):
 
 
 @api.route("/cases/<case_id>/care-plan", methods=["PUT"])
+@described(body=schemas.CarePlanSave, responses={200: schemas.CarePlan}, errors=(404, 409))
 @requires(Permission.CASES_EDIT)
 def api_care_plan_put(case_id):
     """Replace the plan: `version` (0 for a new plan), `goals` (existing ones with their `id`), `client_note`."""
     case = load_visible("case", case_id, current_user, audit=False)
-    body = json_body({"version", "goals", "client_note"})
+    body = json_body()
     if "version" not in body:
         raise ApiError(422, "Send the version you edited (0 for a new plan).", {"version": "Required."})
     version = body.pop("version")
@@ -52,6 +55,7 @@ def api_care_plan_put(case_id):
 
 
 @api.route("/cases/<case_id>/outcomes", methods=["GET"])
+@described(responses={200: schemas.Outcomes})
 @requires(Permission.CASES_VIEW)
 def api_case_outcomes(case_id):
     case = load_visible("case", case_id, current_user)
@@ -62,6 +66,7 @@ def api_case_outcomes(case_id):
 
 
 @api.route("/cases/<case_id>/screenings", methods=["POST"])
+@described(body=schemas.CaseScreening, responses={201: schemas.CaseScreeningResult}, errors=(404, 409))
 @requires(Permission.CASES_EDIT)
 def api_case_screening(case_id):
     """Record a screening done with the client (`instrument`, `answers`, optional `sex`, `taken_at`), or

@@ -6,8 +6,9 @@ from flask_login import current_user
 from carecycle.alerts import subject_refs
 from carecycle.api import json_body
 from carecycle.lifecycle import load_visible
+from carecycle.openapi import Empty, Paging, described
 from carecycle.permissions import Permission, requires
-from casework.api import api
+from casework.api import api, schemas
 from casework.api.common import iso, page_args
 from casework.service import triage
 
@@ -22,6 +23,7 @@ def alert_json(alert, people: dict, subjects: dict) -> dict:
 
 
 @api.route("/triage", methods=["GET"])
+@described(query=Paging, responses={200: schemas.AlertList})
 @requires(Permission.TRIAGE_WORK)
 def api_triage():
     """Open and claimed alerts the caller may see, by deadline (`?page=`, `?per_page=` up to 100)."""
@@ -34,9 +36,10 @@ def api_triage():
 
 
 @api.route("/triage/<alert_id>/claim", methods=["POST"])
+@described(body=Empty, body_optional=True, responses={200: schemas.Alert}, errors=(409,))
 @requires(Permission.TRIAGE_WORK)
 def api_triage_claim(alert_id):
-    json_body(set(), optional=True)  # takes no fields
+    json_body(optional=True)
     alert = load_visible("alert", alert_id, current_user, audit=False)
     triage.claim(current_user, alert)
     return alert_json(alert, triage.users_by_id([alert.claimed_by_id]), subject_refs([alert], current_user))

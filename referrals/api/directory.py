@@ -6,12 +6,14 @@ from flask_login import current_user
 
 from carecycle.api import ApiError
 from carecycle.lifecycle import undone_on_error
+from carecycle.openapi import described
 from carecycle.permissions import Permission, requires
-from referrals.api import api
+from referrals.api import api, schemas
 from referrals.service import hsds
 
 
 @api.route("/directory", methods=["GET"])
+@described(responses={200: schemas.Directory})
 @requires(Permission.DIRECTORY_VIEW)
 def api_directory():
     payload = hsds.export_directory()
@@ -19,6 +21,7 @@ def api_directory():
 
 
 @api.route("/directory/import", methods=["POST"])
+@described(body=schemas.HsdsFile, query=schemas.ImportOptions, responses={200: schemas.ImportReport})
 @requires(Permission.DIRECTORY_EDIT)
 def api_directory_import():
     payload = request.get_json(silent=True)

@@ -7,9 +7,10 @@ from flask_login import current_user
 from carecycle.api import ApiError, json_body
 from carecycle.extensions import db
 from carecycle.lifecycle import load_visible
+from carecycle.openapi import Empty, described
 from carecycle.permissions import Permission, requires
 from casework.api.common import iso
-from referrals.api import api
+from referrals.api import api, schemas
 from referrals.enums import ReferralStatus
 from referrals.models import Referral
 from referrals.service import links, sharing
@@ -41,10 +42,11 @@ def referral_json(referral: Referral, *, detail: bool = False) -> dict:
 
 
 @api.route("/cases/<case_id>/referrals", methods=["POST"])
+@described(body=schemas.ReferralNew, responses={201: schemas.ReferralCreated}, errors=(404, 409))
 @requires(Permission.REFERRALS_MANAGE)
 def api_referral_create(case_id):
     case = load_visible("case", case_id, current_user, audit=False)
-    body = json_body({"service_id", "reason", "urgency", "share", "goal_id"})
+    body = json_body()
     missing = {k: "Required." for k in ("service_id", "reason", "urgency") if not body.get(k)}
     if "share" not in body:
         missing["share"] = "Required: the list of fields to share (may be empty)."
@@ -56,6 +58,7 @@ def api_referral_create(case_id):
 
 
 @api.route("/referrals", methods=["GET"])
+@described(query=schemas.ReferralFilter, responses={200: schemas.ReferralList})
 @requires(Permission.REFERRALS_MANAGE)
 def api_referrals():
     stmt = service.list_statement(current_user, status=request.args.get("status", ""),
@@ -64,6 +67,7 @@ def api_referrals():
 
 
 @api.route("/referrals/<referral_id>", methods=["GET"])
+@described(responses={200: schemas.ReferralDetail})
 @requires(Permission.REFERRALS_MANAGE)
 def api_referral_get(referral_id):
     referral = load_visible("referral", referral_id, current_user)
@@ -72,10 +76,11 @@ def api_referral_get(referral_id):
 
 
 @api.route("/referrals/<referral_id>/status", methods=["POST"])
+@described(body=schemas.StatusChange, responses={200: schemas.Referral}, errors=(409,))
 @requires(Permission.REFERRALS_MANAGE)
 def api_referral_status(referral_id):
     referral = load_visible("referral", referral_id, current_user, audit=False)
-    body = json_body({"status", "note", "override_reason", "close_reason"})
+    body = json_body()
     status = body.get("status")
     if not isinstance(status, str) or not status:
         raise ApiError(422, "Say which status.", {"status": "Required."})
@@ -96,9 +101,10 @@ def api_referral_status(referral_id):
 
 
 @api.route("/referrals/<referral_id>/partner-link", methods=["POST"])
+@described(body=Empty, body_optional=True, responses={201: schemas.PartnerLink}, errors=(409,))
 @requires(Permission.REFERRALS_MANAGE)
 def api_referral_link(referral_id):
-    json_body(set(), optional=True)  # takes no fields
+    json_body(optional=True)
     referral = load_visible("referral", referral_id, current_user, audit=False)
     link, token = links.issue(current_user, referral)
     return {"partner_link": url_for("referrals.partner_page", token=token, _external=True),
@@ -106,9 +112,10 @@ def api_referral_link(referral_id):
 
 
 @api.route("/referrals/<referral_id>/partner-link", methods=["DELETE"])
+@described(body=Empty, body_optional=True, responses={200: schemas.Revoked})
 @requires(Permission.REFERRALS_MANAGE)
 def api_referral_link_revoke(referral_id):
-    json_body(set(), optional=True)  # takes no fields
+    json_body(optional=True)
     referral = load_visible("referral", referral_id, current_user, audit=False)
     count = links.revoke_all(referral, current_user)
     return {"revoked": count}

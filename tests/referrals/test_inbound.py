@@ -89,3 +89,35 @@ def test_others_cannot_read_inbound_referrals(client, db, login_as):
 def test_the_form_page_works_without_an_account(client, db):
     page = client.get("/refer")
     assert page.status_code == 200 and csrf_from(page)
+
+
+# ------------------------------------------------------------------ the API
+def test_the_api_lists_and_reads_inbound_referrals_for_duty_workers_only(client, app, db, make_user):
+    from carecycle.accounts.service import create_token
+    form_post(client, "/refer", FORM)
+    form_post(client, "/refer", dict(FORM, person_name="Mrs Ho", danger_now="y"))
+    worker, social, admin = make_user("counsellor"), make_user("social_worker"), make_user("admin")
+    tokens = {u.role: create_token(u) for u in (worker, social, admin)}
+    db.session.commit()
+
+    def get(path, role):
+        return client.get(path, headers={"Authorization": f"Bearer {tokens[role]}"})
+
+    listed = get("/api/v1/inbound-referrals", "counsellor").get_json()
+    assert listed["total"] == 2 and [r["danger_now"] for r in listed["inbound_referrals"]] == [True, False]
+    assert "Cheung" not in str(listed) and "Ho" not in str(listed)  # the list names nobody
+    newest = db.session.scalars(select(InboundReferral).order_by(InboundReferral.received_at.desc())).first()
+    assert listed["inbound_referrals"][0]["alert_id"] == str(newest.alert_id)
+    one = get(f"/api/v1/inbound-referrals/{newest.id}", "counsellor")
+    assert one.status_code == 200
+    body = one.get_json()
+    assert body["person_name"] == "Mrs Ho" and body["referrer_organisation"] == "Hillside Elderly Centre"
+    assert body["concern"] == FORM["concern"] and body["danger_now"] is True
+    assert str(newest.id) in db.session.scalars(select(AuditEvent.object_id).where(
+        AuditEvent.action == "view", AuditEvent.object_type == "inbound_referral")).all()
+    # those who do not work the queue are refused, and a record that is not there is 404
+    for role in ("social_worker", "admin"):
+        assert get("/api/v1/inbound-referrals", role).status_code == 403
+        assert get(f"/api/v1/inbound-referrals/{newest.id}", role).status_code == 403
+    assert get("/api/v1/inbound-referrals/not-an-id", "counsellor").status_code == 404
+    assert client.get("/api/v1/inbound-referrals").status_code == 401

@@ -195,3 +195,34 @@ def test_rescreens_and_follow_ups_due_within_a_day_are_told_once(db, crew, make_
     again = runner.invoke(args=["worker", "--once", "--force", "--job", "due-reminders"])
     assert again.output.strip() == "due-reminders: notified 0 re-screening(s), 0 follow-up(s)"
     assert db.session.scalar(select(Notification).where(Notification.object_id == str(soon))).link == f"/cases/{case}"
+
+
+# ------------------------------------------------------------------ the API
+def test_the_api_lists_and_reads_only_the_callers_notifications(db, client, make_user):
+    from carecycle.accounts.service import create_token
+    me, other = make_user("counsellor"), make_user("counsellor")
+    first = notify(me, "case_assigned", "/cases")
+    notify(me, "task_overdue", "/cases")
+    theirs = notify(other, "task_overdue", "/cases")
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {create_token(me)}"}
+    db.session.commit()
+    listed = client.get("/api/v1/notifications", headers=headers).get_json()
+    assert listed["total"] == 2 and listed["unread"] == 2 and str(theirs.id) not in str(listed)
+    assert {n["kind"] for n in listed["notifications"]} == {"case_assigned", "task_overdue"}
+    assert "A case was assigned to you" in {n["label"] for n in listed["notifications"]}
+    read = client.post(f"/api/v1/notifications/{first.id}/read", headers=headers)
+    assert read.status_code == 200 and read.get_json()["read_at"] is not None
+    unread = client.get("/api/v1/notifications?unread=1", headers=headers).get_json()
+    assert [n["id"] for n in unread["notifications"]] != [str(first.id)] and unread["total"] == 1
+    # another user's notification does not exist for me, and stays unread
+    assert client.post(f"/api/v1/notifications/{theirs.id}/read", headers=headers).status_code == 404
+    assert client.post("/api/v1/notifications/not-an-id/read", headers=headers).status_code == 404
+    refused = client.post(f"/api/v1/notifications/{first.id}/read", headers=headers, json={"all": True})
+    assert refused.status_code == 422 and refused.get_json()["error"]["fields"] == {"all": "Unknown field."}
+    assert client.post("/api/v1/notifications/read-all", headers=headers).get_json() == {"marked": 1}
+    db.session.expire_all()
+    assert unread_count(me) == 0 and unread_count(other) == 1
+    assert client.get("/api/v1/notifications", headers={}).status_code == 401
+    bad = client.get("/api/v1/notifications?per_page=500", headers=headers)
+    assert bad.status_code == 422 and "per_page" in bad.get_json()["error"]["fields"]

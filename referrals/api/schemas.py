@@ -1,0 +1,141 @@
+"""What the referrals endpoints take and answer (carecycle.openapi builds their description from
+these models; `json_body()` checks field names against them)."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, RootModel
+
+from carecycle.openapi import Closed, Open
+
+
+class ReferralNew(Closed):
+    service_id: str
+    reason: str
+    urgency: str = Field(description="routine, soon or urgent")
+    share: list[str] = Field(description="the client's fields to share with the partner (may be empty)")
+    goal_id: str | None = Field(None, description="the care-plan goal the referral serves")
+
+
+class ReferralCreated(Open):
+    id: str
+    status: str
+    version: int
+
+
+class Referral(Open):
+    id: str
+    case_id: str
+    status: str
+    service_id: str
+    service: str
+    organization_id: str
+    organization: str
+    tier: int | None
+    urgency: str
+    share: list[str]
+    created_at: str | None
+    sent_at: str | None
+    respond_by: str | None
+    overdue: bool
+    close_reason: str | None
+    consent_override: bool | None
+    goal_id: str | None
+    version: int
+    partner_link: str | None = Field(None, description="only when the referral was just sent")
+
+
+class ReferralEvent(Open):
+    at: str | None
+    from_: str | None = Field(alias="from")
+    to: str
+    by: str | None
+    note: str | None
+
+
+class ReferralGoal(Open):
+    id: str
+    title: str
+
+
+class ReferralDetail(Referral):
+    reason: str | None
+    outcome: str | None
+    goal: ReferralGoal | None
+    shared: dict[str, Any] | list[Any] | None
+    events: list[ReferralEvent]
+
+
+class ReferralList(Open):
+    referrals: list[Referral]
+
+
+class ReferralFilter(Closed):
+    status: str | None = Field(None, description="draft, sent, received, accepted, in_progress, completed, ...")
+    overdue: str | None = Field(None, description="1 or true: only those past their respond-by time")
+
+
+class StatusChange(Closed):
+    status: str
+    note: str | None = None
+    override_reason: str | None = Field(None, description="sending without consent to share: why")
+    close_reason: str | None = None
+
+
+class PartnerLink(Open):
+    partner_link: str
+    expires_at: str | None
+
+
+class Revoked(Open):
+    revoked: int
+
+
+class Directory(Open):
+    """HSDS 3.0: `{"organizations": [...]}`, each organization with its services, locations,
+    phones and schedules (see the README's HSDS section)."""
+
+    organizations: list[dict[str, Any]]
+
+
+class HsdsFile(RootModel[dict[str, Any] | list[Any]]):
+    """An HSDS 3.0 file: `{"organizations": [...]}`, a paged list (`total_items`, `contents`, ...),
+    a list of organizations or one bare organization."""
+
+
+class ImportOptions(Closed):
+    default_tier: int | None = Field(None, ge=1, le=3, description="the tier of organizations that carry none")
+
+
+class ImportReport(Open):
+    organizations_created: int
+    organizations_updated: int
+    services_created: int
+    services_updated: int
+
+
+class InboundSummary(Open):
+    id: str
+    received_at: str | None
+    relation: str = Field(description="how the referrer knows the person (family, neighbour, partner, ...)")
+    danger_now: bool
+    alert_id: str | None = Field(description="its alert on the triage queue")
+
+
+class InboundList(Open):
+    inbound_referrals: list[InboundSummary]
+    page: int
+    pages: int
+    total: int
+
+
+class Inbound(InboundSummary):
+    person_knows: bool
+    language: str | None
+    referrer_name: str | None
+    referrer_organisation: str | None
+    referrer_contact: str | None
+    person_name: str
+    person_phone: str | None
+    person_area: str | None
+    concern: str
