@@ -164,6 +164,9 @@ def acknowledge(user, assessment: RiskAssessment, comment=None) -> RiskAssessmen
     if not role_has(user.role, Permission.RISK_ACKNOWLEDGE):
         raise Forbidden(_("Only a supervisor acknowledges risk assessments."), "risk_assessment", assessment.id,
                         reason="acknowledge")
+    if assessment.assessed_by_id == user.id:  # separation of duties: never one's own, on any route
+        raise Forbidden(_("This is your own assessment: another supervisor must acknowledge it."),
+                        "risk_assessment", assessment.id, reason="own risk_assessment")
     if not assessment.needs_acknowledgement:
         raise Conflict(_("This assessment does not need acknowledgement."))
     if assessment.acknowledged_at is not None:
