@@ -91,9 +91,15 @@ def body_fields(model: type[BaseModel]) -> set[str]:
     return {info.alias or name for name, info in model.model_fields.items()}
 
 
-def _path(rule: str) -> tuple[str, list[str]]:
-    names = re.findall(r"<(?:[^:<>]+:)?([^<>]+)>", rule)
-    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule), names
+PARAMETER = re.compile(r"<(?:([^:<>]+):)?([^<>]+)>")
+CONVERTER_TYPES = {"int": "integer", "float": "number"}
+
+
+def _path(rule: str) -> tuple[str, list[tuple[str, str]]]:
+    """"/cases/<case_id>/safety-plan/<int:number>" -> ("/cases/{case_id}/safety-plan/{number}",
+    [("case_id", "string"), ("number", "integer")])."""
+    names = [(name, CONVERTER_TYPES.get(converter or "", "string")) for converter, name in PARAMETER.findall(rule)]
+    return PARAMETER.sub(r"{\2}", rule), names
 
 
 def _first_line(text: str | None) -> str | None:
@@ -102,7 +108,7 @@ def _first_line(text: str | None) -> str | None:
 
 def document(app) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every described /api/v1 route."""
-    operations: list[tuple[str, str, str, list[str], Operation, Callable]] = []
+    operations: list[tuple[str, str, str, list[tuple[str, str]], Operation, Callable]] = []
     models: set[type[BaseModel]] = {Error}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if not rule.rule.startswith(API_PREFIX):
@@ -116,9 +122,9 @@ def document(app) -> dict[str, Any]:
             operations.append((path, method.lower(), rule.endpoint, names, op, view))
         models.update(m for m in (op.body, op.query, *op.responses.values()) if m is not None)
     ordered = sorted(models, key=lambda m: m.__name__)
-    names = [m.__name__ for m in ordered]
-    if len(set(names)) != len(names):  # the document names each schema by its class
-        raise RuntimeError(f"two API models share a name: {sorted(n for n in names if names.count(n) > 1)}")
+    titles = [m.__name__ for m in ordered]
+    if len(set(titles)) != len(titles):  # the document names each schema by its class
+        raise RuntimeError(f"two API models share a name: {sorted(n for n in titles if titles.count(n) > 1)}")
     _keys, schema = models_json_schema([(m, "validation") for m in ordered], ref_template=REF)
     components = schema.get("$defs", {})
 
@@ -147,13 +153,13 @@ def _json(model: type[BaseModel] | None) -> dict:
     return {"application/json": {"schema": _ref(model) if model is not None else {}}}
 
 
-def _operation(endpoint: str, names: list[str], op: Operation, view: Callable, components: dict) -> dict:
+def _operation(endpoint: str, names: list[tuple[str, str]], op: Operation, view: Callable, components: dict) -> dict:
     doc = (view.__doc__ or "").strip()
     answer: dict[str, Any] = {"operationId": endpoint.rsplit(".", 1)[-1],
                               "summary": op.summary or _first_line(doc) or endpoint.rsplit(".", 1)[-1]}
     if doc:
         answer["description"] = doc
-    parameters = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names]
+    parameters = [{"name": n, "in": "path", "required": True, "schema": {"type": kind}} for n, kind in names]
     if op.query is not None:
         properties = components[op.query.__name__].get("properties", {})
         required = set(components[op.query.__name__].get("required", []))

@@ -127,3 +127,6 @@ def notifications_read_all():
     """Mark all the caller's notifications read; answers how many changed."""
     json_body(optional=True)
     return jsonify({"marked": mark_read(current_user)})
+
+
+from supervision import api_work  # noqa: E402,F401  (routes: approvals, reassignment)

@@ -91,3 +91,63 @@ class NotificationList(Open):
 
 class Marked(Open):
     marked: int
+
+
+class ApprovalFilter(Closed):
+    kind: str | None = Field(None, description="risk, closure, break_glass, article, override, account or translation")
+
+
+class ApprovalFact(Open):
+    label: str
+    value: str | None
+
+
+class ApprovalItem(Open):
+    kind: str
+    id: str
+    waiting_since: str | None
+    requested_by: str | None = Field(description="username")
+    urgent: bool
+    own: bool = Field(description="the caller's own request: shown, never decided by them")
+    risk: str | None
+    link: str = Field(description="the record's page")
+    decisions: list[str] = Field(description="the decisions this item takes")
+
+
+class ApprovalDetail(ApprovalItem):
+    facts: list[ApprovalFact]
+
+
+class ApprovalQueue(Open):
+    items: list[ApprovalItem]
+    counts: dict[str, int]
+    total: int
+
+
+class ApprovalDecisionNew(Closed):
+    decision: str = Field(description="one of the item's `decisions`")
+    comment: str | None = Field(None, description="needed to reject a closure or return an article")
+
+
+class ApprovalDecision(Open):
+    id: str
+    kind: str
+    item_id: str
+    decision: str
+    decided_at: str | None
+    decided_by: str | None
+    comment: str | None
+
+
+class ReassignmentNew(Closed):
+    to_worker: str = Field(description="the id of an active colleague in the same role and team")
+    cases: list[str] | None = Field(None, description="ids of the worker's open cases to move")
+    everything: bool | None = Field(None, description="true: all the worker's open cases (up to the batch size)")
+    reason: str
+
+
+class Reassignment(Open):
+    moved: list[str] = Field(description="ids of the cases moved")
+    skipped: int = Field(description="closed or no longer with the worker (moved meanwhile)")
+    from_worker: str
+    to_worker: str

@@ -26,14 +26,29 @@ CSRF_MESSAGE = "The form expired or was sent from elsewhere."
 # browser's cookie gets 401 there.
 BEARER_API = "bearer-token JSON API: the session cookie does not authenticate under /api/"
 CSRF_EXEMPT = {endpoint: BEARER_API for endpoint in (
-    "api.api_casework.api_case_create", "api.api_casework.api_case_patch", "api.api_casework.api_care_plan_put",
-    "api.api_casework.api_note_create", "api.api_casework.api_note_patch", "api.api_casework.api_note_addendum",
-    "api.api_casework.api_note_sign", "api.api_casework.api_case_screening", "api.api_casework.api_client_create",
-    "api.api_casework.api_consent_create", "api.api_casework.api_consent_withdraw",
-    "api.api_casework.api_triage_claim", "api.api_referrals.api_referral_create",
-    "api.api_referrals.api_directory_import", "api.api_referrals.api_referral_link",
-    "api.api_referrals.api_referral_link_revoke", "api.api_referrals.api_referral_status",
-    "api.api_supervision.mode_switch",
+    "api.api_casework.api_care_plan_put", "api.api_casework.api_case_create", "api.api_casework.api_case_group_enrol",
+    "api.api_casework.api_case_group_leave", "api.api_casework.api_case_patch", "api.api_casework.api_case_screening",
+    "api.api_casework.api_client_create", "api.api_casework.api_consent_create",
+    "api.api_casework.api_consent_withdraw", "api.api_casework.api_follow_up_record",
+    "api.api_casework.api_group_archive", "api.api_casework.api_group_attendance",
+    "api.api_casework.api_group_create", "api.api_casework.api_group_patch",
+    "api.api_casework.api_group_session_cancel", "api.api_casework.api_group_session_create",
+    "api.api_casework.api_next_contact", "api.api_casework.api_note_addendum", "api.api_casework.api_note_create",
+    "api.api_casework.api_note_patch", "api.api_casework.api_note_sign", "api.api_casework.api_register_add",
+    "api.api_casework.api_register_change", "api.api_casework.api_register_outreach_log",
+    "api.api_casework.api_register_remove", "api.api_casework.api_risk_acknowledge",
+    "api.api_casework.api_risk_assessment_create", "api.api_casework.api_safety_plan_draft",
+    "api.api_casework.api_safety_plan_share", "api.api_casework.api_safety_plan_sign",
+    "api.api_casework.api_safety_plan_unshare", "api.api_casework.api_task_done", "api.api_casework.api_triage_claim",
+    "api.api_referrals.api_directory_import", "api.api_referrals.api_referral_create",
+    "api.api_referrals.api_referral_link", "api.api_referrals.api_referral_link_revoke",
+    "api.api_referrals.api_referral_status", "api.api_referrals.api_volunteer_certificate",
+    "api.api_referrals.api_volunteer_create", "api.api_referrals.api_volunteer_mobilisation_end",
+    "api.api_referrals.api_volunteer_mobilise", "api.api_referrals.api_volunteer_patch",
+    "api.api_referrals.api_volunteer_team_create", "api.api_referrals.api_volunteer_team_patch",
+    "api.api_referrals.api_volunteer_training_create", "api.api_referrals.api_volunteer_training_patch",
+    "api.api_supervision.approval_decide", "api.api_supervision.mode_switch", "api.api_supervision.notification_read",
+    "api.api_supervision.notifications_read_all", "api.api_supervision.reassign_cases",
 )}
 CSRF_EXEMPT["api.api_screening.create_screening"] = (
     "public anonymous self-screening API: it signs nobody in and takes no cookie, so there is no session to ride on")

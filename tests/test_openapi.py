@@ -15,8 +15,11 @@ from carecycle.accounts.service import create_token
 from carecycle.alerts import raise_alert
 from carecycle.notifications import notify
 from casework.models import Case as CaseRow
-from referrals.models import InboundReferral
+from casework.service import assessments as assessment_service
 from casework.service import notes as note_service
+from casework.service import register as register_service
+from casework.service import safety as safety_service
+from referrals.models import InboundReferral
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -81,12 +84,37 @@ def world(make_user, make_case, make_referral, db):
     inbound = InboundReferral(relation="neighbour")
     inbound.person_name, inbound.concern = "Mr Cheung", "Not eating"
     db.session.add(inbound)
+    assessment = assessment_service.record_assessment(counsellor, case, cssrs=[True, True, False, True, False,
+                                                                             False, None],
+                                                      risk_level="high", rationale="A plan with a date.")
+    plan = safety_service.save_draft(counsellor, case, {"warning_signs": "Stops answering."}, 0)
     alert = raise_alert("rescreen", "urgent", subject_type="case", subject_id=case.id, team_id=counsellor.team_id)
+    entry = register_service.add_to_register(counsellor, case.client, {"tier": "orange", "flags": ["bereaved"]})
+    from carecycle.database import utcnow
+    from casework.models import FollowUp, Task
+    task = Task(case_id=case.id, kind="review", due_at=utcnow(), assigned_to_id=counsellor.id)
+    follow_up = FollowUp(case_id=case.id, months=1, closed_at=utcnow(), due_at=utcnow())
+    db.session.add_all([task, follow_up])
+    from casework.service import groups as group_service
+    group = group_service.create_group(counsellor, {"name": "Carers", "kind": "carers", "facilitator": "Sam",
+                                                    "schedule": "Mondays 18:00"})
+    group_session = group_service.add_session(counsellor, group, day=str(case.opened_at.date()), at="18:00")
+    member = group_service.enrol(counsellor, group, case)
     db.session.commit()
     consent_id = str(case.client.consents[0].id)
     ids = {"case_id": str(case.id), "client_id": str(case.client_id), "note_id": str(note.id),
            "referral_id": str(referral.id), "alert_id": str(alert.id), "consent_id": consent_id,
-           "instrument_id": "phq9", "notification_id": str(notification.id), "inbound_id": str(inbound.id)}
+           "instrument_id": "phq9", "notification_id": str(notification.id), "inbound_id": str(inbound.id),
+           "assessment_id": str(assessment.id), "number": plan.number, "kind": "risk",
+           "item_id": str(assessment.id), "worker_id": str(counsellor.id), "entry_id": str(entry.id),
+           "group_id": str(group.id), "session_id": str(group_session.id), "member_id": str(member.id)}
+    ids.update(task_id=str(task.id), follow_up_id=str(follow_up.id))
+    from referrals.service import volunteers as volunteer_service
+    crew = volunteer_service.save_team(None, {"name": "Crew", "kind": "crisis_response",
+                                              "team_id": str(counsellor.team_id)})  # held by the supervisor's team
+    volunteer = volunteer_service.save_member(None, crew, {"full_name": "Ho Wing Sze", "phone": "5550 1001"})
+    training = volunteer_service.save_training(None, {"name": "First aid", "validity_months": 24})
+    ids.update(volunteer_team_id=str(crew.id), volunteer_id=str(volunteer.id), training_id=str(training.id))
     tokens = {name: create_token(user) for name, user in
               (("counsellor", counsellor), ("social_worker", social), ("supervisor", supervisor))}
     db.session.commit()

@@ -6,7 +6,11 @@ api = area_api("casework")
 from casework.api import (  # noqa: E402,F401  (routes)
     cases,
     clients,
+    groups,
     notes,
     recovery,  # noqa: E402,F401  (routes)
+    register,
+    safety,
+    tasks,
     triage,
 )

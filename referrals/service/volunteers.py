@@ -46,7 +46,7 @@ def clean_team(data: dict) -> dict:
     clean["kind"] = kind
     team_id = data.get("team_id")
     clean["team_id"] = as_uuid(team_id) if team_id else None
-    if team_id and clean["team_id"] is None:
+    if team_id and (clean["team_id"] is None or db.session.get(Team, clean["team_id"]) is None):
         errors["team_id"] = _("Choose a staff team.")
     errors.check()
     return clean

@@ -1,8 +1,12 @@
 """Casework factories: clients and cases in a team, assigned as asked."""
+from datetime import timedelta
+
 import pytest
 
-from casework.models import Client
+from carecycle.database import utcnow
+from casework.models import Client, RegisterEntry
 from casework.service import cases as case_service
+from casework.service import register as register_service
 
 
 @pytest.fixture
@@ -28,3 +32,15 @@ def make_case(db, make_client):
         db.session.commit()
         return case
     return factory
+
+
+@pytest.fixture
+def put_on(db):
+    """Put a client on the register through the service, optionally with its clock `days` ago."""
+    def add(user, person, tier="yellow", flags=("bereaved",), days=None, **extra) -> RegisterEntry:
+        entry = register_service.add_to_register(user, person, {"tier": tier, "flags": list(flags), **extra})
+        if days is not None:
+            entry.created_at = entry.due_from = utcnow() - timedelta(days=days)
+        db.session.commit()
+        return entry
+    return add

@@ -18,18 +18,6 @@ from tests.conftest import form_post
 DAYS = {"red": 7, "orange": 14, "yellow": 30, "green": 90}
 
 
-@pytest.fixture
-def put_on(db):
-    """Put a client on the register through the service, optionally with its clock `days` ago."""
-    def add(user, person, tier="yellow", flags=("bereaved",), days=None, **extra) -> RegisterEntry:
-        entry = service.add_to_register(user, person, {"tier": tier, "flags": list(flags), **extra})
-        if days is not None:
-            entry.created_at = entry.due_from = utcnow() - timedelta(days=days)
-        db.session.commit()
-        return entry
-    return add
-
-
 def count(db, model) -> int:
     db.session.expire_all()
     return db.session.scalar(select(func.count()).select_from(model))
