@@ -83,7 +83,7 @@ def create_group(user, data: dict) -> CommunityGroup:
 def update_group(user, group: CommunityGroup, version, data: dict) -> CommunityGroup:
     try:
         version = int(version)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # 1e400 is infinity
         raise Invalid({"version": _("Send the version you edited.")}) from None
     if version != group.version:
         raise Conflict(_("Someone else changed this group since you opened it."), current_version=group.version)

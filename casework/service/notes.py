@@ -184,7 +184,7 @@ def _expect_version(note: ContactNote, version) -> None:
         return
     try:
         version = int(version)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # 1e400 is infinity
         raise Invalid({"version": _("Send the version you edited.")}) from None
     if version != note.version:
         raise Conflict(_("This draft was changed since you opened it."), current_version=note.version)

@@ -136,7 +136,7 @@ def save_draft(user, case: Case, content: dict, version=None) -> SafetyPlanVersi
     clean = _clean(content)
     try:
         version = int(version) if version not in (None, "") else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # 1e400 is infinity
         raise Invalid({"version": _("Send the version you edited.")}) from None
     draft = draft_of(case)
     now = utcnow()

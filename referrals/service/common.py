@@ -43,7 +43,7 @@ def check_version(record, version, message: str) -> None:
         return
     try:
         version = int(version)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # 1e400 is infinity
         version = -1
     if version != record.version:
         raise Conflict(message, current_version=record.version)
