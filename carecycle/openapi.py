@@ -173,8 +173,8 @@ def _operation(endpoint: str, names: list[tuple[str, str]], op: Operation, view:
     errors = set(op.errors) | {429}
     if not op.public:
         errors |= {401, 403}
-    if names:
-        errors.add(404)
+    if names or (op.body is not None and any(n.endswith("_id") for n in op.body.model_fields)):
+        errors.add(404)  # the record the path, or the body (`client_id`), names is not one the caller may see
     if op.body is not None or op.query is not None:
         errors |= {400, 422}
     responses: dict[str, dict] = {}
