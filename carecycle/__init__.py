@@ -193,6 +193,8 @@ def register_blueprints(app: Flask) -> None:
         area.init_app(app)
         area_apis.append(area.api)
     app.register_blueprint(build_api(*area_apis))
+    from carecycle import fhir
+    fhir.register(app)  # /fhir/R4: the areas registered their resources in init_app
 
 
 def area_packages() -> list:

@@ -60,7 +60,7 @@ def refuse_unknown(data: dict, allowed: Iterable[str], prefix: str = "") -> None
         raise ApiError(422, _("The body has fields this endpoint does not take."), fields=fields)
 
 
-def _authenticate():
+def authenticate():
     """A request without an Authorization header goes on anonymously (`requires` answers 401 on
     every endpoint that is not PUBLIC); a header that is present must carry a valid token."""
     header = request.headers.get("Authorization")
@@ -112,7 +112,7 @@ def openapi_document():
 
 def build_api(*area_blueprints: Blueprint) -> Blueprint:
     api = Blueprint("api", __name__, url_prefix="/api/v1")
-    api.before_request(_authenticate)
+    api.before_request(authenticate)
     api.before_request(idempotency.check)  # after the token: keys are per user
     api.add_url_rule("/me", "me", requires(Permission.SIGNED_IN)(me))
     api.add_url_rule("/openapi.json", "openapi", requires(PUBLIC)(openapi_document))

@@ -40,6 +40,12 @@ CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_fo
 
 
 def json_error(status: int, message: str | None = None, fields: dict | None = None, code: str | None = None):
+    from carecycle.fhir import is_fhir_request, outcome_response
+    if is_fhir_request():  # FHIR's own error shape, an OperationOutcome
+        text = message or str(MESSAGES.get(status, MESSAGES[500])[1])
+        if fields:
+            text += " " + "; ".join(f"{name}: {problem}" for name, problem in fields.items())
+        return outcome_response(status, text)
     body: dict[str, dict[str, object]] = {"error": {"code": code or CODES.get(status, "error"),
                       "message": message or str(MESSAGES.get(status, MESSAGES[500])[1])}}
     if fields:

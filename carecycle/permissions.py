@@ -149,7 +149,8 @@ def requires(permission: Permission):
 
 
 def is_api_request() -> bool:
-    return request.path.startswith("/api/")
+    """A bearer-token request (JSON API or FHIR): no session cookie, no CSRF, errors as JSON."""
+    return request.path.startswith(("/api/", "/fhir/"))
 
 
 def enforce(permission: Permission) -> None:

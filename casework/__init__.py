@@ -28,6 +28,8 @@ def init_app(app) -> None:
 
     app.register_blueprint(bp)
     register_kinds(app)
+    from casework.fhir import register as register_fhir
+    register_fhir(app)  # its resources under /fhir/R4
     from casework.models.recovery import GoalStatus
     app.jinja_env.globals["GoalStatus"] = GoalStatus
     # A phone or ID number that matches a client tells the user the person is on record (and which team

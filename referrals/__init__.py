@@ -38,6 +38,8 @@ def init_app(app) -> None:
     configure(app)
     app.register_blueprint(bp)
     register_kinds(app)
+    from referrals.fhir import register as register_fhir
+    register_fhir(app)  # its resources under /fhir/R4
     app.jinja_env.globals["rlabels"] = Labels  # also inside imported macros and the case page's section
     from referrals.enums import ReferralStatus, ServiceStatus
     app.jinja_env.globals.update(ReferralStatus=ReferralStatus, ServiceStatus=ServiceStatus)

@@ -66,6 +66,8 @@ def _band_words(instrument_id: str, code: str) -> str:
 
 
 def init_app(app) -> None:
+    from screening.fhir import register as register_fhir
+    register_fhir(app)  # its resources under /fhir/R4
     from carecycle.messages import add_message_function
     from screening import models  # noqa: F401 (tables)
     from screening.models import PREFERRED_TIMES

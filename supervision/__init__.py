@@ -9,6 +9,8 @@ from supervision.api import api  # noqa: F401 (nested under /api/v1 by create_ap
 
 
 def init_app(app) -> None:
+    from supervision.fhir import register as register_fhir
+    register_fhir(app)  # its resources under /fhir/R4
     from carecycle.areas import add_home_link, add_labels, add_nav_link
     from carecycle.demo import register_loader
     from carecycle.notifications import notify_cli, register_page

@@ -50,6 +50,8 @@ CSRF_EXEMPT = {endpoint: BEARER_API for endpoint in (
     "api.api_supervision.approval_decide", "api.api_supervision.mode_switch", "api.api_supervision.notification_read",
     "api.api_supervision.notifications_read_all", "api.api_supervision.reassign_cases",
 )}
+FHIR = "bearer-token FHIR interface: the session cookie does not authenticate under /fhir/ either"
+CSRF_EXEMPT.update({"fhir.update": FHIR, "fhir.patch": FHIR})
 CSRF_EXEMPT["api.api_screening.create_screening"] = (
     "public anonymous self-screening API: it signs nobody in and takes no cookie, so there is no session to ride on")
 
@@ -123,7 +125,7 @@ def test_every_state_changing_route_refuses_a_request_without_a_csrf_token(app, 
     browser, known, note_id = signed_in_counsellor
     routes = unsafe_routes(app)
     assert len(routes) > 100
-    api_routes = {endpoint for _m, endpoint, rule in routes if rule.rule.startswith("/api/")}
+    api_routes = {endpoint for _m, endpoint, rule in routes if rule.rule.startswith(("/api/", "/fhir/"))}
     assert set(CSRF_EXEMPT) == api_routes  # nothing but the bearer-token API is exempt, and no stale entry
     before = row_counts(db)
     assert csrf_gaps(app, browser, known) == []
