@@ -122,11 +122,13 @@ class Concept:
     definition: str = ""
 
 
-def register_code_system(app, code_system_id: str, title: str, description: str, concepts: Iterable[Concept]) -> None:
+def register_code_system(app, code_system_id: str, title: str, description: str,
+                         concepts: Iterable[Concept] | Callable[[], Iterable[Concept]]) -> None:
     """A code system of CareCycle's own (risk tiers, life domains...), served as
-    `CodeSystem/<code_system_id>`, its canonical URL `code_system_url(code_system_id)`."""
-    app.extensions.setdefault("carecycle_fhir_code_systems", {})[code_system_id] = (title, description,
-                                                                                   list(concepts))
+    `CodeSystem/<code_system_id>`, its canonical URL `code_system_url(code_system_id)`. `concepts`
+    may be a function, called when the code system is served (words that need a request's locale)."""
+    app.extensions.setdefault("carecycle_fhir_code_systems", {})[code_system_id] = (
+        title, description, concepts if callable(concepts) else list(concepts))
 
 
 def add_everything(app, contribute: Callable[[Any, Any], list[dict]]) -> None:
@@ -361,6 +363,7 @@ def code_system_resource(code_system_id: str) -> dict | None:
     if found is None:
         return None
     title, description, concepts = found
+    concepts = list(concepts()) if callable(concepts) else concepts
     return {"resourceType": "CodeSystem", "id": code_system_id, "url": code_system_url(code_system_id),
             "name": "".join(word.capitalize() for word in code_system_id.replace("_", "-").split("-")),
             "title": title, "status": "active", "description": description, "content": "complete",

@@ -109,6 +109,7 @@ from casework.views import (  # noqa: E402,F401  (routes)
     notes,
     outcomes,
     phases,
+    records,
     recovery,
     register,
     safety,

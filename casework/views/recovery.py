@@ -44,6 +44,9 @@ def register_links(app) -> None:
                   _l("Bereavement, carers, peer-support and return-to-work groups: sessions and attendance."))
     add_home_link(app, Permission.OWN_CARE_PLAN, "casework.my_plan", _l("My plan"),
                   _l("The recovery plan you made with your worker, when they share it with you."))
+    add_home_link(app, Permission.OWN_CARE_PLAN, "casework.my_records", _l("My records"),
+                  _l("Everything the service has shared with you on one printable page: your safety plan, "
+                     "your plan and your screenings."))
 
 
 def _instrument_name(ident: str) -> str:

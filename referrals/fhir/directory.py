@@ -1,4 +1,4 @@
-"""referrals records as FHIR R4 (registered with carecycle.fhir)."""
+"""FHIR mapping (see referrals/fhir/__init__.py)."""
 from __future__ import annotations
 
 
