@@ -388,6 +388,7 @@ RECORD_LABELS = {
     "inbound_referral": _l("Inbound referral"), "notification_setting": _l("Notification setting"),
     "operating_mode": _l("Operating mode"), "partner_directory": _l("Partner directory"),
     "partner_link": _l("Partner link"), "partner_organisation": _l("Partner organisation"),
+    "partner_token": _l("Partner token"),
     "partner_service": _l("Partner service"), "referral": _l("Referral"), "register": _l("Vulnerable-person register"),
     "register_entry": _l("Register entry"), "register_outreach": _l("Outreach"),
     "rescreen_schedule": _l("Re-screening schedule"), "resident_link_code": _l("Resident link code"),

@@ -60,14 +60,33 @@ def _user(username):
     return user
 
 
+def _partner_tokens():
+    from carecycle.fhir import partner_tokens
+    tokens = partner_tokens()
+    if tokens is None:
+        raise click.ClickException("partner tokens are not available in this installation")
+    return tokens
+
+
+def _one_owner(username, partner) -> None:
+    if (username is None) == (partner is None):
+        raise click.UsageError("give either USERNAME or --partner ORG_ID")
+
+
 @tokens_cli.command("create")
-@click.argument("username")
+@click.argument("username", required=False)
+@click.option("--partner", default=None, metavar="ORG_ID",
+              help="A partner organisation's FHIR token instead (its Tasks and ServiceRequests only).")
 @click.option("--days", type=int, default=None,
               help="Days the token lasts, 1 to 365 (default CARECYCLE_API_TOKEN_DAYS, 90).")
 @with_appcontext
 @command
-def tokens_create(username, days):
-    """Print a new token for USERNAME (shown once; stored hashed)."""
+def tokens_create(username, partner, days):
+    """Print a new token for USERNAME, or for the partner organisation ORG_ID (shown once; stored hashed)."""
+    _one_owner(username, partner)
+    if partner is not None:
+        click.echo(_partner_tokens().create(partner, days))
+        return
     from carecycle.accounts import service
     click.echo(service.create_token(_user(username), days))
 
@@ -77,16 +96,22 @@ def _when(value) -> str:
 
 
 @tokens_cli.command("list")
-@click.argument("username")
+@click.argument("username", required=False)
+@click.option("--partner", default=None, metavar="ORG_ID", help="The partner organisation's tokens instead.")
 @with_appcontext
-def tokens_list(username):
-    """List USERNAME's tokens: prefix, created, last used, expiry and state (active, expired, revoked)."""
-    from carecycle.accounts import service
+@command
+def tokens_list(username, partner):
+    """List USERNAME's (or ORG_ID's) tokens: prefix, created, last used, expiry and state (active, expired, revoked)."""
     from carecycle.database import utcnow
-    user = _user(username)
-    rows = service.list_tokens(user)
+    _one_owner(username, partner)
+    if partner is not None:
+        rows, owner = _partner_tokens().list(partner), f"partner {partner}"
+    else:
+        from carecycle.accounts import service
+        user = _user(username)
+        rows, owner = service.list_tokens(user), user.username
     if not rows:
-        click.echo(f"{user.username} has no tokens")
+        click.echo(f"{owner} has no tokens")
         return
     now = utcnow()
     lines = [("prefix", "created", "last used", "expires", "state")]
@@ -98,13 +123,19 @@ def tokens_list(username):
 
 
 @tokens_cli.command("revoke")
-@click.argument("username")
+@click.argument("username", required=False)
+@click.option("--partner", default=None, metavar="ORG_ID", help="The partner organisation's tokens instead.")
 @click.option("--token", "given", default=None,
               help="Only this token: the whole token or at least its first 8 characters.")
 @with_appcontext
 @command
-def tokens_revoke(username, given):
-    """Revoke USERNAME's tokens (all, or the one given); exits 1 when the one given matches none or several."""
+def tokens_revoke(username, partner, given):
+    """Revoke USERNAME's (or ORG_ID's) tokens (all, or the one given); exits 1 when the one given matches none or
+    several."""
+    _one_owner(username, partner)
+    if partner is not None:
+        click.echo(f"revoked {_partner_tokens().revoke(partner, given)} token(s)")
+        return
     from carecycle.accounts import service
     user = _user(username)
     if given is None:

@@ -153,6 +153,28 @@ class Partner:
     name: str = ""
 
 
+@dataclass(frozen=True)
+class PartnerTokens:
+    """How the area that owns partner tokens issues, lists and revokes them, for the shell's
+    `carecycle tokens create|list|revoke --partner ORG_ID` (registered with `add_partner_tokens`).
+    `create(org_id, days)` returns the raw token (shown once); `list(org_id)` rows with `prefix`,
+    `created_at`, `last_used_at`, `expires_at` and `state(now)`; `revoke(org_id, given)` revokes all
+    (given None) or the one token `given` begins, and returns how many. They raise the domain errors
+    (NotFound, Invalid) for an unknown organisation or token."""
+
+    create: Callable[[str, int | None], str]
+    list: Callable[[str], list]
+    revoke: Callable[[str, str | None], int]
+
+
+def add_partner_tokens(app, tokens: PartnerTokens) -> None:
+    app.extensions["carecycle_fhir_partner_tokens"] = tokens
+
+
+def partner_tokens(app=None) -> PartnerTokens | None:
+    return (app or current_app).extensions.get("carecycle_fhir_partner_tokens")
+
+
 def partner() -> Partner | None:
     return g.get("fhir_partner")
 
@@ -479,7 +501,8 @@ def register(app) -> None:
     app.register_blueprint(bp)
 
 
-__all__ = ["Concept", "FhirError", "Page", "Partner", "add_everything", "add_token_resolver", "answer",
+__all__ = ["Concept", "FhirError", "Page", "Partner", "PartnerTokens", "add_everything", "add_partner_tokens",
+           "add_token_resolver", "answer",
            "base_url", "code_system_url", "instant", "is_fhir_request", "operation_outcome", "partner",
-           "principal", "ref", "ref_id", "register_code_system", "register_resource", "searchset",
+           "partner_tokens", "principal", "ref", "ref_id", "register_code_system", "register_resource", "searchset",
            "token_value"]

@@ -8,5 +8,11 @@ from referrals.models.directory import (  # noqa: F401
     ServiceLanguage,
     ServiceTypeTag,
 )
-from referrals.models.referrals import InboundReferral, PartnerLink, Referral, ReferralEvent  # noqa: F401
+from referrals.models.referrals import (  # noqa: F401
+    InboundReferral,
+    PartnerLink,
+    PartnerToken,
+    Referral,
+    ReferralEvent,
+)
 from referrals.models.volunteers import Certificate, Mobilisation, Training, Volunteer, VolunteerTeam  # noqa: F401

@@ -14,7 +14,7 @@ from carecycle.database import UUIDPrimaryKey, utcnow
 from carecycle.extensions import Model
 from casework.models import CarePlanGoal, Case, Client
 from referrals.enums import ReferralStatus
-from referrals.models.directory import Service
+from referrals.models.directory import Organisation, Service
 
 WAITING_FOR_ANSWER = (ReferralStatus.SENT.value,)
 
@@ -114,6 +114,29 @@ class PartnerLink(UUIDPrimaryKey, Model):
     @property
     def usable(self) -> bool:
         return self.revoked_at is None and utcnow() < self.expires_at
+
+
+class PartnerToken(UUIDPrimaryKey, Model):
+    """A partner organisation's bearer token for FHIR (`carecycle tokens create --partner ORG_ID`): it
+    reads and answers the referrals addressed to the organisation. Only the token's SHA-256 is stored."""
+
+    __tablename__ = "referral_partner_token"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partner_organisation.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    organisation: Mapped[Organisation] = relationship()
+
+    def state(self, now: datetime) -> str:
+        """`revoked`, `expired` or `active`."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= now else "active"
 
 
 class InboundReferral(UUIDPrimaryKey, Model):
