@@ -165,8 +165,11 @@ def sign_in(port: int, username: str, password: str) -> str:
     return signed_in
 
 
-def load(port: int, path: str, cookie: str, threads: int, max_requests: int, max_seconds: float) -> dict:
-    """`threads` clients send GET `path` until `max_requests` are done or `max_seconds` have passed."""
+def load(port: int, path: str, cookie: str, threads: int, max_requests: int, max_seconds: float,
+         headers: dict | None = None) -> dict:
+    """`threads` clients send GET `path` until `max_requests` are done or `max_seconds` have passed
+    (with the Cookie `cookie`, or with `headers` when given: a bearer token)."""
+    sent = headers if headers is not None else {"Cookie": cookie}
     latencies: list[float] = []
     failures: list[int] = []
     lock = threading.Lock()
@@ -183,7 +186,7 @@ def load(port: int, path: str, cookie: str, threads: int, max_requests: int, max
                     issued[0] += 1
                 started = time.perf_counter()
                 try:
-                    status, _ = request(port, "GET", path, headers={"Cookie": cookie}, conn=conn)
+                    status, _ = request(port, "GET", path, headers=sent, conn=conn)
                 except (OSError, http.client.HTTPException):
                     conn.close()
                     conn = http.client.HTTPConnection(HOST, port, timeout=60)
@@ -209,14 +212,16 @@ def load(port: int, path: str, cookie: str, threads: int, max_requests: int, max
             "throughput": len(latencies) / wall if wall else 0.0}
 
 
-def measure(port: int, path: str, cookie: str, args) -> dict:
+def measure(port: int, path: str, cookie: str, args, headers: dict | None = None) -> dict:
     """Warm `path` up, then load it: with wrk (-t2 -c16) for --seconds when it is installed, else with
-    the Python load generator (bounded by --threads, --requests and --seconds)."""
+    the Python load generator (bounded by --threads, --requests and --seconds). `headers` replace
+    the Cookie (a bearer token)."""
+    sent = headers if headers is not None else ({"Cookie": cookie} if cookie else {})
     for _ in range(args.warmup):
-        request(port, "GET", path, headers={"Cookie": cookie})
+        request(port, "GET", path, headers=sent)
     if not wrk_missing():
-        return wrk(port, path, seconds=args.seconds, headers={"Cookie": cookie} if cookie else None)
-    return load(port, path, cookie, args.threads, args.requests, args.seconds)
+        return wrk(port, path, seconds=args.seconds, headers=sent or None)
+    return load(port, path, cookie, args.threads, args.requests, args.seconds, headers=sent)
 
 
 def describe(size: int, name: str, figures: dict, width: int) -> str:
