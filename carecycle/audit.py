@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -109,38 +110,84 @@ def record_event(action: str, object_type: str | None = None, object_id=None, *,
                  outcome: str = "ok", reason: str | None = None, actor=None,
                  session: Session | None = None) -> AuditEvent:
     """Append one event in the caller's transaction (the caller commits)."""
-    session = session or db.session()
-    actor = actor or _current_actor()
+    return _append(session or db.session(), actor or _current_actor(),
+                   [(action, object_type, object_id, outcome, reason)])[0]
+
+
+def _append(session: Session, actor, events: list[tuple]) -> list[AuditEvent]:
+    """Append `events` ((action, object_type, object_id, outcome, reason) each) to the chain, in order,
+    under one lock of its head."""
     # populate_existing: a head this session read earlier may be stale by the time the lock is ours
     head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()
                            .execution_options(populate_existing=True)).scalar_one_or_none()
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)
         session.add(head)
-    event = AuditEvent(
-        seq=head.seq + 1,
-        at=utcnow(),
-        actor_id=actor.id if actor is not None else None,
-        actor_role=str(actor.role) if actor is not None else None,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id) if object_id is not None else None,
-        address=request.remote_addr if has_request_context() else None,
-        outcome=outcome,
-        reason=(reason or None) and reason[:300],
-        grant_id=_grant_in_use(actor),
-    )
-    event.hash = chain_hash(_audit_key(), head.hash, event)
-    head.seq, head.hash = event.seq, event.hash
-    session.add(event)
-    if has_app_context() and _checkpoint_due(head, event):
-        head.checkpointed_at = event.at
-        session.info[_CHECKPOINT_DUE] = current_app.config.get("AUDIT_CHECKPOINT_FILE") or None
-    return event
+    key, grant = _audit_key(), _grant_in_use(actor)
+    address = request.remote_addr if has_request_context() else None
+    written = []
+    for action, object_type, object_id, outcome, reason in events:
+        event = AuditEvent(
+            seq=head.seq + 1,
+            at=utcnow(),
+            actor_id=actor.id if actor is not None else None,
+            actor_role=str(actor.role) if actor is not None else None,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id) if object_id is not None else None,
+            address=address,
+            outcome=outcome,
+            reason=(reason or None) and reason[:300],
+            grant_id=grant,
+        )
+        event.hash = chain_hash(key, head.hash, event)
+        head.seq, head.hash = event.seq, event.hash
+        session.add(event)
+        if has_app_context() and _checkpoint_due(head, event):
+            head.checkpointed_at = event.at
+            session.info[_CHECKPOINT_DUE] = current_app.config.get("AUDIT_CHECKPOINT_FILE") or None
+        written.append(event)
+    return written
 
 
-def record_view(object_type: str, object_id) -> AuditEvent:
+def record_views(viewed: list[tuple[str, object]], *, reason: str | None = None) -> list[AuditEvent]:
+    """A view event for each (object_type, object_id) in `viewed`, in order, under one lock of the
+    chain's head: what an export of many records (FHIR `$everything`) writes instead of one
+    `record_view` per record. The events are the same as those separate calls would write."""
+    if not viewed:
+        return []
+    return _append(db.session(), _current_actor(),
+                   [("view", object_type, object_id, "ok", reason) for object_type, object_id in viewed])
+
+
+_BATCHED = "_carecycle_batched_views"
+
+
+def record_view(object_type: str, object_id) -> AuditEvent | None:
+    """A view event; inside `batched_views()` it is kept and written with the others at the end."""
+    pending = g.get(_BATCHED) if has_app_context() else None
+    if pending is not None:
+        pending.append((object_type, object_id))
+        return None
     return record_event("view", object_type, object_id)
+
+
+@contextmanager
+def batched_views():
+    """Within the block, `record_view` calls are collected and written together when it ends (one
+    lock of the chain's head for all of them; an export of a whole record audits every item it holds
+    without taking the lock once per item). Nothing is written if the block raises."""
+    outer = g.get(_BATCHED)
+    pending: list[tuple[str, object]] = []
+    setattr(g, _BATCHED, pending)
+    try:
+        yield
+    finally:
+        setattr(g, _BATCHED, outer)
+    if outer is not None:
+        outer.extend(pending)
+    else:
+        record_views(pending)
 
 
 # ------------------------------------------------------------------ checkpoints

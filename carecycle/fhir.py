@@ -20,7 +20,7 @@ from flask import Blueprint, Response, current_app, g, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from carecycle.audit import record_view
+from carecycle.audit import batched_views, record_view
 from carecycle.permissions import PUBLIC, Permission, enforce, requires
 
 PREFIX = "/fhir/R4"
@@ -475,11 +475,12 @@ def everything(record_id):
     spec = _resource_type("Patient")
     if request.args:
         raise FhirError(400, _("$everything takes no parameters here."))
-    patient = spec.read(record_id, principal())
-    resources = [patient]
-    client = g.get("fhir_patient_record")  # set by the Patient read: the client row itself
-    for contribute in current_app.extensions.get("carecycle_fhir_everything", []):
-        resources += contribute(client, principal())
+    with batched_views():  # every record in the Bundle is audited as a view, under one lock of the chain
+        patient = spec.read(record_id, principal())
+        resources = [patient]
+        client = g.get("fhir_patient_record")  # set by the Patient read: the client row itself
+        for contribute in current_app.extensions.get("carecycle_fhir_everything", []):
+            resources += contribute(client, principal())
     return answer(searchset(resources, self_url=request.url, total=len(resources), bundle_type="searchset"))
 
 

@@ -469,3 +469,28 @@ def test_a_bad_checkpoint_interval_stops_the_start_in_one_line(tmp_path, monkeyp
         make_app(tmp_path)
     message = str(stopped.value.code)
     assert message.startswith("CareCycle will not start: ") and name in message and "\n" not in message
+
+
+def test_batched_views_write_the_same_chain_in_one_go_and_nothing_when_the_block_fails(app, db, runner,
+                                                                                       make_user):
+    from flask_login import login_user
+
+    from carecycle.audit import batched_views, record_view
+
+    actor = make_user("counsellor")
+    with app.test_request_context("/fhir/R4/Patient/x/$everything"):
+        login_user(actor)
+        with batched_views():
+            for n in range(4):
+                assert record_view("case", f"case-{n}") is None  # kept, not written yet
+            assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 0
+        db.session.commit()
+        with pytest.raises(RuntimeError), batched_views():
+            record_view("case", "never")
+            raise RuntimeError("the export failed")
+        db.session.commit()
+    events = list(db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+    assert [(e.seq, e.action, e.object_id, e.actor_id) for e in events] == [
+        (n + 1, "view", f"case-{n}", actor.id) for n in range(4)]
+    result = verify(runner)
+    assert result.exit_code == 0, result.output

@@ -18,11 +18,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from carecycle.audit import record_event
+from carecycle.audit import record_event, record_view
 from carecycle.extensions import db
 from carecycle.fhir import FhirError, Page, Partner, instant, ref, ref_id, register_resource
 from carecycle.lifecycle import NotFound, load_visible
 from carecycle.permissions import Permission, role_has
+from casework.models import Case
+from casework.service.access import visible_cases
 from referrals.enums import CloseReason, ReferralStatus
 from referrals.models import Referral, Service
 from referrals.service import sharing
@@ -49,6 +51,10 @@ SERVER_SET = {"meta", "text", "lastModified", "businessStatus", "executionPeriod
 
 
 # ------------------------------------------------------------------ who sees what
+_LOADED = (selectinload(Referral.service).selectinload(Service.organisation), selectinload(Referral.created_by),
+           selectinload(Referral.team))
+
+
 def _is_partner(who) -> bool:
     return isinstance(who, Partner)
 
@@ -61,11 +67,20 @@ def _visible(who):
     return visible_referrals(who)
 
 
+def _visible_of_client(who, client_id):
+    """The same as `_visible`, narrowed to one client: staff visibility is checked on that client's
+    cases only (found through the client index), not by listing every case the caller may see."""
+    if _is_partner(who):
+        return _visible(who) & (Referral.client_id == client_id)
+    return (Referral.client_id == client_id) & Referral.case_id.in_(
+        select(Case.id).where(Case.client_id == client_id, visible_cases(who)))
+
+
 def _audit_view(referral: Referral, who) -> None:
     if _is_partner(who):
         record_event("view", "referral", referral.id, reason=f"fhir_partner_token:{who.token_id}")
     else:
-        record_event("view", "referral", referral.id)
+        record_view("referral", referral.id)
 
 
 def _load(record_id: str, who, *, audit: bool = True) -> Referral:
@@ -191,12 +206,9 @@ def _statuses(params: dict[str, str], mapping: dict) -> list[str] | None:
 
 
 def _search(params: dict[str, str], who, page: Page, mapping: dict, org_param: str) -> tuple[list, bool]:
-    stmt = (select(Referral).where(_visible(who))
-            .options(selectinload(Referral.service).selectinload(Service.organisation),
-                     selectinload(Referral.created_by), selectinload(Referral.team)))
     patient = _reference(params, "patient", "Patient")
-    if patient is not None:
-        stmt = stmt.where(Referral.client_id == patient)
+    stmt = (select(Referral).where(_visible(who) if patient is None else _visible_of_client(who, patient))
+            .options(*_LOADED))
     org = _reference(params, org_param, "Organization")
     if org is not None:
         stmt = stmt.where(Referral.service_id.in_(select(Service.id).where(Service.organisation_id == org)))
@@ -306,7 +318,7 @@ def everything(client, user) -> list[dict]:
     its Task."""
     if _is_partner(user) or not role_has(user.role, Permission.REFERRALS_MANAGE):
         return []
-    rows = list(db.session.scalars(select(Referral).where(Referral.client_id == client.id, visible_referrals(user))
+    rows = list(db.session.scalars(select(Referral).where(_visible_of_client(user, client.id)).options(*_LOADED)
                                    .order_by(Referral.created_at)))
     resources: list[dict] = []
     for referral in rows:
