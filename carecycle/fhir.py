@@ -107,10 +107,11 @@ def register_resource(app, name: str, *, permission: Permission, read, search=No
     """Serve FHIR resource type `name`: `read(id, user)` returns the resource (raises
     carecycle.lifecycle.NotFound or FhirError), `search(params, user, page)` returns (resources, more)
     for the `params` it declares (name -> description; `param_types` name -> FHIR search type,
-    token by default). `permission`: what the caller's role must hold (PUBLIC: anyone). `audit_as`:
-    each resource a search returns is audited as a view of that kind. `partner`: a partner token may
-    use it (the functions then get the carecycle.fhir.Partner as `user`). `update(id, body, user,
-    method)` takes PUT and PATCH."""
+    token by default); a search may add one of its own parameters to `params`, and the next link
+    carries it (a stable end for a list that grows while it is paged). `permission`: what the
+    caller's role must hold (PUBLIC: anyone). `audit_as`: each resource a search returns is audited
+    as a view of that kind. `partner`: a partner token may use it (the functions then get the
+    carecycle.fhir.Partner as `user`). `update(id, body, user, method)` takes PUT and PATCH."""
     _registry(app)[name] = ResourceType(name, permission, read, search, dict(params or {}), audit_as, partner,
                                         update, doc, dict(param_types or {}))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from carecycle.accounts.models import User
 from carecycle.audit import ACTION_LABELS, AuditEvent, record_event
@@ -115,6 +115,17 @@ def search(params: dict[str, str], user, page: Page) -> tuple[list[dict], bool]:
         if code != BREAK_GLASS["code"] or system not in (None, BREAK_GLASS["system"]):
             raise FhirError(400, "purpose takes only BTG (break-glass: emergency access).")
         stmt = stmt.where(AuditEvent.grant_id.is_not(None))
+    if "before" in params:
+        try:
+            before = int(params["before"])
+        except ValueError:
+            raise FhirError(400, "before must be an event's sequence number (a whole number).") from None
+    else:
+        # the trail grows while it is paged (this search is itself audited): the next link carries the
+        # end the first page saw, so later pages do not shift by the events written since
+        before = (db.session.scalar(select(func.max(AuditEvent.seq))) or 0) + 1
+        params["before"] = str(before)
+    stmt = stmt.where(AuditEvent.seq < before)
     rows = list(db.session.scalars(stmt.order_by(AuditEvent.seq.desc()).offset(page.offset).limit(page.count + 1)))
     shown, more = page.window(rows)
     actors = _actors(shown)
@@ -130,6 +141,8 @@ def register(app) -> None:
         params={"patient": "Events about this client (Patient reference or id).",
                 "agent": "Events by this user (username).",
                 "subtype": "The action (CareCycle audit-action code).",
-                "purpose": "BTG: events recorded under a break-glass grant (emergency access)."},
-        param_types={"patient": "reference", "agent": "string"},
+                "purpose": "BTG: events recorded under a break-glass grant (emergency access).",
+                "before": "Only events with a lower sequence number (the id); the next link carries the end the "
+                          "first page saw, so pages do not shift as the trail grows."},
+        param_types={"patient": "reference", "agent": "string", "before": "number"},
         doc="The audit trail of the supervisor's own team, newest first (supervisors only).")
