@@ -75,6 +75,8 @@ def init_app(app) -> None:
     add_home_link(app, Permission.DIRECTORY_VIEW, "referrals.directory_search", _l("Partner directory"),
                   _l("Tiered responders and community services: search by tier, type, language, opening hours "
                      "and capacity."))
+    add_home_link(app, Permission.DIRECTORY_EDIT, "referrals.agreements_expiring", _l("Agreements expiring soon"),
+                  _l("Partner agreements (memoranda of cooperation) that end within 60 days: renew or replace them."))
     add_home_link(app, Permission.REFERRAL_OVERRIDE_REVIEW, "referrals.override_list", _l("Consent overrides"),
                   _l("Tier-1 referrals your team sent without consent, with the reason given."))
     add_home_link(app, Permission.VOLUNTEERS_VIEW, "referrals.volunteer_teams", _l("Volunteer teams"),

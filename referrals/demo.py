@@ -1,5 +1,6 @@
-"""Referral demo data: a directory of 25 example organisations across the three tiers, two
-volunteer teams with members and certificates (some expiring), and referrals from the casework
+"""Referral demo data: a directory of 25 example organisations across the three tiers, three
+partner agreements (one expiring within 60 days), two volunteer teams with members and
+certificates (some expiring), and referrals from the casework
 demo cases in every status, overdue ones included. Idempotent: each part checks whether it is
 already there. Every organisation is marked as an example; the 555 numbers reach nobody."""
 from __future__ import annotations
@@ -16,8 +17,8 @@ from carecycle.localtime import today as local_today
 from casework.enums import ConsentScope, Phase
 from casework.models import Case
 from casework.service.clients import has_consent
-from referrals.models import Organisation, Referral, Service, Training, VolunteerTeam
-from referrals.service import directory, volunteers
+from referrals.models import Organisation, PartnerAgreement, Referral, Service, Training, VolunteerTeam
+from referrals.service import agreements, directory, volunteers
 from referrals.service import referrals as referral_service
 
 DEMO_NAMESPACE = uuid.UUID("0b9f7e3a-5a2d-4c41-8f0e-7d6c5b4a3921")
@@ -138,6 +139,7 @@ def _id(*parts) -> uuid.UUID:
 
 def load_demo(echo=print) -> None:
     _load_directory(echo)
+    _load_agreements(echo)
     _load_volunteers(echo)
     _load_referrals(echo)
 
@@ -172,6 +174,46 @@ def _load_directory(echo) -> None:
             services += 1
     db.session.commit()
     echo(f"referrals demo: {len(ORGANISATIONS)} example organisations and {services} services created")
+
+
+# (organisation, title, days since it started, days until it ends, days until its review (negative: due),
+#  commitments (side, quantity, unit, what), contacts (name, phone, role))
+AGREEMENTS = [
+    ("Example: Social Welfare Department", "Memorandum of cooperation: emergency shelter and meals", 300, 400, 120,
+     [("partner", 10, "beds", "emergency shelter"), ("partner", 200, "hot meals a day", "evacuated residents"),
+      ("service", 40, "counselling hours a week", "psychological first aid and counselling")],
+     [("Example: Ms Chan Mei Ling", "555-0161", "Duty officer, emergency relief"),
+      ("Example: Mr Lee Ka Fai", "555-0162", "District social welfare officer")]),
+    ("Example: Riverside Crisis Response Volunteers", "Transport and evacuation support", 330, 35, -5,
+     [("partner", 2, "vans with drivers", "transport"), ("service", 1, "duty counsellor", "on-site support")],
+     [("Example: Mr Wong Tak Wing", "555-0391", "Volunteer coordinator")]),
+    ("Example: Riverside General Hospital", "Liaison psychiatry in major incidents", 100, 700, 300,
+     [("partner", 1, "liaison psychiatrist on call", "psychiatric assessment"),
+      ("service", 4, "counsellors on site", "support for families at the emergency department")],
+     [("Example: Dr Ho Siu Ming", "555-0154", "Consultant, liaison psychiatry")]),
+]
+
+
+def _load_agreements(echo) -> None:
+    if db.session.get(PartnerAgreement, _id("agreement", AGREEMENTS[0][1])) is not None:
+        echo("referrals demo: partner agreements already loaded")
+        return
+    today = local_today()
+    created = 0
+    for org_name, title, since, until, review, commitments, contacts in AGREEMENTS:
+        org = db.session.get(Organisation, _id("org", org_name))
+        if org is None:
+            continue
+        agreements.create_agreement(None, org, {
+            "title": title, "valid_from": today - timedelta(days=since), "valid_to": today + timedelta(days=until),
+            "review_on": today + timedelta(days=review), "document_reference": f"EX-MOC-{created + 1:03d}",
+            "commitments": [{"side": side, "quantity": quantity, "unit": unit, "what": what}
+                            for side, quantity, unit, what in commitments],
+            "contacts": [{"name": name, "phone": phone, "role": role} for name, phone, role in contacts],
+        }, agreement_id=_id("agreement", title))
+        created += 1
+    db.session.commit()
+    echo(f"referrals demo: {created} partner agreements created")
 
 
 TRAININGS = [

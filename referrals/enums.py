@@ -145,6 +145,23 @@ class VolunteerRole(Labelled):
     MEMBER = "member"
 
 
+class AgreementSide(Labelled):
+    """Who makes a commitment of a partner agreement."""
+
+    PARTNER = "partner"
+    SERVICE = "service"
+
+
+class AgreementState(Labelled):
+    """Where a partner agreement stands today (the first that applies, in this order)."""
+
+    EXPIRED = "expired"
+    UPCOMING = "upcoming"
+    EXPIRING = "expiring"
+    REVIEW_DUE = "review_due"
+    CURRENT = "current"
+
+
 class ReferrerRelation(Labelled):
     """Who submits a public inbound referral."""
 
@@ -204,6 +221,10 @@ LABELS.update({  # casework's table of labels, keyed by (enum, code): one `label
     (VolunteerTeamKind, "auxiliary_security"): _l("Auxiliary security team"),
     (VolunteerRole, "leader"): _l("Team leader"), (VolunteerRole, "deputy"): _l("Deputy leader"),
     (VolunteerRole, "member"): _l("Member"),
+    (AgreementSide, "partner"): _l("The partner commits"), (AgreementSide, "service"): _l("Our service commits"),
+    (AgreementState, "expired"): _l("Expired"), (AgreementState, "upcoming"): _l("Not yet in force"),
+    (AgreementState, "expiring"): _l("Expiring within 60 days"), (AgreementState, "review_due"): _l("Review due"),
+    (AgreementState, "current"): _l("Current"),
     (ReferrerRelation, "partner"): _l("A partner organisation"),
     (ReferrerRelation, "professional"): _l("A doctor, teacher or other professional"),
     (ReferrerRelation, "family"): _l("Family"), (ReferrerRelation, "friend_neighbour"): _l("Friend or neighbour"),

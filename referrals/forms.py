@@ -10,6 +10,7 @@ from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, Selec
 
 from carecycle.forms import MultiCheckboxField as CheckboxList
 from referrals.enums import (
+    AgreementSide,
     Capacity,
     CloseReason,
     PhoneType,
@@ -108,6 +109,32 @@ class ServiceForm(FlaskForm):
     status = SelectField(_l("Status"), choices=ServiceStatus.choices)
     public = BooleanField(_l("List on the public Find help page"))
     crisis_line = BooleanField(_l("Crisis line (shown first on Find help)"))
+
+
+class CommitmentRow(Form):
+    side = SelectField(_l("Who commits"), choices=AgreementSide.choices, validate_choice=False)
+    quantity = StringField(_l("Quantity"), render_kw={"type": "number", "min": 1, "step": 1})
+    unit = StringField(_l("Unit"))
+    what = StringField(_l("What"))
+
+
+class ContactRow(Form):
+    name = StringField(_l("Name"))
+    phone = StringField(_l("Phone"), render_kw={"type": "tel"})
+    role = StringField(_l("Role"))
+
+
+class AgreementForm(FlaskForm):
+    version = HiddenField()
+    title = StringField(_l("Title"), description=_l("For example: Memorandum of cooperation on emergency shelter"))
+    valid_from = StringField(_l("Valid from"), render_kw={"type": "date"})
+    valid_to = StringField(_l("Valid to"), render_kw={"type": "date"})
+    review_on = StringField(_l("Review date"), render_kw={"type": "date"},
+                            description=_l("When the agreement is to be reviewed with the partner (optional)."))
+    document_reference = StringField(_l("Document reference"),
+                                     description=_l("A file number or the address of the signed document."))
+    commitments = FieldList(FormField(CommitmentRow), min_entries=4, max_entries=20)
+    contacts = FieldList(FormField(ContactRow), min_entries=3, max_entries=10)
 
 
 class CapacityForm(FlaskForm):

@@ -115,6 +115,12 @@ def world(make_user, make_case, make_referral, db):
     volunteer = volunteer_service.save_member(None, crew, {"full_name": "Ho Wing Sze", "phone": "5550 1001"})
     training = volunteer_service.save_training(None, {"name": "First aid", "validity_months": 24})
     ids.update(volunteer_team_id=str(crew.id), volunteer_id=str(volunteer.id), training_id=str(training.id))
+    from referrals.service import agreements as agreement_service
+    agreement = agreement_service.create_agreement(None, referral.service.organisation, {
+        "title": "Emergency shelter", "valid_from": "2026-01-01", "valid_to": "2030-12-31",
+        "commitments": [{"side": "partner", "quantity": 10, "unit": "beds", "what": "shelter"}],
+        "contacts": [{"name": "Chan Mei Ling", "phone": "555-0161", "role": "Duty officer"}]})
+    ids.update(org_id=str(referral.service.organisation_id), agreement_id=str(agreement.id))
     tokens = {name: create_token(user) for name, user in
               (("counsellor", counsellor), ("social_worker", social), ("supervisor", supervisor))}
     db.session.commit()

@@ -139,3 +139,76 @@ class Inbound(InboundSummary):
     person_phone: str | None
     person_area: str | None
     concern: str
+
+
+# ------------------------------------------------------------------ partner agreements
+class AgreementCommitmentIn(Closed):
+    side: str = Field(description="who commits: partner or service")
+    quantity: int = Field(description="a positive whole number", ge=1)
+    unit: str = Field(description="for example beds, counselling hours a week, vans")
+    what: str = Field(description="for example shelter, counselling, transport")
+
+
+class AgreementContactIn(Closed):
+    name: str
+    phone: str
+    role: str | None = None
+
+
+class AgreementNew(Closed):
+    title: str
+    valid_from: str = Field(description="YYYY-MM-DD")
+    valid_to: str = Field(description="YYYY-MM-DD, after valid_from")
+    review_on: str | None = Field(None, description="YYYY-MM-DD: when the agreement is to be reviewed")
+    document_reference: str | None = Field(None, description="a file number or the address of the signed document")
+    commitments: list[AgreementCommitmentIn] = Field(description="at least one")
+    contacts: list[AgreementContactIn] = Field(default_factory=list, description="whom to call to activate it")
+
+
+class AgreementChange(Closed):
+    version: int | None = Field(None, description="the version read; a stale one is refused with 409")
+    title: str | None = None
+    valid_from: str | None = None
+    valid_to: str | None = None
+    review_on: str | None = None
+    document_reference: str | None = None
+    commitments: list[AgreementCommitmentIn] | None = Field(None, description="replaces the list")
+    contacts: list[AgreementContactIn] | None = Field(None, description="replaces the list")
+
+
+class AgreementCommitment(Open):
+    side: str
+    quantity: int
+    unit: str
+    what: str
+
+
+class AgreementContact(Open):
+    name: str
+    phone: str
+    role: str | None
+
+
+class AgreementSummary(Open):
+    id: str
+    organization_id: str
+    organization: str
+    title: str
+    state: str = Field(description="expired, upcoming, expiring (within 60 days), review_due or current")
+    review_due: bool = Field(description="the review date has come (also when the state says something else)")
+    valid_from: str
+    valid_to: str
+    review_on: str | None
+    document_reference: str | None
+    commitments: list[AgreementCommitment]
+    version: int
+
+
+class Agreement(AgreementSummary):
+    contacts: list[AgreementContact]
+    created_at: str | None
+    updated_at: str | None
+
+
+class AgreementList(Open):
+    agreements: list[AgreementSummary]

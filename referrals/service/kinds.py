@@ -13,6 +13,7 @@ from referrals.models import (
     InboundReferral,
     Location,
     Organisation,
+    PartnerAgreement,
     Referral,
     Service,
     Training,
@@ -47,3 +48,5 @@ def register_kinds(app) -> None:
     register_kind(app, "organisation", Organisation, lambda _user: true(), audited=False)
     register_kind(app, "partner_service", Service, lambda _user: current_services(), audited=False)
     register_kind(app, "location", Location, lambda _user: current_locations(), audited=False)
+    # an agreement holds its contact people (personal data): every view of one is audited
+    register_kind(app, "partner_agreement", PartnerAgreement, lambda _user: true())

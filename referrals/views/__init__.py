@@ -14,6 +14,8 @@ from carecycle.localtime import format_day
 from carecycle.validation import Invalid
 from casework.views.common import conflict_page  # noqa: F401  (the same "changed by someone else" page)
 from referrals.enums import (
+    AgreementSide,
+    AgreementState,
     Capacity,
     CloseReason,
     PhoneType,
@@ -65,6 +67,8 @@ class Labels:
     team_kind = staticmethod(_label(VolunteerTeamKind))
     volunteer_role = staticmethod(_label(VolunteerRole))
     relation = staticmethod(_label(ReferrerRelation))
+    agreement_side = staticmethod(_label(AgreementSide))
+    agreement_state = staticmethod(_label(AgreementState))
     days = staticmethod(days_label)
     closes = staticmethod(hours_text)
 
@@ -121,4 +125,4 @@ def _row_field(field_list, name: str):
     return None
 
 
-from referrals.views import directory, findhelp, inbound, partner, referrals, volunteers  # noqa: E402,F401  (routes)
+from referrals.views import agreements, directory, findhelp, inbound, partner, referrals, volunteers  # noqa: E402,F401  (routes)

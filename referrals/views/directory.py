@@ -18,7 +18,7 @@ from carecycle.validation import Conflict, Invalid
 from referrals.enums import LANGUAGE_NAMES, Capacity, ServiceType, Tier
 from referrals.forms import CapacityForm, ImportForm, LocationForm, OrganisationForm, ServiceForm
 from referrals.models import Organisation
-from referrals.service import directory, hsds
+from referrals.service import agreements, directory, hsds
 from referrals.views import bp, conflict_page, place_errors
 
 PER_PAGE = 25
@@ -54,7 +54,9 @@ def directory_search():
 def organisation_detail(org_id):
     org = load_visible("organisation", org_id, current_user)
     return render_template("referrals/directory/organisation.html", org=org, is_open=directory.is_open,
-                           now=directory.local_now(), capacity_form=CapacityForm())
+                           now=directory.local_now(), capacity_form=CapacityForm(),
+                           agreements=agreements.agreements_of(org), agreement_state=agreements.state,
+                           agreement_review_due=agreements.review_due)
 
 
 def _org_data(form: OrganisationForm) -> dict:
