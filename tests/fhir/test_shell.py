@@ -17,7 +17,7 @@ def test_metadata_is_a_valid_capability_statement_listing_every_registered_type(
     assert set(app.extensions["carecycle_fhir_resources"]) <= listed
     assert "AuditEvent" in listed and "CodeSystem" in listed
     audit = next(r for r in statement["rest"][0]["resource"] if r["type"] == "AuditEvent")
-    assert {p["name"] for p in audit["searchParam"]} == {"patient", "agent", "subtype", "purpose"}
+    assert {p["name"] for p in audit["searchParam"]} == {"patient", "agent", "subtype", "purpose", "before"}
     assert {i["code"] for i in audit["interaction"]} == {"read", "search-type"}
 
 
