@@ -69,6 +69,8 @@ def _ids(db) -> dict[str, str]:
             where = "WHERE client_id IN (SELECT id FROM client WHERE team_id = :team)"
         else:
             where = ""
+        if "archived_at" in columns:  # a live record: an archived one refuses most changes with a 404
+            where = f"{where} AND archived_at IS NULL" if where else "WHERE archived_at IS NULL"
         value = db.session.execute(text(f'SELECT id FROM "{table}" {where} ORDER BY id LIMIT 1'),
                                    {"team": team} if where else {}).scalar()
         if value is None:
