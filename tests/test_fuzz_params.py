@@ -176,7 +176,10 @@ def world(app):
         get = _discover(app, clients, _routes(app, ids, {"GET"}), lambda c, m, p, q: c.get(p, query_string=q))
         post = _discover(app, clients, [r for r in writes if not r[1].startswith("/api/")],
                          lambda c, m, p, q: c.open(p, method=m, data=q))
-        yield {"clients": clients, "get": get, "post": post, "api": [r for r in writes if r[1].startswith("/api/")]}
+        # the discovery passes may archive a record (an organisation's archive form): the API routes take the ids
+        # of records that are live now
+        api = [r for r in _routes(app, _ids(_db), {"POST", "PUT", "PATCH", "DELETE"}) if r[1].startswith("/api/")]
+        yield {"clients": clients, "get": get, "post": post, "api": api}
         _db.session.remove()
     _wipe(app)
 
