@@ -54,6 +54,18 @@ STAFF = ("supervisor", "counsellor", "socialworker", "admin")
 SKIP = {"auth.logout", "auth.password", "static", "web.favicon"}
 
 
+# Records the demo's own staff may change, tried before any other (demo ids are random, so "the first by
+# id" would be a different record on every run): a case of the demo counsellor with a draft note of theirs,
+# that note, and the demo counsellor as the worker to reassign from.
+COUNSELLOR = "(SELECT id FROM user_account WHERE username = 'counsellor')"
+PREFER = {
+    "case_id": f"WHERE assigned_counsellor_id = {COUNSELLOR} AND phase != 'closed' AND id IN (SELECT case_id FROM "
+               f"contact_note WHERE author_id = {COUNSELLOR} AND signed_at IS NULL AND addendum_to_id IS NULL)",
+    "worker_id": "WHERE username = 'counsellor'",
+}
+PREFER_CHILD = {"note_id": f"AND author_id = {COUNSELLOR} AND signed_at IS NULL AND addendum_to_id IS NULL"}
+
+
 def _ids(db) -> dict[str, str]:
     """One id per path argument, of a record of the demo supervisor's team where the table says whose
     it is (so the supervisor's requests reach the handlers instead of a 404)."""
@@ -71,8 +83,13 @@ def _ids(db) -> dict[str, str]:
             where = ""
         if "archived_at" in columns:  # a live record: an archived one refuses most changes with a 404
             where = f"{where} AND archived_at IS NULL" if where else "WHERE archived_at IS NULL"
-        value = db.session.execute(text(f'SELECT id FROM "{table}" {where} ORDER BY id LIMIT 1'),
-                                   {"team": team} if where else {}).scalar()
+        value = None
+        if argument in PREFER:
+            preferred = f'SELECT id FROM "{table}" {PREFER[argument]} ORDER BY id LIMIT 1'
+            value = db.session.execute(text(preferred)).scalar()
+        if value is None:
+            value = db.session.execute(text(f'SELECT id FROM "{table}" {where} ORDER BY id LIMIT 1'),
+                                       {"team": team} if where else {}).scalar()
         if value is None:
             value = db.session.execute(text(f'SELECT id FROM "{table}" ORDER BY id LIMIT 1')).scalar()
         if value is not None:
@@ -81,8 +98,11 @@ def _ids(db) -> dict[str, str]:
     for argument, table, parent_column, parent in (("note_id", "contact_note", "case_id", "case_id"),
                                                    ("follow_up_id", "case_follow_up", "case_id", "case_id"),
                                                    ("session_id", "group_session", "group_id", "group_id")):
-        value = db.session.execute(text(f'SELECT id FROM "{table}" WHERE {parent_column} = :parent ORDER BY id '
-                                        "LIMIT 1"), {"parent": found.get(parent)}).scalar()
+        value = None
+        for extra in (PREFER_CHILD.get(argument), ""):
+            if value is None and extra is not None:
+                value = db.session.execute(text(f'SELECT id FROM "{table}" WHERE {parent_column} = :parent {extra} '
+                                                "ORDER BY id LIMIT 1"), {"parent": found.get(parent)}).scalar()
         if value is not None:
             found[argument] = str(value)
     return found
