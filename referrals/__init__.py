@@ -65,6 +65,7 @@ def init_app(app) -> None:
     add_nav_link(app, Permission.REFERRALS_MANAGE, "referrals.referral_list", _l("Referrals"), "partners")
     add_nav_link(app, Permission.TRIAGE_WORK, "referrals.inbound_list", _l("Inbound referrals"), "triage")
     add_nav_link(app, Permission.VOLUNTEERS_VIEW, "referrals.volunteer_teams", _l("Volunteers"), "community")
+    add_nav_link(app, Permission.RESERVES_VIEW, "referrals.reserves", _l("Reserves"), "community")
     add_home_link(app, PUBLIC, "referrals.find_help", _l("Find help"),
                   _l("Crisis lines and community services near you, with their hours and how to reach them. "
                      "No account needed."))
@@ -82,6 +83,9 @@ def init_app(app) -> None:
     add_home_link(app, Permission.VOLUNTEERS_VIEW, "referrals.volunteer_teams", _l("Volunteer teams"),
                   _l("Who is certified and current, whose certificates expire soon; mobilisation lists in an "
                      "emergency."))
+    add_home_link(app, Permission.RESERVES_VIEW, "referrals.reserves", _l("Reserves"),
+                  _l("What is kept ready for an emergency by the team, by partners and at home, with low stock and "
+                     "near expiry marked."))
     add_home_link(app, Permission.TRIAGE_WORK, "referrals.inbound_list", _l("Inbound referrals"),
                   _l("Referrals sent to us by partners and residents through the public form."))
     register_loader(app, demo.load_demo)

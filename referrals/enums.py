@@ -162,6 +162,35 @@ class AgreementState(Labelled):
     CURRENT = "current"
 
 
+class ReserveLevel(Labelled):
+    """Who holds a reserve: the service's team, a partner under an agreement, or a registered household."""
+
+    SERVICE = "service"
+    COMMUNITY = "community"
+    HOUSEHOLD = "household"
+
+
+class ReserveKind(Labelled):
+    MEDICINE = "medicine"
+    FOOD = "food"
+    WATER = "water"
+    SHELTER = "shelter"
+    EQUIPMENT = "equipment"
+    TRANSPORT = "transport"
+    PEOPLE = "people"
+    OTHER = "other"
+
+
+class MovementKind(Labelled):
+    """A change of a reserve's stock. Never edited or deleted: a mistake is put right by a count."""
+
+    OPENING = "opening"      # the stock when the item was recorded
+    RECEIVED = "received"    # added
+    DRAWN = "drawn"          # taken out for use
+    DISCARDED = "discarded"  # expired, spoilt or damaged
+    COUNTED = "counted"      # a stock count: the difference to what was on record
+
+
 class ReferrerRelation(Labelled):
     """Who submits a public inbound referral."""
 
@@ -225,6 +254,16 @@ LABELS.update({  # casework's table of labels, keyed by (enum, code): one `label
     (AgreementState, "expired"): _l("Expired"), (AgreementState, "upcoming"): _l("Not yet in force"),
     (AgreementState, "expiring"): _l("Expiring within 60 days"), (AgreementState, "review_due"): _l("Review due"),
     (AgreementState, "current"): _l("Current"),
+    (ReserveLevel, "service"): _l("Service (held by the team)"),
+    (ReserveLevel, "community"): _l("Community (held by a partner)"),
+    (ReserveLevel, "household"): _l("Household (held at home)"),
+    (ReserveKind, "medicine"): _l("Medicine"), (ReserveKind, "food"): _l("Food"), (ReserveKind, "water"): _l("Water"),
+    (ReserveKind, "shelter"): _l("Shelter"), (ReserveKind, "equipment"): _l("Equipment"),
+    (ReserveKind, "transport"): _l("Transport"), (ReserveKind, "people"): _l("People on call"),
+    (ReserveKind, "other"): _l("Other"),
+    (MovementKind, "opening"): _l("Opening stock"), (MovementKind, "received"): _l("Stock received"),
+    (MovementKind, "drawn"): _l("Drawn for use"), (MovementKind, "discarded"): _l("Discarded (expired or damaged)"),
+    (MovementKind, "counted"): _l("Stock count"),
     (ReferrerRelation, "partner"): _l("A partner organisation"),
     (ReferrerRelation, "professional"): _l("A doctor, teacher or other professional"),
     (ReferrerRelation, "family"): _l("Family"), (ReferrerRelation, "friend_neighbour"): _l("Friend or neighbour"),

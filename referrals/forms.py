@@ -13,9 +13,12 @@ from referrals.enums import (
     AgreementSide,
     Capacity,
     CloseReason,
+    MovementKind,
     PhoneType,
     ReferralUrgency,
     ReferrerRelation,
+    ReserveKind,
+    ReserveLevel,
     ServiceStatus,
     ServiceType,
     Tier,
@@ -239,3 +242,31 @@ class CertificateForm(FlaskForm):
     expires_on = StringField(_l("Expires on"), render_kw={"type": "date"},
                              description=_l("Leave empty to use the training's validity."))
     reference = StringField(_l("Certificate number"))
+
+
+class ReserveItemForm(FlaskForm):
+    """A new reserve item; the holder's choices (organisations, agreements, register entries) are set by the view."""
+    level = SelectField(_l("Who holds it"), choices=ReserveLevel.choices, validate_choice=False)
+    kind = SelectField(_l("Kind"), choices=ReserveKind.choices, validate_choice=False)
+    name = StringField(_l("What it is"), description=_l("For example: bottled water 1.5 l, insulin pens, camp beds"))
+    unit = StringField(_l("Unit"), description=_l("For example: bottles, boxes, beds, people"))
+    quantity = StringField(_l("How many now"), render_kw={"type": "number", "min": 0, "step": 1})
+    low_at = StringField(_l("Low at"), render_kw={"type": "number", "min": 0, "step": 1},
+                         description=_l("Marked low at or below this number (optional)."))
+    expires_on = StringField(_l("Expires on"), render_kw={"type": "date"},
+                             description=_l("Required for medicines, food and water: the soonest date if several."))
+    location = StringField(_l("Where it is kept"), description=_l("For example: store room B, the fridge at home"))
+    organization_id = SelectField(_l("Partner holding it (community reserves)"), validate_choice=False)
+    agreement_id = SelectField(_l("Under the agreement (optional)"), validate_choice=False)
+    register_entry_id = SelectField(_l("Person holding it at home (household reserves)"), validate_choice=False)
+
+
+class MovementForm(FlaskForm):
+    version = HiddenField()
+    kind = SelectField(_l("What happened"), validate_choice=False, choices=lambda: [
+        (k.value, k.label) for k in (MovementKind.RECEIVED, MovementKind.DRAWN, MovementKind.DISCARDED,
+                                     MovementKind.COUNTED)])
+    quantity = StringField(_l("How many"), render_kw={"type": "number", "min": 0, "step": 1},
+                           description=_l("For a stock count: how many there are now."))
+    note = StringField(_l("Note (optional)"), description=_l("For example: for the shelter at the sports centre"))
+

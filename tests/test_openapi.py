@@ -121,6 +121,11 @@ def world(make_user, make_case, make_referral, db):
         "commitments": [{"side": "partner", "quantity": 10, "unit": "beds", "what": "shelter"}],
         "contacts": [{"name": "Chan Mei Ling", "phone": "555-0161", "role": "Duty officer"}]})
     ids.update(org_id=str(referral.service.organisation_id), agreement_id=str(agreement.id))
+    from referrals.service import reserves as reserve_service
+    reserve = reserve_service.create_item(social, {"level": "service", "kind": "food", "name": "Rice",
+                                                   "unit": "kg", "quantity": 40, "low_at": 10,
+                                                   "expires_on": "2030-01-01"})
+    ids.update(reserve_id=str(reserve.id))
     tokens = {name: create_token(user) for name, user in
               (("counsellor", counsellor), ("social_worker", social), ("supervisor", supervisor))}
     db.session.commit()

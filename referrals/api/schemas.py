@@ -212,3 +212,76 @@ class Agreement(AgreementSummary):
 
 class AgreementList(Open):
     agreements: list[AgreementSummary]
+
+
+# ------------------------------------------------------------------ reserves
+class ReserveFilter(Closed):
+    level: str | None = Field(None, description="service, community or household")
+    attention: str | None = Field(None, description="1 or true: only items low in stock, expired or expiring "
+                                                    "within 30 days")
+    page: int | None = Field(None, ge=1, le=10_000, description="from 1; 50 items a page")
+
+
+class ReserveNew(Closed):
+    level: str = Field(description="service (held by the team), community (held by a partner) or household "
+                                   "(held at home by a person on the register)")
+    kind: str = Field(description="medicine, food, water, shelter, equipment, transport, people or other")
+    name: str = Field(description="what it is, for example bottled water 1.5 l")
+    unit: str = Field(description="for example bottles, boxes, beds, people")
+    quantity: int = Field(ge=0, description="how many there are now (the opening stock)")
+    low_at: int | None = Field(None, ge=0, description="marked low at or below this")
+    expires_on: str | None = Field(None, description="YYYY-MM-DD; required for medicine, food and water")
+    location: str | None = Field(None, description="where it is kept (stored encrypted)")
+    organization_id: str | None = Field(None, description="community reserves: the partner organisation holding it")
+    agreement_id: str | None = Field(None, description="community reserves: the partner's agreement it is kept under")
+    register_entry_id: str | None = Field(None, description="household reserves: the register entry of the person")
+
+
+class MovementNew(Closed):
+    kind: str = Field(description="received, drawn, discarded, or counted (a stock count)")
+    quantity: int = Field(ge=0, description="how many received, drawn or discarded; for a count, how many there "
+                                            "are now")
+    note: str | None = Field(None, description="stored encrypted")
+    version: int | None = Field(None, description="the item's version read; a stale one is refused with 409")
+
+
+class ReserveMarks(Open):
+    low: bool
+    expired: bool
+    near_expiry: bool = Field(description="expires within 30 days")
+
+
+class ReserveMovementOut(Open):
+    id: str
+    kind: str
+    change: int = Field(description="signed: +20 received, -3 drawn")
+    quantity_after: int
+    at: str
+    note: str | None
+
+
+class ReserveSummary(Open):
+    id: str
+    level: str
+    kind: str
+    name: str
+    unit: str
+    quantity: int
+    low_at: int | None
+    expires_on: str | None
+    organization_id: str | None
+    agreement_id: str | None
+    register_entry_id: str | None
+    marks: ReserveMarks
+    version: int
+
+
+class Reserve(ReserveSummary):
+    location: str | None
+    movements: list[ReserveMovementOut] = Field(description="the latest first")
+
+
+class ReserveList(Open):
+    reserves: list[ReserveSummary]
+    page: int
+    next_page: int | None

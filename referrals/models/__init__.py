@@ -16,4 +16,5 @@ from referrals.models.referrals import (  # noqa: F401
     Referral,
     ReferralEvent,
 )
+from referrals.models.reserves import ReserveItem, ReserveMovement  # noqa: F401
 from referrals.models.volunteers import Certificate, Mobilisation, Training, Volunteer, VolunteerTeam  # noqa: F401

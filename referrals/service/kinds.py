@@ -15,6 +15,7 @@ from referrals.models import (
     Organisation,
     PartnerAgreement,
     Referral,
+    ReserveItem,
     Service,
     Training,
     Volunteer,
@@ -22,6 +23,7 @@ from referrals.models import (
 )
 from referrals.service.directory import current_locations, current_services
 from referrals.service.referrals import visible_referrals
+from referrals.service.reserves import visible_items
 
 
 def _own_team_overrides(user):
@@ -50,3 +52,5 @@ def register_kinds(app) -> None:
     register_kind(app, "location", Location, lambda _user: current_locations(), audited=False)
     # an agreement holds its contact people (personal data): every view of one is audited
     register_kind(app, "partner_agreement", PartnerAgreement, lambda _user: true())
+    # the team's reserves; a household one only with the person's register entry
+    register_kind(app, "reserve_item", ReserveItem, visible_items)

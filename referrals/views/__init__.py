@@ -18,10 +18,13 @@ from referrals.enums import (
     AgreementState,
     Capacity,
     CloseReason,
+    MovementKind,
     PhoneType,
     ReferralStatus,
     ReferralUrgency,
     ReferrerRelation,
+    ReserveKind,
+    ReserveLevel,
     ServiceStatus,
     ServiceType,
     Tier,
@@ -69,6 +72,9 @@ class Labels:
     relation = staticmethod(_label(ReferrerRelation))
     agreement_side = staticmethod(_label(AgreementSide))
     agreement_state = staticmethod(_label(AgreementState))
+    reserve_level = staticmethod(_label(ReserveLevel))
+    reserve_kind = staticmethod(_label(ReserveKind))
+    movement_kind = staticmethod(_label(MovementKind))
     days = staticmethod(days_label)
     closes = staticmethod(hours_text)
 
@@ -125,4 +131,13 @@ def _row_field(field_list, name: str):
     return None
 
 
-from referrals.views import agreements, directory, findhelp, inbound, partner, referrals, volunteers  # noqa: E402,F401  (routes)
+from referrals.views import (  # noqa: E402,F401  (routes)
+    agreements,
+    directory,
+    findhelp,
+    inbound,
+    partner,
+    referrals,
+    reserves,
+    volunteers,
+)
