@@ -1,5 +1,6 @@
 """Referral demo data: a directory of 25 example organisations across the three tiers, three
-partner agreements (one expiring within 60 days), two volunteer teams with members and
+partner agreements (one expiring within 60 days), reserves of the demo team (one low, one near its
+expiry, one held by a partner under its agreement), two volunteer teams with members and
 certificates (some expiring), and referrals from the casework
 demo cases in every status, overdue ones included. Idempotent: each part checks whether it is
 already there. Every organisation is marked as an example; the 555 numbers reach nobody."""
@@ -17,8 +18,8 @@ from carecycle.localtime import today as local_today
 from casework.enums import ConsentScope, Phase
 from casework.models import Case
 from casework.service.clients import has_consent
-from referrals.models import Organisation, PartnerAgreement, Referral, Service, Training, VolunteerTeam
-from referrals.service import agreements, directory, volunteers
+from referrals.models import Organisation, PartnerAgreement, Referral, ReserveItem, Service, Training, VolunteerTeam
+from referrals.service import agreements, directory, reserves, volunteers
 from referrals.service import referrals as referral_service
 
 DEMO_NAMESPACE = uuid.UUID("0b9f7e3a-5a2d-4c41-8f0e-7d6c5b4a3921")
@@ -140,6 +141,7 @@ def _id(*parts) -> uuid.UUID:
 def load_demo(echo=print) -> None:
     _load_directory(echo)
     _load_agreements(echo)
+    _load_reserves(echo)
     _load_volunteers(echo)
     _load_referrals(echo)
 
@@ -214,6 +216,45 @@ def _load_agreements(echo) -> None:
         created += 1
     db.session.commit()
     echo(f"referrals demo: {created} partner agreements created")
+
+
+# (level, kind, name, unit, opening stock, low at, expires in days or None, where, partner's agreement,
+#  stock drawn since)
+RESERVES = [
+    ("service", "water", "Bottled water 1.5 l", "bottles", 240, 60, 400, "Store room B", None, 0),
+    ("service", "food", "Emergency food packs", "packs", 80, 20, 21, "Store room B", None, 10),
+    ("service", "medicine", "First-aid kits", "kits", 12, 4, 700, "Duty office", None, 9),
+    ("service", "equipment", "Camp beds", "beds", 15, None, None, "Community hall basement", None, 0),
+    ("community", "shelter", "Emergency shelter beds", "beds", 10, 2, None, "Partner's hostel",
+     "Memorandum of cooperation: emergency shelter and meals", 0),
+    ("community", "transport", "Vans with drivers", "vans", 2, None, None, None, "Transport and evacuation support", 0),
+]
+
+
+def _load_reserves(echo) -> None:
+    if db.session.get(ReserveItem, _id("reserve", RESERVES[0][2])) is not None:
+        echo("referrals demo: reserves already loaded")
+        return
+    worker = db.session.scalar(select(User).where(User.username == "socialworker"))
+    if worker is None or worker.team_id is None:
+        echo("referrals demo: no demo social worker on a team, reserves skipped")
+        return
+    today = local_today()
+    created = 0
+    for level, kind, name, unit, stock, low_at, expires, where, agreement_title, drawn in RESERVES:
+        agreement = db.session.get(PartnerAgreement, _id("agreement", agreement_title)) if agreement_title else None
+        if level == "community" and agreement is None:
+            continue
+        item = reserves.create_item(worker, {
+            "level": level, "kind": kind, "name": name, "unit": unit, "quantity": stock, "low_at": low_at,
+            "expires_on": today + timedelta(days=expires) if expires else None, "location": where,
+            "organization_id": str(agreement.organisation_id) if agreement else None,
+            "agreement_id": str(agreement.id) if agreement else None}, item_id=_id("reserve", name))
+        if drawn:
+            reserves.record_movement(worker, item, {"kind": "drawn", "quantity": drawn, "note": "Example draw"})
+        created += 1
+    db.session.commit()
+    echo(f"referrals demo: {created} reserves created")
 
 
 TRAININGS = [
