@@ -50,14 +50,17 @@ def visible_items(user):
                                                        ReserveItem.register_entry_id.in_(entries))
 
 
+def _household_entries(user, *columns):
+    """SELECT of the register entries of the user's team a household item may be recorded for (on the
+    register now, of a client the user may see)."""
+    return (select(*(columns or (RegisterEntry,))).join(Client, Client.id == RegisterEntry.client_id)
+            .where(RegisterEntry.team_id == user.team_id, RegisterEntry.removed_at.is_(None), visible_clients(user)))
+
+
 def household_choices(user) -> Sequence[RegisterEntry]:
-    """The register entries of the user's team a household item may be recorded for (on the register now)."""
     if user.team_id is None:
         return []
-    return db.session.scalars(
-        select(RegisterEntry).join(Client, Client.id == RegisterEntry.client_id)
-        .where(RegisterEntry.team_id == user.team_id, RegisterEntry.removed_at.is_(None), visible_clients(user))
-        .options(selectinload(RegisterEntry.client))).all()
+    return db.session.scalars(_household_entries(user).options(selectinload(RegisterEntry.client))).all()
 
 
 # ------------------------------------------------------------------ marks
@@ -129,7 +132,7 @@ def clean_item(user, data: dict) -> dict:
                   where=(Organisation.archived_at.is_(None),))
     agreement = _record(data, "agreement_id", PartnerAgreement, errors, _("Choose one of the partner's agreements."))
     entry = _record(data, "register_entry_id", RegisterEntry, errors, _("Choose a person on your team's register."),
-                    where=(RegisterEntry.id.in_([e.id for e in household_choices(user)]),))
+                    where=(RegisterEntry.id.in_(_household_entries(user, RegisterEntry.id)),))
     if level == ReserveLevel.COMMUNITY.value:
         if org is None and "organization_id" not in errors:
             errors["organization_id"] = _("A community reserve is held by a partner: choose the organisation.")
