@@ -45,6 +45,9 @@ def init_app(app) -> None:
     app.jinja_env.globals.update(ReferralStatus=ReferralStatus, ServiceStatus=ServiceStatus)
     register_case_section("referrals/_case_section.html", case_section, anchor="case-referrals-heading",
                           label=_l("Referrals"), order=60, permission=Permission.REFERRALS_MANAGE)
+    from casework.views import register_entry_section
+    from referrals.views.reserves import register_section
+    register_entry_section("referrals/reserves/_register_section.html", register_section)
     from referrals.service import inbound
     add_alert_subject(app, "inbound_referral", inbound.alert_subject)
     from referrals.service.referrals import goal_links, tighten_unanswered

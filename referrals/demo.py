@@ -231,13 +231,44 @@ RESERVES = [
 ]
 
 
-def _load_reserves(echo) -> None:
-    if db.session.get(ReserveItem, _id("reserve", RESERVES[0][2])) is not None:
-        echo("referrals demo: reserves already loaded")
+# what two red-tier people on the register hold at home, as counted at outreach:
+# (kind, name, unit, opening stock, low at, expires in days, where, found at the last count or None)
+HOUSEHOLD_RESERVES = [
+    ("medicine", "Blood-pressure tablets", "tablets", 28, 7, 120, "Kitchen drawer", 6),
+    ("water", "Bottled water 1.5 l", "bottles", 12, 6, 300, "Under the stairs", None),
+    ("medicine", "Insulin pens", "pens", 5, 2, 25, "Fridge door", None),
+]
+
+
+def _load_household_reserves(worker, echo) -> None:
+    if db.session.get(ReserveItem, _id("reserve", "household 0")) is not None:
         return
+    entries = sorted((e for e in reserves.household_choices(worker) if e.tier == "red"),
+                     key=lambda e: (e.client.display_name or "").lower())[:2]
+    if not entries:
+        echo("referrals demo: no red-tier person on the social worker's register, household reserves skipped")
+        return
+    today = local_today()
+    for n, (kind, name, unit, stock, low_at, expires, where, counted) in enumerate(HOUSEHOLD_RESERVES):
+        item = reserves.create_item(worker, {
+            "level": "household", "kind": kind, "name": name, "unit": unit, "quantity": stock, "low_at": low_at,
+            "expires_on": today + timedelta(days=expires), "location": where,
+            "register_entry_id": str(entries[n % len(entries)].id)}, item_id=_id("reserve", f"household {n}"))
+        if counted is not None:
+            reserves.record_movement(worker, item, {"kind": "counted", "quantity": counted,
+                                                    "note": "Counted at the home visit"})
+    db.session.commit()
+    echo(f"referrals demo: {len(HOUSEHOLD_RESERVES)} household reserves created")
+
+
+def _load_reserves(echo) -> None:
     worker = db.session.scalar(select(User).where(User.username == "socialworker"))
     if worker is None or worker.team_id is None:
         echo("referrals demo: no demo social worker on a team, reserves skipped")
+        return
+    _load_household_reserves(worker, echo)
+    if db.session.get(ReserveItem, _id("reserve", RESERVES[0][2])) is not None:
+        echo("referrals demo: reserves already loaded")
         return
     today = local_today()
     created = 0

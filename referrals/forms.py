@@ -259,6 +259,7 @@ class ReserveItemForm(FlaskForm):
     organization_id = SelectField(_l("Partner holding it (community reserves)"), validate_choice=False)
     agreement_id = SelectField(_l("Under the agreement (optional)"), validate_choice=False)
     register_entry_id = SelectField(_l("Person holding it at home (household reserves)"), validate_choice=False)
+    next = HiddenField()  # a local page to go back to (the register entry the visit was logged on)
 
 
 class MovementForm(FlaskForm):
@@ -269,4 +270,5 @@ class MovementForm(FlaskForm):
     quantity = StringField(_l("How many"), render_kw={"type": "number", "min": 0, "step": 1},
                            description=_l("For a stock count: how many there are now."))
     note = StringField(_l("Note (optional)"), description=_l("For example: for the shelter at the sports centre"))
+    next = HiddenField()  # a local page to go back to (the register entry the visit was logged on)
 

@@ -58,6 +58,16 @@ def register_client_section(template: str, context: Callable) -> None:
         CLIENT_SECTIONS.append((template, context))
 
 
+REGISTER_ENTRY_SECTIONS: list[tuple[str, Callable]] = []
+
+
+def register_entry_section(template: str, context: Callable) -> None:
+    """The same for a register entry's page (what is recorded at outreach): a fragment and
+    `(entry, here) -> dict`, where `here` is the page's own path to come back to."""
+    if template not in [t for t, _ in REGISTER_ENTRY_SECTIONS]:
+        REGISTER_ENTRY_SECTIONS.append((template, context))
+
+
 def _memo(label_of):
     """A label function for one page render: each code is translated once (long lists repeat them)."""
     seen: dict = {}

@@ -15,7 +15,7 @@ from carecycle.validation import Conflict, Invalid
 from casework.enums import OutreachOutcome, RegisterFlag, Tier
 from casework.forms import OutreachForm, RegisterEntryForm, RegisterFilterForm, RemoveEntryForm
 from casework.service import register as service
-from casework.views import bp, enum_label, register_client_section
+from casework.views import REGISTER_ENTRY_SECTIONS, bp, enum_label, register_client_section
 from casework.views.common import conflict_page, place_errors, refused_back_to
 
 
@@ -73,12 +73,16 @@ def vulnerable_register():
 def _entry_page(entry, filled_form=None, status=200):
     sched = service.schedule()
     legend, emergency = _tier_legend()
+    here = url_for("casework.register_entry", entry_id=entry.id)
+    sections: dict = {}
+    for _template, context in REGISTER_ENTRY_SECTIONS:  # other areas' parts (household reserves)
+        sections.update(context(entry, here))
     return render_template(
         "casework/register/entry.html", entry=entry, due=sched.due(entry), overdue=sched.overdue(entry),
         interval=sched.interval(entry.tier), emergency=emergency, legend=legend,
         log=service.outreach_log(entry, page_arg()), changes=service.entry_changes(entry),
-        describe_change=service.describe_change, filled_form=filled_form,
-        here=url_for("casework.register_entry", entry_id=entry.id)), status
+        describe_change=service.describe_change, filled_form=filled_form, here=here,
+        entry_sections=[t for t, _c in REGISTER_ENTRY_SECTIONS], **sections), status
 
 
 @bp.route("/vulnerable-register/<entry_id>")

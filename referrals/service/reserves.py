@@ -248,6 +248,16 @@ def items(user, level: str | None = None, attention: bool = False, today: date |
     return chosen[:PAGE_SIZE], len(chosen) > PAGE_SIZE
 
 
+def household_items(user, entry: RegisterEntry, today: date | None = None) -> list[ReserveItem]:
+    """What the person of a register entry holds at home, as `user` may see it: those needing attention
+    first, then by expiry and name (a household holds a handful of items, so no paging)."""
+    rows = db.session.scalars(select(ReserveItem).where(visible_items(user), ReserveItem.register_entry_id == entry.id)
+                              .limit(PAGE_SIZE)).all()
+    today = today or local_today()
+    return sorted(rows, key=lambda row: (not marks(row, today).attention, row.expires_on or date.max,
+                                         row.name.lower()))
+
+
 def movements(item: ReserveItem, limit: int = 200) -> Sequence[ReserveMovement]:
     return db.session.scalars(select(ReserveMovement).where(ReserveMovement.item_id == item.id)
                               .order_by(ReserveMovement.at.desc(), ReserveMovement.id).limit(limit)).all()

@@ -15,6 +15,7 @@ from carecycle.extensions import db
 from carecycle.lifecycle import load_visible, undone_on_error
 from carecycle.localtime import today as local_today
 from carecycle.permissions import Permission, access_held, refuse_held, requires, user_has
+from carecycle.urls import safe_next
 from carecycle.validation import Conflict, Invalid
 from referrals.enums import ReserveLevel
 from referrals.forms import MovementForm, ReserveItemForm
@@ -62,9 +63,13 @@ def reserve_new():
     if access_held(current_user):
         refuse_held()
     form = ReserveItemForm()
-    if request.method == "GET" and request.args.get("level") in [lv.value for lv in ReserveLevel]:
-        form.level.data = request.args["level"]
     _holder_choices(form)
+    if request.method == "GET":  # a link may choose the level and the person (from a register entry)
+        if request.args.get("level") in [lv.value for lv in ReserveLevel]:
+            form.level.data = request.args["level"]
+        if request.args.get("register_entry_id") in [value for value, _label in form.register_entry_id.choices]:
+            form.register_entry_id.data = request.args["register_entry_id"]
+        form.next.data = safe_next(request.args.get("next")) or ""
     if form.validate_on_submit():
         data = {name: form[name].data for name in ("level", "kind", "name", "unit", "quantity", "low_at",
                                                    "expires_on", "location", "organization_id", "agreement_id",
@@ -76,7 +81,7 @@ def reserve_new():
             place_errors(form, error)
         else:
             flash(_("Reserve recorded."), "success")
-            return redirect(url_for("referrals.reserve_detail", reserve_id=item.id))
+            return redirect(safe_next(form.next.data) or url_for("referrals.reserve_detail", reserve_id=item.id))
     return render_template("referrals/reserves/form.html", form=form), 400 if form.errors else 200
 
 
@@ -113,5 +118,19 @@ def reserve_movement(reserve_id):
         return _detail_page(item, form, 400)
     except Conflict as error:
         return conflict_page(error, url_for("referrals.reserve_detail", reserve_id=item.id))
-    flash(_("Stock recorded: %(n)d %(unit)s on hand.", n=item.quantity, unit=item.unit), "success")
-    return redirect(url_for("referrals.reserve_detail", reserve_id=item.id))
+    flash(_("Stock recorded for %(name)s: %(n)d %(unit)s on hand.", name=item.name, n=item.quantity, unit=item.unit),
+          "success")
+    return redirect(safe_next(form.next.data) or url_for("referrals.reserve_detail", reserve_id=item.id))
+
+
+def register_section(entry, here: str) -> dict:
+    """The household reserves on a register entry's page (casework shows it; referrals fills it): what
+    the person holds at home, a stock count for each item at this visit, and a link to record another."""
+    if not user_has(current_user, Permission.RESERVES_VIEW) or access_held(current_user) \
+            or entry.team_id != current_user.team_id:
+        return {"household_reserves": None}
+    today = local_today()
+    rows = service.household_items(current_user, entry, today)
+    return {"household_reserves": [(row, service.marks(row, today)) for row in rows],
+            "household_reserves_manage": user_has(current_user, Permission.RESERVES_MANAGE) and entry.on_register,
+            "household_reserves_back": here}

@@ -93,3 +93,53 @@ def test_a_social_worker_records_and_draws_a_reserve_in_chinese_on_a_phone(live_
     # the refused forms were answered 400 (Chromium logs that); nothing else went wrong
     assert all("status of 400" in e for e in problems.console_errors), problems.console_errors
     assert problems.csp_violations == []
+
+
+def test_a_social_worker_records_and_counts_a_household_reserve_at_outreach(live_server, open_page, db, make_user,
+                                                                            make_client, put_on):
+    """From a register entry, in Chinese on a phone: the section's own link opens the form with the
+    person chosen, saving comes back to the entry, and the count box records what was found."""
+    worker = make_user("social_worker")
+    entry = put_on(worker, make_client(worker.team, worker, full_name="Lau Mei Ling"), tier="red",
+                   flags=("lives_alone_elderly",))
+    username, entry_url = worker.username, f"/vulnerable-register/{entry.id}"
+    db.session.remove()
+    page, problems = open_page(locale="zh-TW", viewport=PHONE)
+    _sign_in_in_chinese(page, live_server, username)
+    page.goto(f"{live_server}{entry_url}")
+    section = page.locator("#household-reserves-heading")
+    assert section.is_visible() and section.inner_text() not in ("", "Household reserves")  # translated
+    page.locator("main a[href^='/reserves/new?level=household']").click()
+    page.wait_for_load_state()
+    assert page.locator("#level").input_value() == "household"
+    assert page.locator("#register_entry_id").input_value() == str(entry.id)
+    page.locator("#kind").select_option("medicine")
+    page.locator("#name").fill("Insulin pens")
+    page.locator("#unit").fill("pens")
+    page.locator("#quantity").fill("6")
+    page.locator("#low_at").fill("2")
+    page.locator("#expires_on").fill((local_today() + timedelta(days=90)).isoformat())
+    page.locator("#location").fill("Fridge door")
+    assert page_width(page) <= PHONE["width"]
+    _submit(page)
+    assert page.url.split("#")[0].endswith(entry_url)
+    rows = page.locator("main table[aria-labelledby=household-reserves-heading] tbody tr")
+    assert rows.count() == 1 and "6 pens" in rows.first.inner_text()
+
+    # counted at the visit: only 2 left, so it is marked low
+    count = rows.first.locator("input[name=quantity]")
+    assert count.input_value() == "6"
+    count.fill("2")
+    rows.first.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.url.split("#")[0].endswith(entry_url)
+    row = page.locator("main table[aria-labelledby=household-reserves-heading] tbody tr").first
+    assert "2 pens" in row.inner_text() and row.locator(".tag.warn").count() == 1
+    assert page_width(page) <= PHONE["width"]
+    row.scroll_into_view_if_needed()
+    screenshot(page, "household-reserve-counted-zh-TW-phone")
+    item = db.session.scalar(select(ReserveItem))
+    assert (item.level, item.register_entry_id, item.quantity) == ("household", entry.id, 2)
+    assert sorted(m.change for m in db.session.scalars(select(ReserveMovement))) == [-4, 6]
+    db.session.remove()
+    assert problems.console_errors == [] and problems.csp_violations == []

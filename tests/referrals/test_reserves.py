@@ -11,11 +11,14 @@ import pytest
 from sqlalchemy import select, text
 
 from carecycle.audit import AuditEvent
+from carecycle.extensions import db as _db
 from carecycle.localtime import today as local_today
 from carecycle.validation import Conflict, Invalid
+from casework.service import register as register_service
 from referrals.models import ReserveItem, ReserveMovement
 from referrals.service import agreements
 from referrals.service import reserves as service
+from tests.conftest import form_post
 from tests.htmlform import submit
 
 
@@ -343,3 +346,117 @@ def test_an_account_held_for_a_supervisor_neither_reads_nor_records_reserves(app
     db.session.expire_all()
     assert db.session.get(ReserveItem, item.id).quantity == 120
     assert db.session.scalar(select(ReserveItem.id).where(ReserveItem.id != item.id)) is None
+
+
+# ------------------------------------------------------------------ household reserves at outreach
+def _household(user, entry, **changes):
+    item = service.create_item(user, _data(level="household", kind="medicine", name="Insulin pens", unit="pens",
+                                           quantity=6, low_at=2, register_entry_id=str(entry.id),
+                                           location="Fridge door", **changes))
+    _db.session.commit()
+    return item
+
+
+def test_household_reserves_are_recorded_and_counted_from_the_register_entry(client, db, login_as, make_client,
+                                                                             put_on):
+    worker = login_as("social_worker")
+    entry = put_on(worker, make_client(worker.team, worker), tier="red", days=10)
+    page_url = f"/vulnerable-register/{entry.id}"
+    page = client.get(page_url).get_data(as_text=True)
+    assert "Household reserves" in page and "No household reserves recorded for this person." in page
+    # the page's own link opens the form with the level and the person already chosen
+    link = next(a for a in page.split('href="')[1:] if a.startswith("/reserves/new?")).split('"')[0]
+    form_page = client.get(link.replace("&amp;", "&"))
+    response = submit(client, form_page, "Save", {
+        "Kind": "medicine", "What it is": "Insulin pens", "Unit": "pens", "How many now": "6", "Low at": "2",
+        "Expires on": (local_today() + timedelta(days=90)).isoformat(), "Where it is kept": "Fridge door"})
+    assert response.status_code == 302 and response.headers["Location"] == page_url
+    item = db.session.scalar(select(ReserveItem))
+    assert (item.level, item.register_entry_id, item.quantity) == ("household", entry.id, 6)
+    page = client.get(page_url)
+    assert "Insulin pens" in page.get_data(as_text=True) and "6 pens" in page.get_data(as_text=True)
+    # counted at the visit: 2 left, so it is marked low, and the page comes back to the entry
+    response = submit(client, page, "Record count", {"How many of Insulin pens there are now": "2"})
+    assert response.status_code == 302 and response.headers["Location"].startswith(page_url)
+    db.session.expire_all()
+    item = db.session.get(ReserveItem, item.id)
+    assert item.quantity == 2
+    assert [(m.kind, m.change) for m in service.movements(item)] == [("counted", -4), ("opening", 6)]
+    assert "Low stock" in client.get(page_url).get_data(as_text=True)
+
+
+def test_a_count_at_the_visit_that_is_wrong_or_stale_changes_nothing(client, db, login_as, make_client, put_on):
+    worker = login_as("social_worker")
+    entry = put_on(worker, make_client(worker.team, worker), tier="orange")
+    item = _household(worker, entry)
+    opened = client.get(f"/vulnerable-register/{entry.id}")
+    response = submit(client, opened, "Record count", {"How many of Insulin pens there are now": "-1"})
+    assert response.status_code == 400 and "whole number" in response.get_data(as_text=True)
+    service.record_movement(worker, item, {"kind": "drawn", "quantity": 1})
+    db.session.commit()
+    response = submit(client, opened, "Record count", {"How many of Insulin pens there are now": "3"})
+    assert response.status_code == 409
+    db.session.expire_all()
+    assert db.session.get(ReserveItem, item.id).quantity == 5
+
+
+def test_only_a_local_page_is_gone_back_to(client, db, login_as):
+    worker = login_as("social_worker")
+    item = service.create_item(worker, _data())
+    db.session.commit()
+    for target in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)"):
+        db.session.expire_all()
+        version = db.session.get(ReserveItem, item.id).version
+        response = form_post(client, f"/reserves/{item.id}/movements", {
+            "version": version, "kind": "counted", "quantity": "120", "next": target}, page=f"/reserves/{item.id}")
+        assert response.status_code == 302 and response.headers["Location"] == f"/reserves/{item.id}"
+
+
+def test_who_sees_household_reserves_on_the_register_entry(client, db, login_as, make_user, make_client, put_on):
+    worker = make_user("social_worker")
+    entry = put_on(worker, make_client(worker.team, worker), tier="red")
+    _household(worker, entry)
+    page_url = f"/vulnerable-register/{entry.id}"
+    # a counsellor of the team reads them but has no count form and no link to record one
+    login_as("counsellor", team=worker.team)
+    page = client.get(page_url).get_data(as_text=True)
+    assert "Insulin pens" in page and "Record count" not in page and "Record a household reserve" not in page
+    # taken off the register: the record stays, nothing more is recorded from the page
+    register_service.remove_from_register(worker, entry, entry.version, "Moved to her daughter's")
+    db.session.commit()
+    form_post(client, "/logout", {}, page=page_url)
+    login_as("social_worker", team=worker.team)
+    page = client.get(page_url).get_data(as_text=True)
+    assert "Insulin pens" in page and "Record count" not in page and "Record a household reserve" not in page
+
+
+def test_a_household_item_is_refused_for_a_person_not_on_the_register(client, db, login_as, make_client, put_on):
+    worker = login_as("social_worker")
+    entry = put_on(worker, make_client(worker.team, worker), tier="red")
+    register_service.remove_from_register(worker, entry, entry.version, "Moved away")
+    db.session.commit()
+    page = client.get(f"/reserves/new?level=household&register_entry_id={entry.id}")
+    assert f'value="{entry.id}"' not in page.get_data(as_text=True)  # not offered, so not preselected
+    with pytest.raises(Invalid) as refused:
+        service.create_item(worker, _data(level="household", kind="medicine", name="Insulin pens", unit="pens",
+                                          register_entry_id=str(entry.id)))
+    assert "register_entry_id" in refused.value.fields
+
+
+def test_the_demo_has_household_reserves_on_red_tier_entries_and_loads_them_once(client, db):
+    from carecycle.accounts.models import User
+    from carecycle.demo import DEMO_PASSWORD, load_demo
+    from tests.conftest import sign_in
+    said: list[str] = []
+    load_demo(said.append)
+    load_demo(said.append)
+    assert said.count("referrals demo: 3 household reserves created") == 1
+    rows = db.session.scalars(select(ReserveItem).where(ReserveItem.level == "household")).all()
+    assert len(rows) == 3 and {r.register_entry.tier for r in rows} == {"red"}
+    assert len({r.register_entry_id for r in rows}) == 2
+    worker = db.session.scalar(select(User).where(User.username == "socialworker"))
+    assert any(service.marks(r).low for r in rows) and any(service.marks(r).near_expiry for r in rows)
+    # the demo social worker finds them on the person's register entry
+    assert sign_in(client, worker.username, DEMO_PASSWORD).status_code == 302
+    page = client.get(f"/vulnerable-register/{rows[0].register_entry_id}").get_data(as_text=True)
+    assert rows[0].name in page and "Record count" in page
