@@ -53,6 +53,7 @@ class Permission(StrEnum):
     VOLUNTEERS_MANAGE = "volunteers_manage"  # teams, members, trainings and certificates
     RESERVES_VIEW = "reserves_view"          # the team's reserves (service, community, household) and stock
     RESERVES_MANAGE = "reserves_manage"      # record reserve items and their stock movements
+    ACTIVATIONS = "activations"              # the activation board (emergency) and after-action reviews
     # supervision: caseload review, approvals, reassignment, mode, statistics, drills, audit viewer
     CASELOAD_REVIEW = "caseload_review"      # the team dashboard, its export, drill-down to a worker
     CASES_REASSIGN = "cases_reassign"        # move cases from one worker to another
@@ -81,8 +82,8 @@ CASE_PERMISSIONS = frozenset({
     Permission.BREAK_GLASS, Permission.BREAK_GLASS_REVIEW, Permission.REFERRALS_MANAGE,
     Permission.REFERRAL_OVERRIDE_REVIEW, Permission.CASELOAD_REVIEW, Permission.CASES_REASSIGN,
     Permission.APPROVALS, Permission.SURGE_VIEW, Permission.AUDIT_VIEW, Permission.RESERVES_VIEW})
-# RESERVES_MANAGE (stock) reads no case: a held account is refused it by the reserve routes themselves,
-# so a counsellor made a social worker (who may also record stock) gains no case access.
+# RESERVES_MANAGE (stock) and ACTIVATIONS (calls to partners) read no case: a held account is refused
+# them by their routes themselves, so a counsellor made a social worker gains no case access.
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.RESIDENT: frozenset({Permission.SIGNED_IN, Permission.SCREENING_HISTORY, Permission.OWN_SAFETY_PLAN,
@@ -94,7 +95,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SOCIAL_WORKER: frozenset(_STAFF | _CASE_STAFF | {
         Permission.DIRECTORY_VIEW, Permission.REFERRALS_MANAGE, Permission.VOLUNTEERS_VIEW,
         Permission.ALERTS_VIEW, Permission.BREAK_GLASS, Permission.ARTICLES_WRITE, Permission.SURGE_VIEW,
-        Permission.TRANSLATIONS_VIEW, Permission.RESERVES_MANAGE}),
+        Permission.TRANSLATIONS_VIEW, Permission.RESERVES_MANAGE, Permission.ACTIVATIONS}),
     Role.SUPERVISOR: frozenset(_STAFF | _CASE_STAFF | {
         Permission.DIRECTORY_VIEW, Permission.DIRECTORY_EDIT, Permission.REFERRALS_MANAGE,
         Permission.REFERRAL_OVERRIDE_REVIEW, Permission.VOLUNTEERS_VIEW, Permission.VOLUNTEERS_MANAGE,
@@ -103,7 +104,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.RISK_ACKNOWLEDGE, Permission.CLOSURE_APPROVE, Permission.CASELOAD_REVIEW, Permission.CASES_REASSIGN,
         Permission.APPROVALS, Permission.MODE_SWITCH, Permission.SURGE_VIEW, Permission.STATS_VIEW,
         Permission.AUDIT_VIEW, Permission.DRILLS_MANAGE, Permission.TRANSLATIONS_VIEW, Permission.TRANSLATIONS_IMPORT,
-        Permission.TRANSLATIONS_APPROVE, Permission.RESERVES_MANAGE}),
+        Permission.TRANSLATIONS_APPROVE, Permission.RESERVES_MANAGE, Permission.ACTIVATIONS}),
     Role.ADMIN: frozenset(_STAFF | {Permission.ACCOUNTS_MANAGE, Permission.CRISIS_RESOURCES_EDIT,
                                     Permission.DIRECTORY_VIEW, Permission.DIRECTORY_EDIT, Permission.VOLUNTEERS_VIEW,
                                     Permission.VOLUNTEERS_MANAGE, Permission.STATS_VIEW, Permission.AUDIT_VIEW}),

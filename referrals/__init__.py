@@ -41,8 +41,9 @@ def init_app(app) -> None:
     from referrals.fhir import register as register_fhir
     register_fhir(app)  # its resources under /fhir/R4
     app.jinja_env.globals["rlabels"] = Labels  # also inside imported macros and the case page's section
-    from referrals.enums import ReferralStatus, ServiceStatus
-    app.jinja_env.globals.update(ReferralStatus=ReferralStatus, ServiceStatus=ServiceStatus)
+    from referrals.enums import ActivationStatus, ReferralStatus, ServiceStatus
+    app.jinja_env.globals.update(ReferralStatus=ReferralStatus, ServiceStatus=ServiceStatus,
+                                 ActivationStatus=ActivationStatus)
     register_case_section("referrals/_case_section.html", case_section, anchor="case-referrals-heading",
                           label=_l("Referrals"), order=60, permission=Permission.REFERRALS_MANAGE)
     from casework.views import register_entry_section
@@ -69,6 +70,7 @@ def init_app(app) -> None:
     add_nav_link(app, Permission.TRIAGE_WORK, "referrals.inbound_list", _l("Inbound referrals"), "triage")
     add_nav_link(app, Permission.VOLUNTEERS_VIEW, "referrals.volunteer_teams", _l("Volunteers"), "community")
     add_nav_link(app, Permission.RESERVES_VIEW, "referrals.reserves", _l("Reserves"), "community")
+    add_nav_link(app, Permission.ACTIVATIONS, "referrals.activation_board", _l("Activation board"), "community")
     add_home_link(app, PUBLIC, "referrals.find_help", _l("Find help"),
                   _l("Crisis lines and community services near you, with their hours and how to reach them. "
                      "No account needed."))

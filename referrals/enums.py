@@ -191,6 +191,16 @@ class MovementKind(Labelled):
     COUNTED = "counted"      # a stock count: the difference to what was on record
 
 
+class ActivationStatus(Labelled):
+    """Where an activation of an agreement stands: promised on the call, then what happened."""
+
+    PROMISED = "promised"          # called, help promised, not arrived yet
+    ARRIVED = "arrived"            # all that was promised arrived
+    PARTLY = "partly"              # some of it arrived
+    NOT_ARRIVED = "not_arrived"    # nothing arrived
+    DECLINED = "declined"          # the partner could not help when called
+
+
 class ReferrerRelation(Labelled):
     """Who submits a public inbound referral."""
 
@@ -264,6 +274,9 @@ LABELS.update({  # casework's table of labels, keyed by (enum, code): one `label
     (MovementKind, "opening"): _l("Opening stock"), (MovementKind, "received"): _l("Stock received"),
     (MovementKind, "drawn"): _l("Drawn for use"), (MovementKind, "discarded"): _l("Discarded (expired or damaged)"),
     (MovementKind, "counted"): _l("Stock count"),
+    (ActivationStatus, "promised"): _l("Promised, not arrived yet"), (ActivationStatus, "arrived"): _l("Arrived"),
+    (ActivationStatus, "partly"): _l("Partly arrived"), (ActivationStatus, "not_arrived"): _l("Did not arrive"),
+    (ActivationStatus, "declined"): _l("The partner could not help"),
     (ReferrerRelation, "partner"): _l("A partner organisation"),
     (ReferrerRelation, "professional"): _l("A doctor, teacher or other professional"),
     (ReferrerRelation, "family"): _l("Family"), (ReferrerRelation, "friend_neighbour"): _l("Friend or neighbour"),

@@ -10,6 +10,7 @@ from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, Selec
 
 from carecycle.forms import MultiCheckboxField as CheckboxList
 from referrals.enums import (
+    ActivationStatus,
     AgreementSide,
     Capacity,
     CloseReason,
@@ -272,3 +273,23 @@ class MovementForm(FlaskForm):
     note = StringField(_l("Note (optional)"), description=_l("For example: for the shelter at the sports centre"))
     next = HiddenField()  # a local page to go back to (the register entry the visit was logged on)
 
+
+
+class CallForm(FlaskForm):
+    """A call to a partner to activate one of its agreement's commitments (the board's link chooses which)."""
+    agreement_id = HiddenField()
+    commitment = HiddenField()
+    contact = StringField(_l("Whom you called"), description=_l("For example: Mr Chan, duty manager, 5550 2001"))
+    promised = StringField(_l("How many they promised"), render_kw={"type": "number", "min": 0, "step": 1},
+                           description=_l("0 if they could not help."))
+    note = StringField(_l("Note (optional)"), description=_l("For example: arrives 18:00 at the sports centre"))
+
+
+class OutcomeForm(FlaskForm):
+    version = HiddenField()
+    status = SelectField(_l("What happened"), validate_choice=False, choices=lambda: [
+        (s.value, s.label) for s in (ActivationStatus.ARRIVED, ActivationStatus.PARTLY, ActivationStatus.NOT_ARRIVED,
+                                     ActivationStatus.DECLINED)])
+    arrived = StringField(_l("How many arrived"), render_kw={"type": "number", "min": 0, "step": 1},
+                          description=_l("Needed when part of it arrived."))
+    note = StringField(_l("Note (optional)"), description=_l("For example: only one van had a driver"))

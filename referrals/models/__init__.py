@@ -1,4 +1,5 @@
 """Referral tables, one module per topic."""
+from referrals.models.activations import Activation  # noqa: F401
 from referrals.models.agreements import PartnerAgreement  # noqa: F401
 from referrals.models.directory import (  # noqa: F401
     Location,

@@ -14,6 +14,7 @@ from carecycle.localtime import format_day
 from carecycle.validation import Invalid
 from casework.views.common import conflict_page  # noqa: F401  (the same "changed by someone else" page)
 from referrals.enums import (
+    ActivationStatus,
     AgreementSide,
     AgreementState,
     Capacity,
@@ -75,6 +76,7 @@ class Labels:
     reserve_level = staticmethod(_label(ReserveLevel))
     reserve_kind = staticmethod(_label(ReserveKind))
     movement_kind = staticmethod(_label(MovementKind))
+    activation_status = staticmethod(_label(ActivationStatus))
     days = staticmethod(days_label)
     closes = staticmethod(hours_text)
 
@@ -132,6 +134,7 @@ def _row_field(field_list, name: str):
 
 
 from referrals.views import (  # noqa: E402,F401  (routes)
+    activations,
     agreements,
     directory,
     findhelp,
