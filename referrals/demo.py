@@ -18,8 +18,17 @@ from carecycle.localtime import today as local_today
 from casework.enums import ConsentScope, Phase
 from casework.models import Case
 from casework.service.clients import has_consent
-from referrals.models import Organisation, PartnerAgreement, Referral, ReserveItem, Service, Training, VolunteerTeam
-from referrals.service import agreements, directory, reserves, volunteers
+from referrals.models import (
+    Activation,
+    Organisation,
+    PartnerAgreement,
+    Referral,
+    ReserveItem,
+    Service,
+    Training,
+    VolunteerTeam,
+)
+from referrals.service import activations, agreements, directory, reserves, volunteers
 from referrals.service import referrals as referral_service
 
 DEMO_NAMESPACE = uuid.UUID("0b9f7e3a-5a2d-4c41-8f0e-7d6c5b4a3921")
@@ -286,6 +295,43 @@ def _load_reserves(echo) -> None:
         created += 1
     db.session.commit()
     echo(f"referrals demo: {created} reserves created")
+
+
+# The calls of a past emergency night: (agreement, commitment, whom, promised, hours after the switch,
+#  outcome, how many arrived, note)
+ACTIVATIONS = [
+    ("Memorandum of cooperation: emergency shelter and meals", 0, "Example: Ms Chan Mei Ling, duty officer", 10, 3,
+     "arrived", None, "Opened at the community hall at 22:00."),
+    ("Memorandum of cooperation: emergency shelter and meals", 1, "Example: Ms Chan Mei Ling, duty officer", 200, 4,
+     "partly", 120, "Their kitchen flooded: 120 meals the first night."),
+    ("Transport and evacuation support", 0, "Example: Mr Wong Tak Wing, volunteer coordinator", 2, 5,
+     "not_arrived", None, "Hill Road closed: the vans could not get through."),
+]
+
+
+def load_activations_demo(period_start, echo) -> None:
+    """Called by the supervision demo while it replays a past emergency (its period is the current one):
+    the Riverside social worker's calls of that night, their outcomes, and camp beds drawn from the store."""
+    worker = db.session.scalar(select(User).where(User.username == "socialworker"))
+    if worker is None or worker.team_id is None or db.session.scalar(select(Activation.id).limit(1)) is not None:
+        return
+    made = 0
+    for title, index, contact, promised, hours, status, arrived, note in ACTIVATIONS:
+        if db.session.get(PartnerAgreement, _id("agreement", title)) is None:
+            continue
+        row = activations.record_call(worker, {"agreement_id": str(_id("agreement", title)), "commitment": index,
+                                               "contact": contact, "promised": promised})
+        activations.record_outcome(worker, row, {"status": status, "arrived": arrived, "note": note})
+        row.called_at = period_start + timedelta(hours=hours)
+        row.outcome_at = row.called_at + timedelta(hours=2)
+        made += 1
+    beds = db.session.get(ReserveItem, _id("reserve", "Camp beds"))
+    if beds is not None and beds.quantity >= 6:
+        movement = reserves.record_movement(worker, beds, {"kind": "drawn", "quantity": 6,
+                                                           "note": "To the community hall shelter"})
+        movement.at = period_start + timedelta(hours=6)
+    db.session.flush()
+    echo(f"referrals demo: {made} activations of partner agreements in the past emergency")
 
 
 TRAININGS = [

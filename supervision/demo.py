@@ -74,6 +74,8 @@ def _past_emergency(staff, teams, rng, echo) -> None:
         alert.state, alert.closed_at, alert.closed_by_id = "closed", alert.claimed_at + timedelta(minutes=30), \
             alert.claimed_by_id
         alert.close_reason = "Talked through; safe at a relative's flat."
+    from referrals.demo import load_activations_demo
+    load_activations_demo(start, echo)  # the calls to partners that night, for the review
     off = switch_mode("normal", staff["supervisor"], "Warning cancelled; roads reopened", retime=False)
     off.switched_at = end
     db.session.flush()

@@ -8,10 +8,11 @@ from flask_login import current_user
 
 from carecycle.lifecycle import load_visible
 from carecycle.mode import Mode, current_mode
-from carecycle.permissions import Permission, requires
+from carecycle.permissions import Permission, access_held, requires, user_has
 from carecycle.urls import page_arg
 from carecycle.validation import Invalid
 from casework.views.common import place_errors
+from referrals.service import activations
 from supervision.forms import ModeSwitchForm
 from supervision.service import operating, stats
 from supervision.views import bp
@@ -59,7 +60,12 @@ def reviews():
 @requires(Permission.STATS_VIEW)
 def review(review_id):
     row = load_visible("after_action_review", review_id, current_user)
-    return render_template("supervision/review.html", review=row, figures=stats.present_stored(row.figures or {}))
+    activation = None  # the team's partner activations of the period (referrals' record), for who may see them
+    if user_has(current_user, Permission.ACTIVATIONS) and not access_held(current_user) and row.emergency_change_id:
+        chosen = activations.period(row.emergency_change_id)
+        activation = activations.review(current_user, chosen) if chosen else None
+    return render_template("supervision/review.html", review=row, figures=stats.present_stored(row.figures or {}),
+                           activation=activation)
 
 
 @bp.route("/supervision/surge")

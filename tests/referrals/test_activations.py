@@ -254,3 +254,28 @@ def test_an_account_held_for_a_supervisor_is_refused_the_board(client, db, login
     login_as("social_worker", access_pending=True)
     assert client.get("/activation").status_code == 403
     assert client.get(f"/activation/call?agreement_id={agreement.id}&commitment=0").status_code == 403
+
+
+def test_the_demo_replays_a_past_emergencys_calls_for_its_review(client, db):
+    from carecycle.accounts.models import User
+    from carecycle.demo import DEMO_PASSWORD, load_demo
+    from supervision.models import AfterActionReview
+    said: list[str] = []
+    load_demo(said.append)
+    load_demo(said.append)
+    assert said.count("referrals demo: 3 activations of partner agreements in the past emergency") == 1
+    [period] = service.periods()
+    assert period.ended_at is not None and service.current_period() is None
+    worker = db.session.scalar(select(User).where(User.username == "socialworker"))
+    review = service.review(worker, period)
+    assert len(review.activations) == 3 and len(review.failed) == 2 and len(review.arrived) == 1
+    assert all(period.started_at <= a.called_at <= period.ended_at for a in review.activations)
+    assert [(item.name, out) for item, out in review.reserves] == [("Camp beds", 6)]
+    # the supervisor's written review of the period shows the team's activations and links to them
+    supervisor = db.session.scalar(select(User).where(User.username == "supervisor"))
+    written = db.session.scalar(select(AfterActionReview))
+    from tests.conftest import sign_in
+    assert sign_in(client, supervisor.username, DEMO_PASSWORD).status_code == 302
+    page = client.get(f"/supervision/reviews/{written.id}").get_data(as_text=True)
+    assert "Activations by your team: 3; failed to arrive in full: 2." in page
+    assert f"/activation/reviews/{period.id}" in page and "Did not arrive" in page
