@@ -37,7 +37,7 @@ def test_a_social_worker_activates_an_agreement_and_reviews_it_afterwards(live_s
     walk = Walk(page, problems, "activation")
     sign_in_page(page, live_server, username)
     walk.menu("Community", "Activation board")
-    assert "Typhoon signal 8" in page.locator("main").inner_text()
+    assert "Typhoon signal 8" in page.locator(".banner.emergency").inner_text()
     walk.check("board")
     page.get_by_role("link", name="Record a call").click()
     assert page.get_by_label("How many they promised").input_value() == "10"
