@@ -126,6 +126,20 @@ def world(make_user, make_case, make_referral, db):
                                                    "unit": "kg", "quantity": 40, "low_at": 10,
                                                    "expires_on": "2030-01-01"})
     ids.update(reserve_id=str(reserve.id))
+    from datetime import timedelta
+
+    from carecycle.mode import ModeChange
+    from referrals.models import Activation
+    started = ModeChange(mode="emergency", reason="Typhoon", switched_at=utcnow() - timedelta(days=2))
+    ended = ModeChange(mode="normal", reason="Over", switched_at=utcnow() - timedelta(days=1))
+    db.session.add_all([started, ended])
+    db.session.flush()
+    activation = Activation(team_id=social.team_id, period_id=started.id, agreement_id=agreement.id, commitment=0,
+                            what="10 beds shelter", unit="beds", promised=10, status="promised",
+                            called_at=utcnow() - timedelta(days=2), called_by_id=social.id)
+    activation.contact = "Chan Mei Ling"
+    db.session.add(activation)
+    ids.update(activation_id=str(activation.id))
     tokens = {name: create_token(user) for name, user in
               (("counsellor", counsellor), ("social_worker", social), ("supervisor", supervisor))}
     db.session.commit()

@@ -6,4 +6,12 @@ from carecycle.api import area_api
 api = area_api("referrals")
 
 
-from referrals.api import agreements, directory, inbound, referrals, reserves, volunteers  # noqa: E402,F401  (routes)
+from referrals.api import (  # noqa: E402,F401  (routes)
+    activations,
+    agreements,
+    directory,
+    inbound,
+    referrals,
+    reserves,
+    volunteers,
+)

@@ -285,3 +285,65 @@ class ReserveList(Open):
     reserves: list[ReserveSummary]
     page: int
     next_page: int | None
+
+
+class ActivationFilter(Closed):
+    period_id: str | None = Field(None, description="an emergency period's id (see /activations/periods); "
+                                                    "default: the current one, else the latest")
+
+
+class ActivationNew(Closed):
+    agreement_id: str = Field(description="an agreement in force")
+    commitment: int = Field(ge=0, description="the index of the partner's commitment in the agreement's commitments")
+    contact: str = Field(description="whom you called (stored encrypted)")
+    promised: int = Field(ge=0, description="how many they promised; 0: they could not help")
+    note: str | None = Field(None, description="stored encrypted")
+
+
+class OutcomeNew(Closed):
+    status: str = Field(description="arrived, partly, not_arrived or declined")
+    arrived: int | None = Field(None, ge=0, description="how many arrived: required for partly")
+    note: str | None = Field(None, description="added to the earlier notes (stored encrypted)")
+    version: int | None = Field(None, description="the activation's version read; a stale one is refused with 409")
+
+
+class ActivationOut(Open):
+    id: str
+    period_id: str
+    agreement_id: str
+    organization_id: str
+    commitment: int
+    what: str
+    unit: str
+    promised: int
+    status: str = Field(description="promised, arrived, partly, not_arrived or declined")
+    arrived: int | None
+    contact: str | None
+    note: str | None
+    called_at: str
+    called_by_id: str | None
+    outcome_at: str | None
+    version: int
+
+
+class PeriodOut(Open):
+    id: str = Field(description="the id of the switch to emergency operation that opened it")
+    started_at: str
+    ended_at: str | None = Field(description="null while it lasts")
+    reason: str
+
+
+class ActivationList(Open):
+    period: PeriodOut | None = Field(description="null when the service has never been in emergency operation")
+    activations: list[ActivationOut] = Field(description="the team's, the latest call first")
+    failed: list[str] = Field(description="ids of those that failed to arrive: partly, not_arrived, declined or "
+                                          "still only promised")
+
+
+class PeriodSummary(PeriodOut):
+    activations: int
+    failed: int
+
+
+class PeriodList(Open):
+    periods: list[PeriodSummary] = Field(description="the latest first")

@@ -279,3 +279,66 @@ def test_the_demo_replays_a_past_emergencys_calls_for_its_review(client, db):
     page = client.get(f"/supervision/reviews/{written.id}").get_data(as_text=True)
     assert "Activations by your team: 3; failed to arrive in full: 2." in page
     assert f"/activation/reviews/{period.id}" in page and "Did not arrive" in page
+
+
+# ------------------------------------------------------------------ API
+def _api(client, bearer, user, method, path, **kwargs):
+    return client.open("/api/v1" + path, method=method, headers=bearer(user), **kwargs)
+
+
+def test_the_api_records_a_call_and_its_outcome_and_lists_the_periods(client, db, make_user, bearer, agreement):
+    worker = make_user("social_worker")
+    body = {"agreement_id": str(agreement.id), "commitment": 0, "contact": "Mr Chan", "promised": 10}
+    refused = _api(client, bearer, worker, "POST", "/activations", json=body)
+    assert refused.status_code == 422 and "normal operation" in refused.get_json()["error"]["fields"]["agreement_id"]
+    assert _api(client, bearer, worker, "GET", "/activations").get_json() == {"period": None, "activations": [],
+                                                                               "failed": []}
+    supervisor = _emergency(make_user, team=worker.team)
+    created = _api(client, bearer, worker, "POST", "/activations", json=body)
+    assert created.status_code == 201, created.get_json()
+    row = created.get_json()
+    assert (row["status"], row["promised"], row["what"], row["contact"]) == ("promised", 10, "10 beds shelter",
+                                                                             "Mr Chan")
+    bad = _api(client, bearer, worker, "POST", "/activations", json={**body, "commitment": 1, "promised": -2})
+    assert bad.status_code == 422 and {"commitment", "promised"} <= set(bad.get_json()["error"]["fields"])
+    unknown = _api(client, bearer, worker, "POST", "/activations", json={**body, "surprise": 1})
+    assert unknown.status_code == 422
+    path = f"/activations/{row['id']}/outcome"
+    stale = _api(client, bearer, worker, "POST", path, json={"status": "arrived", "version": row["version"] + 5})
+    assert stale.status_code == 409
+    partly = _api(client, bearer, worker, "POST", path, json={"status": "partly", "arrived": 4,
+                                                             "version": row["version"]})
+    assert partly.status_code == 200 and (partly.get_json()["status"], partly.get_json()["arrived"]) == ("partly", 4)
+    listing = _api(client, bearer, worker, "GET", "/activations").get_json()
+    assert [a["id"] for a in listing["activations"]] == [row["id"]] and listing["failed"] == [row["id"]]
+    assert listing["period"]["ended_at"] is None
+    switch_mode("normal", supervisor, "Over")
+    db.session.commit()
+    periods = _api(client, bearer, worker, "GET", "/activations/periods").get_json()["periods"]
+    assert [(p["id"], p["activations"], p["failed"]) for p in periods] == [(listing["period"]["id"], 1, 1)]
+    assert periods[0]["ended_at"] is not None
+    assert _api(client, bearer, worker, "GET", f"/activations?period_id={periods[0]['id']}").status_code == 200
+    assert _api(client, bearer, worker, "GET", "/activations?period_id=nope").status_code == 404
+    assert _api(client, bearer, worker, "GET", f"/activations/{row['id']}").get_json()["arrived"] == 4
+
+
+@pytest.mark.parametrize("role", ["counsellor", "admin"])
+def test_the_api_refuses_other_roles_and_other_teams(client, db, make_user, bearer, agreement, role):
+    worker = make_user("social_worker")
+    _emergency(make_user)
+    row = _call(worker, agreement)
+    other = make_user(role)
+    assert _api(client, bearer, other, "GET", "/activations").status_code == 403
+    assert _api(client, bearer, other, "POST", f"/activations/{row.id}/outcome",
+                json={"status": "arrived"}).status_code == 403
+    stranger = make_user("social_worker", team="elsewhere")
+    assert _api(client, bearer, stranger, "GET", f"/activations/{row.id}").status_code == 404
+    assert _api(client, bearer, stranger, "POST", f"/activations/{row.id}/outcome",
+                json={"status": "arrived"}).status_code == 404
+    held = make_user("social_worker", access_pending=True)
+    assert _api(client, bearer, held, "GET", "/activations").status_code == 403
+    assert _api(client, bearer, held, "POST", "/activations", json={
+        "agreement_id": str(agreement.id), "commitment": 0, "contact": "Mr Chan", "promised": 1}).status_code == 403
+    db.session.expire_all()
+    assert db.session.get(Activation, row.id).status == "promised"
+    assert db.session.scalar(select(Activation.id).where(Activation.id != row.id)) is None
