@@ -7,6 +7,8 @@ from wtforms import SelectMultipleField, TextAreaField
 from wtforms.validators import InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from carecycle.validation import Invalid
+
 
 class ConfirmForm(FlaskForm):
     """A form with no fields: a button whose POST carries the CSRF token."""
@@ -53,3 +55,36 @@ def place_errors(form, error) -> None:
             flash(str(message), "error")
     if not error.fields and error.message:
         flash(str(error.message), "error")
+
+
+def place_errors_in_rows(form, error) -> None:
+    """`place_errors`, also for a message about one part of a field: `phones[1].number` under that
+    row's field (of a FieldList), `languages[0].code` under the whole field."""
+    rest = {}
+    for name, message in error.fields.items():
+        head = name.split(".")[0].split("[")[0]
+        if name in form or head not in form:
+            rest[name] = message
+            continue
+        field = form[head]
+        if not hasattr(field, "entries"):
+            field.errors = list(field.errors) + [message]
+            continue
+        target = _row_field(field, name)
+        if target is None:
+            rest[name] = message
+            continue
+        target.errors = list(target.errors) + [message]
+        field.errors = [entry.errors for entry in field.entries]  # so that `form.errors` counts the row too
+    place_errors(form, Invalid(rest))
+
+
+def _row_field(field_list, name: str):
+    """The field of one row of a list of rows that `name` (`phones[1].number`) points to, or None."""
+    index = name.split("[")[1].split("]")[0] if "[" in name else ""
+    sub = name.split(".")[-1]
+    if index.isdigit() and int(index) < len(field_list.entries):
+        row = getattr(field_list.entries[int(index)], "form", None)
+        if row is not None and sub in row:
+            return row[sub]
+    return None

@@ -100,3 +100,38 @@ def load_register_demo(echo=print) -> None:
     db.session.commit()
     echo(f"register demo: {added} people on the register, {logged} outreach logs"
          f"{', one red-tier concern on the triage queue' if concern_raised else ''}")
+
+
+# Signed household emergency plans of the Riverside social worker's red-tier people:
+# (who checks, how often, medicines (name, days held), equipment, if phones fail, where to go, key holder)
+HOUSEHOLD_PLANS = [
+    ("Mrs Lee next door (flat 12B), then our duty team", "twice a day, morning and evening",
+     [("Insulin pens", 5), ("Blood-pressure tablets", 28)], "Glucose meter; walking frame",
+     "Knock at the door; the caretaker has a radio", "Her daughter's flat in Block 4, else the community hall",
+     "The caretaker, and her daughter"),
+    ("Her son (calls every evening), then our duty team", "once a day", [("Heart tablets", 12)],
+     "Oxygen concentrator: needs power, 4 hours of battery",
+     "Ask the neighbour in flat 3A to knock", "The community hall (has a generator)", "Her son"),
+]
+
+
+def load_household_demo(echo=print) -> None:
+    """Idempotent: once any household plan exists, it does nothing."""
+    from casework.models import HouseholdPlanVersion
+    from casework.service import household
+    if db.session.scalar(select(HouseholdPlanVersion.id).limit(1)) is not None:
+        return
+    worker = db.session.scalar(select(User).where(User.username == "socialworker"))
+    if worker is None or worker.team_id is None:
+        return
+    entries = sorted(db.session.scalars(select(RegisterEntry).where(
+        RegisterEntry.team_id == worker.team_id, RegisterEntry.tier == Tier.RED.value,
+        RegisterEntry.removed_at.is_(None))), key=lambda e: (e.client.display_name or "").lower())[:2]
+    for entry, (checker, often, medicines, equipment, phones, go_to, key) in zip(entries, HOUSEHOLD_PLANS,
+                                                                                   strict=False):
+        household.save_draft(worker, entry.client, {
+            "checker": checker, "check_every": often, "equipment": equipment, "phones_fail": phones,
+            "go_to": go_to, "key_holder": key, "medicines": [{"name": n, "days": d} for n, d in medicines]})
+        household.sign(worker, entry.client)
+    db.session.commit()
+    echo(f"casework demo: {len(entries)} signed household emergency plans")

@@ -4,6 +4,9 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
+    FieldList,
+    Form,
+    FormField,
     HiddenField,
     IntegerField,
     RadioField,
@@ -288,3 +291,28 @@ class LinkCodeForm(FlaskForm):
     code = StringField(_l("Code from your counsellor"), validators=[Length(max=40)],
                        description=_l("12 letters and digits, e.g. ABCD-EFGH-JKLM."),
                        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"})
+
+
+class MedicineRow(Form):
+    name = StringField(_l("Medicine or supply"))
+    days = StringField(_l("Days held"), render_kw={"type": "number", "min": 0, "step": 1, "inputmode": "numeric"})
+
+
+class HouseholdPlanForm(FlaskForm):
+    """The household emergency plan's draft (the rows of medicines are fixed: leave extra ones empty)."""
+    version = HiddenField()
+    checker = StringField(_l("Who checks on them in an emergency"),
+                          description=_l("For example: Mrs Lee next door (flat 12B), then our duty team"))
+    check_every = StringField(_l("How often"), description=_l("For example: twice a day, morning and evening"))
+    medicines = FieldList(FormField(MedicineRow), min_entries=4, max_entries=4)
+    equipment = TextAreaField(_l("Equipment they depend on"),
+                              description=_l("For example: oxygen concentrator (needs power), walking frame"))
+    phones_fail = TextAreaField(_l("How to reach them if phones fail"),
+                                description=_l("For example: knock at the door; the caretaker has a radio"))
+    go_to = TextAreaField(_l("Where they would go"),
+                          description=_l("For example: her daughter's flat in Block 4, else the community hall"))
+    key_holder = StringField(_l("Who holds a key"), description=_l("For example: the caretaker, and her daughter"))
+
+
+class SignHouseholdPlanForm(FlaskForm):
+    version = HiddenField()

@@ -116,6 +116,7 @@ from casework.views import (  # noqa: E402,F401  (routes)
     clients,
     followups,
     groups,
+    household,
     notes,
     outcomes,
     phases,

@@ -8,10 +8,9 @@ from flask_babel import format_timedelta
 from flask_babel import gettext as _
 
 from carecycle.database import utcnow
-from carecycle.forms import place_errors as shell_place_errors
+from carecycle.forms import place_errors_in_rows as place_errors  # noqa: F401  (rows too)
 from carecycle.i18n import language_name
 from carecycle.localtime import format_day
-from carecycle.validation import Invalid
 from casework.views.common import conflict_page  # noqa: F401  (the same "changed by someone else" page)
 from referrals.enums import (
     ActivationStatus,
@@ -98,39 +97,6 @@ class Labels:
         if delta.total_seconds() < 0:
             return _("%(time)s overdue", time=format_timedelta(-delta, threshold=1.1))
         return _("%(time)s left", time=format_timedelta(delta, threshold=1.1))
-
-
-def place_errors(form, error: Invalid) -> None:
-    """The shell's `place_errors`, also for a message about one part of a field: `phones[1].number`
-    under that row's field, `languages[0].code` under the whole field."""
-    rest = {}
-    for name, message in error.fields.items():
-        head = name.split(".")[0].split("[")[0]
-        if name in form or head not in form:
-            rest[name] = message
-            continue
-        field = form[head]
-        if not hasattr(field, "entries"):
-            field.errors = list(field.errors) + [message]
-            continue
-        target = _row_field(field, name)
-        if target is None:
-            rest[name] = message
-            continue
-        target.errors = list(target.errors) + [message]
-        field.errors = [entry.errors for entry in field.entries]  # so that `form.errors` counts the row too
-    shell_place_errors(form, Invalid(rest))
-
-
-def _row_field(field_list, name: str):
-    """The field of one row of a list of rows that `name` (`phones[1].number`) points to, or None."""
-    index = name.split("[")[1].split("]")[0] if "[" in name else ""
-    sub = name.split(".")[-1]
-    if index.isdigit() and int(index) < len(field_list.entries):
-        row = getattr(field_list.entries[int(index)], "form", None)
-        if row is not None and sub in row:
-            return row[sub]
-    return None
 
 
 from referrals.views import (  # noqa: E402,F401  (routes)

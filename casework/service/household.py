@@ -1,0 +1,142 @@
+"""Household emergency plans: a draft edited in place, signed to freeze it, a new version for the
+next change (the earlier ones kept); and the emergency outreach list, those whose medicine runs out
+first at the top. Whoever may see the client reads the plan; whoever may edit the client writes
+and signs it (the routes check the permissions; `load_visible` the client)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from carecycle.audit import record_event
+from carecycle.database import utcnow
+from carecycle.extensions import db
+from carecycle.localtime import local
+from carecycle.validation import Conflict, Invalid
+from casework.models import Client, HouseholdPlanVersion, RegisterEntry
+from casework.service.access import visible_clients
+
+TEXT_FIELDS = ("checker", "check_every", "equipment", "phones_fail", "go_to", "key_holder")
+LIMIT = 500
+MEDICINE_ROWS = 4
+MAX_DAYS = 365
+LIST_LIMIT = 200  # the emergency list: the first 200, whose medicine runs out soonest
+
+
+def _clean(data: dict) -> dict:
+    errors: dict[str, str] = {}
+    content: dict = {}
+    for name in TEXT_FIELDS:
+        value = data.get(name)
+        if value is not None and not isinstance(value, str):
+            errors[name] = _("Must be text.")
+            continue
+        value = (value or "").strip()
+        if len(value) > LIMIT:
+            errors[name] = _("Use at most %(n)d characters.", n=LIMIT)
+        content[name] = value
+    if not content.get("checker") and "checker" not in errors:
+        errors["checker"] = _("Say who checks on them in an emergency (a neighbour, a relative, our team).")
+    medicines = []
+    rows = data.get("medicines") or []
+    if not isinstance(rows, list) or len(rows) > MEDICINE_ROWS * 3:
+        errors["medicines"] = _("Must be a list of medicines.")
+        rows = []
+    for n, given in enumerate(rows):
+        row: dict = given if isinstance(given, dict) else {}
+        raw_name = row.get("name")
+        name = raw_name.strip() if isinstance(raw_name, str) else ""
+        days = row.get("days")
+        if not name and days in (None, ""):
+            continue  # an empty row of the form
+        if not name:
+            errors[f"medicines[{n}].name"] = _("Name the medicine.")
+        elif len(name) > 200:
+            errors[f"medicines[{n}].name"] = _("Use at most %(n)d characters.", n=200)
+        digits = str(days).strip() if isinstance(days, (int, str)) and not isinstance(days, bool) else ""
+        number = int(digits) if digits.isdigit() and len(digits) <= 4 else None
+        if number is None or number > MAX_DAYS:
+            errors[f"medicines[{n}].days"] = _("Enter how many days of it they hold, from 0 to %(n)d.", n=MAX_DAYS)
+        medicines.append({"name": name, "days": number})
+    if errors:
+        raise Invalid(errors)
+    content["medicines"] = medicines
+    return content
+
+
+def versions(client: Client) -> Sequence[HouseholdPlanVersion]:
+    """Every version of the client's plan, the latest first."""
+    return db.session.scalars(select(HouseholdPlanVersion).where(HouseholdPlanVersion.client_id == client.id)
+                              .order_by(HouseholdPlanVersion.number.desc())).all()
+
+
+def current(client: Client) -> tuple[HouseholdPlanVersion | None, HouseholdPlanVersion | None]:
+    """(the latest signed version, the open draft) of the client's plan; either may be None."""
+    rows = versions(client)
+    return next((v for v in rows if v.signed_at is not None), None), next((v for v in rows if v.signed_at is None),
+                                                                          None)
+
+
+def save_draft(user, client: Client, data: dict, version=None) -> HouseholdPlanVersion:
+    """Save the draft (a new one after the last signed version). `version`: the draft's version the
+    person saw (0 or None when there was none); a stale one is refused with Conflict."""
+    content = _clean(data)
+    _signed, draft = current(client)
+    fresh = version in (None, "", 0, "0")  # the form was opened with no draft to edit
+    if (draft is None and not fresh) or (draft is not None and not fresh and str(version) != str(draft.version)) \
+            or (draft is not None and fresh and version is not None):
+        raise Conflict(_("The plan changed since you opened it: check the latest version."))
+    if draft is None:
+        number = (db.session.scalar(select(func.max(HouseholdPlanVersion.number))
+                                    .where(HouseholdPlanVersion.client_id == client.id)) or 0) + 1
+        draft = HouseholdPlanVersion(client_id=client.id, client=client, number=number, created_by_id=user.id)
+        db.session.add(draft)
+    draft.content = content
+    days = [m["days"] for m in content["medicines"] if m["days"] is not None]
+    draft.medicine_days = min(days) if days else None
+    draft.updated_at = utcnow()
+    db.session.flush()
+    record_event("update", "household_plan", draft.id, reason=f"draft {draft.number}", actor=user)
+    return draft
+
+
+def sign(user, client: Client, version=None) -> HouseholdPlanVersion:
+    _signed, draft = current(client)
+    if draft is None:
+        raise Invalid({"plan": _("There is no draft to sign: change the plan first.")})
+    if version not in (None, "") and str(version) != str(draft.version):
+        raise Conflict(_("The plan changed since you opened it: check the latest version."))
+    draft.signed_at, draft.signed_by_id = utcnow(), user.id
+    db.session.flush()
+    record_event("update", "household_plan", draft.id, reason=f"signed {draft.number}", actor=user)
+    return draft
+
+
+def runs_out_on(plan: HouseholdPlanVersion) -> date | None:
+    """The day the first medicine runs out: the days held, counted from the day the plan was signed."""
+    if plan.medicine_days is None or plan.signed_at is None:
+        return None
+    return local(plan.signed_at).date() + timedelta(days=plan.medicine_days)
+
+
+def emergency_list(user) -> list[tuple[Client, HouseholdPlanVersion, RegisterEntry | None, date | None]]:
+    """The latest signed plans of the clients `user` may see, those whose medicine runs out first at
+    the top (then those with none recorded), each with the person's register entry where there is one
+    and the day the first medicine runs out."""
+    latest = (select(HouseholdPlanVersion.client_id, func.max(HouseholdPlanVersion.number).label("number"))
+              .where(HouseholdPlanVersion.signed_at.is_not(None)).group_by(HouseholdPlanVersion.client_id).subquery())
+    rows = db.session.execute(
+        select(Client, HouseholdPlanVersion)
+        .join(HouseholdPlanVersion, HouseholdPlanVersion.client_id == Client.id)
+        .join(latest, (latest.c.client_id == HouseholdPlanVersion.client_id)
+              & (latest.c.number == HouseholdPlanVersion.number))
+        .where(visible_clients(user))).all()
+    dated = sorted(((client, plan, runs_out_on(plan)) for client, plan in rows),
+                   key=lambda row: (row[2] is None, row[2] or date.max, (row[0].display_name or "").lower()))
+    dated = dated[:LIST_LIMIT]
+    entries = {e.client_id: e for e in db.session.scalars(
+        select(RegisterEntry).where(RegisterEntry.client_id.in_([c.id for c, _p, _d in dated]),
+                                    RegisterEntry.removed_at.is_(None)))} if dated else {}
+    return [(client, plan, entries.get(client.id), day) for client, plan, day in dated]
