@@ -84,10 +84,11 @@ def save_draft(user, client: Client, data: dict, version=None) -> HouseholdPlanV
     person saw (0 or None when there was none); a stale one is refused with Conflict."""
     content = _clean(data)
     _signed, draft = current(client)
-    fresh = version in (None, "", 0, "0")  # the form was opened with no draft to edit
-    if (draft is None and not fresh) or (draft is not None and not fresh and str(version) != str(draft.version)) \
-            or (draft is not None and fresh and version is not None):
-        raise Conflict(_("The plan changed since you opened it: check the latest version."))
+    if version is not None:  # None: the caller did not say what it saw (no check)
+        seen = None if str(version) in ("", "0") else str(version)  # "" or 0: opened with no draft
+        now = None if draft is None else str(draft.version)
+        if seen != now:
+            raise Conflict(_("The plan changed since you opened it: check the latest version."))
     if draft is None:
         number = (db.session.scalar(select(func.max(HouseholdPlanVersion.number))
                                     .where(HouseholdPlanVersion.client_id == client.id)) or 0) + 1

@@ -103,12 +103,14 @@ class Commitment:
         return " ".join(str(part) for part in (self.quantity, self.unit, self.what) if part not in (None, ""))
 
 
-def agreements_in_force() -> Sequence[PartnerAgreement]:
+def agreements_in_force(agreement_id: uuid.UUID | None = None) -> Sequence[PartnerAgreement]:
+    """The agreements in force today (of an organisation not archived); only that one with `agreement_id`."""
     today = local_today()
     return db.session.scalars(
         select(PartnerAgreement).join(Organisation, Organisation.id == PartnerAgreement.organisation_id)
         .where(Organisation.archived_at.is_(None), PartnerAgreement.valid_from <= today,
-               PartnerAgreement.valid_to >= today)
+               PartnerAgreement.valid_to >= today,
+               *(() if agreement_id is None else (PartnerAgreement.id == agreement_id,)))
         .options(selectinload(PartnerAgreement.organisation))
         .order_by(Organisation.name, PartnerAgreement.title)).all()
 
@@ -140,21 +142,31 @@ def reserves_drawn(user, since: datetime, until: datetime | None = None) -> list
 
 
 # ------------------------------------------------------------------ recording
-def record_call(user, data: dict) -> Activation:
-    """Record that `user` called a partner to activate one of its agreement's commitments."""
+def emergency_period() -> Period:
+    """The emergency period going on; Invalid (on `agreement_id`) in normal operation."""
     current = current_period()
     if current is None:
         raise Invalid({"agreement_id": _("The service is in normal operation: activations are recorded in emergency "
                                          "operation only.")})
+    return current
+
+
+def agreement_in_force(agreement_id) -> PartnerAgreement | None:
+    try:
+        aid = uuid.UUID(str(agreement_id))
+    except ValueError:
+        return None
+    return next(iter(agreements_in_force(aid)), None)
+
+
+def record_call(user, data: dict) -> Activation:
+    """Record that `user` called a partner to activate one of its agreement's commitments."""
+    current = emergency_period()
     if getattr(user, "team_id", None) is None:
         raise Invalid({"agreement_id": _("An activation is the record of a team, and your account is on none.")})
     errors = Errors()
-    agreement = None
-    try:
-        agreement = db.session.get(PartnerAgreement, uuid.UUID(str(data.get("agreement_id"))))
-    except ValueError:
-        pass
-    if agreement is None or agreement not in agreements_in_force():
+    agreement = agreement_in_force(data.get("agreement_id"))
+    if agreement is None:
         errors["agreement_id"] = _("Choose an agreement in force.")
     commitment = None
     if agreement is not None and "agreement_id" not in errors:

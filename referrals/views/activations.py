@@ -44,12 +44,14 @@ def activation_call():
     if request.method == "GET":
         form.agreement_id.data = request.args.get("agreement_id", "")
         form.commitment.data = request.args.get("commitment", "")
-    agreement = next((a for a in service.agreements_in_force() if str(a.id) == form.agreement_id.data), None)
+    try:
+        service.emergency_period()
+    except Invalid as error:
+        flash(" ".join(error.fields.values()), "error")
+        return redirect(url_for("referrals.activation_board"))
+    agreement = service.agreement_in_force(form.agreement_id.data)
     commitment = next((c for c in service.commitments(agreement) if str(c.index) == form.commitment.data), None) \
         if agreement else None
-    if service.current_period() is None:
-        flash(_("The service is in normal operation: activations are recorded in emergency operation only."), "error")
-        return redirect(url_for("referrals.activation_board"))
     if agreement is None or commitment is None:
         abort(404)
     if request.method == "GET" and commitment.quantity is not None:

@@ -28,6 +28,10 @@ def test_a_social_worker_writes_and_signs_a_household_plan_in_chinese_on_a_phone
     assert page.locator("#checker-error").is_visible()
     assert page.locator("#medicines-0-name").input_value() == "Insulin pens"
     assert page_width(page) <= PHONE["width"]
+    fieldset = page.locator("main fieldset:has(#medicines-0-days)").bounding_box()
+    days = page.locator("#medicines-0-days").bounding_box()
+    assert fieldset and days and days["x"] + days["width"] <= fieldset["x"] + fieldset["width"]  # not clipped
+    screenshot(page, "household-plan-form-zh-TW-phone")
     page.locator("#checker").fill("Mrs Lee next door")
     page.locator("#key_holder").fill("The caretaker")
     page.locator("main form.service-form button[type=submit]").first.click()

@@ -137,6 +137,23 @@ def test_other_roles_cannot_reach_a_plan(app, client, db, login_as, make_user, m
     assert db.session.scalar(select(HouseholdPlanVersion.id)) is None
 
 
+@pytest.mark.parametrize("role", ["admin", "resident"])
+def test_only_those_who_may_edit_the_client_sign_a_plan(app, client, db, login_as, make_user, make_client, role,
+                                                         monkeypatch):
+    worker = make_user("social_worker")
+    person = make_client(worker.team, worker)
+    draft = service.save_draft(worker, person, PLAN)
+    db.session.commit()
+    login_as(role)
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
+    monkeypatch.setitem(app.config, "WTF_CSRF_METHODS", [])
+    answer = client.post(f"/clients/{person.id}/household-plan/sign", data={"version": draft.version})
+    assert answer.status_code == 403
+    db.session.expire_all()
+    assert db.session.get(HouseholdPlanVersion, draft.id).signed_at is None
+    assert not db.session.scalars(select(AuditEvent).where(AuditEvent.reason == "signed 1")).all()
+
+
 def test_another_teams_client_is_not_found(client, db, login_as, make_user, make_client):
     other = make_user("social_worker", team="elsewhere")
     person = make_client(other.team, other)

@@ -158,6 +158,7 @@ def test_the_board_in_normal_operation_says_so(client, db, login_as, agreement):
     assert "The service is in normal operation" in page and "Harbour Hostel" not in page
     response = client.get(f"/activation/call?agreement_id={agreement.id}&commitment=0")
     assert response.status_code == 302 and response.headers["Location"] == "/activation"
+    assert "activations are recorded in emergency operation only" in client.get("/activation").get_data(as_text=True)
 
 
 def test_a_call_and_its_outcome_through_the_pages(client, db, login_as, make_user, agreement):
