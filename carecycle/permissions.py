@@ -44,6 +44,7 @@ class Permission(StrEnum):
     CLOSURE_APPROVE = "closure_approve"
     OWN_SAFETY_PLAN = "own_safety_plan"      # a resident's own shared safety plan
     OWN_CARE_PLAN = "own_care_plan"          # a resident's own shared care-plan summary
+    OWN_HOUSEHOLD_PLAN = "own_household_plan"  # a resident's own shared household emergency plan
     # referrals: partner directory, volunteer teams, outbound and inbound referrals
     DIRECTORY_VIEW = "directory_view"        # search the partner directory, export it
     DIRECTORY_EDIT = "directory_edit"        # edit organisations and services, import
@@ -87,7 +88,7 @@ CASE_PERMISSIONS = frozenset({
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.RESIDENT: frozenset({Permission.SIGNED_IN, Permission.SCREENING_HISTORY, Permission.OWN_SAFETY_PLAN,
-                              Permission.OWN_CARE_PLAN}),
+                              Permission.OWN_CARE_PLAN, Permission.OWN_HOUSEHOLD_PLAN}),
     Role.COUNSELLOR: frozenset(_STAFF | _CASE_STAFF | {
         Permission.DIRECTORY_VIEW, Permission.REFERRALS_MANAGE, Permission.VOLUNTEERS_VIEW,
         Permission.ALERTS_VIEW, Permission.BREAK_GLASS, Permission.ARTICLES_WRITE, Permission.TRIAGE_WORK,

@@ -65,6 +65,8 @@ def init_app(app) -> None:
                  "community")
     add_nav_link(app, Permission.TRIAGE_WORK, "casework.triage_queue", _l("Triage queue"), "triage", first=True)
     add_nav_link(app, Permission.OWN_SAFETY_PLAN, "casework.my_safety_plan", _l("My safety plan"), "mine")
+    # "My household plan" is on the resident's home page and in "My records", not in the header: a
+    # resident's header stays seven links side by side
     from casework.views.tasks import my_day_page
     set_staff_home(app, Permission.CASES_VIEW, my_day_page, _l("My day"))
     add_home_link(app, Permission.CASES_VIEW, "casework.my_day", _l("My day"),
@@ -76,6 +78,9 @@ def init_app(app) -> None:
                   _l("Open cases by risk, with their tasks and timeline."))
     add_home_link(app, Permission.OWN_SAFETY_PLAN, "casework.my_safety_plan", _l("My safety plan"),
                   _l("The safety plan your counsellor shared with you. Link your account with the code they gave you."))
+    add_home_link(app, Permission.OWN_HOUSEHOLD_PLAN, "casework.my_household_plan", _l("My household plan"),
+                  _l("Your plan for an emergency at home: who checks on you, your medicines, where you would go. "
+                     "Your worker shares it with you when you ask."))
     add_home_link(app, Permission.CLIENTS_VIEW, "casework.clients", _l("Clients"),
                   _l("Find a client by phone, ID number or full name, or register a new one."))
     app.cli.add_command(bench_cli)

@@ -135,3 +135,30 @@ def load_household_demo(echo=print) -> None:
         household.sign(worker, entry.client)
     db.session.commit()
     echo(f"casework demo: {len(entries)} signed household emergency plans")
+
+
+# The plan of the client the demo resident account is linked to, shared with that account.
+SHARED_HOUSEHOLD_PLAN = {
+    "checker": "My sister Ah Fong, then the team's duty line", "check_every": "every evening by phone",
+    "equipment": "Reading glasses; a torch by the bed", "phones_fail": "My sister comes round; the caretaker knows me",
+    "go_to": "My sister's flat in Block 2", "key_holder": "My sister",
+    "medicines": [{"name": "Sleeping tablets (as prescribed)", "days": 14}]}
+
+
+def load_shared_household_demo(echo=print) -> None:
+    """Idempotent: the demo resident's linked client gets a signed household plan shared with them
+    (after the care demo has linked the account), once."""
+    from casework.models import Client
+    from casework.service import household
+    resident = db.session.scalar(select(User).where(User.username == "resident"))
+    client = db.session.scalar(select(Client).where(Client.resident_user_id == resident.id)) if resident else None
+    if client is None or household.versions(client):
+        return
+    writer = db.session.scalar(select(User).where(User.username == "socialworker", User.team_id == client.team_id))
+    if writer is None:
+        return
+    household.save_draft(writer, client, SHARED_HOUSEHOLD_PLAN)
+    household.sign(writer, client)
+    household.share(writer, client)
+    db.session.commit()
+    echo("casework demo: the resident account has a shared household plan")

@@ -2,7 +2,8 @@
 who checks on them and how often in an emergency, the medicines and equipment they depend on and how
 many days they hold, how to reach them if phones fail, where they would go and who holds a key.
 A draft is edited in place; signing freezes it and the next change starts a new version (old ones
-are kept). The plan's words identify the person: encrypted. The fewest days of medicine held is kept
+are kept). A signed version can be shared with the client's resident account when they ask.
+The plan's words identify the person: encrypted. The fewest days of medicine held is kept
 in the clear (a number, nothing that names anyone) so the emergency list can put them first."""
 from __future__ import annotations
 
@@ -37,9 +38,16 @@ class HouseholdPlanVersion(UUIDPrimaryKey, Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     signed_at: Mapped[datetime | None]
     signed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    shared_at: Mapped[datetime | None]  # shared with the client's resident account (on request)
+    shared_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    share_ended_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
 
     client: Mapped[Client] = relationship()
     signed_by: Mapped[User | None] = relationship(foreign_keys=[signed_by_id])
+
+    @property
+    def shared(self) -> bool:
+        return self.shared_at is not None and self.share_ended_at is None

@@ -1,6 +1,7 @@
 """Household emergency plans: a draft edited in place, signed to freeze it, a new version for the
 next change (the earlier ones kept); and the emergency outreach list, those whose medicine runs out
-first at the top. Whoever may see the client reads the plan; whoever may edit the client writes
+first at the top. A signed version is shared with the client's resident account when they ask,
+and they read it at /my/household-plan. Whoever may see the client reads the plan; whoever may edit the client writes
 and signs it (the routes check the permissions; `load_visible` the client)."""
 from __future__ import annotations
 
@@ -115,6 +116,52 @@ def sign(user, client: Client, version=None) -> HouseholdPlanVersion:
     return draft
 
 
+# ------------------------------------------------------------------ sharing with the person
+def shared_with(client: Client) -> HouseholdPlanVersion | None:
+    """The version shared now with the client's resident account, or None."""
+    return next((v for v in versions(client) if v.shared), None)
+
+
+def share(user, client: Client) -> HouseholdPlanVersion:
+    """Share the latest signed version with the client's linked resident account, when they ask for
+    it; it replaces any version shared before."""
+    if client.resident_user_id is None:
+        raise Invalid({"share": _("The person has no linked account yet: give them a link code from their case's "
+                                  "safety-plan or care-plan page first.")})
+    signed, _draft = current(client)
+    if signed is None:
+        raise Invalid({"share": _("Sign the plan before sharing it.")})
+    if signed.shared:
+        return signed
+    now = utcnow()
+    for old in versions(client):
+        if old.shared:
+            old.share_ended_at = now
+    signed.shared_at, signed.shared_by_id, signed.share_ended_at = now, user.id, None
+    db.session.flush()
+    record_event("share", "household_plan", signed.id, reason=f"version {signed.number}", actor=user)
+    return signed
+
+
+def stop_sharing(user, client: Client) -> HouseholdPlanVersion | None:
+    plan = shared_with(client)
+    if plan is None:
+        return None
+    plan.share_ended_at = utcnow()
+    db.session.flush()
+    record_event("unshare", "household_plan", plan.id, reason=f"version {plan.number}", actor=user)
+    return plan
+
+
+def shared_plan_for(resident) -> HouseholdPlanVersion | None:
+    """The household plan shared with this resident (through the client their account is linked to)."""
+    return db.session.scalar(
+        select(HouseholdPlanVersion).join(Client, Client.id == HouseholdPlanVersion.client_id)
+        .where(Client.resident_user_id == resident.id, HouseholdPlanVersion.signed_at.is_not(None),
+               HouseholdPlanVersion.shared_at.is_not(None), HouseholdPlanVersion.share_ended_at.is_(None))
+        .order_by(HouseholdPlanVersion.shared_at.desc()).limit(1))
+
+
 def runs_out_on(plan: HouseholdPlanVersion) -> date | None:
     """The day the first medicine runs out: the days held, counted from the day the plan was signed."""
     if plan.medicine_days is None or plan.signed_at is None:
@@ -122,7 +169,8 @@ def runs_out_on(plan: HouseholdPlanVersion) -> date | None:
     return local(plan.signed_at).date() + timedelta(days=plan.medicine_days)
 
 
-def emergency_list(user) -> list[tuple[Client, HouseholdPlanVersion, RegisterEntry | None, date | None]]:
+def emergency_list(user, limit: int = LIST_LIMIT) -> list[tuple[Client, HouseholdPlanVersion, RegisterEntry | None,
+                                                                date | None]]:
     """The latest signed plans of the clients `user` may see, those whose medicine runs out first at
     the top (then those with none recorded), each with the person's register entry where there is one
     and the day the first medicine runs out."""
@@ -136,7 +184,7 @@ def emergency_list(user) -> list[tuple[Client, HouseholdPlanVersion, RegisterEnt
         .where(visible_clients(user))).all()
     dated = sorted(((client, plan, runs_out_on(plan)) for client, plan in rows),
                    key=lambda row: (row[2] is None, row[2] or date.max, (row[0].display_name or "").lower()))
-    dated = dated[:LIST_LIMIT]
+    dated = dated[:limit]
     entries = {e.client_id: e for e in db.session.scalars(
         select(RegisterEntry).where(RegisterEntry.client_id.in_([c.id for c, _p, _d in dated]),
                                     RegisterEntry.removed_at.is_(None)))} if dated else {}

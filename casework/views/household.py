@@ -7,15 +7,18 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from carecycle.forms import place_errors_in_rows
+from carecycle.audit import record_event
+from carecycle.forms import ConfirmForm, place_errors_in_rows
 from carecycle.lifecycle import load_visible, undone_on_error
 from carecycle.localtime import format_day
 from carecycle.localtime import today as local_today
 from carecycle.mode import current_mode
+from carecycle.pages import change_and_return
 from carecycle.permissions import Permission, can, requires
 from carecycle.validation import Conflict, Invalid
 from casework.forms import HouseholdPlanForm, SignHouseholdPlanForm
 from casework.service import household as service
+from casework.service.safety import resident_linked
 from casework.views import bp, register_client_section
 from casework.views.common import conflict_page
 
@@ -58,7 +61,8 @@ def _page(client, form: HouseholdPlanForm | None = None, status: int = 200):
     if draft is not None:
         sign_form.version.data = str(draft.version)
     return render_template("casework/household/plan.html", client=client, versions=rows, shown=shown, draft=draft,
-                           form=form if editing else None, sign_form=sign_form), status
+                           form=form if editing else None, sign_form=sign_form, signed=signed,
+                           shared=next((v for v in rows if v.shared), None), confirm=ConfirmForm()), status
 
 
 @bp.route("/clients/<client_id>/household-plan")
@@ -110,6 +114,38 @@ def household_plan_sign(client_id):
         return conflict_page(error, back)
     flash(_("Household plan version %(n)d signed.", n=plan.number), "success")
     return redirect(back)
+
+
+@bp.route("/clients/<client_id>/household-plan/share", methods=["POST"])
+@requires(Permission.CLIENTS_EDIT)
+def household_plan_share(client_id):
+    client = load_visible("client", client_id, current_user, audit=False)
+    back = url_for("casework.household_plan", client_id=client.id) + "#household-sharing"
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    return change_and_return(back, lambda: service.share(current_user, client), lambda plan: _(
+        "Version %(n)d is shared. The person reads it when signed in, under \"My household plan\".", n=plan.number))
+
+
+@bp.route("/clients/<client_id>/household-plan/unshare", methods=["POST"])
+@requires(Permission.CLIENTS_EDIT)
+def household_plan_unshare(client_id):
+    client = load_visible("client", client_id, current_user, audit=False)
+    back = url_for("casework.household_plan", client_id=client.id) + "#household-sharing"
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    return change_and_return(back, lambda: service.stop_sharing(current_user, client),
+                             _("The household plan is no longer shared with the person."))
+
+
+@bp.route("/my/household-plan")
+@requires(Permission.OWN_HOUSEHOLD_PLAN)
+def my_household_plan():
+    plan = service.shared_plan_for(current_user)
+    if plan is not None:
+        record_event("view", "household_plan", plan.id, reason="resident")
+    return render_template("casework/my/household_plan.html", plan=plan,
+                           linked=plan is not None or resident_linked(current_user))
 
 
 @bp.route("/household-plans")

@@ -1,6 +1,7 @@
-"""`/my/records`: a linked resident's own records on one printable page: the safety plan and the
-care plan their workers shared with them, and their own screenings. Only what is shared with them
-(the same rules as "My safety plan", "My plan" and "My screenings"); each part viewed is audited."""
+"""`/my/records`: a linked resident's own records on one printable page: the safety plan, the
+care plan and the household emergency plan their workers shared with them, and their own
+screenings. Only what is shared with them (the same rules as "My safety plan", "My plan",
+"My household plan" and "My screenings"); each part viewed is audited."""
 from __future__ import annotations
 
 from flask import render_template
@@ -9,7 +10,7 @@ from flask_login import current_user
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.permissions import Permission, requires
-from casework.service import careplans, safety
+from casework.service import careplans, household, safety
 from casework.service.safety import SECTIONS
 from casework.views import bp
 from screening.service import results
@@ -25,7 +26,12 @@ def my_records():
         record_event("view", "safety_plan", safety_plan.id, reason="resident records")
     if care_plan is not None:
         record_event("view", "care_plan", care_plan.id, reason="resident records")
+    household_plan = household.shared_plan_for(current_user)
+    if household_plan is not None:
+        record_event("view", "household_plan", household_plan.id, reason="resident records")
     screenings = results.history(current_user)
-    linked = safety_plan is not None or care_plan is not None or safety.resident_linked(current_user)
+    linked = safety_plan is not None or care_plan is not None or household_plan is not None \
+        or safety.resident_linked(current_user)
     return render_template("casework/my/records.html", safety_plan=safety_plan, sections=SECTIONS,
-                           summary=summary, screenings=screenings, linked=linked, printed_at=utcnow())
+                           summary=summary, household_plan=household_plan, screenings=screenings, linked=linked,
+                           printed_at=utcnow())

@@ -1,7 +1,7 @@
 """The operating mode: switching between normal and emergency with a reason, the after-action review
 asked for when the service goes back to normal (with the emergency period's figures attached), and
-the surge view that emergency mode opens (triage queue, red and orange outreach due, referrals
-waiting for a tier-1 answer, volunteer teams ready to mobilise).
+the surge view that emergency mode opens (triage queue, red and orange outreach due, households
+whose medicine runs out first, referrals waiting for a tier-1 answer, volunteer teams ready to mobilise).
 
 The switch itself and the deadlines it changes live in the shell (carecycle.mode): every area reads
 `current_mode()`, so a switch takes effect on the next request everywhere."""
@@ -115,6 +115,7 @@ class Surge:
     outreach: dict = field(default_factory=dict)   # tier -> RegisterPage
     tier1_waiting: list = field(default_factory=list)
     volunteer_teams: list = field(default_factory=list)
+    households: list = field(default_factory=list)  # signed household plans, medicine running out first
 
 
 SURGE_LIMIT = 25
@@ -122,7 +123,7 @@ SURGE_LIMIT = 25
 
 def surge(user) -> Surge:
     """The work lists of an emergency, each limited to what the user may see."""
-    from casework.service import register, triage
+    from casework.service import household, register, triage
     from referrals.service import referrals as referral_service
     from referrals.service import volunteers
     view = Surge(current_mode().emergency)
@@ -131,6 +132,7 @@ def surge(user) -> Surge:
     if role_has(user.role, Permission.REGISTER_MANAGE):
         for tier in ("red", "orange"):
             view.outreach[tier] = register.list_entries(user, tier=tier, overdue=True, per_page=SURGE_LIMIT)
+        view.households = household.emergency_list(user, limit=SURGE_LIMIT)
     if role_has(user.role, Permission.REFERRALS_MANAGE):
         view.tier1_waiting = list(db.session.scalars(
             select(Referral).where(referral_service.visible_referrals(user), Referral.tier == Tier.EMERGENCY.number,

@@ -11,6 +11,8 @@ from carecycle.mode import Mode, current_mode
 from carecycle.permissions import Permission, access_held, requires, user_has
 from carecycle.urls import page_arg
 from carecycle.validation import Invalid
+from casework.enums import Tier
+from casework.views import enum_label
 from casework.views.common import place_errors
 from referrals.service import activations
 from supervision.forms import ModeSwitchForm
@@ -72,4 +74,4 @@ def review(review_id):
 @requires(Permission.SURGE_VIEW)
 def surge():
     view = operating.surge(current_user)
-    return render_template("supervision/surge.html", view=view, state=current_mode())
+    return render_template("supervision/surge.html", view=view, state=current_mode(), tier_label=enum_label(Tier))

@@ -14,7 +14,10 @@ def test_a_social_worker_writes_and_signs_a_household_plan_in_chinese_on_a_phone
                                                                                 make_user, make_client):
     worker = make_user("social_worker")
     person = make_client(worker.team, worker, full_name="Lau Mei Ling")
-    username, client_id = worker.username, person.id
+    resident = make_user("resident")
+    person.resident_user_id = resident.id  # linked with a code earlier (tested in the safety-plan journeys)
+    db.session.commit()
+    username, client_id, resident_name = worker.username, person.id, resident.username
     db.session.remove()
     page, problems = open_page(locale="zh-TW", viewport=PHONE)
     _sign_in_in_chinese(page, live_server, username)
@@ -49,5 +52,28 @@ def test_a_social_worker_writes_and_signs_a_household_plan_in_chinese_on_a_phone
     assert "Lau" in page.locator("main table").inner_text()
     assert page_width(page) <= PHONE["width"]
     screenshot(page, "household-plans-zh-TW-phone")
+
+    # the person asked for their plan: share it, then they read it on their own phone
+    page.goto(f"{live_server}/clients/{client_id}/household-plan")
+    page.locator(f"main form[action='/clients/{client_id}/household-plan/share'] button").click()
+    page.wait_for_load_state()
+    assert page.locator("main form[action$='/household-plan/unshare'] button").is_visible()
+    page.goto(f"{live_server}/supervision/surge")
+    households = page.locator("main section[aria-labelledby=surge-households]")
+    assert "Lau" in households.inner_text()
+    assert page_width(page) <= PHONE["width"]
+    screenshot(page, "surge-households-zh-TW-phone")
     assert all("status of 400" in e for e in problems.console_errors), problems.console_errors
     assert problems.csp_violations == []
+
+    mine, seen = open_page(locale="zh-TW", viewport=PHONE)
+    _sign_in_in_chinese(mine, live_server, resident_name)
+    mine.goto(f"{live_server}/")
+    mine.locator("main a[href='/my/household-plan']").first.click()
+    mine.wait_for_load_state()
+    assert mine.locator("main h1").inner_text() == "我的家庭計劃"
+    facts = mine.locator("main dl.facts").inner_text()
+    assert "Mrs Lee next door" in facts and "緊急時由誰探望你" in facts
+    assert page_width(mine) <= PHONE["width"]
+    screenshot(mine, "my-household-plan-zh-TW-phone")
+    assert seen.console_errors == [] and seen.csp_violations == []

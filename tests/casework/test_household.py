@@ -14,6 +14,7 @@ from carecycle.database import utcnow
 from carecycle.validation import Conflict, Invalid
 from casework.models import HouseholdPlanVersion
 from casework.service import household as service
+from tests.conftest import form_post, sign_in
 from tests.htmlform import submit
 
 PLAN = {"checker": "Mrs Lee next door", "check_every": "twice a day", "equipment": "Oxygen concentrator",
@@ -170,5 +171,134 @@ def test_the_demo_has_signed_plans_of_red_tier_people_and_loads_them_once(db):
     assert said.count("casework demo: 2 signed household emergency plans") == 1
     worker = db.session.scalar(select(User).where(User.username == "socialworker"))
     rows = service.emergency_list(worker)
-    assert len(rows) == 2 and all(entry is not None and entry.tier == "red" for _c, _p, entry, _d in rows)
-    assert [plan.medicine_days for _c, plan, _e, _d in rows] == [5, 12]
+    red = [plan.medicine_days for _c, plan, entry, _d in rows if entry is not None and entry.tier == "red"]
+    assert red == [5, 12]
+    assert said.count("casework demo: the resident account has a shared household plan") == 1
+    resident = db.session.scalar(select(User).where(User.username == "resident"))
+    shared = service.shared_plan_for(resident)
+    assert shared is not None and shared.signed_at is not None and shared in [plan for _c, plan, _e, _d in rows]
+
+
+# ------------------------------------------------------------------ sharing with the person
+def _switch(client, user):
+    form_post(client, "/logout", {}, page="/")
+    assert sign_in(client, user.username).status_code == 302
+
+
+def _linked(make_user, make_client, worker):
+    resident = make_user("resident")
+    person = make_client(worker.team, worker, full_name="Chan Siu Wah")
+    person.resident_user_id = resident.id
+    from carecycle.extensions import db
+    db.session.commit()
+    return resident, person
+
+
+def test_a_signed_plan_is_shared_with_the_person_and_sharing_stopped_through_the_page(client, db, login_as,
+                                                                                      make_user, make_client):
+    worker = login_as("social_worker")
+    resident, person = _linked(make_user, make_client, worker)
+    url = f"/clients/{person.id}/household-plan"
+    service.save_draft(worker, person, PLAN)
+    db.session.commit()
+    page = client.get(url).get_data(as_text=True)
+    assert "Share version" not in page  # nothing signed yet
+    submit(client, url, "Sign version 1")
+    assert "The household plan is not shared with them." in client.get(url).get_data(as_text=True)
+    shared = submit(client, url, "Share version 1 with the person")
+    assert shared.status_code == 302 and shared.headers["Location"].endswith("#household-sharing")
+    page = client.get(url).get_data(as_text=True)
+    assert "Version 1 is shared with them since" in page and "Share version 1" not in page
+
+    _switch(client, resident)
+    mine = client.get("/my/household-plan")
+    assert mine.status_code == 200
+    text_of = mine.get_data(as_text=True)
+    assert "Mrs Lee next door" in text_of and "Insulin pens" in text_of and "Who checks on you" in text_of
+    assert "Mrs Lee next door" in client.get("/my/records").get_data(as_text=True)
+    assert 'href="/my/household-plan"' in client.get("/").get_data(as_text=True)
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "household_plan")).all()
+    assert {(e.action, e.reason) for e in events} >= {("share", "version 1"), ("view", "resident"),
+                                                      ("view", "resident records")}
+
+    _switch(client, worker)
+    assert submit(client, url, "Stop sharing").status_code == 302
+    _switch(client, resident)
+    page = client.get("/my/household-plan").get_data(as_text=True)
+    assert "Mrs Lee next door" not in page and "has not shared a household plan with you yet" in page
+    assert "Mrs Lee next door" not in client.get("/my/records").get_data(as_text=True)
+
+
+def test_a_newer_signed_version_replaces_the_shared_one_only_when_shared(db, make_user, make_client):
+    worker = make_user("social_worker")
+    resident, person = _linked(make_user, make_client, worker)
+    first = _signed(worker, person, 5)
+    service.share(worker, person)
+    second = _signed(worker, person, 9, checker="Her son")
+    assert service.shared_plan_for(resident).id == first.id  # the person still reads what they were given
+    service.share(worker, person)
+    db.session.commit()
+    assert service.shared_plan_for(resident).id == second.id
+    db.session.expire_all()
+    assert not db.session.get(HouseholdPlanVersion, first.id).shared
+
+
+def test_sharing_needs_a_linked_account_and_a_signed_version(client, db, login_as, make_client):
+    worker = login_as("social_worker")
+    person = make_client(worker.team, worker)
+    with pytest.raises(Invalid) as refused:
+        service.share(worker, person)
+    assert "no linked account" in refused.value.fields["share"]
+    _signed(worker, person, 5)
+    page = client.get(f"/clients/{person.id}/household-plan").get_data(as_text=True)
+    assert "Their own account is not linked yet" in page and "Share version" not in page
+    answer = form_post(client, f"/clients/{person.id}/household-plan/share", {},
+                       page=f"/clients/{person.id}/household-plan", follow_redirects=True)
+    assert "no linked account yet" in answer.get_data(as_text=True)
+    assert db.session.scalar(select(HouseholdPlanVersion.shared_at)) is None
+
+
+@pytest.mark.parametrize("role", ["admin", "resident"])
+def test_other_roles_cannot_share_a_plan(app, client, db, login_as, make_user, make_client, role, monkeypatch):
+    worker = make_user("social_worker")
+    _resident, person = _linked(make_user, make_client, worker)
+    _signed(worker, person, 5)
+    login_as(role)
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
+    monkeypatch.setitem(app.config, "WTF_CSRF_METHODS", [])
+    assert client.post(f"/clients/{person.id}/household-plan/share").status_code == 403
+    assert db.session.scalar(select(HouseholdPlanVersion.shared_at)) is None
+
+
+def test_another_team_cannot_share_and_another_resident_reads_nothing(app, client, db, login_as, make_user,
+                                                                       make_client, monkeypatch):
+    worker = make_user("social_worker")
+    _resident, person = _linked(make_user, make_client, worker)
+    _signed(worker, person, 5)
+    login_as("social_worker", team="elsewhere")
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
+    monkeypatch.setitem(app.config, "WTF_CSRF_METHODS", [])
+    assert client.post(f"/clients/{person.id}/household-plan/share").status_code == 404
+    assert db.session.scalar(select(HouseholdPlanVersion.shared_at)) is None
+    service.share(worker, person)
+    db.session.commit()
+    form_post(client, "/logout", {}, page="/")
+    login_as("resident")  # a resident not linked to this client
+    page = client.get("/my/household-plan").get_data(as_text=True)
+    assert "Mrs Lee" not in page and "Tablets" not in page and "link your account" in page.lower()
+    form_post(client, "/logout", {}, page="/")
+    login_as("counsellor")
+    assert client.get("/my/household-plan").status_code == 403
+
+
+def test_the_surge_view_lists_whose_medicine_runs_out_first(client, db, login_as, make_user, make_client):
+    worker = login_as("social_worker")
+    later, sooner = make_client(worker.team, worker, full_name="Lam Later"), make_client(
+        worker.team, worker, full_name="Ng Sooner")
+    _signed(worker, later, 20)
+    _signed(worker, sooner, 2)
+    other = make_user("social_worker", team="elsewhere")
+    _signed(other, make_client(other.team, other, full_name="Yip Elsewhere"), 1)
+    page = client.get("/supervision/surge").get_data(as_text=True)
+    assert "Households to check on" in page and "Yip" not in page
+    assert page.index(sooner.display_name) < page.index(later.display_name)
