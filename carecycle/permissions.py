@@ -55,6 +55,8 @@ class Permission(StrEnum):
     RESERVES_VIEW = "reserves_view"          # the team's reserves (service, community, household) and stock
     RESERVES_MANAGE = "reserves_manage"      # record reserve items and their stock movements
     ACTIVATIONS = "activations"              # the activation board (emergency) and after-action reviews
+    PROCEDURES_VIEW = "procedures_view"      # the service's operating procedures, and marking their checklists
+    PROCEDURES_WRITE = "procedures_write"    # writing, revising and archiving procedures
     # supervision: caseload review, approvals, reassignment, mode, statistics, drills, audit viewer
     CASELOAD_REVIEW = "caseload_review"      # the team dashboard, its export, drill-down to a worker
     CASES_REASSIGN = "cases_reassign"        # move cases from one worker to another
@@ -72,7 +74,7 @@ PUBLIC = Permission.PUBLIC
 
 _STAFF = {Permission.SIGNED_IN, Permission.MODE_VIEW, Permission.NOTIFICATIONS, Permission.DRILLS_VIEW}
 _CASE_STAFF = {Permission.CLIENTS_VIEW, Permission.CLIENTS_EDIT, Permission.REGISTER_MANAGE, Permission.CASES_VIEW,
-               Permission.CASES_EDIT, Permission.CASEWORK_NOTES, Permission.RESERVES_VIEW}
+               Permission.CASES_EDIT, Permission.CASEWORK_NOTES, Permission.RESERVES_VIEW, Permission.PROCEDURES_VIEW}
 
 # What reads or acts on clients and cases: refused while an account's access waits for a supervisor
 # to confirm an administrator's change (carecycle.accounts.separation).
@@ -105,7 +107,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.RISK_ACKNOWLEDGE, Permission.CLOSURE_APPROVE, Permission.CASELOAD_REVIEW, Permission.CASES_REASSIGN,
         Permission.APPROVALS, Permission.MODE_SWITCH, Permission.SURGE_VIEW, Permission.STATS_VIEW,
         Permission.AUDIT_VIEW, Permission.DRILLS_MANAGE, Permission.TRANSLATIONS_VIEW, Permission.TRANSLATIONS_IMPORT,
-        Permission.TRANSLATIONS_APPROVE, Permission.RESERVES_MANAGE, Permission.ACTIVATIONS}),
+        Permission.TRANSLATIONS_APPROVE, Permission.RESERVES_MANAGE, Permission.ACTIVATIONS,
+        Permission.PROCEDURES_WRITE}),
     Role.ADMIN: frozenset(_STAFF | {Permission.ACCOUNTS_MANAGE, Permission.CRISIS_RESOURCES_EDIT,
                                     Permission.DIRECTORY_VIEW, Permission.DIRECTORY_EDIT, Permission.VOLUNTEERS_VIEW,
                                     Permission.VOLUNTEERS_MANAGE, Permission.STATS_VIEW, Permission.AUDIT_VIEW}),

@@ -64,6 +64,7 @@ def init_app(app) -> None:
     add_nav_link(app, Permission.REGISTER_MANAGE, "casework.vulnerable_register", _l("Vulnerable-person register"),
                  "community")
     add_nav_link(app, Permission.TRIAGE_WORK, "casework.triage_queue", _l("Triage queue"), "triage", first=True)
+    add_nav_link(app, Permission.PROCEDURES_VIEW, "casework.procedures", _l("Procedures"), "community")
     add_nav_link(app, Permission.OWN_SAFETY_PLAN, "casework.my_safety_plan", _l("My safety plan"), "mine")
     # "My household plan" is on the resident's home page and in "My records", not in the header: a
     # resident's header stays seven links side by side
@@ -81,9 +82,13 @@ def init_app(app) -> None:
     add_home_link(app, Permission.OWN_HOUSEHOLD_PLAN, "casework.my_household_plan", _l("My household plan"),
                   _l("Your plan for an emergency at home: who checks on you, your medicines, where you would go. "
                      "Your worker shares it with you when you ask."))
+    add_home_link(app, Permission.PROCEDURES_VIEW, "casework.procedures", _l("Operating procedures"),
+                  _l("The service's checklists for first contacts, triage and emergency activations, "
+                     "marked done step by step where they apply."))
     add_home_link(app, Permission.CLIENTS_VIEW, "casework.clients", _l("Clients"),
                   _l("Find a client by phone, ID number or full name, or register a new one."))
     app.cli.add_command(bench_cli)
     from casework import demo_recovery  # noqa: F401 (adds its demo loader)
+    from casework import demo_procedures  # noqa: F401 (adds its demo loader)
     from casework.views.recovery import register_links
     register_links(app)

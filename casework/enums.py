@@ -168,3 +168,23 @@ LABELS.update({
     (OutreachOutcome, OutreachOutcome.VISITED.value): _l("Visited"),
     (OutreachOutcome, OutreachOutcome.DECLINED.value): _l("Declined"),
 })
+
+
+class ProcedureStep(Labelled):
+    """Where an operating procedure applies (and is shown and marked done)."""
+    REGISTER_TIER = "register_tier"  # a register entry of that tier
+    TRIAGE_KIND = "triage_kind"      # a triage alert of that kind
+    ACTIVATION = "activation"        # an emergency activation of a partner agreement
+
+    @property
+    def subject(self) -> str:
+        """The kind of record its checklist is marked on (a `load_visible` kind)."""
+        return {ProcedureStep.REGISTER_TIER: "register_entry", ProcedureStep.TRIAGE_KIND: "alert",
+                ProcedureStep.ACTIVATION: "activation"}[self]
+
+
+LABELS.update({
+    (ProcedureStep, ProcedureStep.REGISTER_TIER.value): _l("A register tier"),
+    (ProcedureStep, ProcedureStep.TRIAGE_KIND.value): _l("A kind of triage alert"),
+    (ProcedureStep, ProcedureStep.ACTIVATION.value): _l("An emergency activation"),
+})

@@ -316,3 +316,15 @@ class HouseholdPlanForm(FlaskForm):
 
 class SignHouseholdPlanForm(FlaskForm):
     version = HiddenField()
+
+
+class ProcedureForm(FlaskForm):
+    """An operating procedure: where it applies (`step:value`, chosen from grouped options the view
+    fills) and its checklist, one step per line."""
+    version = HiddenField()
+    title = StringField(_l("Title"), description=_l("For example: First contact with a red-tier person living alone"))
+    applies = SelectField(_l("Where it applies"), choices=[], validate_choice=False,
+                          description=_l("It is shown at that step, and its checklist is marked done there."))
+    purpose = TextAreaField(_l("What it is for"), description=_l("Optional: when to use it and what it makes sure of."))
+    items = TextAreaField(_l("The checklist"), description=_l("One step per line, in the order they are done."),
+                          render_kw={"rows": 10})

@@ -4,6 +4,7 @@ from casework.models.cases import Case, CaseEvent, CaseRiskChange, ClosureReques
 from casework.models.clients import Client, Consent  # noqa: F401
 from casework.models.household import HouseholdPlanVersion  # noqa: F401
 from casework.models.notes import ContactNote  # noqa: F401
+from casework.models.procedures import ChecklistMark, Procedure, ProcedureVersion  # noqa: F401
 from casework.models.recovery import (  # noqa: F401
     CarePlan,
     CarePlanGoal,

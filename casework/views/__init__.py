@@ -120,6 +120,7 @@ from casework.views import (  # noqa: E402,F401  (routes)
     notes,
     outcomes,
     phases,
+    procedures,
     records,
     recovery,
     register,

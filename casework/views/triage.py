@@ -15,11 +15,13 @@ from carecycle.lifecycle import keep_refusal, load_visible, undone_on_error
 from carecycle.permissions import Permission, requires
 from carecycle.urls import page_arg
 from carecycle.validation import Conflict, Invalid
+from casework.enums import ProcedureStep
 from casework.forms import CloseAlertForm, ConvertAlertForm, RecordAlertForm, SearchForm
 from casework.service import access, triage
 from casework.service import clients as client_service
 from casework.views import EVENT_LABELS, bp
 from casework.views.common import personal_data_in_url, place_errors, refused_back_to, url_search_refused
+from casework.views.procedures import checklist_context
 
 EVENT_LABELS.update({"from_alert": _l("Opened from a triage alert")})
 
@@ -74,9 +76,11 @@ def _render_detail(alert, *, close_form=None, status=200):
     case_visible = case is not None and access.may_see_case(current_user, case)
     closer = triage.users_by_id([alert.closed_by_id]).get(alert.closed_by_id)
     may_act = alert.state == AlertState.CLAIMED and triage.may_act(current_user, alert)
+    here = url_for("casework.triage_detail", alert_id=alert.id)
     return render_template("casework/triage/detail.html", alert=alert, subject=subject, claimer=claimer,
                            case=case, case_visible=case_visible, closer=closer, may_act=may_act,
-                           close_form=close_form or CloseAlertForm(), **_time_helpers()), status
+                           close_form=close_form or CloseAlertForm(), **_time_helpers(),
+                           **checklist_context(ProcedureStep.TRIAGE_KIND, alert, here)), status
 
 
 @bp.route("/triage/<alert_id>")

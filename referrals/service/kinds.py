@@ -10,6 +10,7 @@ from sqlalchemy import false, true
 from carecycle.lifecycle import register_kind
 from carecycle.permissions import Permission, access_held, role_has
 from referrals.models import (
+    Activation,
     InboundReferral,
     Location,
     Organisation,
@@ -21,6 +22,7 @@ from referrals.models import (
     Volunteer,
     VolunteerTeam,
 )
+from referrals.service.activations import visible_activations
 from referrals.service.directory import current_locations, current_services
 from referrals.service.referrals import visible_referrals
 from referrals.service.reserves import visible_items
@@ -52,5 +54,6 @@ def register_kinds(app) -> None:
     register_kind(app, "location", Location, lambda _user: current_locations(), audited=False)
     # an agreement holds its contact people (personal data): every view of one is audited
     register_kind(app, "partner_agreement", PartnerAgreement, lambda _user: true())
+    register_kind(app, "activation", Activation, visible_activations)  # its procedures' checklists
     # the team's reserves; a household one only with the person's register entry
     register_kind(app, "reserve_item", ReserveItem, visible_items)

@@ -11,6 +11,8 @@ from flask_login import current_user
 from carecycle.lifecycle import undone_on_error
 from carecycle.permissions import Permission, access_held, refuse_held, requires
 from carecycle.validation import Conflict, Invalid
+from casework.enums import ProcedureStep
+from casework.views.procedures import checklist_context
 from referrals.forms import CallForm, OutcomeForm
 from referrals.service import activations as service
 from referrals.views import bp, conflict_page, place_errors
@@ -80,8 +82,10 @@ def _load(activation_id):
 
 
 def _detail(row, form: OutcomeForm, status: int = 200):
+    here = url_for("referrals.activation_detail", activation_id=row.id)
     return render_template("referrals/activation/detail.html", row=row, form=form,
-                           period=service.period(row.period_id)), status
+                           period=service.period(row.period_id),
+                           **checklist_context(ProcedureStep.ACTIVATION, row, here)), status
 
 
 @bp.route("/activation/<activation_id>")
