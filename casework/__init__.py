@@ -88,7 +88,9 @@ def init_app(app) -> None:
     add_home_link(app, Permission.CLIENTS_VIEW, "casework.clients", _l("Clients"),
                   _l("Find a client by phone, ID number or full name, or register a new one."))
     app.cli.add_command(bench_cli)
-    from casework import demo_recovery  # noqa: F401 (adds its demo loader)
-    from casework import demo_procedures  # noqa: F401 (adds its demo loader)
+    from casework import (
+        demo_procedures,  # noqa: F401 (adds its demo loader)
+        demo_recovery,  # noqa: F401 (adds its demo loader)
+    )
     from casework.views.recovery import register_links
     register_links(app)
