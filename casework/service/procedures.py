@@ -180,6 +180,11 @@ def listing(archived: bool = False) -> Sequence[Procedure]:
     return sorted(rows, key=lambda p: (order[p.applies_to], _value_rank(p), p.current.title.lower()))
 
 
+def in_use(step: ProcedureStep) -> list[Procedure]:
+    """The procedures in use for a step (any tier or kind)."""
+    return [p for p in listing() if p.applies_to == step.value]
+
+
 def _value_rank(procedure: Procedure) -> int:
     values = step_values(ProcedureStep(procedure.applies_to))
     return values.index(procedure.applies_value) if procedure.applies_value in values else len(values)

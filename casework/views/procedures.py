@@ -25,9 +25,10 @@ def applies_choices() -> dict[str | None, list[tuple[str, str]]]:
     """The grouped options of "Where it applies": `step:value`."""
     return {
         None: [("", _("Choose where it applies"))],
-        _("Register tier"): [(f"{ProcedureStep.REGISTER_TIER.value}:{v}", Tier(v).label)
+        _("Register tier"): [(f"{ProcedureStep.REGISTER_TIER.value}:{v}",
+                              _("Register tier: %(tier)s", tier=Tier(v).label))
                              for v in service.step_values(ProcedureStep.REGISTER_TIER)],
-        _("Triage"): [(f"{ProcedureStep.TRIAGE_KIND.value}:{v}", str(KIND_LABELS[v]))
+        _("Triage"): [(f"{ProcedureStep.TRIAGE_KIND.value}:{v}", _("Triage: %(kind)s", kind=KIND_LABELS[v]))
                       for v in service.step_values(ProcedureStep.TRIAGE_KIND)],
         _("Emergency"): [(f"{ProcedureStep.ACTIVATION.value}:", _("Every emergency activation"))],
     }

@@ -12,6 +12,7 @@ from carecycle.lifecycle import undone_on_error
 from carecycle.permissions import Permission, access_held, refuse_held, requires
 from carecycle.validation import Conflict, Invalid
 from casework.enums import ProcedureStep
+from casework.service import procedures
 from casework.views.procedures import checklist_context
 from referrals.forms import CallForm, OutcomeForm
 from referrals.service import activations as service
@@ -33,6 +34,7 @@ def activation_board():
                                reserves=[], latest=next(iter(service.periods()), None))
     agreements = [(a, service.commitments(a)) for a in service.agreements_in_force()]
     return render_template("referrals/activation/board.html", period=current, latest=None,
+                           procedures=procedures.in_use(ProcedureStep.ACTIVATION),
                            agreements=[(a, c) for a, c in agreements if c],
                            activations=service.activations(current_user, current.id),
                            reserves=service.reserves_drawn(current_user, current.started_at))

@@ -212,6 +212,7 @@ def test_an_activation_shows_the_activation_procedures(client, db, login_as, mak
                                            "contact": "Dr Wong", "promised": 4})
     db.session.commit()
     url = f"/activation/{row.id}"
+    assert "Activating the medical reserve team" in client.get("/activation").get_data(as_text=True)
     assert "Activating the medical reserve team" in client.get(url).get_data(as_text=True)
     assert _tick(client, url, 2).status_code == 302
     [mark] = _marks(db)
@@ -261,3 +262,18 @@ def test_the_demo_has_three_procedures_and_ticks_loaded_once(db):
     rows = db.session.scalars(select(Procedure)).all()
     assert sorted(p.applies_to for p in rows) == ["activation", "register_tier", "triage_kind"]
     assert len(_marks(db)) == 2
+
+
+def test_two_people_ticking_the_same_step_at_once_make_one_mark(db, make_user, make_client, put_on, monkeypatch):
+    procedure = _procedure(make_user("supervisor"))
+    worker = make_user("social_worker")
+    entry = put_on(worker, make_client(worker.team, worker), tier="red")
+    assert service.mark(worker, procedure.current, entry, 0, True)
+    db.session.commit()
+    # the second click read the checklist before the first was saved: it saw no mark
+    seen = service.checklists(service.ProcedureStep.REGISTER_TIER, "red", entry.id)
+    seen[0].marks.clear()
+    monkeypatch.setattr(service, "checklists", lambda *_args: seen)
+    assert not service.mark(make_user("social_worker", team=worker.team), procedure.current, entry, 0, True)
+    db.session.commit()
+    assert len(_marks(db)) == 1
