@@ -40,6 +40,8 @@ CSRF_EXEMPT = {endpoint: BEARER_API for endpoint in (
     "api.api_casework.api_risk_assessment_create", "api.api_casework.api_safety_plan_draft",
     "api.api_casework.api_safety_plan_share", "api.api_casework.api_safety_plan_sign",
     "api.api_casework.api_safety_plan_unshare", "api.api_casework.api_task_done", "api.api_casework.api_triage_claim",
+    "api.api_casework.api_procedure_create", "api.api_casework.api_procedure_revise",
+    "api.api_casework.api_procedure_archive", "api.api_casework.api_checklist_mark",
     "api.api_referrals.api_activation_create", "api.api_referrals.api_activation_outcome",
     "api.api_referrals.api_agreement_create", "api.api_referrals.api_agreement_patch",
     "api.api_referrals.api_directory_import", "api.api_referrals.api_referral_create",

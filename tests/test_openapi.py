@@ -140,6 +140,10 @@ def world(make_user, make_case, make_referral, db):
     activation.contact = "Chan Mei Ling"
     db.session.add(activation)
     ids.update(activation_id=str(activation.id))
+    from casework.service import procedures as procedure_service
+    procedure = procedure_service.create(supervisor, {"applies_to": "register_tier", "applies_value": "orange",
+                                                      "title": "First contact", "items": ["Call", "Visit"]})
+    ids.update(procedure_id=str(procedure.id), subject_type="register_entry", subject_id=str(entry.id))
     tokens = {name: create_token(user) for name, user in
               (("counsellor", counsellor), ("social_worker", social), ("supervisor", supervisor))}
     db.session.commit()

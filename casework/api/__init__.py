@@ -8,6 +8,7 @@ from casework.api import (  # noqa: E402,F401  (routes)
     clients,
     groups,
     notes,
+    procedures,
     recovery,  # noqa: E402,F401  (routes)
     register,
     safety,

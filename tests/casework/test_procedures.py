@@ -277,3 +277,61 @@ def test_two_people_ticking_the_same_step_at_once_make_one_mark(db, make_user, m
     assert not service.mark(make_user("social_worker", team=worker.team), procedure.current, entry, 0, True)
     db.session.commit()
     assert len(_marks(db)) == 1
+
+
+# ------------------------------------------------------------------ API
+def _api(client, bearer, user, method, path, **kwargs):
+    return client.open("/api/v1" + path, method=method, headers=bearer(user), **kwargs)
+
+
+def test_the_api_writes_revises_and_archives_procedures(client, db, make_user, bearer):
+    supervisor, counsellor = make_user("supervisor"), make_user("counsellor")
+    body = {"applies_to": "triage_kind", "applies_value": "hotline", "title": "A hotline call",
+            "items": ["Take the number", "Ask about safety"]}
+    assert _api(client, bearer, counsellor, "POST", "/procedures", json=body).status_code == 403
+    refused = _api(client, bearer, supervisor, "POST", "/procedures", json={**body, "applies_value": "fax"})
+    assert refused.status_code == 422 and "applies_value" in refused.get_json()["error"]["fields"]
+    made = _api(client, bearer, supervisor, "POST", "/procedures", json=body)
+    assert made.status_code == 201
+    procedure = made.get_json()
+    assert procedure["where"] == "Triage: Hotline call" and procedure["current"]["items"] == body["items"]
+    listed = _api(client, bearer, counsellor, "GET", "/procedures").get_json()["procedures"]
+    assert [p["id"] for p in listed] == [procedure["id"]]
+    path = f"/procedures/{procedure['id']}"
+    revised = _api(client, bearer, supervisor, "POST", path + "/versions",
+                   json={"title": "A hotline call", "items": ["Take the number"], "version": procedure["version"]})
+    assert revised.status_code == 201 and revised.get_json()["current"]["number"] == 2
+    stale = _api(client, bearer, supervisor, "POST", path + "/versions",
+                 json={"title": "x", "items": ["y"], "version": procedure["version"]})
+    assert stale.status_code == 409
+    assert _api(client, bearer, counsellor, "POST", path + "/archive", json={}).status_code == 403
+    archived = _api(client, bearer, supervisor, "POST", path + "/archive", json={})
+    assert archived.status_code == 200 and archived.get_json()["archived_at"]
+    assert _api(client, bearer, counsellor, "GET", "/procedures").get_json()["procedures"] == []
+    assert _api(client, bearer, counsellor, "GET", "/procedures?archived=true").get_json()["procedures"]
+    assert _api(client, bearer, counsellor, "GET", "/procedures/nope").status_code == 404
+
+
+def test_the_api_reads_and_marks_a_records_checklist(client, db, make_user, make_client, put_on, bearer):
+    procedure = _procedure(make_user("supervisor"))
+    worker = make_user("social_worker")
+    entry = put_on(worker, make_client(worker.team, worker), tier="red")
+    path = f"/checklists/register_entry/{entry.id}"
+    [checklist] = _api(client, bearer, worker, "GET", path).get_json()["checklists"]
+    assert checklist["title"] == "First contact" and checklist["marks"] == []
+    body = {"version_id": checklist["version_id"], "item": 2, "done": True}
+    marked = _api(client, bearer, worker, "POST", path + "/marks", json=body)
+    assert marked.status_code == 200 and [m["item"] for m in marked.get_json()["checklists"][0]["marks"]] == [2]
+    again = _api(client, bearer, worker, "POST", path + "/marks", json=body)
+    assert again.status_code == 200 and len(_marks(db)) == 1
+    bad = _api(client, bearer, worker, "POST", path + "/marks", json={**body, "done": "yes"})
+    assert bad.status_code == 422 and "done" in bad.get_json()["error"]["fields"]
+    wrong = _api(client, bearer, worker, "POST", path + "/marks", json={**body, "item": 40})
+    assert wrong.status_code == 422
+    other = make_user("social_worker", team="elsewhere")
+    assert _api(client, bearer, other, "GET", path).status_code == 404
+    assert _api(client, bearer, other, "POST", path + "/marks", json={**body, "done": False}).status_code == 404
+    assert _api(client, bearer, worker, "GET", f"/checklists/nothing/{entry.id}").status_code == 404
+    taken = _api(client, bearer, worker, "POST", path + "/marks", json={**body, "done": False})
+    assert taken.get_json()["checklists"][0]["marks"] == []
+    assert [(m.undone_at is not None, m.version_id) for m in _marks(db)] == [(True, procedure.current.id)]
