@@ -77,7 +77,8 @@ def add_hook(app, name: str, hook) -> None:
     other's rules without assigning to one another's attributes. The names in use:
     `case_closed(user, case)` and `case_reopened(user, case)` (casework: follow-ups are scheduled and
     cancelled), `goal_links(case, goals) -> {goal id: [(label, url)]}` (referrals, on the care plan),
-    `metrics_overdue(now) -> {kind: count}` (casework and referrals: the overdue counts /metrics shows)."""
+    `metrics_overdue(now) -> {kind: count}` (casework and referrals: the overdue counts /metrics shows),
+    `group_plan_drills(user) -> [(id, day, scenario, url)]` (supervision: the drills a group plan names)."""
     hooks_of = app.extensions.setdefault("carecycle_hooks", {}).setdefault(name, [])
     if hook not in hooks_of:
         hooks_of.append(hook)

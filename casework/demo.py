@@ -49,9 +49,15 @@ def load_demo(echo=print) -> None:
         echo("casework demo: already loaded")
     else:
         _load_clients(teams, echo)
-    from casework.demo_register import load_household_demo, load_register_demo, load_shared_household_demo
+    from casework.demo_register import (
+        load_group_plan_demo,
+        load_household_demo,
+        load_register_demo,
+        load_shared_household_demo,
+    )
     load_register_demo(echo)
     load_household_demo(echo)
+    load_group_plan_demo(echo)
     for loader in EXTRA_LOADERS:
         loader(echo)
     load_shared_household_demo(echo)  # after the care demo links the resident's account

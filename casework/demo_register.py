@@ -162,3 +162,32 @@ def load_shared_household_demo(echo=print) -> None:
     household.share(writer, client)
     db.session.commit()
     echo("casework demo: the resident account has a shared household plan")
+
+
+GROUP_PLAN = {
+    "name": "Riverside day centre", "kind": "other",
+    "meeting_point": "The car park behind the centre, else the Riverside Primary School hall",
+    "leader": "The centre manager, then our duty social worker",
+    "checks": "Each volunteer warden checks their own floor\nThe kitchen staff check the wheelchair users",
+    "others": "18"}
+
+
+def load_group_plan_demo(echo=print) -> None:
+    """Idempotent: once any group plan exists, it does nothing. The day centre's plan covers the two
+    red-tier people with household plans (supervision's demo names the drill it was practised in)."""
+    from casework.models import GroupPlan, HouseholdPlanVersion
+    from casework.service import groupplans
+    if db.session.scalar(select(GroupPlan.id).limit(1)) is not None:
+        return
+    worker = db.session.scalar(select(User).where(User.username == "socialworker"))
+    if worker is None or worker.team_id is None:
+        return
+    plan = groupplans.create(worker, GROUP_PLAN)
+    covered = db.session.scalars(select(Client).join(HouseholdPlanVersion, HouseholdPlanVersion.client_id == Client.id)
+                                 .join(RegisterEntry, RegisterEntry.client_id == Client.id)
+                                 .where(RegisterEntry.tier == Tier.RED.value, Client.team_id == worker.team_id)
+                                 .distinct()).all()
+    for client in covered:
+        groupplans.add_member(worker, plan, client)
+    db.session.commit()
+    echo(f"casework demo: a group plan covering {len(covered)} clients and {plan.others} others")

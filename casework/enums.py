@@ -188,3 +188,20 @@ LABELS.update({
     (ProcedureStep, ProcedureStep.TRIAGE_KIND.value): _l("A kind of triage alert"),
     (ProcedureStep, ProcedureStep.ACTIVATION.value): _l("An emergency activation"),
 })
+
+
+class GroupPlanKind(Labelled):
+    BUILDING = "building"
+    CARE_HOME = "care_home"
+    SCHOOL_CLASS = "school_class"
+    VOLUNTEER_TEAM = "volunteer_team"
+    OTHER = "other"
+
+
+LABELS.update({
+    (GroupPlanKind, GroupPlanKind.BUILDING.value): _l("A building"),
+    (GroupPlanKind, GroupPlanKind.CARE_HOME.value): _l("A care home"),
+    (GroupPlanKind, GroupPlanKind.SCHOOL_CLASS.value): _l("A school class"),
+    (GroupPlanKind, GroupPlanKind.VOLUNTEER_TEAM.value): _l("A volunteer team"),
+    (GroupPlanKind, GroupPlanKind.OTHER.value): _l("Another place or group"),
+})

@@ -14,6 +14,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from carecycle.forms import MultiCheckboxField
@@ -22,6 +23,7 @@ from casework.enums import (
     SEX_LABELS,
     ClosureReason,
     ConsentScope,
+    GroupPlanKind,
     OutreachOutcome,
     Priority,
     RegisterFlag,
@@ -328,3 +330,25 @@ class ProcedureForm(FlaskForm):
     purpose = TextAreaField(_l("What it is for"), description=_l("Optional: when to use it and what it makes sure of."))
     items = TextAreaField(_l("The checklist"), description=_l("One step per line, in the order they are done."),
                           render_kw={"rows": 10})
+
+
+class GroupPlanForm(FlaskForm):
+    """A group emergency plan (the drill's choices are the team's drills, filled by the view)."""
+    version = HiddenField()
+    name = StringField(_l("Place or group"), description=_l("For example: Block 4, Lok Wah Estate"))
+    kind = SelectField(_l("Kind"), choices=[SelectChoice("", _l("Choose the kind")),
+                                            *[SelectChoice(k.value, k.label) for k in GroupPlanKind]],
+                       validate_choice=False)
+    meeting_point = StringField(_l("Where everyone meets"),
+                                description=_l("For example: the ground-floor lobby, else the community hall"))
+    leader = StringField(_l("Who leads"), description=_l("For example: the caretaker, Mr Ho, then our duty team"))
+    checks = TextAreaField(_l("Who checks on whom"),
+                           description=_l("One line each, for example: Mrs Lee (12B) checks flat 12A"))
+    others = StringField(_l("Other people it covers"), render_kw={"type": "number", "min": 0, "inputmode": "numeric"},
+                         description=_l("People it covers who are not our clients: counted, never named."))
+    last_drill_id = SelectField(_l("Last practised in"), choices=[], validate_choice=False,
+                                description=_l("A drill your team ran, where this plan was practised."))
+
+
+class GroupPlanMemberForm(FlaskForm):
+    plan_id = SelectField(_l("Group plan"), choices=[], validate_choice=False)

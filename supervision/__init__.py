@@ -38,6 +38,9 @@ def init_app(app) -> None:
     add_job(app, "due-reminders", timedelta(minutes=15), notifications.due_soon_job,
             "remind assignees of re-screenings and follow-ups due within a day, once per item")
     add_labels(app, "case_event", {reassign.EVENT: reassign.EVENT_LABEL})
+    from carecycle.areas import add_hook
+    from supervision.service.drills import drills_for_plans
+    add_hook(app, "group_plan_drills", drills_for_plans)  # casework's group plans name the drill practised
     from casework.service.cases import staff_names_in_words
     add_labels(app, "case_event_detail", {reassign.EVENT: staff_names_in_words})
     register_loader(app, demo.load_demo)

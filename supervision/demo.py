@@ -43,6 +43,7 @@ def load_demo(echo=print) -> None:
     rng = random.Random(7)
     _past_emergency(staff, teams, rng, echo)
     _drills(staff, echo)
+    _group_plan_drill(echo)
     _approvals(staff, teams, echo)
     _reassignment(staff, echo)
     _outreach_due(teams, echo)
@@ -123,6 +124,19 @@ def _drills(staff, echo) -> None:
                      "due_on": today - timedelta(days=300)}]})
     db.session.commit()
     echo(f"supervision demo: 3 drills with their actions ({len(volunteer_teams)} volunteer teams)")
+
+
+def _group_plan_drill(echo) -> None:
+    """The demo's group plan (casework) was practised in the day-centre evacuation drill."""
+    from casework.demo_register import GROUP_PLAN
+    from casework.models import GroupPlan
+    plan = db.session.scalar(select(GroupPlan).where(GroupPlan.name == GROUP_PLAN["name"]))
+    drill = db.session.scalar(select(Drill).where(Drill.scenario.startswith("Evacuating the Riverside day centre")))
+    if plan is None or drill is None or plan.last_drill_id is not None:
+        return
+    plan.last_drill_id = drill.id
+    db.session.commit()
+    echo("supervision demo: the day centre's group plan was practised in its evacuation drill")
 
 
 def _approvals(staff, teams, echo) -> None:

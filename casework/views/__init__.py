@@ -115,6 +115,7 @@ from casework.views import (  # noqa: E402,F401  (routes)
     cases,
     clients,
     followups,
+    groupplans,
     groups,
     household,
     notes,

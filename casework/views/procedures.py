@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from carecycle.alerts import KIND_LABELS
 from carecycle.forms import ConfirmForm
@@ -21,17 +22,16 @@ from casework.views import bp, register_entry_section
 from casework.views.common import conflict_page, place_errors
 
 
-def applies_choices() -> dict[str | None, list[tuple[str, str]]]:
-    """The grouped options of "Where it applies": `step:value`."""
-    return {
-        None: [("", _("Choose where it applies"))],
-        _("Register tier"): [(f"{ProcedureStep.REGISTER_TIER.value}:{v}",
-                              _("Register tier: %(tier)s", tier=Tier(v).label))
-                             for v in service.step_values(ProcedureStep.REGISTER_TIER)],
-        _("Triage"): [(f"{ProcedureStep.TRIAGE_KIND.value}:{v}", _("Triage: %(kind)s", kind=KIND_LABELS[v]))
-                      for v in service.step_values(ProcedureStep.TRIAGE_KIND)],
-        _("Emergency"): [(f"{ProcedureStep.ACTIVATION.value}:", _("Every emergency activation"))],
-    }
+def applies_choices() -> list[SelectChoice]:
+    """The options of "Where it applies" (`step:value`), grouped by step."""
+    tiers, triage = _("Register tier"), _("Triage")
+    return [SelectChoice("", _("Choose where it applies")),
+            *[SelectChoice(f"{ProcedureStep.REGISTER_TIER.value}:{v}", _("Register tier: %(tier)s", tier=Tier(v).label),
+                           optgroup=tiers) for v in service.step_values(ProcedureStep.REGISTER_TIER)],
+            *[SelectChoice(f"{ProcedureStep.TRIAGE_KIND.value}:{v}", _("Triage: %(kind)s", kind=KIND_LABELS[v]),
+                           optgroup=triage) for v in service.step_values(ProcedureStep.TRIAGE_KIND)],
+            SelectChoice(f"{ProcedureStep.ACTIVATION.value}:", _("Every emergency activation"),
+                         optgroup=_("Emergency"))]
 
 
 def _data(form: ProcedureForm) -> dict:

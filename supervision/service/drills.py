@@ -19,6 +19,7 @@ from carecycle.lifecycle import NotFound
 from carecycle.localtime import date_message
 from carecycle.localtime import today as local_today
 from carecycle.notifications import notify
+from carecycle.permissions import Permission, user_has
 from carecycle.roles import Role
 from carecycle.validation import Conflict, Invalid, iso_date
 from referrals.models import Organisation, VolunteerTeam
@@ -243,3 +244,16 @@ def readiness() -> list[TeamReadiness]:
 
 __all__ = ["record_drill", "drills", "my_actions", "may_complete", "complete_action", "readiness",
            "team_staff", "PARTICIPANT_KINDS"]
+
+
+PLAN_DRILLS = 100  # the drills a group plan may name: the team's latest hundred
+
+
+def drills_for_plans(user) -> list[tuple]:
+    """casework's hook `group_plan_drills`: the user's team's drills (id, day, scenario, page), the
+    latest first; none for someone on no team or without DRILLS_VIEW."""
+    if user.team_id is None or not user_has(user, Permission.DRILLS_VIEW):
+        return []
+    rows = db.session.execute(select(Drill.id, Drill.held_on, Drill.scenario).where(Drill.team_id == user.team_id)
+                              .order_by(Drill.held_on.desc(), Drill.created_at.desc()).limit(PLAN_DRILLS)).all()
+    return [(did, day, scenario, path_for("supervision.drill", drill_id=did)) for did, day, scenario in rows]

@@ -1,0 +1,201 @@
+"""Group emergency plans: a team's plan for a place or a group (a building, a care home, a school
+class, a volunteer team): the people it covers, where they meet, who leads and who checks whom, and
+the drill it was last practised in. Whoever may see clients reads the team's plans; whoever may edit
+clients writes them and links clients (the routes check the permissions; a client is linked only by
+someone who may see them). A reader sees by name only the covered clients they may see: the others,
+and the people who are not clients, are counted.
+
+The drills are supervision's: that area offers the team's drills through the hook
+`group_plan_drills(user) -> [(id, held_on, scenario, url)]`, so casework imports nothing of it."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import false, func, select
+from sqlalchemy.orm import selectinload
+
+from carecycle.areas import hooks
+from carecycle.audit import record_event
+from carecycle.database import utcnow
+from carecycle.extensions import db
+from carecycle.permissions import Permission, access_held, user_has
+from carecycle.validation import Conflict, Invalid
+from casework.enums import GroupPlanKind
+from casework.models import Client, GroupPlan, GroupPlanMember
+from casework.service.access import visible_clients
+
+LIMITS = {"name": 200, "meeting_point": 300, "leader": 300, "checks": 2000}
+MAX_OTHERS = 100_000
+
+
+@dataclass(frozen=True)
+class Drill:
+    id: uuid.UUID
+    held_on: date
+    scenario: str
+    url: str
+
+
+def drills(user) -> list[Drill]:
+    """The drills of the user's team a plan may name (the latest first), from supervision's hook."""
+    found = [Drill(*row) for hook in hooks("group_plan_drills") for row in hook(user)]
+    return sorted(found, key=lambda d: d.held_on, reverse=True)
+
+
+def drill_of(user, plan: GroupPlan) -> Drill | None:
+    return next((d for d in drills(user) if d.id == plan.last_drill_id), None) if plan.last_drill_id else None
+
+
+def visible_plans(user):
+    if user.team_id is None or not user_has(user, Permission.CLIENTS_VIEW) or access_held(user):
+        return false()
+    return GroupPlan.team_id == user.team_id
+
+
+def load(user, plan_id) -> GroupPlan | None:
+    try:
+        pid = uuid.UUID(str(plan_id))
+    except ValueError:
+        return None
+    return db.session.scalar(select(GroupPlan).where(GroupPlan.id == pid, visible_plans(user)))
+
+
+def listing(user, archived: bool = False) -> list[tuple[GroupPlan, int]]:
+    """The team's plans (in use, or archived) by name, each with how many people it covers."""
+    members = (select(GroupPlanMember.plan_id, func.count().label("n")).group_by(GroupPlanMember.plan_id)
+               .subquery())
+    rows = db.session.execute(
+        select(GroupPlan, members.c.n).outerjoin(members, members.c.plan_id == GroupPlan.id)
+        .where(visible_plans(user), GroupPlan.archived_at.is_not(None) if archived else GroupPlan.archived_at.is_(None))
+        .order_by(func.lower(GroupPlan.name), GroupPlan.id)).all()
+    return [(plan, (n or 0) + plan.others) for plan, n in rows]
+
+
+def _clean(user, data: dict) -> dict:
+    errors: dict[str, str] = {}
+    clean: dict = {}
+    for name, limit in LIMITS.items():
+        value = data.get(name)
+        if value is not None and not isinstance(value, str):
+            errors[name] = _("Must be text.")
+            continue
+        value = (value or "").strip()
+        if len(value) > limit:
+            errors[name] = _("Use at most %(n)d characters.", n=limit)
+        clean[name] = value
+    if not clean.get("name") and "name" not in errors:
+        errors["name"] = _("Name the place or group, for example \"Block 4, Lok Wah Estate\".")
+    if not clean.get("meeting_point") and "meeting_point" not in errors:
+        errors["meeting_point"] = _("Say where everyone meets in an emergency.")
+    if data.get("kind") not in {k.value for k in GroupPlanKind}:
+        errors["kind"] = _("Choose what kind of place or group it is.")
+    clean["kind"] = data.get("kind")
+    others = data.get("others")
+    digits = str(others).strip() if isinstance(others, (int, str)) and not isinstance(others, bool) else None
+    if others in (None, ""):
+        clean["others"] = 0
+    elif digits is None or not digits.isdigit() or int(digits) > MAX_OTHERS:
+        errors["others"] = _("Enter how many other people it covers, a whole number from 0.")
+    else:
+        clean["others"] = int(digits)
+    drill = data.get("last_drill_id") or None
+    clean["last_drill_id"] = None
+    if drill is not None:
+        chosen = next((d for d in drills(user) if str(d.id) == str(drill)), None)
+        if chosen is None:
+            errors["last_drill_id"] = _("Choose one of your team's drills, or none.")
+        else:
+            clean["last_drill_id"] = chosen.id
+    if errors:
+        raise Invalid(errors)
+    return clean
+
+
+def _apply(plan: GroupPlan, clean: dict) -> None:
+    plan.name, plan.kind, plan.meeting_point = clean["name"], clean["kind"], clean["meeting_point"]
+    plan.others, plan.last_drill_id = clean["others"], clean["last_drill_id"]
+    plan.roles = {"leader": clean["leader"], "checks": clean["checks"]}
+    plan.updated_at = utcnow()
+
+
+def create(user, data: dict) -> GroupPlan:
+    if user.team_id is None:
+        raise Invalid({"name": _("A group plan is the record of a team, and your account is on none.")})
+    clean = _clean(user, data)
+    plan = GroupPlan(team_id=user.team_id, created_by_id=user.id)
+    _apply(plan, clean)
+    db.session.add(plan)
+    db.session.flush()
+    record_event("create", "group_plan", plan.id, actor=user)
+    return plan
+
+
+def _check(plan: GroupPlan, version) -> None:
+    if plan.archived:
+        raise Conflict(_("This group plan is archived."), current_version=plan.version)
+    if version not in (None, "") and str(version) != str(plan.version):
+        raise Conflict(_("Someone changed this group plan since you opened it: check it again."),
+                       current_version=plan.version)
+
+
+def update(user, plan: GroupPlan, data: dict, version=None) -> GroupPlan:
+    _check(plan, version)
+    _apply(plan, _clean(user, data))
+    db.session.flush()
+    record_event("update", "group_plan", plan.id, actor=user)
+    return plan
+
+
+def archive(user, plan: GroupPlan, version=None) -> GroupPlan:
+    _check(plan, version)
+    plan.archived_at = utcnow()
+    db.session.flush()
+    record_event("archive", "group_plan", plan.id, actor=user)
+    return plan
+
+
+def add_member(user, plan: GroupPlan, client: Client) -> bool:
+    """Link a client (loaded by the caller with `load_visible`); False when already linked."""
+    if plan.archived:
+        raise Conflict(_("This group plan is archived."), current_version=plan.version)
+    if any(m.client_id == client.id for m in plan.members):
+        return False
+    plan.members.append(GroupPlanMember(client_id=client.id, added_by_id=user.id))
+    db.session.flush()
+    record_event("update", "group_plan", plan.id, reason="client added", actor=user)
+    return True
+
+
+def remove_member(user, plan: GroupPlan, client: Client) -> bool:
+    member = next((m for m in plan.members if m.client_id == client.id), None)
+    if member is None:
+        return False
+    plan.members.remove(member)
+    db.session.flush()
+    record_event("update", "group_plan", plan.id, reason="client removed", actor=user)
+    return True
+
+
+def coverage(user, plan: GroupPlan) -> tuple[list[Client], int]:
+    """(the covered clients `user` may see, by name; how many others it covers, counted not named)."""
+    ids = [m.client_id for m in plan.members]
+    named = list(db.session.scalars(select(Client).where(Client.id.in_(ids), visible_clients(user)))) if ids else []
+    named.sort(key=lambda c: (c.display_name or "").lower())
+    return named, len(ids) - len(named) + plan.others
+
+
+def plans_of(user, client: Client) -> Sequence[GroupPlan]:
+    """The team's plans in use that cover the client."""
+    return db.session.scalars(
+        select(GroupPlan).join(GroupPlanMember, GroupPlanMember.plan_id == GroupPlan.id)
+        .where(GroupPlanMember.client_id == client.id, visible_plans(user), GroupPlan.archived_at.is_(None))
+        .order_by(GroupPlan.name)).all()
+
+
+def open_plans(user) -> Sequence[GroupPlan]:
+    return db.session.scalars(select(GroupPlan).where(visible_plans(user), GroupPlan.archived_at.is_(None))
+                              .options(selectinload(GroupPlan.members)).order_by(GroupPlan.name)).all()
