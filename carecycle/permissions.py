@@ -57,6 +57,8 @@ class Permission(StrEnum):
     ACTIVATIONS = "activations"              # the activation board (emergency) and after-action reviews
     PROCEDURES_VIEW = "procedures_view"      # the service's operating procedures, and marking their checklists
     PROCEDURES_WRITE = "procedures_write"    # writing, revising and archiving procedures
+    RECOVERY_VIEW = "recovery_view"          # the team's community recovery plans (and one's own actions)
+    RECOVERY_MANAGE = "recovery_manage"      # starting them, actions, groups, the 1/3/6-month reviews
     # supervision: caseload review, approvals, reassignment, mode, statistics, drills, audit viewer
     CASELOAD_REVIEW = "caseload_review"      # the team dashboard, its export, drill-down to a worker
     CASES_REASSIGN = "cases_reassign"        # move cases from one worker to another
@@ -74,7 +76,8 @@ PUBLIC = Permission.PUBLIC
 
 _STAFF = {Permission.SIGNED_IN, Permission.MODE_VIEW, Permission.NOTIFICATIONS, Permission.DRILLS_VIEW}
 _CASE_STAFF = {Permission.CLIENTS_VIEW, Permission.CLIENTS_EDIT, Permission.REGISTER_MANAGE, Permission.CASES_VIEW,
-               Permission.CASES_EDIT, Permission.CASEWORK_NOTES, Permission.RESERVES_VIEW, Permission.PROCEDURES_VIEW}
+               Permission.CASES_EDIT, Permission.CASEWORK_NOTES, Permission.RESERVES_VIEW, Permission.PROCEDURES_VIEW,
+               Permission.RECOVERY_VIEW}
 
 # What reads or acts on clients and cases: refused while an account's access waits for a supervisor
 # to confirm an administrator's change (carecycle.accounts.separation).
@@ -108,7 +111,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.APPROVALS, Permission.MODE_SWITCH, Permission.SURGE_VIEW, Permission.STATS_VIEW,
         Permission.AUDIT_VIEW, Permission.DRILLS_MANAGE, Permission.TRANSLATIONS_VIEW, Permission.TRANSLATIONS_IMPORT,
         Permission.TRANSLATIONS_APPROVE, Permission.RESERVES_MANAGE, Permission.ACTIVATIONS,
-        Permission.PROCEDURES_WRITE}),
+        Permission.PROCEDURES_WRITE, Permission.RECOVERY_MANAGE}),
     Role.ADMIN: frozenset(_STAFF | {Permission.ACCOUNTS_MANAGE, Permission.CRISIS_RESOURCES_EDIT,
                                     Permission.DIRECTORY_VIEW, Permission.DIRECTORY_EDIT, Permission.VOLUNTEERS_VIEW,
                                     Permission.VOLUNTEERS_MANAGE, Permission.STATS_VIEW, Permission.AUDIT_VIEW}),

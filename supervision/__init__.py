@@ -45,6 +45,8 @@ def init_app(app) -> None:
     add_labels(app, "case_event_detail", {reassign.EVENT: staff_names_in_words})
     register_loader(app, demo.load_demo)
     add_nav_link(app, Permission.CASELOAD_REVIEW, "supervision.caseload", _l("Team caseload"), "supervision")
+    add_nav_link(app, Permission.RECOVERY_MANAGE, "supervision.recovery_plans", _l("Community recovery"),
+                 "supervision")
     add_nav_link(app, Permission.APPROVALS, "supervision.approvals", _l("Approvals"), "supervision")
     add_nav_link(app, Permission.SURGE_VIEW, "supervision.surge", _l("Surge"), "triage")
     add_nav_link(app, Permission.STATS_VIEW, "supervision.stats", _l("Statistics"), "supervision")
@@ -54,6 +56,9 @@ def init_app(app) -> None:
     add_home_link(app, Permission.CASELOAD_REVIEW, "supervision.caseload", _l("Team caseload"),
                   _l("Per worker: open cases by risk and phase, overdue first contacts, tasks and referrals; "
                      "drill down, reassign, export."))
+    add_home_link(app, Permission.RECOVERY_VIEW, "supervision.recovery_plans", _l("Community recovery"),
+                  _l("After an incident: the community's needs, the actions and their owners, the care sessions, "
+                     "and reviews at 1, 3 and 6 months."))
     add_home_link(app, Permission.APPROVALS, "supervision.approvals", _l("Approvals and reviews"),
                   _l("Risk assessments to acknowledge, closures, break-glass accesses, articles and consent "
                      "overrides: one queue."))

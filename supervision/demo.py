@@ -44,6 +44,7 @@ def load_demo(echo=print) -> None:
     _past_emergency(staff, teams, rng, echo)
     _drills(staff, echo)
     _group_plan_drill(echo)
+    _recovery_plan(staff, echo)
     _approvals(staff, teams, echo)
     _reassignment(staff, echo)
     _outreach_due(teams, echo)
@@ -264,3 +265,38 @@ def _handled_alerts(staff, teams, rng, echo) -> None:
         alert.close_reason = "Advice given; no case needed."
     db.session.commit()
     echo("supervision demo: 12 handled alerts for the statistics")
+
+
+def _recovery_plan(staff, echo) -> None:
+    """After the rainstorm: the Riverside team's recovery plan with three actions, the bereavement
+    circle as its community care, and the 1-month review written (the storm ended 37 days ago)."""
+    from casework.models import CommunityGroup
+    from supervision.models import RecoveryPlan
+    from supervision.service import recovery
+    if db.session.scalar(select(RecoveryPlan.id).limit(1)) is not None:
+        return
+    period = next(iter(recovery.finished_periods()), None)
+    supervisor = staff["supervisor"]
+    if period is None or supervisor.team_id is None:
+        return
+    plan = recovery.create(supervisor, {
+        "title": "Recovery after the Riverside rainstorm", "area": "Riverside: Blocks 1 to 6 and the day centre",
+        "period_id": str(period.id)})
+    today = local_today()
+    for text, owner, due, done in [
+            ("Outreach to every red- and orange-tier person in the area", "socialworker", 7, True),
+            ("A neighbourhood meeting at the community hall with the residents' committee", "supervisor", 21, True),
+            ("A bereavement group for the families who lost someone in the landslip", "counsellor", 45, False)]:
+        action = recovery.add_action(supervisor, plan, {"description": text, "owner_id": str(staff[owner].id),
+                                                        "due_on": (plan.ended_on + timedelta(days=due)).isoformat()})
+        if done:
+            recovery.complete_action(staff[owner], plan, action.id)
+    circle = db.session.scalar(select(CommunityGroup).where(CommunityGroup.team_id == supervisor.team_id,
+                                                            CommunityGroup.kind == "bereavement"))
+    if circle is not None:
+        recovery.link_group(supervisor, plan, circle.id)
+    if recovery.due_on(plan, 1) <= today:
+        recovery.write_review(supervisor, plan, 1, "Most older people living alone are back to their routines. "
+                              "Two families are still in temporary housing; the bereavement circle has begun.")
+    db.session.commit()
+    echo("supervision demo: a community recovery plan after the rainstorm")

@@ -65,3 +65,33 @@ class NotificationSettingsForm(FlaskForm):
     email = StringField(_l("E-mail address"), validators=[
         Optional(), Length(max=200), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an e-mail address."))])
     email_enabled = BooleanField(_l("Also tell me by e-mail (the message holds only a link)"))
+
+
+class RecoveryPlanForm(FlaskForm):
+    """A community recovery plan: the incident is an emergency period, or one the supervisor records."""
+    title = StringField(_l("Title"), description=_l("For example: Recovery after the Riverside rainstorm"))
+    area = StringField(_l("The community it is for"),
+                       description=_l("For example: Riverside, Blocks 1 to 6 and the day centre"))
+    period_id = SelectField(_l("The emergency"), choices=[], validate_choice=False,
+                            description=_l("An emergency period that has ended, or none to record the incident "
+                                           "below."))
+    incident = StringField(_l("What happened"), description=_l("Only when no emergency period is chosen."))
+    started_on = StringField(_l("It began on"), render_kw={"type": "date"})
+    ended_on = StringField(_l("It ended on"), render_kw={"type": "date"})
+
+
+class RecoveryActionForm(FlaskForm):
+    description = StringField(_l("What will be done"),
+                              description=_l("For example: outreach to every red- and orange-tier person in the area"))
+    owner_id = SelectField(_l("Owner"), choices=[], validate_choice=False)
+    due_on = StringField(_l("Due on"), render_kw={"type": "date"})
+
+
+class RecoveryGroupForm(FlaskForm):
+    group_id = SelectField(_l("Community group"), choices=[], validate_choice=False)
+
+
+class RecoveryReviewForm(FlaskForm):
+    months = HiddenField()
+    summary = TextAreaField(_l("How the community is doing"),
+                            description=_l("What the figures and the people you met tell you; no names."))

@@ -9,7 +9,7 @@ import uuid
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -151,3 +151,91 @@ class AuditVerification(UUIDPrimaryKey, Model):
     last_seq: Mapped[int | None] = mapped_column(Integer)
     last_hash: Mapped[str | None] = mapped_column(String(64))
     incremental: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+
+
+# ------------------------------------------------------------------ community recovery
+REVIEW_MONTHS = (1, 3, 6)
+
+
+class RecoveryPlan(UUIDPrimaryKey, Model):
+    """A team's plan for the recovery of an affected community after an incident: an emergency
+    period (the mode switch that opened it) or an incident a supervisor records, with the days it
+    lasted. Its needs assessment is counted from the team's records of those days."""
+
+    __tablename__ = "recovery_plan"
+
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("team.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    area: Mapped[str] = mapped_column(String(300))             # the affected community, a place
+    period_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("mode_change.id"))  # an emergency period
+    incident: Mapped[str] = mapped_column(String(300))         # what happened, in words
+    started_on: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date] = mapped_column(Date)
+    created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    team: Mapped[Team] = relationship()
+    actions: Mapped[list[RecoveryAction]] = relationship(back_populates="plan", order_by="RecoveryAction.due_on")
+    groups: Mapped[list[RecoveryGroup]] = relationship(back_populates="plan")
+    reviews: Mapped[list[RecoveryReview]] = relationship(back_populates="plan", order_by="RecoveryReview.months")
+
+
+class RecoveryAction(UUIDPrimaryKey, Model):
+    """A step of the plan (a bereavement group, a neighbourhood meeting, outreach to every red- and
+    orange-tier person in the area) with an owner and a due date."""
+
+    __tablename__ = "recovery_action"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("recovery_plan.id"), index=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), index=True)
+    due_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
+    done_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    _description: Mapped[str] = mapped_column("description", Sealed)
+    description = Encrypted("_description")
+
+    plan: Mapped[RecoveryPlan] = relationship(back_populates="actions")
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+
+    @property
+    def done(self) -> bool:
+        return self.done_at is not None
+
+    @property
+    def overdue(self) -> bool:
+        return not self.done and self.due_on < local_today()
+
+
+class RecoveryGroup(UUIDPrimaryKey, Model):
+    """A community group (casework) whose sessions are the plan's community psychological care."""
+
+    __tablename__ = "recovery_group"
+    __table_args__ = (UniqueConstraint("plan_id", "group_id", name="uq_recovery_group"),)
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("recovery_plan.id"), index=True)
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("community_group.id"), index=True)
+
+    plan: Mapped[RecoveryPlan] = relationship(back_populates="groups")
+
+
+class RecoveryReview(UUIDPrimaryKey, Model):
+    """How the community is doing 1, 3 or 6 months after the incident: the supervisor's words and
+    the figures counted when it was written (kept as they were)."""
+
+    __tablename__ = "recovery_review"
+    __table_args__ = (UniqueConstraint("plan_id", "months", name="uq_recovery_review_months"),)
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("recovery_plan.id"), index=True)
+    months: Mapped[int] = mapped_column(Integer)
+    written_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"))
+    written_at: Mapped[datetime] = mapped_column(default=utcnow)
+    figures: Mapped[dict] = mapped_column(JSON, default=dict)   # counts, already through the small-count rule
+    _summary: Mapped[str] = mapped_column("summary", Sealed)
+    summary = Encrypted("_summary")
+
+    plan: Mapped[RecoveryPlan] = relationship(back_populates="reviews")

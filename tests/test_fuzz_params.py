@@ -44,10 +44,11 @@ ID_TABLES = {
     "inbound_id": "inbound_referral", "drill_id": "drill", "action_id": "drill_action", "grant_id":
     "break_glass_grant", "notification_id": "notification", "item_id": "closure_request", "review_id":
     "care_plan_review", "object_id": "case_file", "volunteer_team_id": "volunteer_team", "volunteer_id": "volunteer",
-    "agreement_id": "partner_agreement", "reserve_id": "reserve_item",
+    "agreement_id": "partner_agreement", "reserve_id": "reserve_item", "procedure_id": "procedure",
+    "subject_id": "register_entry", "plan_id": "group_plan", "recovery_id": "recovery_plan",
 }
 FIXED = {"instrument_id": "phq9", "number": "1", "object_type": "case", "action": "submit", "target": "recovery",
-         "kind": "closure", "token": "x" * 20}
+         "kind": "closure", "token": "x" * 20, "subject_type": "register_entry"}
 ROLES = [None, "resident", "counsellor", "socialworker", "supervisor", "admin"]
 STAFF = ("supervisor", "counsellor", "socialworker", "admin")
 # Never fuzzed: signing out or changing one's own password would change who the later examples are.

@@ -17,4 +17,13 @@ def supervision_labels():
             "sv_mode_label": enum_label(Mode), "sv_risks": RISKS, "sv_open_phases": OPEN_PHASES}
 
 
-from supervision.views import approvals, audit, caseload, drills, mode, notifications, stats  # noqa: E402,F401
+from supervision.views import (  # noqa: E402,F401
+    approvals,
+    audit,
+    caseload,
+    drills,
+    mode,
+    notifications,
+    recovery,
+    stats,
+)
