@@ -144,6 +144,10 @@ def world(make_user, make_case, make_referral, db):
     procedure = procedure_service.create(supervisor, {"applies_to": "register_tier", "applies_value": "orange",
                                                       "title": "First contact", "items": ["Call", "Visit"]})
     ids.update(procedure_id=str(procedure.id), subject_type="register_entry", subject_id=str(entry.id))
+    from casework.service import groupplans
+    group_plan = groupplans.create(social, {"name": "Block 4", "kind": "building", "meeting_point": "Lobby"})
+    groupplans.add_member(social, group_plan, case.client)
+    ids.update(plan_id=str(group_plan.id))
     tokens = {name: create_token(user) for name, user in
               (("counsellor", counsellor), ("social_worker", social), ("supervisor", supervisor))}
     db.session.commit()

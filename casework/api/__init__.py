@@ -6,6 +6,7 @@ api = area_api("casework")
 from casework.api import (  # noqa: E402,F401  (routes)
     cases,
     clients,
+    groupplans,
     groups,
     notes,
     procedures,

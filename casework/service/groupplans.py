@@ -91,7 +91,7 @@ def _clean(user, data: dict) -> dict:
         errors["name"] = _("Name the place or group, for example \"Block 4, Lok Wah Estate\".")
     if not clean.get("meeting_point") and "meeting_point" not in errors:
         errors["meeting_point"] = _("Say where everyone meets in an emergency.")
-    if data.get("kind") not in {k.value for k in GroupPlanKind}:
+    if not isinstance(data.get("kind"), str) or data.get("kind") not in {k.value for k in GroupPlanKind}:
         errors["kind"] = _("Choose what kind of place or group it is.")
     clean["kind"] = data.get("kind")
     others = data.get("others")

@@ -171,3 +171,38 @@ def test_the_demo_has_a_group_plan_practised_in_a_drill_and_loads_it_once(db):
     assert len(named) == 2 and counted == 18
     drill = service.drill_of(worker, plan)
     assert drill is not None and drill.scenario.startswith("Evacuating the Riverside day centre")
+
+
+# ------------------------------------------------------------------ API
+def _api(client, bearer, user, method, path, **kwargs):
+    return client.open("/api/v1" + path, method=method, headers=bearer(user), **kwargs)
+
+
+def test_the_api_writes_changes_links_and_archives_a_plan(client, db, make_user, make_client, bearer):
+    worker = make_user("social_worker")
+    person = make_client(worker.team, worker)
+    refused = _api(client, bearer, worker, "POST", "/group-plans", json={**PLAN, "kind": ["building"]})
+    assert refused.status_code == 422 and "kind" in refused.get_json()["error"]["fields"]
+    made = _api(client, bearer, worker, "POST", "/group-plans", json={**PLAN, "others": 12})
+    assert made.status_code == 201
+    plan = made.get_json()
+    assert (plan["leader"], plan["counted"], plan["clients"]) == ("Mr Ho, the caretaker", 12, [])
+    path = f"/group-plans/{plan['id']}"
+    linked = _api(client, bearer, worker, "POST", path + "/clients", json={"client_id": str(person.id)})
+    assert linked.status_code == 200 and linked.get_json()["clients"] == [str(person.id)]
+    changed = _api(client, bearer, worker, "PATCH", path, json={"meeting_point": "The hall",
+                                                                "version": linked.get_json()["version"]})
+    assert changed.status_code == 200 and changed.get_json()["meeting_point"] == "The hall"
+    assert changed.get_json()["name"] == PLAN["name"]  # what was not sent is kept
+    stale = _api(client, bearer, worker, "PATCH", path, json={"meeting_point": "x", "version": plan["version"]})
+    assert stale.status_code == 409
+    removed = _api(client, bearer, worker, "DELETE", f"{path}/clients/{person.id}")
+    assert removed.status_code == 200 and removed.get_json()["clients"] == []
+    other = make_user("social_worker", team="elsewhere")
+    assert _api(client, bearer, other, "GET", path).status_code == 404
+    assert _api(client, bearer, other, "PATCH", path, json={"meeting_point": "x"}).status_code == 404
+    assert _api(client, bearer, make_user("admin"), "GET", "/group-plans").status_code == 403
+    archived = _api(client, bearer, worker, "POST", path + "/archive", json={})
+    assert archived.status_code == 200 and archived.get_json()["archived_at"]
+    assert _api(client, bearer, worker, "GET", "/group-plans").get_json()["group_plans"] == []
+    assert _api(client, bearer, worker, "GET", "/group-plans?archived=true").get_json()["group_plans"]
