@@ -129,4 +129,4 @@ def notifications_read_all():
     return jsonify({"marked": mark_read(current_user)})
 
 
-from supervision import api_work  # noqa: E402,F401  (routes: approvals, reassignment)
+from supervision import api_recovery, api_work  # noqa: E402,F401,I001  (routes: recovery, approvals, reassignment)

@@ -148,6 +148,13 @@ def world(make_user, make_case, make_referral, db):
     group_plan = groupplans.create(social, {"name": "Block 4", "kind": "building", "meeting_point": "Lobby"})
     groupplans.add_member(social, group_plan, case.client)
     ids.update(plan_id=str(group_plan.id))
+    from supervision.service import recovery
+    recovery_plan = recovery.create(supervisor, {"title": "After the storm", "area": "Riverside", "incident": "Storm",
+                                                 "started_on": "2026-01-01", "ended_on": "2026-01-03"})
+    recovery_action = recovery.add_action(supervisor, recovery_plan, {"description": "Outreach",
+                                                                      "owner_id": str(social.id),
+                                                                      "due_on": "2026-02-01"})
+    ids.update(recovery_id=str(recovery_plan.id), action_id=str(recovery_action.id))
     tokens = {name: create_token(user) for name, user in
               (("counsellor", counsellor), ("social_worker", social), ("supervisor", supervisor))}
     db.session.commit()

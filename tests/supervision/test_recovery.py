@@ -183,3 +183,43 @@ def test_the_demo_has_a_recovery_plan_after_the_rainstorm_loaded_once(db):
     [plan] = db.session.scalars(select(RecoveryPlan)).all()
     assert plan.period_id is not None and len(plan.actions) == 3 and sum(a.done for a in plan.actions) == 2
     assert [r.months for r in plan.reviews] == [1] and len(plan.groups) == 1
+
+
+# ------------------------------------------------------------------ API
+def _api(client, tokens, user, method, path, **kwargs):
+    return client.open("/api/v1" + path, method=method, headers=tokens[user.id], **kwargs)
+
+
+def test_the_api_starts_a_plan_adds_and_completes_an_action_and_writes_a_review(client, db, make_user, bearer):
+    supervisor = make_user("supervisor")
+    worker = make_user("social_worker", team=supervisor.team)
+    other, admin = make_user("supervisor", team="elsewhere"), make_user("admin")
+    bearer = {u.id: bearer(u) for u in (supervisor, worker, other, admin)}  # each token made once, up front
+    body = {"title": "After the storm", "area": "Riverside", "incident": "Rainstorm",
+            "started_on": (today() - timedelta(days=50)).isoformat(),
+            "ended_on": (today() - timedelta(days=48)).isoformat()}
+    assert _api(client, bearer, worker, "POST", "/recovery-plans", json=body).status_code == 403
+    refused = _api(client, bearer, supervisor, "POST", "/recovery-plans", json={**body, "ended_on": "soon"})
+    assert refused.status_code == 422 and "ended_on" in refused.get_json()["error"]["fields"]
+    made = _api(client, bearer, supervisor, "POST", "/recovery-plans", json=body)
+    assert made.status_code == 201
+    plan = made.get_json()
+    assert {n["code"] for n in plan["needs"]} >= {"cases_opened", "register_red", "screenings"}
+    assert [r["months"] for r in plan["reviews"]] == [1, 3, 6]
+    path = f"/recovery-plans/{plan['id']}"
+    added = _api(client, bearer, supervisor, "POST", path + "/actions",
+                 json={"description": "Hall meeting", "owner_id": str(worker.id), "due_on": today().isoformat()})
+    assert added.status_code == 201
+    [action] = added.get_json()["actions"]
+    done = _api(client, bearer, worker, "POST", f"{path}/actions/{action['id']}/done")
+    assert done.status_code == 200 and done.get_json()["actions"][0]["done_at"]
+    early = _api(client, bearer, supervisor, "POST", path + "/reviews", json={"months": 3, "summary": "x"})
+    assert early.status_code == 422
+    review = _api(client, bearer, supervisor, "POST", path + "/reviews", json={"months": 1, "summary": "Calmer"})
+    assert review.status_code == 201 and review.get_json()["reviews"][0]["summary"] == "Calmer"
+    summary = _api(client, bearer, worker, "GET", path + "/summary").get_json()
+    assert summary["actions_done"] == 1 and "Calmer" not in str(summary) and "Hall meeting" not in str(summary)
+    assert [p["id"] for p in _api(client, bearer, worker, "GET", "/recovery-plans").get_json()["recovery_plans"]] \
+        == [plan["id"]]
+    assert _api(client, bearer, other, "GET", path).status_code == 404
+    assert _api(client, bearer, admin, "GET", "/recovery-plans").status_code == 403
