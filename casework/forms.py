@@ -341,9 +341,10 @@ class GroupPlanForm(FlaskForm):
                        validate_choice=False)
     meeting_point = StringField(_l("Where everyone meets"),
                                 description=_l("For example: the ground-floor lobby, else the community hall"))
-    leader = StringField(_l("Who leads"), description=_l("For example: the caretaker, Mr Ho, then our duty team"))
+    leader = StringField(_l("Who leads"), description=_l("By role, for example: the caretaker, then our duty team"))
     checks = TextAreaField(_l("Who checks on whom"),
-                           description=_l("One line each, for example: Mrs Lee (12B) checks flat 12A"))
+                           description=_l("One line each, by role or flat, for example: the warden of floor 12 "
+                                          "checks flat 12A. The whole team reads it: name no client here."))
     others = StringField(_l("Other people it covers"), render_kw={"type": "number", "min": 0, "inputmode": "numeric"},
                          description=_l("People it covers who are not our clients: counted, never named."))
     last_drill_id = SelectField(_l("Last practised in"), choices=[], validate_choice=False,

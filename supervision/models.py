@@ -168,7 +168,8 @@ class RecoveryPlan(UUIDPrimaryKey, Model):
     title: Mapped[str] = mapped_column(String(200))
     area: Mapped[str] = mapped_column(String(300))             # the affected community, a place
     period_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("mode_change.id"))  # an emergency period
-    incident: Mapped[str] = mapped_column(String(300))         # what happened, in words
+    _incident: Mapped[str] = mapped_column("incident", Sealed)  # what happened, in words: may name people
+    incident = Encrypted("_incident")
     started_on: Mapped[date] = mapped_column(Date)
     ended_on: Mapped[date] = mapped_column(Date)
     created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"))

@@ -198,8 +198,11 @@ def api_checklist_mark(subject_type, subject_id):
     version = service.load_version(body.get("version_id"))
     if version is None or version.procedure.applies_to != step.value:
         raise Invalid({"version_id": _("Choose a checklist shown on this record.")})
+    item = body.get("item")
+    if not isinstance(item, int) or isinstance(item, bool):
+        raise Invalid({"item": _("Choose a step of the checklist.")})
     done = body.get("done")
     if not isinstance(done, bool):
         raise Invalid({"done": _("Must be true (done) or false (take the mark back).")})
-    service.mark(current_user, version, record, body.get("item"), done)
+    service.mark(current_user, version, record, item, done)
     return _checklists(step, record)

@@ -9,6 +9,7 @@ The drills are supervision's: that area offers the team's drills through the hoo
 `group_plan_drills(user) -> [(id, held_on, scenario, url)]`, so casework imports nothing of it."""
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import false, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from carecycle.areas import hooks
@@ -75,7 +77,7 @@ def listing(user, archived: bool = False) -> list[tuple[GroupPlan, int]]:
     return [(plan, (n or 0) + plan.others) for plan, n in rows]
 
 
-def _clean(user, data: dict) -> dict:
+def _clean(user, data: dict, kept_drill: uuid.UUID | None = None) -> dict:
     errors: dict[str, str] = {}
     clean: dict = {}
     for name, limit in LIMITS.items():
@@ -98,13 +100,15 @@ def _clean(user, data: dict) -> dict:
     digits = str(others).strip() if isinstance(others, (int, str)) and not isinstance(others, bool) else None
     if others in (None, ""):
         clean["others"] = 0
-    elif digits is None or not digits.isdigit() or int(digits) > MAX_OTHERS:
+    elif digits is None or not re.fullmatch(r"[0-9]{1,6}", digits) or int(digits) > MAX_OTHERS:
         errors["others"] = _("Enter how many other people it covers, a whole number from 0.")
     else:
         clean["others"] = int(digits)
     drill = data.get("last_drill_id") or None
     clean["last_drill_id"] = None
-    if drill is not None:
+    if drill is not None and kept_drill is not None and str(drill) == str(kept_drill):
+        clean["last_drill_id"] = kept_drill  # unchanged: no need to find it among the latest drills again
+    elif drill is not None:
         chosen = next((d for d in drills(user) if str(d.id) == str(drill)), None)
         if chosen is None:
             errors["last_drill_id"] = _("Choose one of your team's drills, or none.")
@@ -144,7 +148,7 @@ def _check(plan: GroupPlan, version) -> None:
 
 def update(user, plan: GroupPlan, data: dict, version=None) -> GroupPlan:
     _check(plan, version)
-    _apply(plan, _clean(user, data))
+    _apply(plan, _clean(user, data, kept_drill=plan.last_drill_id))
     db.session.flush()
     record_event("update", "group_plan", plan.id, actor=user)
     return plan
@@ -164,13 +168,20 @@ def add_member(user, plan: GroupPlan, client: Client) -> bool:
         raise Conflict(_("This group plan is archived."), current_version=plan.version)
     if any(m.client_id == client.id for m in plan.members):
         return False
-    plan.members.append(GroupPlanMember(client_id=client.id, added_by_id=user.id))
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # two people linking the same client at once: one link
+            plan.members.append(GroupPlanMember(client_id=client.id, added_by_id=user.id))
+            db.session.flush()
+    except IntegrityError:
+        db.session.expire(plan, ["members"])
+        return False
     record_event("update", "group_plan", plan.id, reason="client added", actor=user)
     return True
 
 
 def remove_member(user, plan: GroupPlan, client: Client) -> bool:
+    if plan.archived:
+        raise Conflict(_("This group plan is archived."), current_version=plan.version)
     member = next((m for m in plan.members if m.client_id == client.id), None)
     if member is None:
         return False

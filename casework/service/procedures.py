@@ -258,10 +258,9 @@ def mark(user, version: ProcedureVersion, record, item, done: bool) -> bool:
         raise Invalid({"item": _("This procedure does not apply here.")})
     if chosen.version.id != version.id:
         raise Conflict(_("This checklist was revised or started on another version: check it again."))
-    try:
-        index = int(item)
-    except (TypeError, ValueError):
-        index = -1
+    index = item if isinstance(item, int) and not isinstance(item, bool) else -1
+    if isinstance(item, str) and item.isascii() and item.isdigit() and len(item) <= 3:
+        index = int(item)  # from a page's form
     if not 0 <= index < len(version.items):
         raise Invalid({"item": _("Choose a step of the checklist.")})
     current = chosen.marks.get(index)

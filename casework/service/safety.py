@@ -352,6 +352,8 @@ def unlink_resident(user, case: Case) -> None:
     for plan in _shared_with_client(client.id):
         plan.share_ended_at = now
         record_event("unshare", "safety_plan", plan.id)
+    from casework.service import household  # the household plan shared with the same account
+    household.stop_sharing(user, client)
     client.resident_user_id = None
     db.session.flush()
     add_event(case, "resident_unlinked", user)

@@ -24,7 +24,7 @@ def upgrade():
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('area', sa.String(length=300), nullable=False),
     sa.Column('period_id', sa.Uuid(), nullable=True),
-    sa.Column('incident', sa.String(length=300), nullable=False),
+    sa.Column('incident', carecycle.crypto.Sealed(), nullable=False),
     sa.Column('started_on', sa.Date(), nullable=False),
     sa.Column('ended_on', sa.Date(), nullable=False),
     sa.Column('created_by_id', sa.Uuid(), nullable=False),

@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from carecycle.alerts import KIND_LABELS, Alert
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.localtime import date_message, local
+from carecycle.lifecycle import Forbidden
+from carecycle.localtime import date_message, day_bounds, format_day, local
 from carecycle.localtime import today as local_today
 from carecycle.permissions import Permission, access_held, user_has
 from carecycle.validation import Conflict, Invalid, iso_date
@@ -132,8 +134,9 @@ def create(user, data: dict) -> RecoveryPlan:
     if errors:
         raise Invalid(errors)
     assert started is not None and ended is not None
-    plan = RecoveryPlan(team_id=user.team_id, title=title, area=area, period_id=period_id, incident=incident,
-                        started_on=started, ended_on=ended, created_by_id=user.id)
+    plan = RecoveryPlan(team_id=user.team_id, title=title, area=area, period_id=period_id, started_on=started,
+                        ended_on=ended, created_by_id=user.id)
+    plan.incident = incident
     db.session.add(plan)
     db.session.flush()
     record_event("create", "recovery_plan", plan.id, actor=user)
@@ -161,13 +164,13 @@ NEED_LABELS = {
 }
 
 
-def window(plan: RecoveryPlan) -> Period:
-    return Period(plan.started_on, plan.ended_on)
+def window(plan: RecoveryPlan) -> tuple[datetime, datetime]:
+    """From the start of the incident's first local day to the end of its last (in UTC)."""
+    return day_bounds(plan.started_on)[0], day_bounds(plan.ended_on)[1]
 
 
 def _raw_needs(plan: RecoveryPlan) -> dict[str, int]:
-    period = window(plan)
-    start, end, team = period.start, period.end, plan.team_id
+    (start, end), team = window(plan), plan.team_id
     count = lambda stmt: int(db.session.scalar(stmt) or 0)  # noqa: E731
     raw = {
         "cases_opened": count(select(func.count()).select_from(Case).where(
@@ -243,7 +246,8 @@ def complete_action(user, plan: RecoveryPlan, action_id) -> RecoveryAction:
     if action is None:
         raise Invalid({"action": _("Choose an action of this plan.")})
     if action.owner_id != user.id and not user_has(user, Permission.RECOVERY_MANAGE):
-        raise Invalid({"action": _("Only its owner or a supervisor marks an action done.")})
+        raise Forbidden(_("Only its owner or a supervisor marks an action done."), "recovery_action", action.id,
+                        reason="recovery action done")
     if not action.done:
         action.done_at, action.done_by_id = utcnow(), user.id
         db.session.flush()
@@ -263,9 +267,14 @@ def link_group(user, plan: RecoveryPlan, group_id) -> RecoveryGroup | None:
         raise Invalid({"group_id": _("Choose one of the team's community groups.")})
     if any(link.group_id == group.id for link in plan.groups):
         return None
-    link = RecoveryGroup(plan=plan, group_id=group.id)
-    db.session.add(link)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # two supervisors linking the same group at once: one link
+            link = RecoveryGroup(plan=plan, group_id=group.id)
+            db.session.add(link)
+            db.session.flush()
+    except IntegrityError:
+        db.session.expire(plan, ["groups"])
+        return None
     record_event("update", "recovery_plan", plan.id, reason="group linked", actor=user)
     return link
 
@@ -282,7 +291,7 @@ def care(plan: RecoveryPlan) -> list[Care]:
     ids = [link.group_id for link in plan.groups]
     if not ids:
         return []
-    since = window(plan).start
+    since = window(plan)[0]
     sessions = dict(db.session.execute(
         select(GroupSession.group_id, func.count()).where(
             GroupSession.group_id.in_(ids), GroupSession.starts_at >= since, GroupSession.starts_at <= utcnow(),
@@ -313,7 +322,7 @@ def outcome_figures(plan: RecoveryPlan) -> dict:
     """How the community is doing now, in counts through the small-count rule: the team's recovery
     cases measured twice and reliably improved, follow-ups since the incident by what they found,
     and the care sessions held."""
-    since = window(plan).start
+    since = window(plan)[0]
     measured, improved = _recovery(Scope(plan.team_id, ""), Period(plan.started_on, local_today()))
     found = dict(db.session.execute(
         select(FollowUp.status, func.count()).join(Case, Case.id == FollowUp.case_id)
@@ -353,15 +362,22 @@ def write_review(user, plan: RecoveryPlan, months, summary) -> RecoveryReview:
         errors["summary"] = _("Use at most %(n)d characters.", n=SUMMARY_MAX)
     if due_on(plan, months) > local_today():
         errors["months"] = _("The %(n)d-month review is due on %(day)s.", n=months,
-                             day=due_on(plan, months).isoformat())
+                             day=format_day(due_on(plan, months)))
     if any(r.months == months for r in plan.reviews):
         raise Conflict(_("The %(n)d-month review is already written.", n=months), current_version=plan.version)
     if errors:
         raise Invalid(errors)
-    review = RecoveryReview(plan=plan, months=months, written_by_id=user.id, figures=outcome_figures(plan))
-    review.summary = words
-    db.session.add(review)
-    db.session.flush()
+    figures = outcome_figures(plan)
+    try:
+        with db.session.begin_nested():  # two supervisors writing the same review at once: the second is told
+            review = RecoveryReview(plan=plan, months=months, written_by_id=user.id, figures=figures)
+            review.summary = words
+            db.session.add(review)
+            db.session.flush()
+    except IntegrityError:
+        db.session.expire(plan, ["reviews"])
+        raise Conflict(_("The %(n)d-month review is already written.", n=months),
+                       current_version=plan.version) from None
     record_event("create", "recovery_review", review.id, reason=f"{months} months", actor=user)
     return review
 

@@ -206,3 +206,28 @@ def test_the_api_writes_changes_links_and_archives_a_plan(client, db, make_user,
     assert archived.status_code == 200 and archived.get_json()["archived_at"]
     assert _api(client, bearer, worker, "GET", "/group-plans").get_json()["group_plans"] == []
     assert _api(client, bearer, worker, "GET", "/group-plans?archived=true").get_json()["group_plans"]
+
+
+def test_bad_counts_are_refused_and_an_archived_plan_keeps_its_clients(db, make_user, make_client):
+    from carecycle.validation import Conflict, Invalid
+    worker = make_user("social_worker")
+    for others in ("²", "9" * 5000, -1, True, "1.5"):
+        with pytest.raises(Invalid) as refused:
+            service.create(worker, {**PLAN, "others": others})
+        assert "others" in refused.value.fields
+    plan = service.create(worker, PLAN)
+    person = make_client(worker.team, worker)
+    service.add_member(worker, plan, person)
+    service.archive(worker, plan)
+    with pytest.raises(Conflict):
+        service.remove_member(worker, plan, person)
+    assert [m.client_id for m in plan.members] == [person.id]
+
+
+def test_a_drill_already_named_is_kept_on_a_change_even_when_no_longer_offered(db, make_user, monkeypatch):
+    worker = make_user("social_worker")
+    drill = _drill(make_user("supervisor", team=worker.team))
+    plan = service.create(worker, {**PLAN, "last_drill_id": str(drill.id)})
+    monkeypatch.setattr(service, "drills", lambda _user: [])  # older than the latest drills offered
+    service.update(worker, plan, {**PLAN, "meeting_point": "The hall", "last_drill_id": str(drill.id)})
+    assert plan.last_drill_id == drill.id and plan.meeting_point == "The hall"

@@ -302,3 +302,18 @@ def test_the_surge_view_lists_whose_medicine_runs_out_first(client, db, login_as
     page = client.get("/supervision/surge").get_data(as_text=True)
     assert "Households to check on" in page and "Yip" not in page
     assert page.index(sooner.display_name) < page.index(later.display_name)
+
+
+def test_unlinking_the_persons_account_ends_the_share(db, make_user, make_client, make_case):
+    from casework.service import safety
+    counsellor = make_user("counsellor")
+    resident, person = _linked(make_user, make_client, counsellor)
+    _signed(counsellor, person, 5)
+    service.share(counsellor, person)
+    case = make_case(counsellor, client=person)
+    safety.unlink_resident(counsellor, case)
+    db.session.commit()
+    assert service.shared_plan_for(resident) is None and service.shared_with(person) is None
+    unshared = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "household_plan",
+                                                           AuditEvent.action == "unshare")).all()
+    assert len(unshared) == 1
