@@ -216,7 +216,8 @@ def api_recovery_summary(recovery_id):
     """What the residents' committee may read: counts only."""
     plan = _load(recovery_id)
     summary = service.summary(plan)
-    return {"title": plan.title, "area": plan.area, "started_on": plan.started_on.isoformat(), "ended_on": plan.ended_on.isoformat(),
+    return {"title": plan.title, "area": plan.area, "started_on": plan.started_on.isoformat(),
+            "ended_on": plan.ended_on.isoformat(),
             "needs": _needs(plan), "actions": summary["actions"], "actions_done": summary["actions_done"],
             "care": [{"name": name, "sessions": sessions, "attended": attended}
                      for name, sessions, attended in summary["care"]],
