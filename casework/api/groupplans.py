@@ -10,7 +10,7 @@ from pydantic import Field
 
 from carecycle.api import json_body
 from carecycle.lifecycle import NotFound, load_visible
-from carecycle.openapi import Closed, Open, described
+from carecycle.openapi import Closed, Empty, Open, described
 from carecycle.permissions import Permission, requires
 from casework.api import api
 from casework.api.common import iso
@@ -144,10 +144,11 @@ def api_group_plan_add_client(plan_id):
 
 
 @api.route("/group-plans/<plan_id>/clients/<client_id>", methods=["DELETE"])
-@described(responses={200: GroupPlanOut})
+@described(body=Empty, body_optional=True, responses={200: GroupPlanOut}, errors=(409,))
 @requires(Permission.CLIENTS_EDIT)
 def api_group_plan_remove_client(plan_id, client_id):
-    """Unlink a client (one the caller may see)."""
+    """Unlink a client (one the caller may see); an archived plan keeps its clients (409)."""
+    json_body(optional=True)
     plan = _load(plan_id)
     client = load_visible("client", client_id, current_user, audit=False)
     service.remove_member(current_user, plan, client)
