@@ -174,7 +174,6 @@ class RecoveryPlan(UUIDPrimaryKey, Model):
     ended_on: Mapped[date] = mapped_column(Date)
     created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    closed_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}

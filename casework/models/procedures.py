@@ -22,7 +22,8 @@ class Procedure(UUIDPrimaryKey, Model):
 
     applies_to: Mapped[str] = mapped_column(String(30), index=True)  # ProcedureStep
     applies_value: Mapped[str] = mapped_column(String(40), default="")  # the tier, the alert kind; "" for any
-    current_number: Mapped[int] = mapped_column(Integer, default=1)
+    current_number: Mapped[int] = mapped_column(Integer, default=1)  # changes with each revision, so the
+    # row's version lock refuses a revision made on a form opened before another one
     created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     archived_at: Mapped[datetime | None]

@@ -9,7 +9,6 @@ The drills are supervision's: that area offers the team's drills through the hoo
 `group_plan_drills(user) -> [(id, held_on, scenario, url)]`, so casework imports nothing of it."""
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from carecycle.areas import hooks
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.fields import Errors, check_version, number_field, text
 from carecycle.permissions import Permission, access_held, user_has
 from carecycle.validation import Conflict, Invalid
 from casework.enums import GroupPlanKind
@@ -78,32 +78,18 @@ def listing(user, archived: bool = False) -> list[tuple[GroupPlan, int]]:
 
 
 def _clean(user, data: dict, kept_drill: uuid.UUID | None = None) -> dict:
-    errors: dict[str, str] = {}
-    clean: dict = {}
-    for name, limit in LIMITS.items():
-        value = data.get(name)
-        if value is not None and not isinstance(value, str):
-            errors[name] = _("Must be text.")
-            continue
-        value = (value or "").strip()
-        if len(value) > limit:
-            errors[name] = _("Use at most %(n)d characters.", n=limit)
-        clean[name] = value
-    if not clean.get("name") and "name" not in errors:
-        errors["name"] = _("Name the place or group, for example \"Block 4, Lok Wah Estate\".")
-    if not clean.get("meeting_point") and "meeting_point" not in errors:
-        errors["meeting_point"] = _("Say where everyone meets in an emergency.")
-    if not isinstance(data.get("kind"), str) or data.get("kind") not in {k.value for k in GroupPlanKind}:
+    errors = Errors()
+    required = {"name": _("Name the place or group, for example \"Block 4, Lok Wah Estate\"."),
+                "meeting_point": _("Say where everyone meets in an emergency.")}
+    clean: dict = {name: text(data, name, errors, limit=limit, required=name in required,
+                              message=required.get(name)) or "" for name, limit in LIMITS.items()}
+    kind = data.get("kind")
+    if not isinstance(kind, str) or kind not in {k.value for k in GroupPlanKind}:
         errors["kind"] = _("Choose what kind of place or group it is.")
-    clean["kind"] = data.get("kind")
-    others = data.get("others")
-    digits = str(others).strip() if isinstance(others, (int, str)) and not isinstance(others, bool) else None
-    if others in (None, ""):
-        clean["others"] = 0
-    elif digits is None or not re.fullmatch(r"[0-9]{1,6}", digits) or int(digits) > MAX_OTHERS:
+    clean["kind"] = kind
+    clean["others"] = number_field(data, "others", errors, low=0, high=MAX_OTHERS) or 0
+    if "others" in errors:
         errors["others"] = _("Enter how many other people it covers, a whole number from 0.")
-    else:
-        clean["others"] = int(digits)
     drill = data.get("last_drill_id") or None
     clean["last_drill_id"] = None
     if drill is not None and kept_drill is not None and str(drill) == str(kept_drill):
@@ -114,8 +100,7 @@ def _clean(user, data: dict, kept_drill: uuid.UUID | None = None) -> dict:
             errors["last_drill_id"] = _("Choose one of your team's drills, or none.")
         else:
             clean["last_drill_id"] = chosen.id
-    if errors:
-        raise Invalid(errors)
+    errors.check()
     return clean
 
 
@@ -141,9 +126,7 @@ def create(user, data: dict) -> GroupPlan:
 def _check(plan: GroupPlan, version) -> None:
     if plan.archived:
         raise Conflict(_("This group plan is archived."), current_version=plan.version)
-    if version not in (None, "") and str(version) != str(plan.version):
-        raise Conflict(_("Someone changed this group plan since you opened it: check it again."),
-                       current_version=plan.version)
+    check_version(plan, version, _("Someone changed this group plan since you opened it: check it again."))
 
 
 def update(user, plan: GroupPlan, data: dict, version=None) -> GroupPlan:

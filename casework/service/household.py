@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.fields import Errors, number_field, text
 from carecycle.localtime import local
 from carecycle.validation import Conflict, Invalid
 from casework.models import Client, HouseholdPlanVersion, RegisterEntry
@@ -27,18 +28,9 @@ LIST_LIMIT = 200  # the emergency list: the first 200, whose medicine runs out s
 
 
 def _clean(data: dict) -> dict:
-    errors: dict[str, str] = {}
-    content: dict = {}
-    for name in TEXT_FIELDS:
-        value = data.get(name)
-        if value is not None and not isinstance(value, str):
-            errors[name] = _("Must be text.")
-            continue
-        value = (value or "").strip()
-        if len(value) > LIMIT:
-            errors[name] = _("Use at most %(n)d characters.", n=LIMIT)
-        content[name] = value
-    if not content.get("checker") and "checker" not in errors:
+    errors = Errors()
+    content: dict = {name: text(data, name, errors, limit=LIMIT) or "" for name in TEXT_FIELDS}
+    if not content["checker"] and "checker" not in errors:
         errors["checker"] = _("Say who checks on them in an emergency (a neighbour, a relative, our team).")
     medicines = []
     rows = data.get("medicines") or []
@@ -47,22 +39,15 @@ def _clean(data: dict) -> dict:
         rows = []
     for n, given in enumerate(rows):
         row: dict = given if isinstance(given, dict) else {}
-        raw_name = row.get("name")
-        name = raw_name.strip() if isinstance(raw_name, str) else ""
-        days = row.get("days")
-        if not name and days in (None, ""):
+        if not row.get("name") and row.get("days") in (None, ""):
             continue  # an empty row of the form
-        if not name:
-            errors[f"medicines[{n}].name"] = _("Name the medicine.")
-        elif len(name) > 200:
-            errors[f"medicines[{n}].name"] = _("Use at most %(n)d characters.", n=200)
-        digits = str(days).strip() if isinstance(days, (int, str)) and not isinstance(days, bool) else ""
-        number = int(digits) if digits.isdigit() and len(digits) <= 4 else None
-        if number is None or number > MAX_DAYS:
+        name = text(row, "name", errors, limit=200, required=True, message=_("Name the medicine."),
+                    field=f"medicines[{n}].name") or ""
+        days = number_field(row, "days", errors, low=0, high=MAX_DAYS, field=f"medicines[{n}].days")
+        if days is None:
             errors[f"medicines[{n}].days"] = _("Enter how many days of it they hold, from 0 to %(n)d.", n=MAX_DAYS)
-        medicines.append({"name": name, "days": number})
-    if errors:
-        raise Invalid(errors)
+        medicines.append({"name": name, "days": days})
+    errors.check()
     content["medicines"] = medicines
     return content
 

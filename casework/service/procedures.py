@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -22,7 +23,8 @@ from carecycle.alerts import KIND_LABELS
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
-from carecycle.validation import Conflict, Invalid
+from carecycle.fields import Errors, check_version, text
+from carecycle.validation import Conflict, Invalid, whole_number
 from casework.enums import ProcedureStep, Tier
 from casework.models import ChecklistMark, Procedure, ProcedureVersion
 
@@ -52,73 +54,50 @@ def where_label(procedure: Procedure) -> str:
     return _("Every emergency activation")
 
 
-def _clean(data: dict) -> dict:
-    errors: dict[str, str] = {}
-    clean: dict = {}
-    for name, limit in (("title", TITLE_LIMIT), ("purpose", PURPOSE_LIMIT)):
-        value = data.get(name)
-        if value is not None and not isinstance(value, str):
-            errors[name] = _("Must be text.")
-            continue
-        value = (value or "").strip()
-        if len(value) > limit:
-            errors[name] = _("Use at most %(n)d characters.", n=limit)
-        clean[name] = value
-    if not clean.get("title") and "title" not in errors:
-        errors["title"] = _("Give the procedure a title, for example \"First contact with a red-tier person living "
-                            "alone\".")
+def _clean(data: dict, errors: Errors) -> dict:
+    clean: dict = {"title": text(data, "title", errors, limit=TITLE_LIMIT, required=True, message=_(
+                 "Give the procedure a title, for example \"First contact with a red-tier person living alone\".")),
+             "purpose": text(data, "purpose", errors, limit=PURPOSE_LIMIT) or ""}
     items = data.get("items")
     if isinstance(items, str):
         items = items.splitlines()
     if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-        errors["items"] = _("Write the checklist, one step per line.")
         items = []
     items = [" ".join(i.split()) for i in items]
     items = [i for i in items if i]
-    if "items" not in errors:
-        if not items:
-            errors["items"] = _("Write the checklist, one step per line.")
-        elif len(items) > MAX_ITEMS:
-            errors["items"] = _("Keep the checklist to %(n)d steps or fewer.", n=MAX_ITEMS)
-        elif any(len(i) > ITEM_LIMIT for i in items):
-            errors["items"] = _("Keep each step under %(n)d characters.", n=ITEM_LIMIT)
+    if not items:
+        errors["items"] = _("Write the checklist, one step per line.")
+    elif len(items) > MAX_ITEMS:
+        errors["items"] = _("Keep the checklist to %(n)d steps or fewer.", n=MAX_ITEMS)
+    elif any(len(i) > ITEM_LIMIT for i in items):
+        errors["items"] = _("Keep each step under %(n)d characters.", n=ITEM_LIMIT)
     clean["items"] = items
-    if errors:
-        raise Invalid(errors)
     return clean
 
 
-def _where(data: dict) -> tuple[str, str]:
+def _where(data: dict, errors: Errors) -> tuple[str, str]:
     try:
         step = ProcedureStep(str(data.get("applies_to")))
     except ValueError:
-        raise Invalid({"applies_to": _("Choose where the procedure applies.")}) from None
+        errors["applies_to"] = _("Choose where the procedure applies.")
+        return "", ""
     value = data.get("applies_value")
     value = ANY if value is None else value
     if value not in step_values(step):
-        raise Invalid({"applies_value": _("Choose which tier or kind of alert it applies to.")
-                       if step is not ProcedureStep.ACTIVATION else _("An activation procedure applies to every "
-                                                                      "activation: leave the value empty.")})
+        errors["applies_value"] = _("Choose which tier or kind of alert it applies to.") \
+            if step is not ProcedureStep.ACTIVATION else _("An activation procedure applies to every activation: "
+                                                           "leave the value empty.")
     return step.value, value
 
 
+STALE = _l("Someone changed this procedure since you opened it: check the latest version.")
+
+
 def create(user, data: dict) -> Procedure:
-    errors: dict[str, str] = {}
-    where = content = None
-    for check in (_where, _clean):
-        try:
-            result = check(data)
-        except Invalid as error:
-            errors.update(error.fields)
-            continue
-        if check is _where:
-            where = result
-        else:
-            content = result
-    if errors:
-        raise Invalid(errors)
-    assert isinstance(where, tuple) and isinstance(content, dict)
-    applies_to, applies_value = where
+    errors = Errors()
+    applies_to, applies_value = _where(data, errors)
+    content = _clean(data, errors)
+    errors.check()
     procedure = Procedure(applies_to=applies_to, applies_value=applies_value, current_number=1,
                           created_by_id=user.id)
     procedure.versions.append(ProcedureVersion(number=1, created_by_id=user.id, **content))
@@ -131,10 +110,12 @@ def create(user, data: dict) -> Procedure:
 def revise(user, procedure: Procedure, data: dict, version=None) -> ProcedureVersion:
     """A new version of the procedure (the earlier ones kept). `version`: the procedure's version the
     writer saw; a stale one is refused with Conflict."""
-    _check_version(procedure, version)
+    check_version(procedure, version, str(STALE))
     if procedure.archived:
         raise Conflict(_("This procedure is archived: write a new one instead."), current_version=procedure.version)
-    content = _clean(data)
+    errors = Errors()
+    content = _clean(data, errors)
+    errors.check()
     number = procedure.current_number + 1
     row = ProcedureVersion(procedure=procedure, number=number, created_by_id=user.id, **content)
     db.session.add(row)
@@ -145,20 +126,12 @@ def revise(user, procedure: Procedure, data: dict, version=None) -> ProcedureVer
 
 
 def archive(user, procedure: Procedure, version=None) -> Procedure:
-    _check_version(procedure, version)
+    check_version(procedure, version, str(STALE))
     if not procedure.archived:
         procedure.archived_at = utcnow()
         db.session.flush()
         record_event("archive", "procedure", procedure.id, actor=user)
     return procedure
-
-
-def _check_version(procedure: Procedure, version) -> None:
-    if version in (None, ""):
-        return
-    if str(version) != str(procedure.version):
-        raise Conflict(_("Someone changed this procedure since you opened it: check the latest version."),
-                       current_version=procedure.version)
 
 
 # ------------------------------------------------------------------ reading
@@ -171,18 +144,14 @@ def load(procedure_id) -> Procedure | None:
                              .options(selectinload(Procedure.versions)))
 
 
-def listing(archived: bool = False) -> Sequence[Procedure]:
-    """Every procedure (those in use, or the archived ones), by step and value."""
+def listing(archived: bool = False, step: ProcedureStep | None = None) -> Sequence[Procedure]:
+    """Every procedure (those in use, or the archived ones; of one step, or all), by step and value."""
     rows = db.session.scalars(select(Procedure).where(
-        Procedure.archived_at.is_not(None) if archived else Procedure.archived_at.is_(None))
+        Procedure.archived_at.is_not(None) if archived else Procedure.archived_at.is_(None),
+        *(() if step is None else (Procedure.applies_to == step.value,)))
         .options(selectinload(Procedure.versions))).all()
     order = {s.value: n for n, s in enumerate(ProcedureStep)}
     return sorted(rows, key=lambda p: (order[p.applies_to], _value_rank(p), p.current.title.lower()))
-
-
-def in_use(step: ProcedureStep) -> list[Procedure]:
-    """The procedures in use for a step (any tier or kind)."""
-    return [p for p in listing() if p.applies_to == step.value]
 
 
 def _value_rank(procedure: Procedure) -> int:
@@ -258,10 +227,8 @@ def mark(user, version: ProcedureVersion, record, item, done: bool) -> bool:
         raise Invalid({"item": _("This procedure does not apply here.")})
     if chosen.version.id != version.id:
         raise Conflict(_("This checklist was revised or started on another version: check it again."))
-    index = item if isinstance(item, int) and not isinstance(item, bool) else -1
-    if isinstance(item, str) and item.isascii() and item.isdigit() and len(item) <= 3:
-        index = int(item)  # from a page's form
-    if not 0 <= index < len(version.items):
+    index = whole_number(item, 0, len(version.items) - 1)
+    if index is None:
         raise Invalid({"item": _("Choose a step of the checklist.")})
     current = chosen.marks.get(index)
     if done == (current is not None):

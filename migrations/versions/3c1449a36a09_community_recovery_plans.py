@@ -29,7 +29,6 @@ def upgrade():
     sa.Column('ended_on', sa.Date(), nullable=False),
     sa.Column('created_by_id', sa.Uuid(), nullable=False),
     sa.Column('created_at', carecycle.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('closed_at', carecycle.database.UTCDateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_recovery_plan_created_by_id_user_account')),

@@ -34,7 +34,7 @@ def activation_board():
                                reserves=[], latest=next(iter(service.periods()), None))
     agreements = [(a, service.commitments(a)) for a in service.agreements_in_force()]
     return render_template("referrals/activation/board.html", period=current, latest=None,
-                           procedures=procedures.in_use(ProcedureStep.ACTIVATION),
+                           procedures=procedures.listing(step=ProcedureStep.ACTIVATION),
                            agreements=[(a, c) for a, c in agreements if c],
                            activations=service.activations(current_user, current.id),
                            reserves=service.reserves_drawn(current_user, current.started_at))

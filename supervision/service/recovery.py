@@ -26,11 +26,12 @@ from carecycle.alerts import KIND_LABELS, Alert
 from carecycle.audit import record_event
 from carecycle.database import utcnow
 from carecycle.extensions import db
+from carecycle.fields import Errors, date_field, text
 from carecycle.lifecycle import Forbidden
-from carecycle.localtime import date_message, day_bounds, format_day, local
+from carecycle.localtime import day_bounds, format_day, local
 from carecycle.localtime import today as local_today
 from carecycle.permissions import Permission, access_held, user_has
-from carecycle.validation import Conflict, Invalid, iso_date
+from carecycle.validation import Conflict, Invalid
 from casework.enums import OutreachOutcome, RiskLevel, Tier
 from casework.models import (
     Case,
@@ -47,7 +48,7 @@ from screening.models import ScreeningResult
 from supervision.models import REVIEW_MONTHS, RecoveryAction, RecoveryGroup, RecoveryPlan, RecoveryReview
 from supervision.service.common import Period, small
 from supervision.service.drills import team_staff
-from supervision.service.stats import Scope, _recovery
+from supervision.service.stats import Scope, recovery_counts
 
 TITLE_MAX, AREA_MAX, INCIDENT_MAX, ACTION_MAX, SUMMARY_MAX = 200, 300, 300, 1000, 8000
 HIGH_RISK = (RiskLevel.HIGH.value, RiskLevel.IMMINENT.value)
@@ -70,7 +71,9 @@ def load(user, plan_id) -> RecoveryPlan | None:
 
 
 def listing(user) -> list[RecoveryPlan]:
+    """The team's plans, the latest incident first, with their actions and reviews (the list shows both)."""
     return list(db.session.scalars(select(RecoveryPlan).where(visible_plans(user))
+                                   .options(selectinload(RecoveryPlan.actions), selectinload(RecoveryPlan.reviews))
                                    .order_by(RecoveryPlan.started_on.desc(), RecoveryPlan.created_at.desc())))
 
 
@@ -80,37 +83,14 @@ def finished_periods() -> list[activations.Period]:
 
 
 # ------------------------------------------------------------------ starting a plan
-def _day(value, field: str, errors: dict) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return iso_date(str(value or "").strip())
-    except ValueError:
-        errors[field] = date_message()
-        return None
-
-
-def _text(data: dict, name: str, limit: int, errors: dict, required: str | None = None) -> str:
-    value = data.get(name)
-    if value is not None and not isinstance(value, str):
-        errors[name] = _("Must be text.")
-        return ""
-    value = " ".join((value or "").split())
-    if len(value) > limit:
-        errors[name] = _("Use at most %(n)d characters.", n=limit)
-    elif not value and required:
-        errors[name] = required
-    return value
-
-
 def create(user, data: dict) -> RecoveryPlan:
     if user.team_id is None:
         raise Invalid({"title": _("A recovery plan is the record of a team, and your account is on none.")})
-    errors: dict[str, str] = {}
-    title = _text(data, "title", TITLE_MAX, errors, _("Give the plan a title, for example \"Recovery after the "
-                                                        "Riverside rainstorm\"."))
-    area = _text(data, "area", AREA_MAX, errors, _("Say which community it is for, for example \"Riverside: "
-                                                     "Blocks 1 to 6 and the day centre\"."))
+    errors = Errors()
+    title = text(data, "title", errors, limit=TITLE_MAX, required=True, message=_(
+        "Give the plan a title, for example \"Recovery after the Riverside rainstorm\"."))
+    area = text(data, "area", errors, limit=AREA_MAX, required=True, message=_(
+        "Say which community it is for, for example \"Riverside: Blocks 1 to 6 and the day centre\"."))
     chosen = data.get("period_id") or None
     incident, started, ended, period_id = "", None, None, None
     if chosen:
@@ -122,18 +102,17 @@ def create(user, data: dict) -> RecoveryPlan:
             period_id, incident = period.id, period.reason[:INCIDENT_MAX]
             started, ended = local(period.started_at).date(), local(period.ended_at).date()
     else:
-        incident = _text(data, "incident", INCIDENT_MAX, errors,
-                         _("Say what happened, or choose an emergency period."))
-        started = _day(data.get("started_on"), "started_on", errors)
-        ended = _day(data.get("ended_on"), "ended_on", errors)
+        incident = text(data, "incident", errors, limit=INCIDENT_MAX, required=True,
+                        message=_("Say what happened, or choose an emergency period.")) or ""
+        started = date_field(data, "started_on", errors, required=True)
+        ended = date_field(data, "ended_on", errors, required=True)
         if started and ended and ended < started:
             errors["ended_on"] = _("The incident cannot end before it started.")
         elif ended and ended > local_today():
             errors["ended_on"] = _("Start the recovery plan once the incident is over: the end cannot be in the "
                                    "future.")
-    if errors:
-        raise Invalid(errors)
-    assert started is not None and ended is not None
+    errors.check()
+    assert started is not None and ended is not None and title and area
     plan = RecoveryPlan(team_id=user.team_id, title=title, area=area, period_id=period_id, started_on=started,
                         ended_on=ended, created_by_id=user.id)
     plan.incident = incident
@@ -212,26 +191,16 @@ def needs(plan: RecoveryPlan) -> list[Need]:
 
 
 # ------------------------------------------------------------------ actions and groups
-def _check(plan: RecoveryPlan, version) -> None:
-    if plan.closed_at is not None:
-        raise Conflict(_("This recovery plan is closed."), current_version=plan.version)
-    if version not in (None, "") and str(version) != str(plan.version):
-        raise Conflict(_("Someone changed this recovery plan since you opened it: check it again."),
-                       current_version=plan.version)
-
-
 def add_action(user, plan: RecoveryPlan, data: dict) -> RecoveryAction:
-    _check(plan, None)
-    errors: dict[str, str] = {}
-    description = _text(data, "description", ACTION_MAX, errors,
-                        _("Say what will be done, for example \"A bereavement group at the community hall\"."))
+    errors = Errors()
+    description = text(data, "description", errors, limit=ACTION_MAX, required=True, message=_(
+        "Say what will be done, for example \"A bereavement group at the community hall\"."))
     staff = {str(u.id): u for u in team_staff(plan.team_id)}
     owner = staff.get(str(data.get("owner_id") or ""))
     if owner is None:
         errors["owner_id"] = _("Choose who owns it: someone of the team.")
-    due = _day(data.get("due_on"), "due_on", errors)
-    if errors:
-        raise Invalid(errors)
+    due = date_field(data, "due_on", errors, required=True)
+    errors.check()
     assert owner is not None and due is not None
     action = RecoveryAction(plan=plan, owner_id=owner.id, due_on=due)
     action.description = description
@@ -261,7 +230,6 @@ def team_groups(plan: RecoveryPlan) -> list[CommunityGroup]:
 
 
 def link_group(user, plan: RecoveryPlan, group_id) -> RecoveryGroup | None:
-    _check(plan, None)
     group = next((g for g in team_groups(plan) if str(g.id) == str(group_id)), None)
     if group is None:
         raise Invalid({"group_id": _("Choose one of the team's community groups.")})
@@ -323,7 +291,7 @@ def outcome_figures(plan: RecoveryPlan) -> dict:
     cases measured twice and reliably improved, follow-ups since the incident by what they found,
     and the care sessions held."""
     since = window(plan)[0]
-    measured, improved = _recovery(Scope(plan.team_id, ""), Period(plan.started_on, local_today()))
+    measured, improved = recovery_counts(Scope(plan.team_id, ""), Period(plan.started_on, local_today()))
     found = dict(db.session.execute(
         select(FollowUp.status, func.count()).join(Case, Case.id == FollowUp.case_id)
         .where(Case.team_id == plan.team_id, FollowUp.recorded_at >= since, FollowUp.status.is_not(None))
@@ -363,13 +331,11 @@ def write_review(user, plan: RecoveryPlan, months, summary) -> RecoveryReview:
     if due_on(plan, months) > local_today():
         errors["months"] = _("The %(n)d-month review is due on %(day)s.", n=months,
                              day=format_day(due_on(plan, months)))
-    if any(r.months == months for r in plan.reviews):
-        raise Conflict(_("The %(n)d-month review is already written.", n=months), current_version=plan.version)
     if errors:
         raise Invalid(errors)
     figures = outcome_figures(plan)
     try:
-        with db.session.begin_nested():  # two supervisors writing the same review at once: the second is told
+        with db.session.begin_nested():  # written already (or by two supervisors at once): the unique key says
             review = RecoveryReview(plan=plan, months=months, written_by_id=user.id, figures=figures)
             review.summary = words
             db.session.add(review)

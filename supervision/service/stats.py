@@ -138,7 +138,7 @@ def compute(scope: Scope, period: Period) -> Figures:
             figures.contact_minutes.append((min(contacts) - created).total_seconds() / 60)
 
     figures.referrals = _referrals(scope, start, end)
-    figures.recovery_measured, figures.recovery_improved = _recovery(scope, period)
+    figures.recovery_measured, figures.recovery_improved = recovery_counts(scope, period)
     figures.weekly = _weekly(scope, period)
     return figures
 
@@ -183,7 +183,7 @@ def emergency_figures(start: datetime, end: datetime) -> dict:
             "referrals": _referrals(whole, start, end)}
 
 
-def _recovery(scope: Scope, period: Period) -> tuple[int, int]:
+def recovery_counts(scope: Scope, period: Period) -> tuple[int, int]:
     """Recovery cases (in recovery now, or closed in the period) with at least two scores on an
     instrument that has a reliable-change rule, and how many of them reliably improved on one."""
     try:

@@ -56,7 +56,7 @@ def recovery_new():
 
 
 def _page(plan, action_form=None, review_form=None, status=200):
-    managing = can(Permission.RECOVERY_MANAGE) and plan.closed_at is None
+    managing = can(Permission.RECOVERY_MANAGE)
     if action_form is None and managing:
         action_form = RecoveryActionForm()
     if action_form is not None:

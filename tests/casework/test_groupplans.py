@@ -138,6 +138,13 @@ def test_other_roles_cannot_reach_group_plans(app, client, db, login_as, make_us
     assert client.post(f"/clients/{person.id}/group-plans", data={"plan_id": str(plan.id)}).status_code == 403
     assert client.post(f"/group-plans/{plan.id}/archive").status_code == 403
     assert db.session.scalar(select(GroupPlanMember.id)) is None
+    service.add_member(worker, plan, person)
+    db.session.commit()
+    assert client.post(f"/group-plans/{plan.id}/clients/{person.id}/remove").status_code == 403
+    assert client.post(f"/group-plans/{plan.id}/edit", data={**PLAN, "meeting_point": "x"}).status_code == 403
+    db.session.expire_all()
+    assert [m.client_id for m in db.session.get(GroupPlan, plan.id).members] == [person.id]
+    assert db.session.get(GroupPlan, plan.id).meeting_point == PLAN["meeting_point"]
     assert db.session.scalar(select(GroupPlan.id).where(GroupPlan.archived_at.is_not(None))) is None
 
 

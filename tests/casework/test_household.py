@@ -268,6 +268,11 @@ def test_other_roles_cannot_share_a_plan(app, client, db, login_as, make_user, m
     monkeypatch.setitem(app.config, "WTF_CSRF_METHODS", [])
     assert client.post(f"/clients/{person.id}/household-plan/share").status_code == 403
     assert db.session.scalar(select(HouseholdPlanVersion.shared_at)) is None
+    service.share(worker, person)
+    db.session.commit()
+    assert client.post(f"/clients/{person.id}/household-plan/unshare").status_code == 403
+    db.session.expire_all()
+    assert service.shared_with(person) is not None  # still shared
 
 
 def test_another_team_cannot_share_and_another_resident_reads_nothing(app, client, db, login_as, make_user,

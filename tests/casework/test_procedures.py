@@ -12,7 +12,7 @@ from carecycle.audit import AuditEvent
 from carecycle.validation import Conflict, Invalid
 from casework.models import ChecklistMark, Procedure, ProcedureVersion
 from casework.service import procedures as service
-from tests.conftest import form_post
+from tests.conftest import form_post, sign_in
 from tests.htmlform import form_data, forms_of, submit
 
 STEPS = ["Read the register entry before you call", "Call first, then visit", "Record the outreach"]
@@ -212,6 +212,15 @@ def test_an_activation_shows_the_activation_procedures(client, db, login_as, mak
                                            "contact": "Dr Wong", "promised": 4})
     db.session.commit()
     url = f"/activation/{row.id}"
+    page = client.get(url)
+    [form] = [f for f in forms_of(page.get_data(as_text=True)) if "Mark done" in f.button_texts()][:1]
+    form_post(client, "/logout", {}, page="/")
+    login_as("counsellor", team=worker.team)  # no activations: the record is not theirs to see
+    data = {c.name: c.attrs.get("value", "") for c in form.controls if c.name and c.name != "csrf_token"}
+    assert form_post(client, "/checklists/mark", {**data, "done": "1"}, page="/procedures").status_code == 404
+    assert _marks(db) == []
+    form_post(client, "/logout", {}, page="/")
+    sign_in(client, worker.username)
     assert "Activating the medical reserve team" in client.get("/activation").get_data(as_text=True)
     assert "Activating the medical reserve team" in client.get(url).get_data(as_text=True)
     assert _tick(client, url, 2).status_code == 302

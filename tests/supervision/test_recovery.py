@@ -152,6 +152,8 @@ def test_staff_read_plans_and_mark_only_their_own_actions(app, client, db, login
     assert client.get("/supervision/recovery/new").status_code == 403
     assert client.post(f"/supervision/recovery/{plan.id}/actions", data={"description": "x"}).status_code == 403
     assert client.post(f"/supervision/recovery/{plan.id}/reviews", data={"months": "1"}).status_code == 403
+    assert client.post(f"/supervision/recovery/{plan.id}/groups", data={"group_id": "x"}).status_code == 403
+    assert not plan.groups and not plan.reviews
     assert client.post(f"/supervision/recovery/{plan.id}/actions/{theirs.id}/done").status_code == 403
     db.session.expire_all()
     assert db.session.get(RecoveryAction, theirs.id).done_at is None
